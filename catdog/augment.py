@@ -1,0 +1,91 @@
+"""The one augmentation builder, used by model2–model4 and the Augmentation page.
+
+The course augments with ``RandomFlip`` and ``RandomRotation``; both layers act
+only when called with ``training=True`` and pass images through unchanged
+otherwise (so a saved model never augments at prediction time).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: ``RandomFlip`` modes; ``"none"`` leaves the flip layer out.
+FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical", "none")
+
+#: ``RandomRotation`` fill modes (how pixels rotated in from outside are filled).
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+#: Largest rotation factor offered: 0.5 of a turn, i.e. ±180°.
+MAX_ROTATION_FACTOR = 0.5
+
+
+def rotation_degrees(factor: float) -> float:
+    """Largest rotation in degrees for a ``RandomRotation`` factor (a fraction of 360°)."""
+    return factor * 360.0
+
+
+def build_augmentation(
+    flip_mode: str = "horizontal",
+    rotation_factor: float = 0.2,
+    fill_mode: str = "reflect",
+    seed: int | None = None,
+):
+    """The augmentation block: ``RandomFlip`` then ``RandomRotation``.
+
+    Args:
+        flip_mode: one of :data:`FLIP_MODES`.
+        rotation_factor: in [0, 0.5]; rotations are drawn uniformly from
+            ±``rotation_factor`` × 360° (course: 0.2 → ±72°).  0 leaves the
+            rotation layer out.
+        fill_mode: one of :data:`FILL_MODES`.
+        seed: seed of the layers' random generators; ``None`` draws fresh ones.
+
+    Returns:
+        A ``keras.Sequential`` named ``augmentation`` mapping float images
+        (batch, height, width, 3) to the same shape and dtype.
+
+    Raises:
+        ValueError: an unknown mode or a factor outside [0, 0.5].
+    """
+    import keras
+
+    if flip_mode not in FLIP_MODES:
+        raise ValueError(f"flip_mode must be one of {FLIP_MODES}, not {flip_mode!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {FILL_MODES}, not {fill_mode!r}")
+    if not 0.0 <= rotation_factor <= MAX_ROTATION_FACTOR:
+        raise ValueError(f"rotation_factor must lie in [0, {MAX_ROTATION_FACTOR}], not {rotation_factor}")
+    layers = []
+    if flip_mode != "none":
+        layers.append(keras.layers.RandomFlip(flip_mode, seed=seed, name="random_flip"))
+    if rotation_factor > 0:
+        layers.append(
+            keras.layers.RandomRotation(rotation_factor, fill_mode=fill_mode, seed=seed, name="random_rotation")
+        )
+    if not layers:
+        layers.append(keras.layers.Identity(name="no_augmentation"))
+    return keras.Sequential(layers, name="augmentation")
+
+
+def augment_samples(
+    image: np.ndarray,
+    n: int,
+    *,
+    flip_mode: str = "horizontal",
+    rotation_factor: float = 0.2,
+    fill_mode: str = "reflect",
+    seed: int | None = None,
+) -> np.ndarray:
+    """``n`` augmented versions of one image, as the models see them in training.
+
+    Args:
+        image: (height, width, 3) array, values in [0, 255].
+        n: number of versions (≥ 1).
+
+    Returns:
+        float32 array (n, height, width, 3), values in [0, 255].
+    """
+    augmentation = build_augmentation(flip_mode, rotation_factor, fill_mode, seed)
+    batch = np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0)
+    out = augmentation(batch, training=True)
+    return np.clip(np.asarray(out), 0, 255).astype(np.float32)

@@ -1,0 +1,105 @@
+"""Configuration objects, one frozen dataclass per concern.
+
+Numbers come from the course material (``shared/NOTES.md``): 160×160 images,
+batch 32, 20 epochs, Adam with Keras's default learning rate 1e-3.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: Class names in label order; label 0 is ``cats``, 1 is ``dogs``
+#: (alphabetical, as ``image_dataset_from_directory`` assigns them).
+CLASS_NAMES: tuple[str, ...] = ("cats", "dogs")
+
+#: Height, width in pixels the course resizes every image to.
+IMAGE_SIZE: tuple[int, int] = (160, 160)
+
+#: Environment variables read by catdog.
+ENV_DATA_DIR = "CATDOG_DATA_DIR"
+ENV_RUNS_DIR = "CATDOG_RUNS_DIR"
+ENV_MOBILENET_WEIGHTS = "CATDOG_MOBILENET_WEIGHTS"
+
+
+def default_runs_dir() -> Path:
+    """Folder that holds training runs: ``$CATDOG_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get(ENV_RUNS_DIR) or "runs")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and how it is split and batched.
+
+    Attributes:
+        data_dir: dataset root holding ``train/`` and ``validation/``; ``None``
+            means locate it (see :func:`catdog.data.locate_dataset`).
+        image_size: (height, width) in pixels images are resized to.
+        batch_size: images per batch.
+        validation_size: images of ``validation/`` kept for validation.
+        test_size: images of ``validation/`` held out as the test split; the
+            course's 1/5 of 1,000 images, i.e. 200.
+        seed: seed of the one-time stratified validation/test split.
+    """
+
+    data_dir: str | None = None
+    image_size: tuple[int, int] = IMAGE_SIZE
+    batch_size: int = 32
+    validation_size: int = 800
+    test_size: int = 200
+    seed: int = 42
+
+    def to_dict(self) -> dict:
+        """JSON-ready copy of the fields."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run.
+
+    Attributes:
+        model: registry name, ``model1`` … ``model4``.
+        epochs: passes over the training split (course: 20).
+        learning_rate: Adam step size (Keras default 1e-3).
+        seed: seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``)
+            so a run repeats on the same machine.
+        flip_mode: ``RandomFlip`` mode for model2–4.
+        rotation_factor: ``RandomRotation`` factor for model2–4, a fraction of
+            a full turn (0.2 → ±72°).
+        fill_mode: ``RandomRotation`` fill mode.
+        weights: MobileNetV2 weights for model4: ``"imagenet"`` (Keras's
+            download) or a path to a local ``.h5`` weights file.
+        name: optional human name for the run.
+        fast: model4 only: train the head on cached MobileNetV2 features
+            (see :mod:`catdog.features`) instead of running the frozen base on
+            every image in every epoch.
+        views: fast mode: augmented views of each training image whose features
+            are cached (1 = the image itself, unaugmented).
+        fine_tune_epochs: model4 only: extra epochs with the top of MobileNetV2
+            unfrozen (0 = no fine-tuning).
+        fine_tune_at: first MobileNetV2 layer index unfrozen for fine-tuning
+            (the TensorFlow transfer-learning tutorial uses 100).
+        fine_tune_lr_factor: learning rate during fine-tuning as a fraction of
+            ``learning_rate`` (tutorial: 1/10).
+    """
+
+    model: str = "model1"
+    epochs: int = 20
+    learning_rate: float = 1e-3
+    seed: int = 42
+    flip_mode: str = "horizontal"
+    rotation_factor: float = 0.2
+    fill_mode: str = "reflect"
+    weights: str = "imagenet"
+    name: str = ""
+    fast: bool = False
+    views: int = 5
+    fine_tune_epochs: int = 0
+    fine_tune_at: int = 100
+    fine_tune_lr_factor: float = 0.1
+
+    def to_dict(self) -> dict:
+        """JSON-ready copy of the fields."""
+        return asdict(self)

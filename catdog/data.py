@@ -1,0 +1,456 @@
+"""Locate, validate, split, count and load the cats-vs-dogs dataset.
+
+The dataset is Google's ``cats_and_dogs_filtered.zip`` (68,606,236 bytes): a
+3,000-image subset of Kaggle's "Dogs vs. Cats" (Microsoft Asirra), laid out as
+``cats_and_dogs_filtered/{train,validation}/{cats,dogs}/*.jpg`` with 1,000 + 1,000
+training and 500 + 500 validation images.
+
+Splits: ``train/`` is the training split.  ``validation/`` is split *once* —
+seeded, stratified by class and disjoint — into a validation split and a held-out
+test split.  The course instead takes the first 1/5 of the batches of a dataset
+that reshuffles on every iteration, so its test and validation images overlap and
+change from epoch to epoch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE
+from catdog.errors import CatdogError
+
+#: The official download of the course's dataset.
+DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+DATASET_NAME = "cats_and_dogs_filtered"
+
+#: Sub-folders a dataset root must hold.
+SPLIT_DIRS = ("train", "validation")
+
+#: File name endings read as images (lower case).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
+
+#: The names of the three splits, in display order.
+SPLITS = ("train", "validation", "test")
+
+
+# --------------------------------------------------------------------------- locate
+
+
+def keras_home() -> Path:
+    """Keras's cache folder: ``$KERAS_HOME`` or ``~/.keras`` (as ``get_file`` uses)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+def keras_cache_candidates() -> list[Path]:
+    """Places where an earlier ``keras.utils.get_file`` may have left the dataset.
+
+    Keras 3 extracts ``NAME.zip`` into ``datasets/NAME_extracted/``; Keras 2 and the
+    course's ``extract=True`` extracted straight into ``datasets/``.
+    """
+    datasets = keras_home() / "datasets"
+    return [
+        datasets / f"{DATASET_NAME}_extracted" / DATASET_NAME,
+        datasets / DATASET_NAME,
+    ]
+
+
+def download_dataset() -> Path:
+    """Download and extract the official zip through ``keras.utils.get_file``.
+
+    Returns:
+        The extracted dataset root (holding ``train/`` and ``validation/``).
+
+    Raises:
+        CatdogError: the download failed (typically: no network).
+    """
+    import keras
+
+    try:
+        extracted = Path(
+            keras.utils.get_file(f"{DATASET_NAME}.zip", origin=DATASET_URL, extract=True)
+        )
+    except Exception as err:  # urllib raises several types; all mean "no download".
+        raise CatdogError(
+            f"Could not download the dataset from {DATASET_URL} ({err}). "
+            "If this computer is offline, copy the unzipped 'cats_and_dogs_filtered' folder "
+            f"here and enter its path in the sidebar, or set the environment variable {ENV_DATA_DIR}."
+        ) from err
+    for candidate in (extracted / DATASET_NAME, extracted):
+        if (candidate / "train").is_dir():
+            return candidate
+    raise CatdogError(f"The downloaded archive at {extracted} holds no '{DATASET_NAME}/train' folder.")
+
+
+def locate_dataset(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    on_download: Callable[[], None] | None = None,
+) -> Path:
+    """Find the dataset root, in this order of precedence.
+
+    1. ``data_dir`` (given in the UI or on the command line);
+    2. the environment variable ``CATDOG_DATA_DIR``;
+    3. a copy already in the Keras cache (:func:`keras_cache_candidates`);
+    4. the official download (:func:`download_dataset`) when ``download`` is true.
+
+    The folder found is validated (:func:`scan_dataset`) before it is returned.
+
+    Args:
+        data_dir: explicit dataset root; empty string counts as not given.
+        download: whether step 4 may run.
+        on_download: called just before a download starts (for a progress note).
+
+    Returns:
+        Absolute path of the dataset root.
+
+    Raises:
+        CatdogError: the given folder is unusable, or nothing was found and the
+            download is off or failed.
+    """
+    for explicit in (data_dir, os.environ.get(ENV_DATA_DIR)):
+        if explicit is not None and str(explicit).strip():
+            root = Path(str(explicit).strip()).expanduser().resolve()
+            scan_dataset(root)
+            return root
+    for candidate in keras_cache_candidates():
+        if (candidate / "train").is_dir() and (candidate / "validation").is_dir():
+            return candidate.resolve()
+    if not download:
+        raise CatdogError(
+            "No dataset folder given and none found in the Keras cache "
+            f"({keras_home() / 'datasets'}). Enter the path of a 'cats_and_dogs_filtered' "
+            f"folder, set {ENV_DATA_DIR}, or allow the download."
+        )
+    if on_download is not None:
+        on_download()
+    root = download_dataset()
+    scan_dataset(root)
+    return root.resolve()
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset folder holds, as found by :func:`scan_dataset`.
+
+    Attributes:
+        root: the dataset root.
+        class_names: class folder names in label order (sorted).
+        files: ``files[split_dir][class_name]`` → sorted image paths, for
+            ``split_dir`` in ``train``/``validation``.
+        ignored: files that are not images by their name (e.g. ``vectorize.py``),
+            with the reason, relative to ``root``.
+        empty_classes: ``"split/class"`` folders that hold no image.
+    """
+
+    root: Path
+    class_names: tuple[str, ...]
+    files: dict[str, dict[str, list[Path]]]
+    ignored: tuple[str, ...] = ()
+    empty_classes: tuple[str, ...] = ()
+
+    def count(self, split_dir: str, class_name: str) -> int:
+        """Number of image files in ``split_dir/class_name``."""
+        return len(self.files[split_dir][class_name])
+
+
+def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
+    """Check that ``root`` is a usable dataset folder and list its images.
+
+    A usable folder holds ``train/`` and ``validation/``, each with the same class
+    sub-folders (at least two), and at least one image per class in ``train/``.
+    Nothing is created or changed in ``root``.
+
+    Raises:
+        CatdogError: with what exactly is wrong (missing path, a file, no
+            ``train/``, class folders that differ, no images).
+    """
+    root = Path(root)
+    if not root.exists():
+        raise CatdogError(f"The data folder '{root}' does not exist.")
+    if not root.is_dir():
+        raise CatdogError(f"'{root}' is a file, not a folder. Give the folder that holds train/ and validation/.")
+    missing = [name for name in SPLIT_DIRS if not (root / name).is_dir()]
+    if missing:
+        nested = root / DATASET_NAME
+        hint = f" Did you mean '{nested}'?" if (nested / "train").is_dir() else ""
+        raise CatdogError(
+            f"The data folder '{root}' has no {' and no '.join(m + '/' for m in missing)} sub-folder. "
+            f"It must hold train/ and validation/, each with one sub-folder per class.{hint}"
+        )
+    classes: dict[str, list[str]] = {
+        split: sorted(p.name for p in (root / split).iterdir() if p.is_dir() and not p.name.startswith("."))
+        for split in SPLIT_DIRS
+    }
+    if classes["train"] != classes["validation"]:
+        raise CatdogError(
+            f"train/ has the class folders {classes['train']} but validation/ has {classes['validation']}; "
+            "they must be the same."
+        )
+    class_names = tuple(classes["train"])
+    if len(class_names) < 2:
+        raise CatdogError(
+            f"train/ in '{root}' must hold one sub-folder per class (at least two); found {list(class_names)}."
+        )
+    files: dict[str, dict[str, list[Path]]] = {}
+    ignored: list[str] = []
+    empty: list[str] = []
+    for split in SPLIT_DIRS:
+        files[split] = {}
+        for name in class_names:
+            images = []
+            for path in sorted((root / split / name).iterdir()):
+                if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+                    images.append(path)
+                elif not path.name.startswith("."):
+                    ignored.append(f"{path.relative_to(root)} (not an image file)")
+            files[split][name] = images
+            if not images:
+                empty.append(f"{split}/{name}")
+    for path in sorted(root.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            ignored.append(f"{path.relative_to(root)} (not in a class folder)")
+    if any(f"train/{name}" in empty for name in class_names):
+        raise CatdogError(
+            f"Every class needs training images, but {', '.join(e for e in empty if e.startswith('train/'))} "
+            f"in '{root}' is empty."
+        )
+    return DatasetInfo(root, class_names, files, tuple(ignored), tuple(empty))
+
+
+def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Files among ``paths`` that PIL cannot decode.
+
+    Each file is fully decoded (``Image.load``), so truncated JPEGs are caught too;
+    about 3 ms per 500×375 JPEG on one core.
+
+    Returns:
+        ``(path, reason)`` pairs, in the order of ``paths``.
+    """
+    from PIL import Image
+
+    bad = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except Exception as err:  # PIL raises many types for broken files.
+            bad.append((Path(path), f"{type(err).__name__}: {err}"))
+    return bad
+
+
+# --------------------------------------------------------------------------- split
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits as ``(path, label)`` pairs; label indexes ``class_names``.
+
+    Attributes:
+        class_names: class names in label order.
+        train: every image of ``train/``.
+        validation: the part of ``validation/`` used during training.
+        test: the held-out part of ``validation/``, disjoint from ``validation``.
+        seed: seed the validation/test split was drawn with.
+        skipped: unreadable files left out of all splits, with the reason.
+    """
+
+    class_names: tuple[str, ...]
+    train: tuple[tuple[str, int], ...]
+    validation: tuple[tuple[str, int], ...]
+    test: tuple[tuple[str, int], ...]
+    seed: int
+    skipped: tuple[tuple[str, str], ...] = field(default=())
+
+    def split(self, name: str) -> tuple[tuple[str, int], ...]:
+        """The split called ``name`` (``train``, ``validation`` or ``test``)."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+        return getattr(self, name)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Images per split and class: ``{split: {class_name: n}}``."""
+        result = {}
+        for name in SPLITS:
+            labels = np.array([label for _, label in self.split(name)], dtype=int)
+            result[name] = {c: int((labels == i).sum()) for i, c in enumerate(self.class_names)}
+        return result
+
+
+def _stratified_take(n_take: int, per_class: dict[str, int]) -> dict[str, int]:
+    """Share ``n_take`` among classes in proportion to their sizes (largest remainder)."""
+    total = sum(per_class.values())
+    exact = {c: n_take * n / total for c, n in per_class.items()}
+    take = {c: int(np.floor(v)) for c, v in exact.items()}
+    for c in sorted(exact, key=lambda c: exact[c] - take[c], reverse=True)[: n_take - sum(take.values())]:
+        take[c] += 1
+    return take
+
+
+def make_splits(
+    info: DatasetInfo,
+    *,
+    validation_size: int | None = 800,
+    test_size: int = 200,
+    seed: int = 42,
+    skip: Sequence[tuple[Path, str]] = (),
+) -> Splits:
+    """Split ``validation/`` once into disjoint validation and test splits.
+
+    Per class, the sorted file list is permuted with ``numpy.random.default_rng(seed)``
+    and the first share goes to test, the next to validation; shares are
+    proportional to class sizes (stratified).  Same files and seed → same splits.
+
+    Args:
+        info: the scanned dataset.
+        validation_size: images in the validation split; ``None`` means all that
+            remain after the test split.
+        test_size: images in the test split.
+        seed: the split's seed.
+        skip: unreadable files (from :func:`find_unreadable`) to leave out.
+
+    Raises:
+        CatdogError: ``validation_size + test_size`` exceeds the images in
+            ``validation/`` or a size is negative.
+    """
+    skipped_paths = {str(p) for p, _ in skip}
+    pool = {
+        c: [p for p in info.files["validation"][c] if str(p) not in skipped_paths] for c in info.class_names
+    }
+    available = sum(len(v) for v in pool.values())
+    if validation_size is None:
+        validation_size = available - test_size
+    if test_size < 0 or validation_size < 0:
+        raise CatdogError("The validation and test sizes must not be negative.")
+    if validation_size + test_size > available:
+        raise CatdogError(
+            f"validation/ holds {available} readable images: too few for a validation split of "
+            f"{validation_size} plus a test split of {test_size}."
+        )
+    sizes = {c: len(v) for c, v in pool.items()}
+    test_take = _stratified_take(test_size, sizes)
+    val_take = _stratified_take(validation_size, sizes)
+    rng = np.random.default_rng(seed)
+    validation, test = [], []
+    for label, name in enumerate(info.class_names):
+        files = pool[name]
+        order = rng.permutation(len(files))
+        n_test = min(test_take[name], len(files))
+        n_val = min(val_take[name], len(files) - n_test)
+        test += [(str(files[i]), label) for i in order[:n_test]]
+        validation += [(str(files[i]), label) for i in order[n_test : n_test + n_val]]
+    train = [
+        (str(p), label)
+        for label, name in enumerate(info.class_names)
+        for p in info.files["train"][name]
+        if str(p) not in skipped_paths
+    ]
+    return Splits(
+        class_names=info.class_names,
+        train=tuple(train),
+        validation=tuple(sorted(validation)),
+        test=tuple(sorted(test)),
+        seed=seed,
+        skipped=tuple((str(p), why) for p, why in skip),
+    )
+
+
+def majority_baseline(splits: Splits) -> tuple[str, float]:
+    """Accuracy on the test split of always predicting the training majority class.
+
+    The "no-skill" baseline every model must beat; 50 % on the balanced course data.
+
+    Returns:
+        (class name, accuracy in [0, 1]).
+    """
+    counts = splits.counts()
+    majority = max(splits.class_names, key=lambda c: counts["train"][c])
+    total = sum(counts["test"].values()) or 1
+    return majority, counts["test"][majority] / total
+
+
+def sample_items(splits: Splits, split: str, per_class: int, seed: int) -> list[list[tuple[str, int]]]:
+    """Pick ``per_class`` random images of each class from a split.
+
+    Returns:
+        One list per class (label order) of ``(path, label)`` pairs.
+    """
+    rng = np.random.default_rng(seed)
+    items = splits.split(split)
+    rows = []
+    for label in range(len(splits.class_names)):
+        of_class = [item for item in items if item[1] == label]
+        picks = rng.choice(len(of_class), size=min(per_class, len(of_class)), replace=False)
+        rows.append([of_class[i] for i in picks])
+    return rows
+
+
+# --------------------------------------------------------------------------- load
+
+
+def load_image(path: str | os.PathLike, image_size: tuple[int, int] = IMAGE_SIZE) -> np.ndarray:
+    """Read one image file as the models see it.
+
+    Decoded and resized exactly as :func:`make_dataset` does (TensorFlow decoder,
+    bilinear resize without antialiasing, like ``image_dataset_from_directory``).
+
+    Returns:
+        float32 array of shape (height, width, 3), values in [0, 255].
+    """
+    import tensorflow as tf
+
+    return _decode_resize(tf.io.read_file(str(path)), image_size).numpy()
+
+
+def _decode_resize(raw, image_size):
+    import tensorflow as tf
+
+    image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+    image = tf.image.resize(image, image_size, method="bilinear")
+    image.set_shape((*image_size, 3))
+    return image
+
+
+def make_dataset(
+    items: Sequence[tuple[str, int]],
+    *,
+    image_size: tuple[int, int] = IMAGE_SIZE,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 42,
+    cache: bool = True,
+):
+    """A ``tf.data.Dataset`` of ``(images, labels)`` batches.
+
+    Images are float32 (batch, height, width, 3) in [0, 255], labels int32
+    (batch,), the same as ``keras.utils.image_dataset_from_directory`` yields.
+    Decoded images are cached in memory after the first epoch (2,000 images at
+    160×160 take 614 MB), then shuffled each epoch when ``shuffle`` is true.
+
+    Raises:
+        CatdogError: ``items`` is empty.
+    """
+    import tensorflow as tf
+
+    if not items:
+        raise CatdogError("This split holds no images.")
+    paths = [p for p, _ in items]
+    labels = np.array([label for _, label in items], dtype=np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    ds = ds.map(
+        lambda p, y: (_decode_resize(tf.io.read_file(p), image_size), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

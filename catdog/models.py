@@ -1,0 +1,260 @@
+"""The model registry: one builder for each of the course's four models.
+
+Every model maps float32 images (batch, 160, 160, 3) in [0, 255] to logits
+(batch, 2); preprocessing and augmentation are layers *inside* the model, so a
+saved ``.keras`` file is the whole pipeline.  Layer choices follow the course
+(``shared/NOTES.md``):
+
+- ``model1``: Conv2D(32)→MaxPool→Dropout(0.2)→Conv2D(32)→MaxPool→Dropout(0.2)→
+  Conv2D(64)→Flatten→Dense(64, relu)→Dense(2).
+- ``model2``: augmentation (RandomFlip, RandomRotation) + model1.
+- ``model3``: preprocessing (``Rescaling(1/127.5, offset=-1)``, equal to
+  ``mobilenet_v2.preprocess_input``) + model2.
+- ``model4``: preprocessing + augmentation + frozen MobileNetV2 (ImageNet weights,
+  called with ``training=False``) + GlobalMaxPooling2D + Dropout(0.2) + Dense(2).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from catdog.augment import build_augmentation
+from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, TrainConfig
+from catdog.errors import CatdogError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: what a model is, for the Training page."""
+
+    name: str
+    title: str
+    description: str
+    augmentation: bool
+    preprocessing: bool
+    mobilenet: bool
+
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("model1", "Small CNN", "Three convolution blocks and a dense head, trained from scratch.",
+                  augmentation=False, preprocessing=False, mobilenet=False),
+        ModelSpec("model2", "CNN + augmentation", "model1 with RandomFlip and RandomRotation in front.",
+                  augmentation=True, preprocessing=False, mobilenet=False),
+        ModelSpec("model3", "CNN + augmentation + preprocessing",
+                  "model2 with pixels scaled from [0, 255] to [-1, 1] like mobilenet_v2.preprocess_input.",
+                  augmentation=True, preprocessing=True, mobilenet=False),
+        ModelSpec("model4", "Transfer learning (MobileNetV2)",
+                  "Preprocessing and augmentation, then a frozen MobileNetV2 pretrained on ImageNet, "
+                  "global max pooling, dropout and a Dense(2) head.",
+                  augmentation=True, preprocessing=True, mobilenet=True),
+    )
+}
+
+#: Name of the nested MobileNetV2 layer inside model4.
+MOBILENET_LAYER = "mobilenetv2_base"
+
+
+def preprocessing_layer():
+    """``Rescaling(1/127.5, offset=-1)``: [0, 255] → [-1, 1].
+
+    Equal to ``keras.applications.mobilenet_v2.preprocess_input`` (x / 127.5 - 1)
+    but, unlike a ``Lambda`` around it, it serialises and reloads cleanly.
+    """
+    import keras
+
+    return keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocess")
+
+
+def resolve_mobilenet_weights(weights: str | None = None) -> str:
+    """Which MobileNetV2 weights to use.
+
+    Precedence: ``weights`` when it is a non-empty string other than
+    ``"imagenet"`` → ``$CATDOG_MOBILENET_WEIGHTS`` → ``"imagenet"`` (Keras's download).
+
+    Returns:
+        ``"imagenet"`` or a path to a ``.h5`` weights file.
+    """
+    if weights and weights.strip() and weights.strip() != "imagenet":
+        return weights.strip()
+    env = os.environ.get(ENV_MOBILENET_WEIGHTS, "").strip()
+    return env or "imagenet"
+
+
+def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int, int] = IMAGE_SIZE):
+    """A frozen MobileNetV2 feature extractor (alpha 1.0, no top).
+
+    Args:
+        weights: ``"imagenet"`` downloads Keras's weights for this input size
+            into its cache; a path loads a ``.h5`` file of the same architecture
+            with ``load_weights`` (kernel shapes do not depend on the input size,
+            so the 224×224 file fits a 160×160 base); ``None`` leaves the weights
+            random (tests only).
+        image_size: (height, width) of the input.
+
+    Returns:
+        A non-trainable ``keras.Model`` mapping (batch, h, w, 3) in [-1, 1] to
+        (batch, h/32, w/32, 1280) feature maps; 2,257,984 parameters.
+
+    Raises:
+        CatdogError: the download failed or the file is missing or does not fit.
+    """
+    import keras
+
+    shape = (*image_size, 3)
+    if weights == "imagenet":
+        try:
+            base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights="imagenet")
+        except Exception as err:
+            raise CatdogError(
+                "Could not download the MobileNetV2 ImageNet weights "
+                f"({type(err).__name__}: {err}). Without network access, point the 'MobileNetV2 weights "
+                f"file' setting on the Training page (or the environment variable {ENV_MOBILENET_WEIGHTS}) "
+                "at a local file such as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, "
+                "or copy Keras's weights file into ~/.keras/models/ on a computer that is online."
+            ) from err
+    else:
+        base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)
+        if weights is not None:
+            path = Path(weights).expanduser()
+            if not path.is_file():
+                raise CatdogError(
+                    f"The MobileNetV2 weights file '{path}' does not exist. Give the path of a .h5 file such "
+                    "as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or leave the "
+                    "setting empty to download the ImageNet weights."
+                )
+            try:
+                base.load_weights(str(path))
+            except Exception as err:
+                raise CatdogError(
+                    f"'{path}' is not a MobileNetV2 (alpha 1.0, no top) weights file: {err}"
+                ) from err
+    base.trainable = False
+    return keras.Model(base.input, base.output, name=MOBILENET_LAYER)
+
+
+def _small_cnn(x):
+    import keras
+    from keras import layers
+
+    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Dropout(0.2, name="dropout1")(x)
+    x = layers.Conv2D(32, 3, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Dropout(0.2, name="dropout2")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(64, activation="relu", name="dense")(x)
+    return keras.layers.Dense(2, name="logits")(x)
+
+
+def mobilenet_head(x, seed: int | None = None):
+    """model4's trainable head: GlobalMaxPooling2D → Dropout(0.2) → Dense(2) logits."""
+    from keras import layers
+
+    x = layers.GlobalMaxPooling2D(name="global_max_pool")(x)
+    x = layers.Dropout(0.2, seed=seed, name="head_dropout")(x)
+    return layers.Dense(2, name="logits")(x)
+
+
+def build_model(config: TrainConfig, *, image_size: tuple[int, int] = IMAGE_SIZE, compile: bool = True):
+    """Build (and compile) the registry model ``config.model``.
+
+    Args:
+        config: model name, augmentation settings, MobileNetV2 weights, learning rate.
+        image_size: (height, width) of the input.
+        compile: compile with Adam(``config.learning_rate``),
+            ``SparseCategoricalCrossentropy(from_logits=True)`` and accuracy.
+
+    Returns:
+        A functional ``keras.Model`` named after the registry entry:
+        float32 (batch, h, w, 3) in [0, 255] → logits (batch, 2).
+
+    Raises:
+        CatdogError: unknown model name, or MobileNetV2 weights unavailable.
+    """
+    import keras
+
+    spec = MODEL_SPECS.get(config.model)
+    if spec is None:
+        raise CatdogError(f"Unknown model '{config.model}'. Choose one of {', '.join(MODEL_SPECS)}.")
+    inputs = keras.Input(shape=(*image_size, 3), name="image")
+    x = inputs
+    if spec.preprocessing:
+        x = preprocessing_layer()(x)
+    if spec.augmentation:
+        x = build_augmentation(config.flip_mode, config.rotation_factor, config.fill_mode, seed=config.seed)(x)
+    if spec.mobilenet:
+        base = build_mobilenet_base(resolve_mobilenet_weights(config.weights), image_size)
+        outputs = mobilenet_head(base(x, training=False), seed=config.seed)
+    else:
+        outputs = _small_cnn(x)
+    model = keras.Model(inputs, outputs, name=spec.name)
+    if compile:
+        compile_model(model, config.learning_rate)
+    return model
+
+
+def compile_model(model, learning_rate: float) -> None:
+    """Compile with the course's optimizer, loss and metric."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
+def parameter_counts(model) -> dict[str, int]:
+    """Trainable, non-trainable and total parameter counts of a built model."""
+    import numpy as np
+
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
+
+
+def layer_table(model) -> list[dict]:
+    """One row per top-level layer, like ``model.summary()``.
+
+    Returns:
+        Dicts with ``layer`` (name), ``type`` (class name), ``output shape``
+        (string, batch as ``None``), ``trainable params``, ``non-trainable params``.
+    """
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = str(tuple(layer.output.shape))
+        except (AttributeError, ValueError):
+            shape = "?"
+        counts = parameter_counts(layer)
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output shape": shape,
+            "trainable params": counts["trainable"],
+            "non-trainable params": counts["non_trainable"],
+        })
+    return rows
+
+
+def load_model(path: str | os.PathLike):
+    """Load a saved ``.keras`` model (the whole pipeline, image → logits).
+
+    Raises:
+        CatdogError: the file is missing or not a Keras model.
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise CatdogError(f"The model file '{path}' does not exist.")
+    try:
+        return keras.models.load_model(path)
+    except Exception as err:
+        raise CatdogError(f"'{path}' could not be loaded as a Keras model: {err}") from err

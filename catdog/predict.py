@@ -1,0 +1,81 @@
+"""Classify images with a trained model: logits → softmax probabilities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from catdog.config import CLASS_NAMES, IMAGE_SIZE
+from catdog.errors import CatdogError
+from catdog.images import decode_image, to_model_input
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (n, classes) logits, computed stably (max subtracted)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities for a batch.
+
+    Args:
+        model: a registry model (image → logits).
+        images: float32 (n, height, width, 3) in [0, 255].
+
+    Returns:
+        float64 (n, 2) rows summing to 1, columns in :data:`CLASS_NAMES` order.
+    """
+    logits = model.predict_on_batch(np.asarray(images, dtype=np.float32))
+    return softmax(np.asarray(logits))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The verdict for one file.
+
+    Attributes:
+        name: the file name.
+        label: predicted class name, or ``None`` when the file was not an image.
+        probabilities: ``{class name: probability}``, empty on error.
+        error: the message for an unreadable file, else ``None``.
+        image: the decoded RGB ``PIL.Image`` (for display), else ``None``.
+    """
+
+    name: str
+    label: str | None
+    probabilities: dict[str, float]
+    error: str | None = None
+    image: object | None = None
+
+
+def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAMES,
+                   image_size: tuple[int, int] = IMAGE_SIZE) -> list[Prediction]:
+    """Classify uploaded files; a bad file gets an error entry, the others a verdict.
+
+    Args:
+        model: image → logits model.
+        files: ``(name, bytes)`` pairs.
+
+    Returns:
+        One :class:`Prediction` per file, in input order.
+    """
+    decoded, results = [], []
+    for name, data in files:
+        try:
+            image = decode_image(data, name)
+            decoded.append((len(results), image, to_model_input(image, image_size)))
+            results.append(None)
+        except CatdogError as err:
+            results.append(Prediction(name, None, {}, error=str(err)))
+    if decoded:
+        probs = predict_probabilities(model, np.stack([x for _, _, x in decoded]))
+        for (index, image, _), row in zip(decoded, probs):
+            best = int(np.argmax(row))
+            results[index] = Prediction(
+                files[index][0], class_names[best], {c: float(p) for c, p in zip(class_names, row)}, image=image
+            )
+    return results

@@ -1,0 +1,561 @@
+"""Training runs: the run store, the training function and the job queue.
+
+One function, :func:`train_run`, trains a registry model and writes a run folder;
+the command line calls it directly and the Training page calls it through a
+:class:`TrainingQueue`, which runs one job at a time in a background thread so
+that a widget click or a page switch never aborts ``model.fit``.
+
+A run folder (``runs/<run id>/``) holds:
+
+- ``run.json`` — config, status, timings, parameter counts, test metrics, library
+  versions (rewritten atomically: write a temporary file, then rename);
+- ``history.csv`` — per-epoch metrics from ``keras.callbacks.CSVLogger``;
+- ``best.keras`` — the best-validation-accuracy model (``ModelCheckpoint``);
+- ``model.keras`` — the final model, image in, logits out.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from catdog.config import DataConfig, TrainConfig
+from catdog.errors import CatdogError
+
+#: Run states as written in ``run.json``.  ``interrupted`` is never written: it
+#: is what a ``running`` run whose process is gone is shown as.
+RUN_STATES = ("running", "done", "stopped", "failed", "interrupted")
+
+RUN_FILE = "run.json"
+HISTORY_FILE = "history.csv"
+MODEL_FILE = "model.keras"
+BEST_MODEL_FILE = "best.keras"
+
+
+# --------------------------------------------------------------------------- run store
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` so that readers see the old or the new file, never half.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and
+    replaces ``path`` with ``os.replace`` (atomic on POSIX and Windows).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_history_csv(path: Path) -> list[dict[str, float]]:
+    """Per-epoch rows of a ``CSVLogger`` file; numbers as floats, ``epoch`` 1-based.
+
+    Returns an empty list for a missing file; a torn last line is dropped.
+    """
+    if not Path(path).is_file():
+        return []
+    rows = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                parsed = {k: float(v) for k, v in row.items() if k}
+            except (TypeError, ValueError):
+                continue
+            parsed["epoch"] = int(parsed.get("epoch", len(rows))) + 1
+            rows.append(parsed)
+    return rows
+
+
+@dataclass
+class RunInfo:
+    """A run as listed by the store.
+
+    Attributes:
+        run_id: folder name, unique.
+        path: the run folder.
+        record: the parsed ``run.json`` (config, status, metrics, …).
+        status: one of :data:`RUN_STATES`; a ``running`` record with no live job
+            in this process is reported as ``interrupted``.
+    """
+
+    run_id: str
+    path: Path
+    record: dict
+    status: str
+
+    @property
+    def name(self) -> str:
+        """Display name: the user's name for the run, else its id."""
+        return self.record.get("name") or self.run_id
+
+    @property
+    def model(self) -> str:
+        """Registry model name (``model1`` …)."""
+        return self.record.get("train_config", {}).get("model", "?")
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """Accuracy on the test split in [0, 1], if the run was evaluated."""
+        return (self.record.get("test") or {}).get("accuracy")
+
+    @property
+    def model_path(self) -> Path:
+        """The final ``.keras`` model (image → logits)."""
+        return self.path / MODEL_FILE
+
+    def history(self) -> list[dict[str, float]]:
+        """Per-epoch metrics (see :func:`read_history_csv`)."""
+        return read_history_csv(self.path / HISTORY_FILE)
+
+    def label(self) -> str:
+        """One-line description for pickers: name, model, test accuracy."""
+        acc = self.test_accuracy
+        score = f"test {acc:.1%}" if acc is not None else self.status
+        return f"{self.name} · {self.model} · {score}"
+
+
+class RunStore:
+    """The runs folder: create, list, rename and delete run folders.
+
+    Args:
+        root: the runs folder (created on first write, not on listing).
+        live: returns the run ids that a job in this process is training now;
+            used to tell a ``running`` run from an ``interrupted`` one.
+    """
+
+    def __init__(self, root: str | os.PathLike, live: Callable[[], set[str]] | None = None):
+        self.root = Path(root)
+        self._live = live or (lambda: set())
+
+    def create(self, train_config: TrainConfig, data_config: DataConfig, extra: dict | None = None) -> RunInfo:
+        """Make a new run folder with a ``running`` record and return it."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{train_config.model}-{uuid.uuid4().hex[:6]}"
+        path = self.root / run_id
+        path.mkdir(parents=True, exist_ok=False)
+        record = {
+            "run_id": run_id,
+            "name": train_config.name,
+            "status": "running",
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "train_config": train_config.to_dict(),
+            "data_config": data_config.to_dict(),
+            "versions": library_versions(),
+            **(extra or {}),
+        }
+        write_json_atomic(path / RUN_FILE, record)
+        return RunInfo(run_id, path, record, "running")
+
+    def update(self, run: RunInfo, **changes) -> RunInfo:
+        """Merge ``changes`` into the run's record and rewrite it atomically."""
+        run.record.update(changes)
+        write_json_atomic(run.path / RUN_FILE, run.record)
+        run.status = run.record.get("status", run.status)
+        return run
+
+    def list(self) -> list[RunInfo]:
+        """All readable runs, newest first; folders without a valid record are skipped."""
+        if not self.root.is_dir():
+            return []
+        live = self._live()
+        runs = []
+        for path in self.root.iterdir():
+            run = self._read(path, live)
+            if run is not None:
+                runs.append(run)
+        return sorted(runs, key=lambda r: r.record.get("created", ""), reverse=True)
+
+    def get(self, run_id: str) -> RunInfo:
+        """The run ``run_id``.
+
+        Raises:
+            CatdogError: no such run.
+        """
+        run = self._read(self.root / run_id, self._live()) if run_id and "/" not in run_id else None
+        if run is None:
+            raise CatdogError(f"There is no run '{run_id}' in {self.root}.")
+        return run
+
+    def rename(self, run_id: str, name: str) -> RunInfo:
+        """Set the display name of a run (the folder keeps its id).
+
+        Raises:
+            CatdogError: no such run, or an empty name.
+        """
+        name = name.strip()
+        if not name:
+            raise CatdogError("A run name cannot be empty.")
+        return self.update(self.get(run_id), name=name[:80])
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run folder.
+
+        Raises:
+            CatdogError: no such run, or the run is training now.
+        """
+        run = self.get(run_id)
+        if run.status == "running":
+            raise CatdogError(f"Run '{run.name}' is training now; stop it before deleting it.")
+        shutil.rmtree(run.path)
+
+    @staticmethod
+    def _read(path: Path, live: set[str]) -> RunInfo | None:
+        try:
+            record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict):
+            return None
+        status = record.get("status", "failed")
+        if status == "running" and path.name not in live:
+            status = "interrupted"
+        return RunInfo(path.name, path, record, status)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a run depends on."""
+    import keras
+    import numpy
+    import tensorflow
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class Progress:
+    """Live state of one training, shared between the training thread and readers.
+
+    All fields are plain values; :meth:`snapshot` copies them under the lock.
+    """
+
+    epochs: int = 0
+    epoch: int = 0
+    batch: int = 0
+    batches: int = 0
+    history: list[dict] = field(default_factory=list)
+    phase: str = "queued"
+    message: str = ""
+    epoch_started: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def snapshot(self) -> dict:
+        """A consistent copy of the fields (without the lock)."""
+        with self.lock:
+            return {
+                "epochs": self.epochs, "epoch": self.epoch, "batch": self.batch, "batches": self.batches,
+                "history": [dict(row) for row in self.history], "phase": self.phase,
+                "message": self.message, "epoch_started": self.epoch_started,
+            }
+
+    def set(self, **changes) -> None:
+        """Update fields under the lock."""
+        with self.lock:
+            for key, value in changes.items():
+                setattr(self, key, value)
+
+
+def _make_live_callback(progress: Progress, stop: threading.Event | None):
+    import keras
+
+    class LiveProgress(keras.callbacks.Callback):
+        """Feeds :class:`Progress` per batch and epoch; ends ``fit`` when ``stop`` is set."""
+
+        def on_train_begin(self, logs=None):
+            progress.set(batches=self.params.get("steps") or 0, phase="training")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time())
+
+        def on_train_batch_end(self, batch, logs=None):
+            progress.set(batch=batch + 1)
+            if stop is not None and stop.is_set():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                   "seconds": time.time() - progress.epoch_started}
+            with progress.lock:
+                progress.history.append(row)
+
+    return LiveProgress()
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_run` returns.
+
+    Attributes:
+        run: the run written to the store.
+        history: per-epoch dicts (epoch, loss, accuracy, val_loss, val_accuracy, seconds).
+        test: ``{"loss", "accuracy", "images"}`` on the test split, or ``None``
+            when the run was stopped before an epoch finished.
+    """
+
+    run: RunInfo
+    history: list[dict]
+    test: dict | None
+
+
+def prepare_splits(data_config: DataConfig, *, download: bool = True):
+    """Locate, scan and split the dataset of ``data_config``; unreadable files are skipped.
+
+    Returns:
+        ``(root, splits)``.
+
+    Raises:
+        CatdogError: as :func:`catdog.data.locate_dataset` and :func:`catdog.data.make_splits`.
+    """
+    from catdog import data
+
+    root = data.locate_dataset(data_config.data_dir, download=download)
+    info = data.scan_dataset(root)
+    everything = [p for split in info.files.values() for files in split.values() for p in files]
+    unreadable = data.find_unreadable(everything)
+    splits = data.make_splits(
+        info, validation_size=data_config.validation_size, test_size=data_config.test_size,
+        seed=data_config.seed, skip=unreadable,
+    )
+    return root, splits
+
+
+def train_run(
+    train_config: TrainConfig,
+    data_config: DataConfig,
+    *,
+    store: RunStore,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    on_run_created: Callable[[RunInfo], None] | None = None,
+    prepared: tuple | None = None,
+) -> TrainResult:
+    """Train ``train_config.model`` on the dataset and record a run.
+
+    Steps: prepare the splits; build and compile the model; ``model.fit`` on the
+    train split with the validation split, ``CSVLogger`` and ``ModelCheckpoint``;
+    save the final model; ``evaluate`` on the test split; write the record.
+
+    Args:
+        train_config: the model and hyper-parameters.
+        data_config: where the data is, split sizes and batch size.
+        store: where the run folder goes.
+        progress: live state to update (per batch and epoch).
+        stop: when set, training ends after the current batch; the run is
+            recorded as ``stopped`` and still evaluated if an epoch finished.
+        on_run_created: called with the run as soon as its folder exists.
+        prepared: ``(root, splits)`` from :func:`prepare_splits`, to skip that step.
+
+    Returns:
+        The :class:`TrainResult`.
+
+    Raises:
+        CatdogError: bad settings or missing data/weights; a run folder that was
+            already created is marked ``failed`` with the message.
+    """
+    import keras
+
+    from catdog import data
+    from catdog.models import build_model, parameter_counts
+
+    progress = progress or Progress()
+    progress.set(phase="preparing data", epochs=train_config.epochs, message="")
+    if train_config.epochs < 1:
+        raise CatdogError("Train for at least one epoch.")
+    root, splits = prepared or prepare_splits(data_config)
+    started = time.time()
+    run = store.create(
+        train_config, replace(data_config, data_dir=str(root)),
+        extra={"counts": splits.counts(), "skipped_files": [p for p, _ in splits.skipped]},
+    )
+    if on_run_created is not None:
+        on_run_created(run)
+    try:
+        keras.utils.set_random_seed(train_config.seed)
+        progress.set(phase="building model")
+        model = build_model(train_config, image_size=data_config.image_size)
+        store.update(run, parameters=parameter_counts(model))
+        kwargs = dict(image_size=data_config.image_size, batch_size=data_config.batch_size)
+        train_ds = data.make_dataset(splits.train, shuffle=True, seed=train_config.seed, **kwargs)
+        val_ds = data.make_dataset(splits.validation, **kwargs)
+        callbacks = [
+            keras.callbacks.CSVLogger(str(run.path / HISTORY_FILE)),
+            keras.callbacks.ModelCheckpoint(
+                str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True
+            ),
+            _make_live_callback(progress, stop),
+        ]
+        model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0)
+        history = progress.snapshot()["history"]
+        stopped = stop is not None and stop.is_set()
+        model.save(run.path / MODEL_FILE)
+        test = None
+        if history:
+            progress.set(phase="testing")
+            test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
+            loss, accuracy = model.evaluate(test_ds, verbose=0)
+            test = {"loss": float(loss), "accuracy": float(accuracy), "images": len(splits.test)}
+        store.update(
+            run, status="stopped" if stopped else "done", test=test, epochs_done=len(history),
+            wall_seconds=round(time.time() - started, 2),
+            best_val_accuracy=max((row.get("val_accuracy", 0.0) for row in history), default=None),
+        )
+        progress.set(phase="stopped" if stopped else "done")
+        return TrainResult(run, history, test)
+    except BaseException as err:
+        message = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
+        store.update(run, status="failed", error=message, wall_seconds=round(time.time() - started, 2))
+        progress.set(phase="failed", message=message)
+        raise
+
+
+# --------------------------------------------------------------------------- job queue
+
+
+@dataclass
+class TrainingJob:
+    """A training request held by the server, readable from any browser tab.
+
+    Attributes:
+        job_id: unique id.
+        train_config, data_config: what to train.
+        owner: who may stop it (an id of the browser session that submitted it).
+        state: ``queued``, ``running``, ``done``, ``stopped`` or ``failed``.
+        progress: live per-batch/epoch state.
+        stop: set to end the training after the current batch.
+        run_id: the run folder, once created.
+        result: the test metrics when done.
+        error: the message when failed.
+    """
+
+    job_id: str
+    train_config: TrainConfig
+    data_config: DataConfig
+    owner: str = ""
+    state: str = "queued"
+    progress: Progress = field(default_factory=Progress)
+    stop: threading.Event = field(default_factory=threading.Event)
+    run_id: str | None = None
+    result: dict | None = None
+    error: str | None = None
+    submitted: float = field(default_factory=time.time)
+
+    @property
+    def finished(self) -> bool:
+        """True once the job will change no more."""
+        return self.state in ("done", "stopped", "failed")
+
+
+class TrainingQueue:
+    """Runs training jobs one at a time in a background thread.
+
+    The CPU is the bottleneck, so a second job waits in a first-in first-out
+    queue; :meth:`position` gives its place.  The Streamlit app keeps one queue per
+    server process (``st.cache_resource``); the training thread only writes to
+    job objects, which pages read.
+
+    Args:
+        runs_dir: the run store's folder.
+        trainer: the training function (:func:`train_run` by default; tests may
+            pass a fake with the same signature).
+    """
+
+    def __init__(self, runs_dir: str | os.PathLike, trainer: Callable[..., TrainResult] | None = None):
+        self.store = RunStore(runs_dir, live=self.live_run_ids)
+        self._trainer = trainer or train_run
+        self._jobs: dict[str, TrainingJob] = {}
+        self._pending: queue.Queue[TrainingJob] = queue.Queue()
+        self._lock = threading.Lock()
+        self._worker = threading.Thread(target=self._work, name="catdog-training", daemon=True)
+        self._worker.start()
+
+    def submit(self, train_config: TrainConfig, data_config: DataConfig, owner: str = "") -> TrainingJob:
+        """Queue a training and return its job at once."""
+        job = TrainingJob(uuid.uuid4().hex[:12], train_config, data_config, owner=owner)
+        job.progress.set(epochs=train_config.epochs)
+        with self._lock:
+            self._jobs[job.job_id] = job
+        self._pending.put(job)
+        return job
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        """The job ``job_id``, or ``None``."""
+        with self._lock:
+            return self._jobs.get(job_id or "")
+
+    def jobs(self) -> list[TrainingJob]:
+        """All jobs of this process, oldest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.submitted)
+
+    def active(self) -> list[TrainingJob]:
+        """Queued and running jobs, oldest first."""
+        return [job for job in self.jobs() if not job.finished]
+
+    def position(self, job: TrainingJob) -> int:
+        """0 for the running job, n for the n-th waiting one, -1 when finished."""
+        if job.finished:
+            return -1
+        active = self.active()
+        running = [j for j in active if j.state == "running"]
+        waiting = [j for j in active if j.state == "queued"]
+        if job in running:
+            return 0
+        return waiting.index(job) + (1 if running else 0) if job in waiting else -1
+
+    def stop(self, job: TrainingJob) -> None:
+        """Ask a job to stop (a queued job is dropped before it starts)."""
+        job.stop.set()
+
+    def live_run_ids(self) -> set[str]:
+        """Run ids being written by an unfinished job of this process."""
+        return {job.run_id for job in self.jobs() if job.run_id and not job.finished}
+
+    def _work(self) -> None:
+        while True:
+            job = self._pending.get()
+            if job.stop.is_set():
+                job.state = "stopped"
+                job.progress.set(phase="stopped")
+                continue
+            job.state = "running"
+
+            def created(run, job=job):
+                job.run_id = run.run_id
+
+            try:
+                result = self._trainer(
+                    job.train_config, job.data_config, store=self.store,
+                    progress=job.progress, stop=job.stop, on_run_created=created,
+                )
+                job.result = result.test
+                job.state = "stopped" if job.stop.is_set() else "done"
+            except Exception as err:  # shown in the page; the thread must live on.
+                job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
+                job.progress.set(phase="failed", message=job.error)
+                job.state = "failed"
