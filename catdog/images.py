@@ -1,63 +1,272 @@
 """Decode uploaded image bytes into RGB pictures the models can read.
 
 Every upload goes through PIL here, in memory; nothing is written to disk.
+:func:`decode_image` never lets a PIL error through: whatever the bytes are
+(empty, text renamed ``.jpg``, a truncated download, a decompression bomb, a
+16-bit scan, a transparent PNG, an animated GIF, a phone photo stored
+sideways), the caller gets either an RGB image or a
+:class:`~catdog.errors.CatdogError` whose message names the file and says what
+to do.
+
+What the conversion does, by PIL mode:
+
+- ``RGB``: kept; ``L``, ``1``, ``CMYK`` (through its ICC profile when it has
+  one), ``YCbCr``, ``LAB``, ``HSV``: converted to RGB.
+- ``P`` (palette), ``RGBA``, ``LA``, ``PA``, ``RGBa``, ``La``: transparent
+  parts are composited on white (a student's transparent PNG of a cat shows
+  the cat on white, not on black).
+- ``I;16``/``I;16B``/``I;16L`` (16-bit), ``I`` (32-bit integer), ``F``
+  (32-bit float): scaled to 8 bits, see :func:`_scale_to_uint8`.
+- Animated GIF/WebP/APNG: the first frame.
+- EXIF orientation: applied, so a portrait photo stored sideways (tag 6) comes
+  out upright, width and height swapped.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 
 from catdog.config import IMAGE_SIZE
 from catdog.errors import CatdogError
 
-#: Largest upload accepted, in bytes (also ``server.maxUploadSize`` in MB).
+#: Largest upload accepted, in bytes: 20 MiB.  ``.streamlit/config.toml`` sets
+#: ``server.maxUploadSize = 20``; Streamlit's "MB" there is 1024 × 1024 bytes.
 MAX_BYTES = 20 * 1024 * 1024
 
 #: Largest image accepted, in pixels (width × height); larger ones are refused
 #: as possible decompression bombs.  40 MP covers any phone photo.
 MAX_PIXELS = 40_000_000
 
+#: PIL formats :func:`decode_image` opens.  Others PIL knows (EPS, which runs
+#: Ghostscript, PSD, ICNS, …) are refused: uploads come from anyone.
+#: (Multi-picture JPEGs from phones, MPO, open through ``JPEG``.)
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
+#: What to tell a student which files work.
+_SUPPORTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
+
+_MIB = 1024 * 1024
+
+
+def _megabytes(n: int) -> str:
+    """``n`` bytes in Streamlit's megabytes (MiB), e.g. ``'20 MB'``, ``'20.5 MB'``."""
+    value = n / _MIB
+    return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
+
+
+#: First bytes of the formats catdog reads, for telling "damaged image" from "not an image".
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _sniff(data: bytes) -> str | None:
+    """A hint for well-known non-image or unsupported files, from their first bytes."""
+    head = data[:32]
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc"):
+        return "it is a HEIC/HEIF photo (the iPhone default), which catdog cannot read; export it as JPEG"
+    if head[4:12] == b"ftypavif":
+        return "it is an AVIF image, which catdog cannot read; save it as JPEG or PNG"
+    if head.startswith(b"%PDF"):
+        return "it is a PDF document, not an image"
+    if head.startswith(b"PK\x03\x04"):
+        return "it is a ZIP archive (or Office document), not an image; unzip it and upload the images"
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return "it is an SVG/XML drawing, which catdog cannot read; export it as PNG"
+    sample = data[:512]
+    if sample and all(32 <= b < 127 or b in (9, 10, 13) for b in sample):
+        return "it contains plain text, not picture data (renaming a file does not make it an image)"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return f"it starts like a {kind} file but is cut off or damaged"
+    return None
+
+
+def _scale_to_uint8(array: np.ndarray, mode: str) -> np.ndarray:
+    """Scale a one-channel high-bit-depth image to uint8 without clipping to white.
+
+    - ``I;16*`` (16-bit): ``value / 257``, so 0 → 0 and 65535 → 255.
+    - ``I`` and ``F``: if all values lie in [0, 255] (``F``: [0, 1]) they are
+      taken as 8-bit (float: fraction of full scale); else if they lie in
+      [0, 65535], as 16-bit; else the range [min, max] is stretched to [0, 255].
+
+    Args:
+        array: (height, width) integer or float array.
+        mode: the PIL mode it came from.
+
+    Returns:
+        uint8 array (height, width).
+    """
+    values = array.astype(np.float64)
+    finite = values[np.isfinite(values)]
+    values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if mode.startswith("I;16"):
+        scaled = values / 257.0
+    elif mode == "F" and low >= 0.0 and high <= 1.0:
+        scaled = values * 255.0
+    elif low >= 0.0 and high <= 255.0:
+        scaled = values
+    elif low >= 0.0 and high <= 65535.0:
+        scaled = values / 257.0
+    elif high > low:
+        scaled = (values - low) * (255.0 / (high - low))
+    else:
+        scaled = np.zeros_like(values)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _to_rgb(image):
+    """Convert a loaded single-frame PIL image of any mode to RGB (see module docstring)."""
+    from PIL import Image
+
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode.startswith("I") or mode == "F":
+        gray = _scale_to_uint8(np.asarray(image), mode)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode == "P":
+        has_alpha = "transparency" in image.info or image.palette is not None and image.palette.mode == "RGBA"
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode == "CMYK" and image.info.get("icc_profile"):
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception:  # A broken or unusable profile: fall back to PIL's plain conversion.
+            pass
+    return image.convert("RGB")
+
 
 def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES,
                  max_pixels: int = MAX_PIXELS):
-    """Decode image bytes to an RGB ``PIL.Image``.
+    """Decode the bytes of one uploaded file to an RGB ``PIL.Image``.
+
+    Checks, in order: not empty; at most ``max_bytes`` bytes; a format of
+    :data:`FORMATS`; at most ``max_pixels`` pixels, judged from the header
+    *before* any pixel is decoded (PIL's own ``DecompressionBombWarning`` and
+    ``DecompressionBombError`` are reported the same way); the pixel data is
+    complete.  Then the first frame is taken, the EXIF orientation applied and
+    the colour mode converted to RGB (module docstring).
 
     Args:
         data: the file's bytes.
-        name: file name for messages.
+        name: the file name, put at the start of every message.
+        max_bytes: largest file accepted, in bytes.
+        max_pixels: largest image accepted, width × height in pixels.
 
     Returns:
-        A loaded RGB ``PIL.Image.Image``.
+        A loaded ``PIL.Image.Image`` in mode ``RGB`` (8 bits per channel),
+        upright; size (width, height) is the stored size, swapped for EXIF
+        orientations 5–8.
 
     Raises:
-        CatdogError: empty, too large, or not a readable image.
+        CatdogError: the file is empty, too large in bytes or pixels, not an
+            image of a supported format, or cut off; the message starts with
+            ``name`` and is written for a student.
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
-        raise CatdogError(f"{name}: the file is empty.")
+        raise CatdogError(f"{name}: the file is empty (0 bytes). Choose the picture again.")
     if len(data) > max_bytes:
-        raise CatdogError(f"{name}: the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise CatdogError(
+            f"{name}: the file is {_megabytes(len(data))}; the limit is {_megabytes(max_bytes)}. "
+            "Upload a smaller picture."
+        )
+    too_many_pixels = (
+        f"{name}: the image is too large to process safely; the limit is {max_pixels:,} pixels "
+        "(width × height). Shrink the picture and upload it again."
+    )
+    Image.init()  # Register every plugin, so ``formats`` names only known ones.
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > max_pixels:
+        with warnings.catch_warnings():
+            # PIL warns (and above twice its limit raises) while reading the header.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        raise CatdogError(too_many_pixels) from err
+    except UnidentifiedImageError as err:
+        hint = _sniff(data)
+        reason = hint or "its content is not a picture catdog can read"
+        raise CatdogError(f"{name}: this file is not an image: {reason}. Upload a {_SUPPORTED} file.") from err
+    except Exception as err:  # A damaged header makes some plugins raise other errors.
+        raise CatdogError(
+            f"{name}: the file looks like an image but its header is damaged ({type(err).__name__}). "
+            f"Upload a {_SUPPORTED} file that opens in an image viewer."
+        ) from err
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise CatdogError(
+                f"{name}: the image is {width:,}×{height:,} = {width * height:,} pixels; the limit is "
+                f"{max_pixels:,} pixels. Shrink the picture and upload it again."
+            )
+        if width < 1 or height < 1:
+            raise CatdogError(f"{name}: the image has no pixels ({width}×{height}).")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image.seek(0)  # Animated GIF/WebP/APNG: the first frame.
+                image.load()
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+            raise CatdogError(too_many_pixels) from err
+        except Exception as err:  # OSError "image file is truncated", zlib errors, bad tiles …
+            truncated = "truncated" in str(err).lower() or isinstance(err, (EOFError, SyntaxError))
+            if truncated:
                 raise CatdogError(
-                    f"{name}: the image is {image.width}×{image.height} pixels; the limit is "
-                    f"{max_pixels / 1e6:.0f} million pixels."
-                )
-            image.seek(0)
-            image = ImageOps.exif_transpose(image)
-            return image.convert("RGB")
-    except CatdogError:
-        raise
-    except Exception as err:
-        raise CatdogError(f"{name}: not a readable image ({type(err).__name__}).") from err
+                    f"{name}: the file is cut off (truncated): only part of the picture is there. "
+                    "It may not have finished downloading; get the file again and re-upload it."
+                ) from err
+            raise CatdogError(
+                f"{name}: the picture data is damaged and cannot be decoded ({type(err).__name__}: {err}). "
+                "Open it in an image viewer and save it again as JPEG or PNG."
+            ) from err
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
+                upright = ImageOps.exif_transpose(image)
+        except Exception:  # Broken EXIF must not cost the student the picture.
+            upright = image
+        try:
+            rgb = _to_rgb(upright)
+            if rgb is image:  # Closing ``image`` below would free the pixels.
+                rgb = image.copy()
+            rgb.load()
+        except Exception as err:
+            raise CatdogError(
+                f"{name}: the colour format ({image.mode}) cannot be converted to RGB ({type(err).__name__}). "
+                "Save the picture again as an ordinary JPEG or PNG."
+            ) from err
+    return rgb
 
 
 def to_model_input(image, image_size: tuple[int, int] = IMAGE_SIZE) -> np.ndarray:
     """Resize an RGB image as the training pipeline does (bilinear, no antialias).
+
+    Same operation as :func:`catdog.data.make_dataset` applies after decoding
+    (``tf.image.resize(..., method="bilinear")``, like
+    ``image_dataset_from_directory``).
+
+    Args:
+        image: a ``PIL.Image`` (converted to RGB if needed).
+        image_size: (height, width) in pixels.
 
     Returns:
         float32 array (height, width, 3), values in [0, 255].

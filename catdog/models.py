@@ -161,7 +161,13 @@ def mobilenet_head(x, seed: int | None = None):
     return layers.Dense(2, name="logits")(x)
 
 
-def build_model(config: TrainConfig, *, image_size: tuple[int, int] = IMAGE_SIZE, compile: bool = True):
+def build_model(
+    config: TrainConfig,
+    *,
+    image_size: tuple[int, int] = IMAGE_SIZE,
+    compile: bool = True,
+    pretrained: bool = True,
+):
     """Build (and compile) the registry model ``config.model``.
 
     Args:
@@ -169,6 +175,8 @@ def build_model(config: TrainConfig, *, image_size: tuple[int, int] = IMAGE_SIZE
         image_size: (height, width) of the input.
         compile: compile with Adam(``config.learning_rate``),
             ``SparseCategoricalCrossentropy(from_logits=True)`` and accuracy.
+        pretrained: model4 only: load the MobileNetV2 weights; ``False`` leaves
+            them random (for layer tables and tests: same shapes and counts).
 
     Returns:
         A functional ``keras.Model`` named after the registry entry:
@@ -189,7 +197,8 @@ def build_model(config: TrainConfig, *, image_size: tuple[int, int] = IMAGE_SIZE
     if spec.augmentation:
         x = build_augmentation(config.flip_mode, config.rotation_factor, config.fill_mode, seed=config.seed)(x)
     if spec.mobilenet:
-        base = build_mobilenet_base(resolve_mobilenet_weights(config.weights), image_size)
+        weights = resolve_mobilenet_weights(config.weights) if pretrained else None
+        base = build_mobilenet_base(weights, image_size)
         outputs = mobilenet_head(base(x, training=False), seed=config.seed)
     else:
         outputs = _small_cnn(x)
@@ -208,6 +217,74 @@ def compile_model(model, learning_rate: float) -> None:
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+
+
+def build_feature_head(config: TrainConfig, feature_dim: int = 1280, *, compile: bool = True):
+    """model4's head alone, for training on cached features (see :mod:`catdog.features`).
+
+    Same layers and names as the end of model4 after pooling:
+    ``head_dropout`` (Dropout(0.2), seeded with ``config.seed``) → ``logits`` (Dense(2)).
+
+    Args:
+        config: seed and learning rate.
+        feature_dim: length of a pooled MobileNetV2 feature vector (1,280 for alpha 1.0).
+        compile: compile like :func:`build_model`.
+
+    Returns:
+        A ``keras.Model`` named ``model4_head``: float32 (batch, feature_dim) → logits (batch, 2).
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(feature_dim,), name="features")
+    x = layers.Dropout(0.2, seed=config.seed, name="head_dropout")(inputs)
+    outputs = layers.Dense(2, name="logits")(x)
+    head = keras.Model(inputs, outputs, name="model4_head")
+    if compile:
+        compile_model(head, config.learning_rate)
+    return head
+
+
+def copy_head_weights(head, model) -> None:
+    """Copy the ``logits`` Dense weights of ``head`` (or a list of its weight arrays) into ``model``.
+
+    Args:
+        head: a model from :func:`build_feature_head`, or ``[kernel (D, 2), bias (2,)]``.
+        model: a model4; its ``logits`` layer is overwritten.
+    """
+    weights = head if isinstance(head, (list, tuple)) else head.get_layer("logits").get_weights()
+    model.get_layer("logits").set_weights(weights)
+
+
+def unfreeze_base(model, fine_tune_at: int = 100):
+    """Make the top of model4's MobileNetV2 trainable for fine-tuning.
+
+    Layers ``fine_tune_at`` and later of the base become trainable, earlier ones
+    stay frozen.  BatchNormalization layers keep running in inference mode
+    because model4 calls the base with ``training=False``.  Recompile afterwards.
+
+    Args:
+        model: a model4.
+        fine_tune_at: index into the base's layers (0 … number of layers; the
+            tutorial uses 100 of 154).
+
+    Returns:
+        The base (``keras.Model`` named :data:`MOBILENET_LAYER`).
+
+    Raises:
+        CatdogError: ``model`` has no MobileNetV2 base, or ``fine_tune_at`` is out of range.
+    """
+    try:
+        base = model.get_layer(MOBILENET_LAYER)
+    except ValueError as err:
+        raise CatdogError("Fine-tuning needs model4 (MobileNetV2 transfer learning).") from err
+    n = len(base.layers)
+    if not 0 <= fine_tune_at <= n:
+        raise CatdogError(f"'Unfreeze from layer' must lie between 0 and {n} (MobileNetV2 has {n} layers).")
+    base.trainable = True
+    for index, layer in enumerate(base.layers):
+        layer.trainable = index >= fine_tune_at
+    return base
 
 
 def parameter_counts(model) -> dict[str, int]:

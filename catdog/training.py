@@ -345,6 +345,62 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
     return root, splits
 
 
+def _make_best_head_checkpoint(model, path: Path):
+    """``ModelCheckpoint`` for fast mode: keeps the head weights of the best validation
+    accuracy and, when ``fit`` ends, writes ``model`` (the full model4) with them to ``path``."""
+    import keras
+
+    from catdog.models import copy_head_weights
+
+    class BestHeadCheckpoint(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best = -float("inf")
+            self.best_weights = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get("val_accuracy")
+            if value is not None and value > self.best:
+                self.best = float(value)
+                self.best_weights = [w.copy() for w in self.model.get_layer("logits").get_weights()]
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                copy_head_weights(self.best_weights, model)
+                model.save(path)
+
+    return BestHeadCheckpoint()
+
+
+def _fit_fast(model, train_config: TrainConfig, data_config: DataConfig, splits, run: RunInfo, store: RunStore,
+              progress: Progress, stop: threading.Event | None, callbacks: list):
+    """Fast model4: cached features, head-only ``fit``; copies the head into ``model``.
+
+    Returns:
+        ``(feature set, head)``, or ``(None, None)`` when stopped during extraction.
+    """
+    from catdog import features as feats
+    from catdog.models import build_feature_head, copy_head_weights, resolve_mobilenet_weights
+
+    fs = feats.load_or_extract(
+        model, splits, image_size=data_config.image_size, weights=resolve_mobilenet_weights(train_config.weights),
+        views=train_config.views, flip_mode=train_config.flip_mode, rotation_factor=train_config.rotation_factor,
+        fill_mode=train_config.fill_mode, seed=train_config.seed, progress=progress, stop=stop,
+    )
+    if fs is None:
+        return None, None
+    store.update(run, features=fs.summary())
+    head = build_feature_head(train_config, fs.train.shape[-1])
+    kwargs = dict(batch_size=data_config.batch_size, seed=train_config.seed)
+    train_ds = feats.feature_dataset(fs.train, fs.train_labels, shuffle=True, **kwargs)
+    val_ds = feats.feature_dataset(fs.validation, fs.validation_labels, **kwargs)
+    best = _make_best_head_checkpoint(model, run.path / BEST_MODEL_FILE)
+    head.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=[callbacks[0], best, *callbacks[1:]],
+             verbose=0)
+    copy_head_weights(head, model)
+    return fs, head
+
+
 def train_run(
     train_config: TrainConfig,
     data_config: DataConfig,
@@ -360,6 +416,20 @@ def train_run(
     Steps: prepare the splits; build and compile the model; ``model.fit`` on the
     train split with the validation split, ``CSVLogger`` and ``ModelCheckpoint``;
     save the final model; ``evaluate`` on the test split; write the record.
+
+    model4 only:
+
+    - ``train_config.fast``: instead of ``model.fit`` on images, MobileNetV2
+      features are cached (:mod:`catdog.features`; progress phase
+      ``"extracting features"``) and the head is fitted on them with the same
+      callbacks; its weights are then copied into the full model, so
+      ``model.keras`` is an ordinary model4.  The test split is scored on its
+      cached features (the same logits as the saved model).
+    - ``train_config.fine_tune_epochs > 0``: then MobileNetV2 layers from
+      ``fine_tune_at`` on are unfrozen, the model is recompiled with
+      ``learning_rate × fine_tune_lr_factor`` and ``fit`` continues on images for
+      the extra epochs (epoch numbers continue; ``run.json`` gets
+      ``fine_tune_start_epoch``, 1-based).
 
     Args:
         train_config: the model and hyper-parameters.
@@ -381,17 +451,24 @@ def train_run(
     import keras
 
     from catdog import data
-    from catdog.models import build_model, parameter_counts
+    from catdog.models import build_model, compile_model, parameter_counts, unfreeze_base
 
+    is_model4 = train_config.model == "model4"
+    fast = is_model4 and train_config.fast
+    fine_tune = is_model4 and train_config.fine_tune_epochs > 0
+    total_epochs = train_config.epochs + (train_config.fine_tune_epochs if fine_tune else 0)
     progress = progress or Progress()
-    progress.set(phase="preparing data", epochs=train_config.epochs, message="")
+    progress.set(phase="preparing data", epochs=total_epochs, message="")
     if train_config.epochs < 1:
         raise CatdogError("Train for at least one epoch.")
+    if train_config.fine_tune_epochs < 0:
+        raise CatdogError("Fine-tuning epochs cannot be negative.")
     root, splits = prepared or prepare_splits(data_config)
     started = time.time()
     run = store.create(
         train_config, replace(data_config, data_dir=str(root)),
-        extra={"counts": splits.counts(), "skipped_files": [p for p, _ in splits.skipped]},
+        extra={"counts": splits.counts(), "skipped_files": [p for p, _ in splits.skipped],
+               "mode": "fast" if fast else "standard"},
     )
     if on_run_created is not None:
         on_run_created(run)
@@ -401,24 +478,67 @@ def train_run(
         model = build_model(train_config, image_size=data_config.image_size)
         store.update(run, parameters=parameter_counts(model))
         kwargs = dict(image_size=data_config.image_size, batch_size=data_config.batch_size)
-        train_ds = data.make_dataset(splits.train, shuffle=True, seed=train_config.seed, **kwargs)
-        val_ds = data.make_dataset(splits.validation, **kwargs)
-        callbacks = [
-            keras.callbacks.CSVLogger(str(run.path / HISTORY_FILE)),
-            keras.callbacks.ModelCheckpoint(
-                str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True
-            ),
-            _make_live_callback(progress, stop),
-        ]
-        model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0)
+        history_path = str(run.path / HISTORY_FILE)
+        live = _make_live_callback(progress, stop)
+        datasets: dict = {}
+
+        def image_datasets():
+            if not datasets:
+                datasets["train"] = data.make_dataset(splits.train, shuffle=True, seed=train_config.seed, **kwargs)
+                datasets["validation"] = data.make_dataset(splits.validation, **kwargs)
+            return datasets["train"], datasets["validation"]
+
+        feature_set = head = None
+        if fast:
+            feature_set, head = _fit_fast(model, train_config, data_config, splits, run, store, progress, stop,
+                                          [keras.callbacks.CSVLogger(history_path), live])
+        else:
+            train_ds, val_ds = image_datasets()
+            callbacks = [
+                keras.callbacks.CSVLogger(history_path),
+                keras.callbacks.ModelCheckpoint(
+                    str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True
+                ),
+                live,
+            ]
+            model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0)
         history = progress.snapshot()["history"]
         stopped = stop is not None and stop.is_set()
+        fine_tuned = False
+        if fine_tune and history and not stopped:
+            start_epoch = len(history)  # 0-based index of the first fine-tuning epoch
+            store.update(run, fine_tune_start_epoch=start_epoch + 1)
+            unfreeze_base(model, train_config.fine_tune_at)
+            compile_model(model, train_config.learning_rate * train_config.fine_tune_lr_factor)
+            progress.set(message=f"fine-tuning MobileNetV2 from layer {train_config.fine_tune_at}")
+            best_so_far = max(row.get("val_accuracy", 0.0) for row in history)
+            train_ds, val_ds = image_datasets()
+            callbacks = [
+                keras.callbacks.CSVLogger(history_path, append=True),
+                keras.callbacks.ModelCheckpoint(
+                    str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True,
+                    initial_value_threshold=best_so_far,
+                ),
+                live,
+            ]
+            model.fit(train_ds, validation_data=val_ds, initial_epoch=start_epoch, epochs=start_epoch
+                      + train_config.fine_tune_epochs, callbacks=callbacks, verbose=0)
+            fine_tuned = True
+            history = progress.snapshot()["history"]
+            stopped = stop is not None and stop.is_set()
         model.save(run.path / MODEL_FILE)
         test = None
         if history:
             progress.set(phase="testing")
-            test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
-            loss, accuracy = model.evaluate(test_ds, verbose=0)
+            if feature_set is not None and not fine_tuned:
+                from catdog.features import feature_dataset
+
+                test_ds = feature_dataset(feature_set.test, feature_set.test_labels,
+                                          batch_size=data_config.batch_size)
+                loss, accuracy = head.evaluate(test_ds, verbose=0)
+            else:
+                test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
+                loss, accuracy = model.evaluate(test_ds, verbose=0)
             test = {"loss": float(loss), "accuracy": float(accuracy), "images": len(splits.test)}
         store.update(
             run, status="stopped" if stopped else "done", test=test, epochs_done=len(history),

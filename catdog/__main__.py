@@ -1,0 +1,7 @@
+"""``python -m catdog``: see :mod:`catdog.cli`."""
+
+import sys
+
+from catdog.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""Plotly figures for the pages; pages only show them, tests read their data."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+#: Colours per split and per class, kept the same on every page.
+SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
+CURVE_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D")
+
+
+def counts_figure(counts: Mapping[str, Mapping[str, int]]):
+    """Grouped bar chart of images per class, one bar group per class, one colour per split.
+
+    Args:
+        counts: ``{split: {class_name: n}}`` as :meth:`catdog.data.Splits.counts` returns.
+
+    Returns:
+        A ``plotly.graph_objects.Figure`` with one ``Bar`` trace per split.
+    """
+    fig = go.Figure()
+    for split, per_class in counts.items():
+        fig.add_bar(
+            name=split, x=list(per_class), y=list(per_class.values()), text=list(per_class.values()),
+            marker_color=SPLIT_COLORS.get(split),
+        )
+    fig.update_layout(
+        barmode="group", xaxis_title="class", yaxis_title="images", legend_title="split",
+        height=320, margin=dict(t=30, b=10, l=10, r=10),
+    )
+    return fig
+
+
+def history_figure(
+    history: Sequence[Mapping[str, float]],
+    metric: str = "accuracy",
+    *,
+    fine_tune_start: int | None = None,
+    title: str | None = None,
+):
+    """Training vs validation curve of one metric over epochs.
+
+    Args:
+        history: per-epoch dicts with ``epoch`` (1-based), ``metric`` and ``val_<metric>``.
+        metric: ``accuracy`` or ``loss``.
+        fine_tune_start: first fine-tuning epoch; a dashed vertical line marks it.
+        title: figure title (default: the metric).
+
+    Returns:
+        A figure with a ``training`` and a ``validation`` line trace (markers on
+        each epoch); empty traces for an empty history.
+    """
+    epochs = [row["epoch"] for row in history]
+    fig = go.Figure()
+    for key, name, color in ((metric, "training", CURVE_COLORS[0]), (f"val_{metric}", "validation", CURVE_COLORS[1])):
+        fig.add_scatter(
+            x=epochs, y=[row.get(key) for row in history], mode="lines+markers", name=name,
+            line=dict(color=color),
+        )
+    if fine_tune_start is not None:
+        fig.add_vline(x=fine_tune_start - 0.5, line_dash="dash", annotation_text="fine-tuning starts")
+    fig.update_layout(
+        title=title or metric, xaxis_title="epoch", yaxis_title=metric, height=300,
+        margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
+    )
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(rangemode="tozero", dtick=1 if len(epochs) <= 20 else None)
+    return fig
+
+
+def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str = "val_accuracy"):
+    """One line per run of ``metric`` over epochs, for the comparison view.
+
+    Args:
+        curves: ``{run label: history}``.
+        metric: the history key to draw, e.g. ``val_accuracy`` or ``val_loss``.
+    """
+    fig = go.Figure()
+    for i, (label, history) in enumerate(curves.items()):
+        fig.add_scatter(
+            x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
+            mode="lines+markers", name=label, line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]),
+        )
+    fig.update_layout(
+        xaxis_title="epoch", yaxis_title=metric.replace("_", " "), height=360,
+        margin=dict(t=30, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
+    )
+    if "accuracy" in metric:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def probabilities_figure(probabilities: Mapping[str, float]):
+    """Horizontal bars of the class probabilities of one image (softmax of the logits)."""
+    names = list(probabilities)
+    values = [probabilities[n] for n in names]
+    fig = go.Figure(go.Bar(
+        x=values, y=names, orientation="h", text=[f"{v:.1%}" for v in values], textposition="auto",
+        marker_color=[CURVE_COLORS[i] for i in range(len(names))],
+    ))
+    fig.update_layout(height=120, margin=dict(t=5, b=5, l=5, r=5), xaxis=dict(range=[0, 1], tickformat=".0%"))
+    return fig

@@ -1,0 +1,117 @@
+"""Command line: the same code path as the pages.
+
+``python -m catdog train --model model1 --epochs N [--data-dir D] [--runs-dir R] [--batch-size B]``
+prints one JSON object per epoch, then one with ``test_accuracy`` and ``model_path``.
+``python -m catdog predict --model-path P IMAGE...`` prints one JSON object per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from catdog.config import DataConfig, TrainConfig, default_runs_dir
+from catdog.errors import CatdogError
+from catdog.models import MODEL_SPECS
+
+
+def _print(obj: dict) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m catdog", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train a model and score it on the test split")
+    train.add_argument("--model", choices=list(MODEL_SPECS), default="model1")
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    train.add_argument("--data-dir", default=None, help="dataset root (default: $CATDOG_DATA_DIR, Keras cache, download)")
+    train.add_argument("--runs-dir", default=None, help="runs folder (default: $CATDOG_RUNS_DIR or runs/)")
+    train.add_argument("--batch-size", type=int, default=DataConfig.batch_size)
+    train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    train.add_argument("--seed", type=int, default=TrainConfig.seed)
+    train.add_argument("--validation-size", type=int, default=DataConfig.validation_size)
+    train.add_argument("--test-size", type=int, default=DataConfig.test_size)
+    train.add_argument("--weights", default="imagenet",
+                       help="model4: 'imagenet' (download) or a .h5 file (default: $CATDOG_MOBILENET_WEIGHTS)")
+    train.add_argument("--fast", action="store_true", help="model4: train the head on cached features")
+    train.add_argument("--views", type=int, default=TrainConfig.views)
+    train.add_argument("--fine-tune-epochs", type=int, default=0)
+    train.add_argument("--name", default="")
+    predict = sub.add_parser("predict", help="classify image files with a saved .keras model")
+    predict.add_argument("--model-path", required=True)
+    predict.add_argument("images", nargs="+")
+    return parser
+
+
+def _train(args) -> int:
+    from catdog.training import Progress, RunStore, train_run
+
+    train_config = TrainConfig(
+        model=args.model, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
+        weights=args.weights, fast=args.fast, views=args.views, fine_tune_epochs=args.fine_tune_epochs,
+        name=args.name,
+    )
+    data_config = DataConfig(data_dir=args.data_dir, batch_size=args.batch_size,
+                             validation_size=args.validation_size, test_size=args.test_size, seed=args.seed)
+    store = RunStore(args.runs_dir or default_runs_dir())
+    progress = Progress()
+    done = threading.Event()
+
+    def report():  # prints each finished epoch as soon as it lands in the progress object
+        printed = 0
+        while not done.wait(0.2) or printed < len(progress.snapshot()["history"]):
+            history = progress.snapshot()["history"]
+            for row in history[printed:]:
+                _print({k: row.get(k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")})
+            printed = len(history)
+
+    printer = threading.Thread(target=report, daemon=True)
+    printer.start()
+    try:
+        result = train_run(train_config, data_config, store=store, progress=progress)
+    finally:
+        done.set()
+        printer.join()
+    _print({"test_accuracy": (result.test or {}).get("accuracy"), "test_loss": (result.test or {}).get("loss"),
+            "model_path": str(result.run.model_path), "run_id": result.run.run_id})
+    return 0
+
+
+def _predict(args) -> int:
+    from catdog.models import load_model
+    from catdog.predict import classify_files
+
+    model = load_model(args.model_path)
+    files = []
+    for name in args.images:
+        try:
+            files.append((name, Path(name).read_bytes()))
+        except OSError as err:
+            files.append((name, b""))
+            print(f"{name}: {err.strerror}", file=sys.stderr)
+    status = 0
+    for prediction in classify_files(model, files):
+        if prediction.error:
+            status = 1
+        _print({"path": prediction.name, "label": prediction.label, "probabilities": prediction.probabilities,
+                **({"error": prediction.error} if prediction.error else {})})
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for a user error, with the message on stderr)."""
+    args = _parser().parse_args(argv)
+    started = time.time()
+    try:
+        return _train(args) if args.command == "train" else _predict(args)
+    except CatdogError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if args.command == "train":
+            print(f"# {time.time() - started:.1f} s", file=sys.stderr)

@@ -1,0 +1,415 @@
+"""Fast transfer learning: cache MobileNetV2 features once, train model4's head on them.
+
+model4's MobileNetV2 base is frozen, so what it computes for an image never
+changes from one epoch to the next.  Fast mode runs the base *once* over every
+image, stores the pooled features (``GlobalMaxPooling2D`` output, 1,280 numbers
+per image) on disk, and trains only the head (Dropout(0.2) → Dense(2)) on them.
+
+- Training images get K *views*: view 0 is the image itself, views 1 … K-1 pass
+  through model4's own augmentation layer (built by
+  :func:`catdog.augment.build_augmentation`) with ``training=True``.  Each
+  epoch, every training image contributes one of its K views, drawn at random,
+  so an epoch has as many batches as normal training.
+- Validation and test images are extracted unaugmented (one view).
+- Each split is cached in ``<cache dir>/<key>.npz``; the key hashes the split's
+  file list (paths, sizes, modification times), the image size, the weights'
+  identity, the views and — for K > 1 — the augmentation settings and seed.
+  A second run with the same settings reads the cache instead of extracting.
+
+The features come from the very layers of the model being trained
+(:func:`feature_extractor`), so the head's weights copied into that model's
+``logits`` layer give the same logits as the feature path (within float
+rounding) and ``model.keras`` is an ordinary model4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from catdog.config import ENV_CACHE_DIR
+from catdog.errors import CatdogError
+
+#: Bump when the cached arrays' meaning changes, so old files are not reused.
+CACHE_FORMAT = "catdog-features-v1"
+
+#: Largest number of views per training image offered.
+MAX_VIEWS = 20
+
+#: Name of the layer whose output is cached (model4's pooling layer).
+POOL_LAYER = "global_max_pool"
+
+
+def default_cache_dir() -> Path:
+    """Feature cache folder: ``$CATDOG_CACHE_DIR`` or ``.cache/features`` under the working directory."""
+    return Path(os.environ.get(ENV_CACHE_DIR) or Path(".cache") / "features")
+
+
+def weights_identity(weights: str | None) -> str:
+    """A string that changes whenever the MobileNetV2 weights may have changed.
+
+    Args:
+        weights: ``"imagenet"``, a path to a ``.h5`` file, or ``None`` (random
+            weights, tests only).
+
+    Returns:
+        ``"imagenet"``, ``"random"``, or ``"<absolute path>|<size in bytes>|<mtime in ns>"``
+        (``"<path>|missing"`` for a file that does not exist).
+    """
+    if weights is None:
+        return "random"
+    if weights == "imagenet":
+        return "imagenet"
+    path = Path(weights).expanduser().resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        return f"{path}|missing"
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def cache_key(
+    items: Sequence[tuple[str, int]],
+    *,
+    image_size: tuple[int, int],
+    weights: str | None,
+    views: int = 1,
+    flip_mode: str = "horizontal",
+    rotation_factor: float = 0.2,
+    fill_mode: str = "reflect",
+    seed: int = 42,
+) -> str:
+    """The cache key of one split's features.
+
+    Args:
+        items: the split's ``(path, label)`` pairs; each file's size and
+            modification time enter the key, so an edited image invalidates it.
+        image_size: (height, width) in pixels.
+        weights: as for :func:`weights_identity`.
+        views: views per image (≥ 1).  With one view (no augmentation) the
+            augmentation settings and seed do not enter the key.
+        flip_mode, rotation_factor, fill_mode, seed: the augmentation of views 1 … K-1.
+
+    Returns:
+        40 hexadecimal characters (SHA-1 of a JSON description).
+
+    Raises:
+        CatdogError: a file of ``items`` no longer exists.
+    """
+    files = []
+    for path, label in items:
+        try:
+            st = os.stat(path)
+        except OSError as err:
+            raise CatdogError(f"The image '{path}' has disappeared since the dataset was scanned ({err}).") from err
+        files.append([str(path), int(label), st.st_size, st.st_mtime_ns])
+    description = {
+        "format": CACHE_FORMAT,
+        "files": files,
+        "image_size": list(image_size),
+        "weights": weights_identity(weights),
+        "views": int(views),
+    }
+    if views > 1:
+        description["augmentation"] = {
+            "flip_mode": flip_mode, "rotation_factor": float(rotation_factor), "fill_mode": fill_mode, "seed": int(seed),
+        }
+    text = json.dumps(description, sort_keys=True)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- cache files
+
+
+def save_features(path: Path, features: np.ndarray, labels: np.ndarray, meta: dict) -> None:
+    """Write one split's features atomically (temporary file, then ``os.replace``).
+
+    Args:
+        path: the ``.npz`` file; its folder is created.
+        features: float32 (images, views, 1280).
+        labels: int32 (images,).
+        meta: JSON-ready description stored beside the arrays.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, features=features.astype(np.float32), labels=labels.astype(np.int32),
+                     meta=np.array(json.dumps(meta)))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_features(path: Path, n_images: int, views: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Read one split's cached features, or ``None`` when missing, unreadable or of the wrong shape.
+
+    Returns:
+        ``(features float32 (n_images, views, D), labels int32 (n_images,))``.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            features, labels = npz["features"], npz["labels"]
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    if features.ndim != 3 or features.shape[:2] != (n_images, views) or labels.shape != (n_images,):
+        return None
+    return features.astype(np.float32, copy=False), labels.astype(np.int32, copy=False)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def feature_extractor(model):
+    """The image → pooled-features part of a built model4.
+
+    Args:
+        model: a model4 from :func:`catdog.models.build_model`.
+
+    Returns:
+        A ``keras.Model`` sharing ``model``'s layers: float32 images (batch, h, w, 3)
+        in [0, 255] → float32 features (batch, 1280).  Called with
+        ``training=False`` it is model4's inference path; with ``training=True``
+        the augmentation acts while MobileNetV2 still runs in inference mode.
+
+    Raises:
+        CatdogError: ``model`` has no ``global_max_pool`` layer (not a model4).
+    """
+    import keras
+
+    try:
+        pool = model.get_layer(POOL_LAYER)
+    except ValueError as err:
+        raise CatdogError("Fast mode needs model4 (MobileNetV2 transfer learning).") from err
+    return keras.Model(model.input, pool.output, name="feature_extractor")
+
+
+class FeatureExtractor:
+    """Compiled feature extraction of one model4 (one ``tf.function`` trace per mode).
+
+    Args:
+        model: a built model4.
+    """
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        self.model = feature_extractor(model)
+        self.dim = int(self.model.output.shape[-1])
+        spec = [tf.TensorSpec((None, *self.model.input.shape[1:]), tf.float32)]
+        self._plain = tf.function(lambda x: self.model(x, training=False), input_signature=spec)
+        self._augmented = tf.function(lambda x: self.model(x, training=True), input_signature=spec)
+
+    def __call__(self, images, augment: bool = False) -> np.ndarray:
+        """Features of a batch: float32 (batch, h, w, 3) in [0, 255] → float32 (batch, dim)."""
+        fn = self._augmented if augment else self._plain
+        return fn(images).numpy()
+
+
+def extract_features(
+    extractor: FeatureExtractor,
+    items: Sequence[tuple[str, int]],
+    *,
+    image_size: tuple[int, int],
+    views: int = 1,
+    batch_size: int = 32,
+    on_batch=None,
+    stop: threading.Event | None = None,
+) -> np.ndarray | None:
+    """Run the frozen base over ``items``: each image is read once, then K views are computed.
+
+    Args:
+        extractor: from :class:`FeatureExtractor`.
+        items: ``(path, label)`` pairs, read in this order.
+        image_size: (height, width) images are resized to.
+        views: view 0 is the image itself, views 1 … K-1 are augmented.
+        batch_size: images per forward pass (32 is fastest on a 2-core CPU).
+        on_batch: called with no argument after each forward pass.
+        stop: when set, extraction ends after the current forward pass.
+
+    Returns:
+        float32 (len(items), views, dim), or ``None`` when stopped.
+    """
+    from catdog import data
+
+    ds = data.make_dataset(items, image_size=image_size, batch_size=batch_size, cache=False)
+    out = np.empty((len(items), views, extractor.dim), dtype=np.float32)
+    start = 0
+    for images, _ in ds:
+        n = int(images.shape[0])
+        for view in range(views):
+            if stop is not None and stop.is_set():
+                return None
+            out[start : start + n, view] = extractor(images, augment=view > 0)
+            if on_batch is not None:
+                on_batch()
+        start += n
+    return out
+
+
+@dataclass
+class FeatureSet:
+    """Cached features of the three splits.
+
+    Attributes:
+        train: float32 (train images, K, 1280); view 0 unaugmented.
+        train_labels: int32 (train images,).
+        validation, test: float32 (images, 1, 1280), unaugmented.
+        validation_labels, test_labels: int32 (images,).
+        keys: split name → cache key.
+        hits: split name → True when read from the cache.
+        seconds: time spent loading or extracting, in seconds.
+    """
+
+    train: np.ndarray
+    train_labels: np.ndarray
+    validation: np.ndarray
+    validation_labels: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray
+    keys: dict[str, str] = field(default_factory=dict)
+    hits: dict[str, bool] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        """JSON-ready description for ``run.json``."""
+        return {"views": int(self.train.shape[1]), "keys": self.keys, "hits": self.hits,
+                "seconds": round(self.seconds, 2)}
+
+
+def load_or_extract(
+    model,
+    splits,
+    *,
+    image_size: tuple[int, int],
+    weights: str | None,
+    views: int = 1,
+    flip_mode: str = "horizontal",
+    rotation_factor: float = 0.2,
+    fill_mode: str = "reflect",
+    seed: int = 42,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    progress=None,
+    stop: threading.Event | None = None,
+) -> FeatureSet | None:
+    """Features of the train, validation and test splits, from the cache or extracted now.
+
+    Args:
+        model: the built model4 whose layers compute the features (its weights
+            must be the ones ``weights`` names).
+        splits: a :class:`catdog.data.Splits`.
+        image_size: (height, width).
+        weights: identity of the MobileNetV2 weights (see :func:`weights_identity`).
+        views: K views per training image, 1 … :data:`MAX_VIEWS`.
+        flip_mode, rotation_factor, fill_mode, seed: the augmentation settings
+            of ``model`` (they only enter the cache key).
+        cache_dir: the cache folder (default :func:`default_cache_dir`).
+        batch_size: images per forward pass.
+        progress: a :class:`catdog.training.Progress`; gets
+            ``phase="extracting features"`` and batch / batches per forward pass.
+        stop: when set, extraction ends after the current forward pass;
+            nothing partial is cached.
+
+    Returns:
+        The :class:`FeatureSet`, or ``None`` when stopped.
+
+    Raises:
+        CatdogError: ``views`` out of range, a split is empty, or an image vanished.
+    """
+    if not 1 <= int(views) <= MAX_VIEWS:
+        raise CatdogError(f"Views per training image must be between 1 and {MAX_VIEWS}, not {views}.")
+    started = time.time()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    plan = [("train", splits.train, int(views)), ("validation", splits.validation, 1), ("test", splits.test, 1)]
+    keys, hits, arrays = {}, {}, {}
+    todo = []
+    for name, items, k in plan:
+        if not items:
+            raise CatdogError(f"The {name} split holds no images.")
+        key = cache_key(items, image_size=image_size, weights=weights, views=k, flip_mode=flip_mode,
+                        rotation_factor=rotation_factor, fill_mode=fill_mode, seed=seed)
+        keys[name] = key
+        cached = load_features(cache / f"{key}.npz", len(items), k)
+        hits[name] = cached is not None
+        if cached is not None:
+            arrays[name] = cached
+        else:
+            todo.append((name, items, k))
+    if todo:
+        total = sum(-(-len(items) // batch_size) * k for _, items, k in todo)
+        done = 0
+
+        def tick():
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress.set(batch=done)
+
+        if progress is not None:
+            progress.set(phase="extracting features", batch=0, batches=total)
+        extractor = FeatureExtractor(model)
+        for name, items, k in todo:
+            features = extract_features(extractor, items, image_size=image_size, views=k,
+                                        batch_size=batch_size, on_batch=tick, stop=stop)
+            if features is None:
+                return None
+            labels = np.array([label for _, label in items], dtype=np.int32)
+            meta = {"format": CACHE_FORMAT, "split": name, "images": len(items), "views": k,
+                    "weights": weights_identity(weights), "image_size": list(image_size)}
+            save_features(cache / f"{keys[name]}.npz", features, labels, meta)
+            arrays[name] = (features, labels)
+    return FeatureSet(
+        train=arrays["train"][0], train_labels=arrays["train"][1],
+        validation=arrays["validation"][0], validation_labels=arrays["validation"][1],
+        test=arrays["test"][0], test_labels=arrays["test"][1],
+        keys=keys, hits=hits, seconds=time.time() - started,
+    )
+
+
+def feature_dataset(features: np.ndarray, labels: np.ndarray, *, batch_size: int = 32,
+                    shuffle: bool = False, seed: int = 42):
+    """A ``tf.data.Dataset`` of ``(features, labels)`` batches for the head.
+
+    Args:
+        features: float32 (images, K, D).  With K > 1 each pass over the
+            dataset (an epoch) takes one view per image, drawn at random anew
+            every epoch, so an epoch has ``ceil(images / batch_size)`` batches
+            as in normal training.
+        labels: int32 (images,).
+        shuffle: reshuffle the images every epoch.
+
+    Returns:
+        Batches of float32 (batch, D) and int32 (batch,).
+    """
+    import tensorflow as tf
+
+    n, k, _ = features.shape
+    ds = tf.data.Dataset.from_tensor_slices((features, labels))
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if k > 1:
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip((ds, draws)).map(lambda pair, r: (pair[0][r % k], pair[1]))
+    else:
+        ds = ds.map(lambda f, y: (f[0], y))
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def head_logits(head, features: np.ndarray) -> np.ndarray:
+    """Logits of the head for unaugmented features: float32 (images, 1 or K, D) or (images, D) → (images, 2)."""
+    x = features[:, 0] if features.ndim == 3 else features
+    return np.asarray(head(x, training=False))

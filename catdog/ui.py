@@ -1,0 +1,144 @@
+"""Streamlit pieces used by more than one page; the only module that imports Streamlit.
+
+Holds the sidebar data settings, the cached per-process resources (prepared
+splits, the training queue, loaded models) and small drawing helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from dataclasses import replace
+
+import streamlit as st
+
+from catdog.config import ENV_DATA_DIR, DataConfig, default_runs_dir
+from catdog.errors import CatdogError
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Show a :class:`CatdogError` as ``st.error`` and stop the page, instead of a traceback."""
+    try:
+        yield
+    except CatdogError as err:
+        st.error(str(err), icon="🚫")
+        st.stop()
+
+
+def data_config() -> DataConfig:
+    """The sidebar's dataset settings, shared by every page through ``st.session_state``.
+
+    Widgets: data folder (default ``$CATDOG_DATA_DIR``; empty → Keras cache or
+    download), validation and test split sizes, split seed.
+    """
+    state = st.session_state
+    state.setdefault("data_dir", os.environ.get(ENV_DATA_DIR, ""))
+    state.setdefault("validation_size", DataConfig.validation_size)
+    state.setdefault("test_size", DataConfig.test_size)
+    state.setdefault("split_seed", DataConfig.seed)
+    with st.sidebar.expander("Dataset settings", expanded=False):
+        st.text_input(
+            "Data folder", key="data_dir",
+            help="Folder holding train/ and validation/. Empty: use the Keras cache, or download "
+                 "cats_and_dogs_filtered.zip (68 MB) if there is no copy yet.",
+        )
+        st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size")
+        st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size")
+        st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed")
+    return DataConfig(
+        data_dir=state["data_dir"].strip() or None,
+        validation_size=int(state["validation_size"]),
+        test_size=int(state["test_size"]),
+        seed=int(state["split_seed"]),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(data_dir: str | None, validation_size: int, test_size: int, seed: int):
+    from catdog.training import prepare_splits
+
+    config = DataConfig(data_dir=data_dir, validation_size=validation_size, test_size=test_size, seed=seed)
+    return prepare_splits(config)
+
+
+def prepared_splits(config: DataConfig):
+    """``(root, splits)`` for the settings, computed once per server process.
+
+    Shows a spinner (naming the 68 MB download when there is no local copy) and
+    turns problems into an error message on the page.
+    """
+    from catdog.data import keras_cache_candidates
+
+    key = (config.data_dir, config.validation_size, config.test_size, config.seed)
+    downloading = not config.data_dir and not os.environ.get(ENV_DATA_DIR) and not any(
+        (c / "train").is_dir() for c in keras_cache_candidates()
+    )
+    note = ("Downloading cats_and_dogs_filtered.zip (68 MB) through keras.utils.get_file…" if downloading
+            else "Reading the dataset folder…")
+    with user_errors(), st.spinner(note):
+        return _prepared(*key)
+
+
+def data_config_for(root, config: DataConfig, **changes) -> DataConfig:
+    """``config`` pointing at the located ``root``, with ``changes`` applied."""
+    return replace(config, data_dir=str(root), **changes)
+
+
+@st.cache_resource(show_spinner=False)
+def training_queue(runs_dir: str | None = None):
+    """The server process's one :class:`catdog.training.TrainingQueue`."""
+    from catdog.training import TrainingQueue
+
+    return TrainingQueue(runs_dir or default_runs_dir())
+
+
+def queue():
+    """The training queue for the runs folder in force (``$CATDOG_RUNS_DIR`` or ``runs/``)."""
+    return training_queue(str(default_runs_dir().resolve()))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def cached_model(path: str, mtime: float):
+    """A ``.keras`` model loaded once per file version (``mtime`` keys the cache)."""
+    from catdog.models import load_model
+
+    return load_model(path)
+
+
+def load_run_model(run):
+    """The final model of a run, from the cache; errors shown in the page."""
+    with user_errors():
+        if not run.model_path.is_file():
+            raise CatdogError(f"Run '{run.name}' has no saved model yet.")
+        return cached_model(str(run.model_path), run.model_path.stat().st_mtime)
+
+
+def owner_id() -> str:
+    """Who owns the jobs this browser submits.
+
+    The browser's ``_streamlit_xsrf`` cookie is shared by all its tabs, so a job
+    started in one tab can be stopped from another; without it (tests), a
+    per-session id.
+    """
+    cookie = st.context.cookies.get("_streamlit_xsrf") if hasattr(st, "context") else None
+    if cookie:
+        return hashlib.sha256(cookie.encode()).hexdigest()[:16]
+    return st.session_state.setdefault("_catdog_owner", uuid.uuid4().hex[:16])
+
+
+def image_grid(images, captions, columns: int) -> None:
+    """Draw images in rows of ``columns`` with a caption under each."""
+    for start in range(0, len(images), columns):
+        cols = st.columns(columns)
+        for col, image, caption in zip(cols, images[start:start + columns], captions[start:start + columns]):
+            col.image(image, caption=caption, width="stretch")
+
+
+def as_display(array):
+    """float [0, 255] (h, w, 3) array → uint8 for ``st.image``."""
+    import numpy as np
+
+    return np.clip(np.asarray(array), 0, 255).astype("uint8")

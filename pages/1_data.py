@@ -1,0 +1,56 @@
+"""Data: what the cats-vs-dogs dataset holds and how it is split."""
+
+import streamlit as st
+
+from catdog import charts, data, ui
+
+st.title("Data")
+st.caption("Step 1 · the cats_and_dogs_filtered dataset: 3,000 JPEGs of cats and dogs from Kaggle's "
+           "Dogs vs. Cats competition, resized to 160×160 and read in batches of 32.")
+
+config = ui.data_config()
+root, splits = ui.prepared_splits(config)
+counts = splits.counts()
+
+st.subheader("Images per split and class")
+left, right = st.columns([3, 2])
+left.plotly_chart(charts.counts_figure(counts), key="counts_chart")
+with right:
+    st.dataframe(
+        [{"split": s, **counts[s], "total": sum(counts[s].values())} for s in data.SPLITS],
+        hide_index=True,
+    )
+    majority, baseline = data.majority_baseline(splits)
+    st.metric("Majority-class baseline (test accuracy)", f"{baseline:.1%}",
+              help=f"Always answering '{majority}', the most common training class. A model must beat this.")
+st.caption(f"Dataset folder: `{root}`")
+
+with st.expander("How the validation and test splits are made", expanded=True):
+    st.markdown(
+        f"""
+- **train** = every image of `train/` ({sum(counts['train'].values())} images).
+- `validation/` is split **once** into **validation** ({sum(counts['validation'].values())}) and
+  **test** ({sum(counts['test'].values())}): per class, the files are shuffled with seed {splits.seed} and the
+  first ones go to test, so both splits keep the class balance (stratified), share no image (disjoint), and the
+  same seed always gives the same files.
+- The course instead takes the first 1/5 of the *batches* of a validation dataset that reshuffles on every
+  pass: its test and validation images overlap and change from epoch to epoch, so its test score is not
+  measured on unseen images. Here the test split is never seen during training.
+"""
+    )
+
+problems = [f"unreadable, skipped: `{p}` ({why})" for p, why in splits.skipped]
+info = data.scan_dataset(root)
+problems += [f"ignored: `{p}`" for p in info.ignored if not p.startswith("vectorize.py")]
+problems += [f"empty class folder: `{e}`" for e in info.empty_classes]
+if problems:
+    with st.expander(f"⚠️ {len(problems)} file problem(s) in the dataset folder", expanded=True):
+        st.markdown("\n".join(f"- {p}" for p in problems))
+
+st.subheader("Sample images")
+if st.button("Reshuffle", icon="🔀"):
+    st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
+rows = data.sample_items(splits, "train", per_class=3, seed=st.session_state.get("sample_seed", 0))
+for row in rows:
+    ui.image_grid([ui.as_display(data.load_image(p)) for p, _ in row],
+                  [f"{splits.class_names[label]} · {p.rsplit('/', 1)[-1]}" for p, label in row], columns=3)

@@ -1,0 +1,58 @@
+"""Augmentation: preview RandomFlip and RandomRotation with the layers the models use."""
+
+import numpy as np
+import streamlit as st
+
+from catdog import augment, data, ui
+from catdog.images import decode_image, to_model_input
+
+st.title("Augmentation")
+st.caption("Step 2 · random flips and rotations show the model a slightly different picture every epoch, "
+           "which fights overfitting. model2, model3 and model4 use exactly these layers; they are active only "
+           "while training.")
+
+config = ui.data_config()
+_, splits = ui.prepared_splits(config)
+state = st.session_state
+
+with st.sidebar:
+    st.subheader("Augmentation layers")
+    flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip")
+    rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, 0.2, 0.01, key="aug_rotation",
+                         help="Fraction of a full turn: rotations are drawn from ± factor × 360°.")
+    st.caption(f"± {augment.rotation_degrees(rotation):.0f}° at most")
+    fill_mode = st.selectbox("Fill mode", augment.FILL_MODES, key="aug_fill",
+                             help="How the corners that rotate into view are filled.")
+    samples = st.slider("Augmented samples", 1, 16, 8, key="aug_samples")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 7, key="aug_seed")
+    if st.button("Regenerate", icon="🎲"):
+        state["aug_draw"] = state.get("aug_draw", 0) + 1
+
+source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source")
+if source == "Upload your own":
+    upload = st.file_uploader("Drop an image", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"], key="aug_upload")
+    if upload is None:
+        st.info("Drop an image above to see it augmented.")
+        st.stop()
+    with ui.user_errors():
+        image = to_model_input(decode_image(upload.getvalue(), upload.name))
+    caption = upload.name
+else:
+    if st.button("Another image", icon="🔀"):
+        state["aug_pick"] = state.get("aug_pick", 0) + 1
+    rng = np.random.default_rng(state.get("aug_pick", 0))
+    path, label = splits.train[int(rng.integers(len(splits.train)))]
+    image = data.load_image(path)
+    caption = f"{splits.class_names[label]} · {path.rsplit('/', 1)[-1]}"
+
+augmented = augment.augment_samples(
+    image, samples, flip_mode=flip_mode, rotation_factor=rotation, fill_mode=fill_mode,
+    seed=int(seed) + 1000 * state.get("aug_draw", 0),
+)
+left, right = st.columns([1, 3])
+left.markdown("**Original**")
+left.image(ui.as_display(image), caption=caption, width="stretch")
+with right:
+    st.markdown(f"**{samples} augmented versions** (RandomFlip '{flip_mode}', RandomRotation {rotation:.2f}, "
+                f"fill '{fill_mode}')")
+    ui.image_grid([ui.as_display(a) for a in augmented], [f"#{i + 1}" for i in range(samples)], columns=4)

@@ -1,0 +1,163 @@
+"""Training: pick a model, train it with live curves, keep and compare runs."""
+
+import os
+
+import streamlit as st
+
+from catdog import augment, charts, reporting, ui
+from catdog.config import ENV_MOBILENET_WEIGHTS, TrainConfig
+from catdog.errors import CatdogError
+from catdog.models import MODEL_SPECS, build_model, layer_table, parameter_counts
+
+st.title("Training")
+st.caption("Step 3 · train one of the course's four models, watch the training and validation curves epoch by "
+           "epoch, then score it on the held-out test split.")
+
+config = ui.data_config()
+root, splits = ui.prepared_splits(config)
+jobs = ui.queue()
+state = st.session_state
+
+# --------------------------------------------------------------------------- settings
+choice = st.radio("Model", list(MODEL_SPECS), horizontal=True, key="train_model",
+                  format_func=lambda name: f"{name} · {MODEL_SPECS[name].title}")
+spec = MODEL_SPECS[choice]
+st.markdown(spec.description)
+
+left, middle, right = st.columns(3)
+epochs = left.number_input("Epochs", 1, 200, 20, key="train_epochs")
+batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], index=2, key="train_batch")
+learning_rate = right.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3,
+                                    key="train_lr", format_func=lambda v: f"{v:g}")
+left, middle, right = st.columns(3)
+seed = left.number_input("Seed", 0, 2**31 - 1, 42, key="train_seed", help="Same seed → same run on this machine.")
+run_name = middle.text_input("Run name (optional)", key="train_name", max_chars=80)
+
+options = {}
+if spec.augmentation:
+    with st.expander("Augmentation (model2–4)"):
+        a, b, c = st.columns(3)
+        options["flip_mode"] = a.selectbox("RandomFlip mode", augment.FLIP_MODES, key="train_flip")
+        options["rotation_factor"] = b.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, 0.2, 0.01,
+                                              key="train_rotation")
+        options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill")
+if spec.mobilenet:
+    with st.expander("MobileNetV2 (model4)", expanded=True):
+        state.setdefault("train_weights", os.environ.get(ENV_MOBILENET_WEIGHTS, ""))
+        options["weights"] = st.text_input(
+            "MobileNetV2 weights file (.h5)", key="train_weights",
+            help="Empty: download Keras's ImageNet weights (needs network). Offline: the path of "
+                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 or similar.",
+        ).strip() or "imagenet"
+        a, b = st.columns(2)
+        options["fast"] = a.toggle("Fast mode: cache MobileNetV2 features", True, key="train_fast",
+                                   help="Run the frozen base once, cache its features, train the head on them.")
+        options["views"] = b.number_input("Augmented views per training image (fast mode)", 1, 20, 5,
+                                          key="train_views", disabled=not options["fast"])
+        a, b, c = st.columns(3)
+        options["fine_tune_epochs"] = a.number_input("Fine-tuning epochs (0 = none)", 0, 50, 0, key="train_ft")
+        options["fine_tune_at"] = b.number_input("Unfreeze from layer", 0, 154, 100, key="train_ft_at")
+        options["fine_tune_lr_factor"] = c.select_slider("Fine-tuning learning rate factor", [0.01, 0.1, 1.0], 0.1,
+                                                         key="train_ft_lr")
+
+train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
+                           name=run_name.strip(), **options)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _summary(model_name: str):
+    model = build_model(TrainConfig(model=model_name), compile=False, pretrained=False)
+    return layer_table(model), parameter_counts(model)
+
+
+with st.expander(f"Layers of {choice}"):
+    table, counts = _summary(choice)
+    st.dataframe(table, hide_index=True)
+    st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
+               f"total: {counts['total']:,}")
+
+if st.button("Train", type="primary", icon="▶️"):
+    job = jobs.submit(train_config, ui.data_config_for(root, config, batch_size=int(batch_size)), owner=ui.owner_id())
+    state["job_id"] = job.job_id
+
+
+# --------------------------------------------------------------------------- live job
+@st.fragment(run_every=1.0)
+def live_job():
+    """Redrawn every second: the job of this session, else the newest job of the server."""
+    job = jobs.get(state.get("job_id"))
+    if job is None:
+        mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]
+        job = (mine or jobs.jobs() or [None])[-1]
+    if job is None:
+        st.info("No training yet. Choose a model and press Train.")
+        return
+    snap = job.progress.snapshot()
+    cfg = job.train_config
+    st.subheader(f"{cfg.name or cfg.model} · {job.state}")
+    if job.state == "queued":
+        st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
+    elif job.state == "running":
+        st.progress(min(snap["epoch"] / max(snap["epochs"], 1), 1.0),
+                    text=f"{snap['phase']} · epoch {snap['epoch']}/{snap['epochs']}")
+        if snap["batches"]:
+            eta = reporting.format_seconds(reporting.eta_seconds(snap))
+            st.progress(min(snap["batch"] / snap["batches"], 1.0),
+                        text=f"batch {snap['batch']}/{snap['batches']} · about {eta} left")
+    if not job.finished and job.owner == ui.owner_id():
+        if st.button("Stop", icon="⏹️", key="stop_job"):
+            jobs.stop(job)
+            st.toast("Stopping after the current batch…")
+    if job.state == "failed":
+        st.error(f"Training failed: {job.error}", icon="🚫")
+    history = snap["history"]
+    if history:
+        a, b = st.columns(2)
+        a.plotly_chart(charts.history_figure(history, "accuracy"), key="live_accuracy")
+        b.plotly_chart(charts.history_figure(history, "loss"), key="live_loss")
+    if job.result:
+        st.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
+                  help=f"On the {job.result['images']} held-out test images, never seen in training.")
+    elif job.state == "stopped" and not history:
+        st.warning("Stopped before the first epoch finished: nothing to score.")
+
+
+live_job()
+
+# --------------------------------------------------------------------------- runs
+st.divider()
+st.subheader("Runs")
+runs = jobs.store.list()
+if not runs:
+    st.caption(f"No runs yet in `{jobs.store.root}`.")
+    st.stop()
+rows = reporting.run_rows(runs)
+st.dataframe(
+    rows, hide_index=True, column_order=[k for k in rows[0] if k != "id"],
+    column_config={
+        "best val accuracy": st.column_config.NumberColumn(format="percent"),
+        "test accuracy": st.column_config.NumberColumn(format="percent"),
+    },
+)
+by_id = {run.run_id: run for run in runs}
+picked = st.multiselect("Compare runs", list(by_id), default=list(by_id)[:3], key="compare_runs",
+                        format_func=lambda rid: by_id[rid].label())
+if picked:
+    curves = {by_id[rid].label(): by_id[rid].history() for rid in picked}
+    a, b = st.columns(2)
+    a.plotly_chart(charts.compare_figure(curves, "val_accuracy"), key="compare_accuracy")
+    b.plotly_chart(charts.compare_figure(curves, "val_loss"), key="compare_loss")
+
+with st.expander("Rename or delete a run"):
+    target = st.selectbox("Run", list(by_id), format_func=lambda rid: by_id[rid].label(), key="manage_run")
+    new_name = st.text_input("New name", key="manage_name", max_chars=80)
+    a, b = st.columns(2)
+    try:
+        if a.button("Rename", key="rename_run"):
+            jobs.store.rename(target, new_name)
+            st.rerun()
+        if b.button("Delete", key="delete_run", type="secondary"):
+            jobs.store.delete(target)
+            st.rerun()
+    except CatdogError as err:
+        st.error(str(err), icon="🚫")

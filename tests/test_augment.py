@@ -1,0 +1,51 @@
+"""The one augmentation builder."""
+
+import numpy as np
+import pytest
+
+from catdog.augment import augment_samples, build_augmentation, rotation_degrees
+
+
+def image():
+    rng = np.random.default_rng(0)
+    return rng.uniform(0, 255, (32, 32, 3)).astype("float32")
+
+
+def test_changes_pixels_only_in_training():
+    layer = build_augmentation("horizontal_and_vertical", 0.3, seed=1)
+    batch = np.repeat(image()[None], 4, axis=0)
+    np.testing.assert_array_equal(np.asarray(layer(batch, training=False)), batch)
+    assert not np.allclose(np.asarray(layer(batch, training=True)), batch)
+
+
+def test_samples_are_seeded_and_varied():
+    a = augment_samples(image(), 4, rotation_factor=0.25, seed=5)
+    b = augment_samples(image(), 4, rotation_factor=0.25, seed=5)
+    assert a.shape == (4, 32, 32, 3) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[0], a[1])
+
+
+def test_no_flip_no_rotation_is_identity():
+    out = augment_samples(image(), 2, flip_mode="none", rotation_factor=0.0)
+    np.testing.assert_allclose(out, np.repeat(image()[None], 2, axis=0))
+
+
+def test_same_builder_inside_the_models():
+    from catdog.config import TrainConfig
+    from catdog.models import build_model
+
+    model = build_model(TrainConfig(model="model2", flip_mode="vertical", rotation_factor=0.1), compile=False)
+    aug = model.get_layer("augmentation")
+    assert [type(layer).__name__ for layer in aug.layers] == ["RandomFlip", "RandomRotation"]
+    assert aug.layers[0].mode == "vertical" and aug.layers[1].factor == (-0.1, 0.1)
+
+
+@pytest.mark.parametrize("kwargs", [{"flip_mode": "sideways"}, {"fill_mode": "blur"}, {"rotation_factor": 0.7}])
+def test_bad_settings_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        build_augmentation(**kwargs)
+
+
+def test_rotation_factor_in_degrees():
+    assert rotation_degrees(0.2) == pytest.approx(72.0)

@@ -1,0 +1,43 @@
+"""``python -m catdog`` trains and predicts through the same code path as the pages."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+from tests.synthetic import synthetic_image
+
+
+def run_cli(*args, env_extra=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "catdog", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_train_then_predict(synthetic_data, tmp_path):
+    done = run_cli("train", "--model", "model1", "--epochs", "1", "--data-dir", str(synthetic_data),
+                   "--runs-dir", str(tmp_path / "runs"), "--batch-size", "8", "--validation-size", "12",
+                   "--test-size", "8")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0]["epoch"] == 1 and {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(lines[0])
+    assert 0 <= lines[-1]["test_accuracy"] <= 1
+    model_path = lines[-1]["model_path"]
+
+    cat = tmp_path / "cat.png"
+    synthetic_image(0, 99).save(cat)
+    junk = tmp_path / "junk.jpg"
+    junk.write_text("not an image")
+    done = run_cli("predict", "--model-path", model_path, str(cat), str(junk))
+    assert done.returncode == 1  # one file was not an image
+    good, bad = [json.loads(line) for line in done.stdout.splitlines()]
+    assert good["label"] in ("cats", "dogs") and abs(sum(good["probabilities"].values()) - 1) < 1e-6
+    assert bad["label"] is None and "junk.jpg" in bad["error"] and "not an image" in bad["error"]
+
+
+def test_bad_data_dir_is_a_clean_error(tmp_path):
+    done = run_cli("train", "--data-dir", str(tmp_path / "nowhere"), "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "nowhere").exists()

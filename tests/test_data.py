@@ -1,0 +1,144 @@
+"""Locating, validating, splitting and loading the dataset."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from catdog import data
+from catdog.errors import CatdogError
+from tests.synthetic import make_dataset
+
+
+def splits_of(root, **kwargs):
+    return data.make_splits(data.scan_dataset(root), **kwargs)
+
+
+def test_scan_lists_classes_and_counts(synthetic_data):
+    info = data.scan_dataset(synthetic_data)
+    assert info.class_names == ("cats", "dogs")
+    assert info.count("train", "cats") == 8 and info.count("validation", "dogs") == 10
+
+
+def test_splits_are_disjoint_stratified_and_deterministic(synthetic_data):
+    a = splits_of(synthetic_data, validation_size=12, test_size=8, seed=3)
+    b = splits_of(synthetic_data, validation_size=12, test_size=8, seed=3)
+    c = splits_of(synthetic_data, validation_size=12, test_size=8, seed=4)
+    assert a == b
+    assert a.test != c.test
+    assert not {p for p, _ in a.validation} & {p for p, _ in a.test}
+    assert a.counts() == {"train": {"cats": 8, "dogs": 8}, "validation": {"cats": 6, "dogs": 6},
+                          "test": {"cats": 4, "dogs": 4}}
+    assert all("/validation/" in p for p, _ in a.validation + a.test)
+    assert all(Path(p).parent.name == a.class_names[label] for p, label in a.train + a.validation + a.test)
+
+
+def test_stratified_shares_follow_class_sizes(tmp_path):
+    root = make_dataset(tmp_path / "d", train_per_class=2, validation_per_class=10)
+    for extra in range(5):  # 15 cats, 10 dogs in validation/
+        (root / "validation/cats" / f"extra.{extra}.jpg").write_bytes((root / "validation/cats/cat.0.jpg").read_bytes())
+    splits = splits_of(root, validation_size=10, test_size=5, seed=0)
+    assert splits.counts()["test"] == {"cats": 3, "dogs": 2}
+    assert splits.counts()["validation"] == {"cats": 6, "dogs": 4}
+
+
+def test_too_large_split_is_refused(synthetic_data):
+    with pytest.raises(CatdogError, match="too few"):
+        splits_of(synthetic_data, validation_size=18, test_size=8)
+
+
+def test_majority_baseline_is_half_on_balanced_data(synthetic_data):
+    assert data.majority_baseline(splits_of(synthetic_data, validation_size=12, test_size=8)) == ("cats", 0.5)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "missing", "does not exist"),
+    (lambda p: (p / "file.txt").write_text("x") and p / "file.txt", "is a file"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "has no train/ and no validation/"),
+])
+def test_unusable_folders_get_clear_messages_and_are_not_changed(tmp_path, make, message):
+    target = make(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(CatdogError, match=message):
+        data.locate_dataset(target, download=False)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_nested_folder_hint(tmp_path):
+    make_dataset(tmp_path / "cats_and_dogs_filtered", 1, 1)
+    with pytest.raises(CatdogError, match="Did you mean"):
+        data.scan_dataset(tmp_path)
+
+
+def test_empty_class_folder_in_train_is_refused(tmp_path):
+    root = make_dataset(tmp_path / "d", 2, 2)
+    for f in (root / "train/dogs").iterdir():
+        f.unlink()
+    with pytest.raises(CatdogError, match="train/dogs"):
+        data.scan_dataset(root)
+
+
+def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
+    root = make_dataset(tmp_path / "d", 4, 4)
+    (root / "train/cats/notes.txt").write_text("hello")
+    (root / "train/dogs/broken.jpg").write_bytes((root / "train/dogs/dog.0.jpg").read_bytes()[:300])
+    (root / "validation/dogs/empty.jpg").write_bytes(b"")
+    info = data.scan_dataset(root)
+    assert any("notes.txt" in item for item in info.ignored)
+    everything = [p for split in info.files.values() for files in split.values() for p in files]
+    bad = data.find_unreadable(everything)
+    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg"]
+    splits = data.make_splits(info, validation_size=6, test_size=2, skip=bad)
+    assert len(splits.train) == 8 and len(splits.skipped) == 2  # 4 + 4 good, broken.jpg left out
+
+
+def test_locate_precedence_explicit_then_env_then_keras_cache(tmp_path, monkeypatch):
+    explicit = make_dataset(tmp_path / "a", 1, 1)
+    env = make_dataset(tmp_path / "b", 1, 1)
+    cached = make_dataset(tmp_path / "keras_home/datasets/cats_and_dogs_filtered_extracted/cats_and_dogs_filtered",
+                          1, 1)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    assert data.locate_dataset(None, download=False) == cached.resolve()
+    monkeypatch.setenv("CATDOG_DATA_DIR", str(env))
+    assert data.locate_dataset(None, download=False) == env.resolve()
+    assert data.locate_dataset(str(explicit), download=False) == explicit.resolve()
+
+
+def test_download_uses_keras_get_file_with_official_url(tmp_path, monkeypatch):
+    import keras
+
+    calls = []
+
+    def fake_get_file(fname, origin, extract):
+        calls.append((fname, origin, extract))
+        return str(make_dataset(tmp_path / "x_extracted/cats_and_dogs_filtered", 1, 1).parent)
+
+    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
+    root = data.locate_dataset(None)
+    assert calls == [("cats_and_dogs_filtered.zip", data.DATASET_URL, True)]
+    assert (root / "train").is_dir()
+
+
+def test_failed_download_says_what_to_do(monkeypatch):
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(CatdogError, match="CATDOG_DATA_DIR"):
+        data.locate_dataset(None)
+
+
+def test_dataset_batches_match_image_dataset_from_directory_format(synthetic_data):
+    splits = splits_of(synthetic_data, validation_size=12, test_size=8)
+    images, labels = next(iter(data.make_dataset(splits.train, batch_size=5)))
+    assert images.shape == (5, 160, 160, 3) and images.dtype.name == "float32"
+    assert labels.dtype.name == "int32"
+    assert 0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 255
+    np.testing.assert_allclose(images[0].numpy(), data.load_image(splits.train[0][0]), atol=1e-4)
+
+
+def test_samples_give_a_row_per_class(synthetic_data):
+    rows = data.sample_items(splits_of(synthetic_data, validation_size=12, test_size=8), "train", 3, seed=1)
+    assert [[label for _, label in row] for row in rows] == [[0, 0, 0], [1, 1, 1]]

@@ -1,0 +1,94 @@
+"""The model registry: layers, parameter counts, weights handling."""
+
+import numpy as np
+import pytest
+
+from catdog.config import TrainConfig
+from catdog.errors import CatdogError
+from catdog.models import MOBILENET_LAYER, build_model, layer_table, parameter_counts, resolve_mobilenet_weights
+from tests.conftest import SHARED_WEIGHTS, needs_weights
+
+# 160 → conv 158 → pool 79 → conv 77 → pool 38 → conv 36: flatten 36·36·64 = 82,944 features.
+# conv1 (3·3·3+1)·32 + conv2 (3·3·32+1)·32 + conv3 (3·3·32+1)·64 + dense (82,944+1)·64 + logits (64+1)·2
+SMALL_CNN_PARAMS = 896 + 9_248 + 18_496 + 5_308_480 + 130  # = 5,337,250
+
+
+@pytest.mark.parametrize("name", ["model1", "model2", "model3"])
+def test_cnn_models_have_the_course_parameter_count(name):
+    model = build_model(TrainConfig(model=name))
+    assert parameter_counts(model) == {"trainable": SMALL_CNN_PARAMS, "non_trainable": 0, "total": SMALL_CNN_PARAMS}
+    assert model.output_shape == (None, 2)
+
+
+def test_models_differ_only_by_their_front():
+    names = {m: [row["layer"] for row in layer_table(build_model(TrainConfig(model=m), compile=False))]
+             for m in ("model1", "model2", "model3")}
+    assert names["model2"] == ["image", "augmentation"] + names["model1"][1:]
+    assert names["model3"] == ["image", "preprocess", "augmentation"] + names["model1"][1:]
+
+
+def test_model4_has_frozen_base_and_small_head():
+    model = build_model(TrainConfig(model="model4"), pretrained=False)
+    base = model.get_layer(MOBILENET_LAYER)
+    assert parameter_counts(base) == {"trainable": 0, "non_trainable": 2_257_984, "total": 2_257_984}
+    assert parameter_counts(model)["trainable"] == 2_562
+    assert [r["layer"] for r in layer_table(model)] == [
+        "image", "preprocess", "augmentation", MOBILENET_LAYER, "global_max_pool", "head_dropout", "logits"]
+
+
+def test_preprocessing_equals_mobilenet_preprocess_input():
+    import keras
+
+    from catdog.models import preprocessing_layer
+
+    x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    expected = keras.applications.mobilenet_v2.preprocess_input(x.copy())
+    np.testing.assert_allclose(np.asarray(preprocessing_layer()(x)), expected, atol=1e-6)
+
+
+@needs_weights
+def test_local_weights_file_is_loaded():
+    import h5py
+
+    model = build_model(TrainConfig(model="model4", weights=str(SHARED_WEIGHTS)))
+    kernel = model.get_layer(MOBILENET_LAYER).get_layer("Conv1").kernel.numpy()
+    with h5py.File(SHARED_WEIGHTS) as f:
+        stored = f["Conv1"]["Conv1"]["kernel:0"][()]
+    np.testing.assert_array_equal(kernel, stored)
+
+
+def test_missing_weights_file_says_what_to_do(tmp_path):
+    with pytest.raises(CatdogError, match="does not exist"):
+        build_model(TrainConfig(model="model4", weights=str(tmp_path / "nope.h5")))
+
+
+def test_wrong_weights_file_is_refused(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5")
+    with pytest.raises(CatdogError, match="not a MobileNetV2"):
+        build_model(TrainConfig(model="model4", weights=str(bad)))
+
+
+def test_imagenet_download_failure_says_what_to_do(monkeypatch):
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/…: None -- [Errno -3]")
+
+    monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    with pytest.raises(CatdogError, match="CATDOG_MOBILENET_WEIGHTS"):
+        build_model(TrainConfig(model="model4"))
+
+
+def test_weights_precedence(monkeypatch):
+    monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
+    assert resolve_mobilenet_weights("") == "imagenet"
+    monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS", "/w.h5")
+    assert resolve_mobilenet_weights("imagenet") == "/w.h5"
+    assert resolve_mobilenet_weights("/x.h5") == "/x.h5"
+
+
+def test_unknown_model_is_a_user_error():
+    with pytest.raises(CatdogError, match="Unknown model"):
+        build_model(TrainConfig(model="model9"))

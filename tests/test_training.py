@@ -1,0 +1,163 @@
+"""Run store, training function and job queue."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from catdog.config import DataConfig, TrainConfig
+from catdog.errors import CatdogError
+from catdog.training import (
+    Progress, RunStore, TrainResult, TrainingQueue, read_history_csv, train_run, write_json_atomic,
+)
+
+SMALL = dict(validation_size=12, test_size=8, batch_size=4)
+
+
+def wait_for(predicate, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    progress = Progress()
+    result = train_run(TrainConfig(model="model2", epochs=2), DataConfig(str(synthetic_data), **SMALL),
+                       store=store, progress=progress)
+    run = store.get(result.run.run_id)
+    assert run.status == "done"
+    assert [row["epoch"] for row in run.history()] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.history()[0])
+    assert 0 <= run.test_accuracy <= 1 and run.record["test"]["images"] == 8
+    assert run.record["counts"]["test"] == {"cats": 4, "dogs": 4}
+    assert run.record["parameters"]["trainable"] > 0
+    assert run.record["versions"]["keras"].startswith("3.")
+    assert (run.path / "best.keras").is_file() and run.model_path.is_file()
+    assert progress.snapshot()["batches"] == 4 and progress.snapshot()["phase"] == "done"
+
+
+def test_same_seed_same_run(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    config = DataConfig(str(synthetic_data), **SMALL)
+    a = train_run(TrainConfig(epochs=1, seed=5), config, store=store).history
+    b = train_run(TrainConfig(epochs=1, seed=5), config, store=store).history
+    assert a[0]["loss"] == pytest.approx(b[0]["loss"], rel=1e-5)
+
+
+def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
+    stop = threading.Event()
+    stop.set()
+    result = train_run(TrainConfig(epochs=5), DataConfig(str(synthetic_data), **SMALL),
+                       store=RunStore(tmp_path / "runs"), stop=stop)
+    assert result.run.status == "stopped" and len(result.history) == 1
+
+
+def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(CatdogError):
+        train_run(TrainConfig(model="model4", epochs=1, weights=str(tmp_path / "missing.h5")),
+                  DataConfig(str(synthetic_data), **SMALL), store=store)
+    (run,) = store.list()
+    assert run.status == "failed" and "does not exist" in run.record["error"]
+
+
+def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run = store.create(TrainConfig(), DataConfig())
+    store.update(run, status="done")
+    (tmp_path / "runs/half-written").mkdir()
+    (tmp_path / "runs/half-written/run.json").write_text('{"status": "do')
+    (tmp_path / "runs/empty").mkdir()
+    assert [r.run_id for r in store.list()] == [run.run_id]
+    assert store.rename(run.run_id, "  baseline  ").name == "baseline"
+    assert RunStore(tmp_path / "runs").get(run.run_id).name == "baseline"  # survives a restart
+    with pytest.raises(CatdogError):
+        store.rename(run.run_id, " ")
+    store.delete(run.run_id)
+    assert store.list() == []
+    with pytest.raises(CatdogError):
+        store.get("../etc")
+
+
+def test_running_record_without_live_job_is_interrupted(tmp_path):
+    live = set()
+    store = RunStore(tmp_path / "runs", live=lambda: live)
+    run = store.create(TrainConfig(), DataConfig())
+    assert store.get(run.run_id).status == "interrupted"
+    live.add(run.run_id)
+    assert store.get(run.run_id).status == "running"
+    with pytest.raises(CatdogError, match="stop it"):
+        store.delete(run.run_id)
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    write_json_atomic(tmp_path / "a.json", {"x": 1})
+    write_json_atomic(tmp_path / "a.json", {"x": 2})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_history_csv_drops_torn_lines(tmp_path):
+    (tmp_path / "h.csv").write_text("epoch,accuracy,loss\n0,0.5,0.7\n1,0.6,0.")
+    (tmp_path / "g.csv").write_text("epoch,accuracy,loss\n0,0.5,0.7\n1,0.6")
+    assert read_history_csv(tmp_path / "h.csv")[-1]["epoch"] == 2
+    assert len(read_history_csv(tmp_path / "g.csv")) == 1
+    assert read_history_csv(tmp_path / "missing.csv") == []
+
+
+def fake_trainer(release: threading.Event):
+    """A trainer with train_run's signature that waits for ``release`` or a stop."""
+
+    def trainer(train_config, data_config, *, store, progress, stop, on_run_created):
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="training", epoch=1)
+        while not (release.is_set() or stop.is_set()):
+            time.sleep(0.01)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return TrainResult(run, [], {"accuracy": 1.0, "loss": 0.0, "images": 1})
+
+    return trainer
+
+
+def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
+    first = jobs.submit(TrainConfig(name="a"), DataConfig(), owner="alice")
+    second = jobs.submit(TrainConfig(name="b"), DataConfig(), owner="bob")
+    wait_for(lambda: first.state == "running")
+    assert second.state == "queued" and jobs.position(first) == 0 and jobs.position(second) == 1
+    assert jobs.store.get(first.run_id).status == "running"
+    release.set()
+    wait_for(lambda: second.finished)
+    assert first.state == second.state == "done" and jobs.position(first) == -1
+    assert {r.status for r in jobs.store.list()} == {"done"}
+
+
+def test_queue_stop_works_for_running_and_queued_jobs(tmp_path):
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
+    running = jobs.submit(TrainConfig(), DataConfig())
+    waiting = jobs.submit(TrainConfig(), DataConfig())
+    wait_for(lambda: running.state == "running")
+    jobs.stop(waiting)
+    jobs.stop(running)
+    wait_for(lambda: running.finished and waiting.finished)
+    assert running.state == waiting.state == "stopped" and waiting.run_id is None
+
+
+def test_queue_survives_a_failing_job(tmp_path):
+    def broken(*args, **kwargs):
+        raise CatdogError("weights missing")
+
+    jobs = TrainingQueue(tmp_path / "runs", trainer=broken)
+    job = jobs.submit(TrainConfig(), DataConfig())
+    wait_for(lambda: job.finished)
+    assert job.state == "failed" and job.error == "weights missing"
+    again = jobs.submit(TrainConfig(), DataConfig())
+    wait_for(lambda: again.finished)
