@@ -229,8 +229,9 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
 def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     """Files among ``paths`` that PIL cannot decode.
 
-    Each file is fully decoded (``Image.load``), so truncated JPEGs are caught too;
-    about 3 ms per 500×375 JPEG on one core.
+    Each file is decoded in full (``Image.load``), so truncated JPEGs are caught
+    too; JPEGs are decoded at 1/8 scale (``Image.draft``), which still reads every
+    byte of the file.
 
     Returns:
         ``(path, reason)`` pairs, in the order of ``paths``.
@@ -241,6 +242,7 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     for path in paths:
         try:
             with Image.open(path) as image:
+                image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
                 image.load()
         except Exception as err:  # PIL raises many types for broken files.
             bad.append((Path(path), f"{type(err).__name__}: {err}"))

@@ -18,8 +18,14 @@ from typing import Sequence
 
 import numpy as np
 
+from catdog.charts_explain import confusion_figure  # re-exported: the figure of an Evaluation
 from catdog.config import CLASS_NAMES, IMAGE_SIZE
 from catdog.errors import CatdogError
+
+__all__ = [
+    "Evaluation", "Misclassified", "confusion_figure", "evaluate_split", "grad_cam", "jet",
+    "last_conv_layer", "overlay", "summarize",
+]
 
 # --------------------------------------------------------------------------- evaluation
 
@@ -378,6 +384,3 @@ def overlay(image, heatmap: np.ndarray, alpha: float = 0.4):
     colours = jet(np.nan_to_num(heat)).astype(np.float32)
     blended = (1.0 - alpha) * base + alpha * colours
     return Image.fromarray(np.clip(np.rint(blended), 0, 255).astype(np.uint8), "RGB")
-
-
-from catdog.charts_explain import confusion_figure  # noqa: E402  (re-exported: explain.confusion_figure)

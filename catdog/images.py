@@ -197,6 +197,7 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
     Image.init()  # Register every plugin, so ``formats`` names only known ones.
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # e.g. "Corrupt EXIF data"
             # PIL warns (and above twice its limit raises) while reading the header.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
@@ -262,7 +263,9 @@ def to_model_input(image, image_size: tuple[int, int] = IMAGE_SIZE) -> np.ndarra
 
     Same operation as :func:`catdog.data.make_dataset` applies after decoding
     (``tf.image.resize(..., method="bilinear")``, like
-    ``image_dataset_from_directory``).
+    ``image_dataset_from_directory``).  The uint8 pixels go to TensorFlow as
+    they are (the result is the same float32 as resizing a float copy, but a
+    12-megapixel photo takes about half the time).
 
     Args:
         image: a ``PIL.Image`` (converted to RGB if needed).
@@ -273,5 +276,6 @@ def to_model_input(image, image_size: tuple[int, int] = IMAGE_SIZE) -> np.ndarra
     """
     import tensorflow as tf
 
-    array = np.asarray(image.convert("RGB"), dtype=np.float32)
-    return tf.image.resize(array, image_size, method="bilinear").numpy()
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    resized = tf.image.resize(np.asarray(rgb), image_size, method="bilinear")
+    return np.asarray(resized, dtype=np.float32)

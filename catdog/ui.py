@@ -28,6 +28,11 @@ def user_errors():
         st.stop()
 
 
+def _keep_setting(key: str) -> None:
+    """``on_change`` of the dataset settings: remember the new value beyond the page."""
+    st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
 def data_config() -> DataConfig:
     """The sidebar's dataset settings, shared by every page through ``st.session_state``.
 
@@ -35,19 +40,25 @@ def data_config() -> DataConfig:
     download), validation and test split sizes, split seed.
     """
     state = st.session_state
-    state.setdefault("data_dir", os.environ.get(ENV_DATA_DIR, ""))
-    state.setdefault("validation_size", DataConfig.validation_size)
-    state.setdefault("test_size", DataConfig.test_size)
-    state.setdefault("split_seed", DataConfig.seed)
+    defaults = {"data_dir": os.environ.get(ENV_DATA_DIR, ""), "validation_size": DataConfig.validation_size,
+                "test_size": DataConfig.test_size, "split_seed": DataConfig.seed}
+    # A widget's id depends on its page, so Streamlit resets these sidebar widgets on every page switch
+    # (and drops their values on pages without them). Their values are kept under "_kept_<key>" and put back.
+    for key, default in defaults.items():
+        state.setdefault(f"_kept_{key}", state.get(key, default))
+        state[key] = state[f"_kept_{key}"]
     with st.sidebar.expander("Dataset settings", expanded=False):
         st.text_input(
-            "Data folder", key="data_dir",
+            "Data folder", key="data_dir", on_change=_keep_setting, args=("data_dir",),
             help="Folder holding train/ and validation/. Empty: use the Keras cache, or download "
                  "cats_and_dogs_filtered.zip (68 MB) if there is no copy yet.",
         )
-        st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size")
-        st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size")
-        st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed")
+        st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size",
+                        on_change=_keep_setting, args=("validation_size",))
+        st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size",
+                        on_change=_keep_setting, args=("test_size",))
+        st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed",
+                        on_change=_keep_setting, args=("split_seed",))
     return DataConfig(
         data_dir=state["data_dir"].strip() or None,
         validation_size=int(state["validation_size"]),
@@ -123,8 +134,11 @@ def owner_id() -> str:
     started in one tab can be stopped from another; without it (tests), a
     per-session id.
     """
-    cookie = st.context.cookies.get("_streamlit_xsrf") if hasattr(st, "context") else None
-    if cookie:
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf")
+    except Exception:  # no browser behind this session (AppTest, bare mode)
+        cookie = None
+    if isinstance(cookie, str) and cookie:
         return hashlib.sha256(cookie.encode()).hexdigest()[:16]
     return st.session_state.setdefault("_catdog_owner", uuid.uuid4().hex[:16])
 

@@ -15,6 +15,9 @@ st.caption("Step 3 · train one of the course's four models, watch the training 
 
 config = ui.data_config()
 root, splits = ui.prepared_splits(config)
+if splits.skipped:
+    st.warning(f"{len(splits.skipped)} unreadable file(s) skipped: training uses the other images. "
+               "The Data page lists them.", icon="⚠️")
 jobs = ui.queue()
 state = st.session_state
 

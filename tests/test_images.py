@@ -304,3 +304,22 @@ def test_classify_files_all_bad_makes_no_model_call():
 
     results = classify_files(Exploding(), [("a.jpg", b""), ("b.jpg", b"text")])
     assert all(r.error for r in results)
+
+
+# --------------------------------------------------------------------------- model input
+
+
+def test_to_model_input_matches_training_pipeline(tmp_path):
+    import tensorflow as tf
+
+    from catdog.data import load_image
+
+    original = photo((97, 61), seed=3)
+    path = tmp_path / "photo.png"
+    original.save(path)
+    array = to_model_input(decode_image(path.read_bytes(), "photo.png"), (160, 160))
+    assert array.shape == (160, 160, 3) and array.dtype == np.float32
+    np.testing.assert_array_equal(array, load_image(path, (160, 160)))  # same as make_dataset (lossless PNG)
+    reference = tf.image.resize(np.asarray(original, np.float32), (160, 160), method="bilinear").numpy()
+    np.testing.assert_allclose(array, reference, atol=1e-4)
+    assert to_model_input(original.convert("L"), (32, 48)).shape == (32, 48, 3)

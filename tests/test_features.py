@@ -1,0 +1,249 @@
+"""Fast transfer learning (cached MobileNetV2 features) and fine-tuning of model4."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from catdog import features as feats
+from catdog.config import DataConfig, TrainConfig
+from catdog.errors import CatdogError
+from tests.conftest import needs_weights
+
+SIZE = (64, 64)  # MobileNetV2 needs ≥ 32 px; small keeps these tests fast.
+
+
+@pytest.fixture
+def data_config(synthetic_data):
+    return DataConfig(data_dir=str(synthetic_data), image_size=SIZE, batch_size=8, validation_size=12, test_size=8)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    path = tmp_path / "feature_cache"
+    monkeypatch.setenv("CATDOG_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def splits(data_config):
+    from catdog.training import prepare_splits
+
+    return prepare_splits(data_config)[1]
+
+
+@pytest.fixture(scope="module")
+def random_model4():
+    """model4 with random MobileNetV2 weights (no weights file needed)."""
+    from catdog.models import build_model
+
+    return build_model(TrainConfig(model="model4"), image_size=SIZE, compile=False, pretrained=False)
+
+
+def _extract(model, splits, cache_dir, **kwargs):
+    args = dict(image_size=SIZE, weights=None, views=2, seed=1, cache_dir=cache_dir, batch_size=8)
+    return feats.load_or_extract(model, splits, **{**args, **kwargs})
+
+
+def test_default_cache_dir_follows_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("CATDOG_CACHE_DIR", raising=False)
+    assert feats.default_cache_dir() == feats.Path(".cache") / "features"
+    monkeypatch.setenv("CATDOG_CACHE_DIR", str(tmp_path))
+    assert feats.default_cache_dir() == tmp_path
+
+
+def test_cache_key_changes_with_views_augmentation_files_and_weights(splits, tmp_path):
+    items = splits.train
+    key = lambda **kw: feats.cache_key(items, **{"image_size": SIZE, "weights": None, "views": 3, **kw})  # noqa: E731
+    base = key()
+    assert key() == base
+    assert key(views=2) != base
+    assert key(flip_mode="vertical") != base
+    assert key(rotation_factor=0.1) != base
+    assert key(fill_mode="nearest") != base
+    assert key(seed=7) != base
+    assert key(image_size=(96, 96)) != base
+    assert key(weights="imagenet") != base
+    # One view is the unaugmented image: the augmentation settings do not matter then.
+    assert key(views=1) == key(views=1, rotation_factor=0.1, seed=7)
+    weights_file = tmp_path / "w.h5"
+    weights_file.write_bytes(b"x")
+    before = key(weights=str(weights_file))
+    weights_file.write_bytes(b"xy")
+    assert key(weights=str(weights_file)) != before
+    path = items[0][0]
+    stat = os.stat(path)
+    try:
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        assert key() != base
+    finally:
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+@pytest.fixture(scope="module")
+def extracted(random_model4, tmp_path_factory, synthetic_data):
+    """One cold extraction (two views) shared by the tests below: (cache folder, feature set, progress)."""
+    from catdog.training import Progress, prepare_splits
+
+    splits = prepare_splits(DataConfig(data_dir=str(synthetic_data), image_size=SIZE, validation_size=12,
+                                       test_size=8))[1]
+    folder = tmp_path_factory.mktemp("feature_cache")
+    progress = Progress()
+    return folder, _extract(random_model4, splits, folder, progress=progress), progress
+
+
+def test_extraction_is_cached_and_reused(random_model4, splits, extracted, monkeypatch):
+    folder, first, progress = extracted
+    assert first.hits == {"train": False, "validation": False, "test": False}
+    assert first.train.shape == (len(splits.train), 2, 1280) and first.train.dtype == np.float32
+    assert first.validation.shape == (len(splits.validation), 1, 1280)
+    assert first.test.shape == (len(splits.test), 1, 1280)
+    assert list(first.train_labels) == [label for _, label in splits.train]
+    assert progress.phase == "extracting features" and progress.batch == progress.batches == 2 * 2 + 2 + 1
+    assert len(list(folder.glob("*.npz"))) == 3
+    assert not list(folder.glob("*.tmp"))
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("features were extracted again")
+
+    monkeypatch.setattr(feats, "extract_features", no_extraction)
+    second = _extract(random_model4, splits, folder)
+    assert second.hits == {"train": True, "validation": True, "test": True}
+    np.testing.assert_array_equal(second.train, first.train)
+    np.testing.assert_array_equal(second.test, first.test)
+
+
+def test_view_zero_is_the_unaugmented_image(random_model4, splits, extracted):
+    from catdog import data
+
+    fs = extracted[1]
+    images = np.stack([data.load_image(p, SIZE) for p, _ in splits.train[:4]])
+    plain = np.asarray(feats.feature_extractor(random_model4)(images, training=False))
+    np.testing.assert_allclose(fs.train[:4, 0], plain, rtol=1e-3, atol=0)
+    assert not np.allclose(fs.train[:, 1], fs.train[:, 0], rtol=1e-2, atol=0)
+
+
+def test_other_views_re_extract_only_train_and_a_corrupt_file_is_a_miss(random_model4, splits, extracted, tmp_path):
+    shutil.copytree(extracted[0], tmp_path, dirs_exist_ok=True)
+    (tmp_path / f"{extracted[1].keys['test']}.npz").write_bytes(b"not a zip")
+    again = _extract(random_model4, splits, tmp_path, views=1)
+    assert again.hits == {"train": False, "validation": True, "test": False}
+
+
+def test_stop_ends_extraction_and_caches_nothing(random_model4, splits, tmp_path):
+    stop = threading.Event()
+    stop.set()
+    assert _extract(random_model4, splits, tmp_path, stop=stop) is None
+    assert not list(tmp_path.glob("*"))
+    with pytest.raises(CatdogError, match="between 1 and"):
+        _extract(random_model4, splits, tmp_path, views=0)
+
+
+def test_feature_dataset_draws_one_view_per_image_each_epoch():
+    n, k = 10, 3
+    features = np.zeros((n, k, 4), np.float32)
+    features[:, :, 0] = np.arange(k)[None, :]  # feature 0 holds the view index
+    features[:, :, 1] = np.arange(n)[:, None]  # feature 1 holds the image index
+    ds = feats.feature_dataset(features, np.arange(n, dtype=np.int32), batch_size=4, shuffle=True, seed=3)
+    epochs = [np.concatenate([x.numpy() for x, _ in ds]) for _ in range(2)]
+    for x in epochs:
+        assert x.shape == (n, 4) and sorted(x[:, 1].tolist()) == list(range(n))
+    assert len({tuple(x[np.argsort(x[:, 1]), 0]) for x in epochs}) == 2  # views are redrawn
+
+
+def test_unfreeze_base_from_layer(random_model4):
+    from catdog.models import MOBILENET_LAYER, unfreeze_base
+
+    base = unfreeze_base(random_model4, 100)
+    assert base.name == MOBILENET_LAYER
+    assert [layer.trainable for layer in base.layers] == [i >= 100 for i in range(len(base.layers))]
+    with pytest.raises(CatdogError, match="between 0 and"):
+        unfreeze_base(random_model4, 1000)
+    base.trainable = False
+
+
+# --------------------------------------------------------------------------- train_run (weights file)
+
+
+def _history(run):
+    with open(run.path / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@needs_weights
+def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, cache_dir, monkeypatch):
+    from catdog import data
+    from catdog.models import load_model
+    from catdog.training import Progress, RunStore, train_run
+
+    store = RunStore(os.environ["CATDOG_RUNS_DIR"])
+    config = TrainConfig(model="model4", epochs=3, fast=True, views=2)
+    progress = Progress()
+    result = train_run(config, data_config, store=store, progress=progress)
+    record = json.loads((result.run.path / "run.json").read_text())
+    assert record["status"] == "done" and record["mode"] == "fast"
+    assert record["features"]["hits"] == {"train": False, "validation": False, "test": False}
+    assert record["epochs_done"] == 3 and 0 <= record["test"]["accuracy"] <= 1
+    rows = _history(result.run)
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    assert [row["epoch"] for row in progress.snapshot()["history"]] == [1, 2, 3]
+    assert (result.run.path / "best.keras").is_file()
+
+    model = load_model(result.run.model_path)
+    assert model.name == "model4"
+    images = np.stack([data.load_image(p, SIZE) for p, _ in data_config_items(data_config)])
+    logits = np.asarray(model(images, training=False))
+    assert logits.shape == (len(images), 2)
+
+    # Equal logits: cached test features → the saved logits layer, vs the saved model end to end.
+    fs_test = np.load(cache_dir / f"{record['features']['keys']['test']}.npz")["features"][:, 0]
+    kernel, bias = model.get_layer("logits").get_weights()
+    feature_logits = fs_test @ kernel + bias
+    np.testing.assert_allclose(feature_logits, logits, atol=1e-4)
+    accuracy = float(np.mean(np.argmax(feature_logits, 1) == np.array([y for _, y in data_config_items(data_config)])))
+    assert accuracy == pytest.approx(record["test"]["accuracy"], abs=1e-6)
+
+    monkeypatch.setattr(feats, "extract_features", lambda *a, **k: pytest.fail("extracted again"))
+    again = train_run(config, data_config, store=store)
+    assert again.run.record["features"]["hits"] == {"train": True, "validation": True, "test": True}
+
+
+def data_config_items(data_config):
+    from catdog.training import prepare_splits
+
+    return prepare_splits(data_config)[1].test
+
+
+@needs_weights
+def test_fast_run_can_be_stopped_during_extraction(data_config, cache_dir):
+    from catdog.training import RunStore, train_run
+
+    stop = threading.Event()
+    stop.set()
+    result = train_run(TrainConfig(model="model4", epochs=2, fast=True, views=1), data_config,
+                       store=RunStore(os.environ["CATDOG_RUNS_DIR"]), stop=stop)
+    assert result.run.record["status"] == "stopped" and result.test is None
+    assert not list(cache_dir.glob("*.npz"))
+
+
+@needs_weights
+def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cache_dir):
+    from catdog.models import MOBILENET_LAYER, load_model
+    from catdog.training import RunStore, train_run
+
+    config = TrainConfig(model="model4", epochs=1, fast=True, views=1, fine_tune_epochs=1, fine_tune_at=100)
+    result = train_run(config, data_config, store=RunStore(os.environ["CATDOG_RUNS_DIR"]))
+    record = json.loads((result.run.path / "run.json").read_text())
+    assert record["status"] == "done" and record["fine_tune_start_epoch"] == 2
+    assert record["epochs_done"] == 2 and record["test"] is not None
+    assert [row["epoch"] for row in _history(result.run)] == ["0", "1"]
+    base = load_model(result.run.model_path).get_layer(MOBILENET_LAYER)
+    with_weights = [(i, layer) for i, layer in enumerate(base.layers) if layer.weights]
+    assert [layer.trainable for _, layer in with_weights] == [i >= 100 for i, _ in with_weights]

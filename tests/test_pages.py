@@ -1,0 +1,152 @@
+"""Every page through Streamlit's AppTest, on a small synthetic dataset."""
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from catdog.config import DataConfig, TrainConfig
+from catdog.training import RunStore, train_run
+from tests.conftest import REPO
+from tests.synthetic import synthetic_image
+
+PAGES = ["pages/1_data.py", "pages/2_augmentation.py", "pages/3_training.py", "pages/4_classifier.py"]
+
+
+def open_page(page, data_dir, **state):
+    at = AppTest.from_file(str(REPO / page), default_timeout=120)
+    at.session_state["data_dir"] = str(data_dir)
+    at.session_state["validation_size"] = 12
+    at.session_state["test_size"] = 8
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def texts(at):
+    """Everything the page wrote as text, in one string."""
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "subheader")
+             for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def png(label=0, seed=1):
+    buffer = io.BytesIO()
+    synthetic_image(label, seed).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page, synthetic_data):
+    at = open_page(page, synthetic_data)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value in ("Data", "Augmentation", "Training", "Classifier")
+
+
+def test_dashboard_routes_to_the_data_page(synthetic_data):
+    at = open_page("dashboard.py", synthetic_data)
+    assert not at.exception
+    assert at.title[0].value == "Data"
+
+
+def test_data_page_shows_counts_baseline_grid_and_split_explanation(synthetic_data):
+    at = open_page(PAGES[0], synthetic_data)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    bars = {trace["name"]: trace["y"] for trace in chart["data"]}
+    assert bars == {"train": [8, 8], "validation": [6, 6], "test": [4, 4]}
+    assert "50.0%" in texts(at)
+    assert "stratified" in texts(at) and "disjoint" in texts(at)
+    images = at.get("image")
+    assert len(images) == 6
+    before = [img.captions[0] for img in images]
+    [b for b in at.button if b.label == "Reshuffle"][0].click().run()
+    after = [img.captions[0] for img in at.get("image")]
+    assert before != after and all(c.startswith("cats") for c in after[:3]) and all(c.startswith("dogs") for c in after[3:])
+
+
+def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
+    at = open_page(PAGES[0], tmp_path / "missing")
+    assert not at.exception
+    assert "does not exist" in at.error[0].value
+    assert not (tmp_path / "missing").exists()
+
+
+def test_augmentation_preview_follows_the_controls(synthetic_data):
+    at = open_page(PAGES[1], synthetic_data)
+    first = [img.value[0] for img in at.get("image")]
+    assert len(first) == 1 + 8  # the original and 8 augmented versions
+    assert "± 72°" in texts(at)
+    at.slider(key="aug_rotation").set_value(0.45).run()
+    assert "± 162°" in texts(at)
+    at.slider(key="aug_samples").set_value(4).run()
+    assert len(at.get("image")) == 1 + 4
+
+
+def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
+    at = open_page(PAGES[1], synthetic_data, aug_source="Upload your own")
+    assert "Drop an image" in texts(at)
+    at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
+    assert not at.exception and len(at.get("image")) == 9
+    at.file_uploader(key="aug_upload").set_value(("pet.jpg", b"hello", "image/jpeg")).run()
+    assert not at.exception and "pet.jpg" in at.error[0].value
+
+
+def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data, tmp_path):
+    at = open_page(PAGES[2], synthetic_data, train_epochs=2, train_batch=8)
+    assert any("conv1" in str(row) for row in at.dataframe[0].value.to_dict("records"))
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    assert not at.exception
+    runs = RunStore(Path(tmp_path / "runs"))
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(r.status == "done" for r in runs.list()):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    at.run()
+    assert not at.exception
+    assert "Test accuracy" in texts(at)
+    live = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [len(trace["x"]) for trace in live["data"]] == [2, 2]
+    assert any(row["model"] == "model1" and row["status"] == "done" for row in at.dataframe[1].value.to_dict("records"))
+
+
+def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_path):
+    at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
+                   train_weights=str(tmp_path / "nope.h5"))
+    assert "2,257,984" in texts(at)  # the frozen base's parameters in the layer table caption
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline and not RunStore(tmp_path / "runs").list():
+        time.sleep(0.2)
+    while time.time() < deadline and RunStore(tmp_path / "runs").list()[0].status != "failed":
+        time.sleep(0.2)
+    time.sleep(0.5)
+    at.run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)
+
+
+def test_classifier_without_runs_points_to_training(synthetic_data):
+    at = open_page(PAGES[3], synthetic_data)
+    assert "Train one on the Training page" in texts(at)
+
+
+def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp_path):
+    train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8),
+              store=RunStore(tmp_path / "runs"))
+    at = open_page(PAGES[3], synthetic_data)
+    at.file_uploader(key="classifier_uploads").set_value([
+        ("cat.png", png(0, 5), "image/png"), ("notes.jpg", b"plain text", "image/jpeg"),
+        ("dog.png", png(1, 6), "image/png"),
+    ]).run()
+    assert not at.exception
+    rows = at.dataframe[0].value.to_dict("records")
+    assert [r["file"] for r in rows] == ["cat.png", "notes.jpg", "dog.png"]
+    assert rows[0]["label"] in ("cats", "dogs") and rows[1]["label"] == "—"
+    assert abs(rows[0]["cats"] + rows[0]["dogs"] - 1) < 1e-6
+    assert len(at.error) == 1 and "notes.jpg" in at.error[0].value
+    assert len(at.get("image")) == 2
