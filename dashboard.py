@@ -8,9 +8,9 @@ import streamlit as st
 st.set_page_config(page_title="catdog — cats vs dogs with Keras", page_icon="🐾", layout="wide")
 
 navigation = st.navigation([
-    st.Page("pages/1_data.py", title="Data", icon="🗂️", default=True),
-    st.Page("pages/2_augmentation.py", title="Augmentation", icon="🔄"),
-    st.Page("pages/3_training.py", title="Training", icon="📈"),
-    st.Page("pages/4_classifier.py", title="Classifier", icon="🔍"),
+    st.Page("pages/1_data.py", title="Data", icon=":material/dataset:", default=True),
+    st.Page("pages/2_augmentation.py", title="Augmentation", icon=":material/flip:"),
+    st.Page("pages/3_training.py", title="Training", icon=":material/monitoring:"),
+    st.Page("pages/4_classifier.py", title="Classifier", icon=":material/image_search:"),
 ])
 navigation.run()

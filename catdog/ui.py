@@ -24,7 +24,7 @@ def user_errors():
     try:
         yield
     except CatdogError as err:
-        st.error(str(err), icon="🚫")
+        st.error(str(err), icon=":material/error:")
         st.stop()
 
 
@@ -117,6 +117,23 @@ def cached_model(path: str, mtime: float):
     from catdog.models import load_model
 
     return load_model(path)
+
+
+@st.cache_data(show_spinner="Scoring the test split…", max_entries=8)
+def cached_evaluation(model_path: str, mtime: float, items: tuple, class_names: tuple):
+    """:func:`catdog.explain.evaluate_split` of a saved model, once per model file and split."""
+    from catdog.explain import evaluate_split
+
+    with user_errors():
+        return evaluate_split(cached_model(model_path, mtime), items, class_names)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_image(path: str):
+    """:func:`catdog.data.load_image` of a dataset file, cached."""
+    from catdog.data import load_image
+
+    return load_image(path)
 
 
 def load_run_model(run):

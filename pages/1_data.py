@@ -44,11 +44,11 @@ info = data.scan_dataset(root)
 problems += [f"ignored: `{p}`" for p in info.ignored if not p.startswith("vectorize.py")]
 problems += [f"empty class folder: `{e}`" for e in info.empty_classes]
 if problems:
-    with st.expander(f"⚠️ {len(problems)} file problem(s) in the dataset folder", expanded=True):
+    with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):
         st.markdown("\n".join(f"- {p}" for p in problems))
 
 st.subheader("Sample images")
-if st.button("Reshuffle", icon="🔀"):
+if st.button("Reshuffle", icon=":material/shuffle:"):
     st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
 rows = data.sample_items(splits, "train", per_class=3, seed=st.session_state.get("sample_seed", 0))
 for row in rows:

@@ -25,7 +25,7 @@ with st.sidebar:
                              help="How the corners that rotate into view are filled.")
     samples = st.slider("Augmented samples", 1, 16, 8, key="aug_samples")
     seed = st.number_input("Seed", 0, 2**31 - 1, 7, key="aug_seed")
-    if st.button("Regenerate", icon="🎲"):
+    if st.button("Regenerate", icon=":material/casino:"):
         state["aug_draw"] = state.get("aug_draw", 0) + 1
 
 source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source")
@@ -38,7 +38,7 @@ if source == "Upload your own":
         image = to_model_input(decode_image(upload.getvalue(), upload.name))
     caption = upload.name
 else:
-    if st.button("Another image", icon="🔀"):
+    if st.button("Another image", icon=":material/shuffle:"):
         state["aug_pick"] = state.get("aug_pick", 0) + 1
     rng = np.random.default_rng(state.get("aug_pick", 0))
     path, label = splits.train[int(rng.integers(len(splits.train)))]

@@ -17,7 +17,7 @@ config = ui.data_config()
 root, splits = ui.prepared_splits(config)
 if splits.skipped:
     st.warning(f"{len(splits.skipped)} unreadable file(s) skipped: training uses the other images. "
-               "The Data page lists them.", icon="⚠️")
+               "The Data page lists them.", icon=":material/warning:")
 jobs = ui.queue()
 state = st.session_state
 
@@ -79,7 +79,7 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
-if st.button("Train", type="primary", icon="▶️"):
+if st.button("Train", type="primary", icon=":material/play_arrow:"):
     job = jobs.submit(train_config, ui.data_config_for(root, config, batch_size=int(batch_size)), owner=ui.owner_id())
     state["job_id"] = job.job_id
 
@@ -108,11 +108,11 @@ def live_job():
             st.progress(min(snap["batch"] / snap["batches"], 1.0),
                         text=f"batch {snap['batch']}/{snap['batches']} · about {eta} left")
     if not job.finished and job.owner == ui.owner_id():
-        if st.button("Stop", icon="⏹️", key="stop_job"):
+        if st.button("Stop", icon=":material/stop:", key="stop_job"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…")
     if job.state == "failed":
-        st.error(f"Training failed: {job.error}", icon="🚫")
+        st.error(f"Training failed: {job.error}", icon=":material/error:")
     history = snap["history"]
     if history:
         a, b = st.columns(2)
@@ -163,4 +163,4 @@ with st.expander("Rename or delete a run"):
             jobs.store.delete(target)
             st.rerun()
     except CatdogError as err:
-        st.error(str(err), icon="🚫")
+        st.error(str(err), icon=":material/error:")

@@ -1,15 +1,16 @@
-"""Classifier: drop images and see what a trained model says."""
+"""Classifier: drop images, see each verdict, and let the model explain itself."""
 
 import pandas as pd
 import streamlit as st
 
-from catdog import charts, ui
-from catdog.images import MAX_BYTES
+from catdog import charts, explain, ui
+from catdog.charts_explain import confusion_figure
+from catdog.images import MAX_BYTES, to_model_input
 from catdog.predict import classify_files
 
 st.title("Classifier")
-st.caption("Step 4 · drop your own cat and dog photos: each trained model gives its verdict and the softmax "
-           "probability of each class.")
+st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
+           "probability of each class, and Grad-CAM shows where it looked.")
 
 runs = [run for run in ui.queue().store.list() if run.model_path.is_file() and run.status in ("done", "stopped")]
 if not runs:
@@ -17,38 +18,79 @@ if not runs:
     st.stop()
 runs.sort(key=lambda run: run.test_accuracy or 0.0, reverse=True)
 by_id = {run.run_id: run for run in runs}
-run = by_id[st.selectbox("Model (trained run)", list(by_id), format_func=lambda rid: by_id[rid].label(),
-                         key="classifier_run", help="Sorted by test accuracy; the best is chosen first.")]
+left, right = st.columns([3, 1])
+run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=lambda rid: by_id[rid].label(),
+                           key="classifier_run", help="Sorted by test accuracy; the best is chosen first.")]
+right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
+                      mime="application/octet-stream", icon=":material/download:")
 model = ui.load_run_model(run)
 
-uploads = st.file_uploader(
-    "Drop images here", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"], accept_multiple_files=True,
-    key="classifier_uploads", help=f"Up to {MAX_BYTES // 2**20} MB each.",
-)
-files = [(upload.name, upload.getvalue()) for upload in uploads or []]
-if st.toggle("Use the camera", key="classifier_camera_on"):
-    shot = st.camera_input("Take a picture", key="classifier_camera")
-    if shot is not None:
-        files.append(("camera.jpg", shot.getvalue()))
-if not files:
-    st.stop()
+classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"])
 
-predictions = classify_files(model, files)
-rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in ("cats", "dogs")},
-         "message": p.error or ""} for p in predictions]
-st.dataframe(rows, hide_index=True, column_config={
-    c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent") for c in ("cats", "dogs")
-})
-csv = pd.DataFrame(rows).to_csv(index=False)
-st.download_button("Download results (CSV)", csv, file_name="catdog_predictions.csv", mime="text/csv")
+with classify_tab:
+    uploads = st.file_uploader(
+        "Drop images here", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"], accept_multiple_files=True,
+        key="classifier_uploads", help=f"Up to {MAX_BYTES // 2**20} MB each.",
+    )
+    files = [(upload.name, upload.getvalue()) for upload in uploads or []]
+    a, b, c = st.columns(3)
+    if a.toggle("Use the camera", key="classifier_camera_on"):
+        shot = st.camera_input("Take a picture", key="classifier_camera")
+        if shot is not None:
+            files.append(("camera.jpg", shot.getvalue()))
+    show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam",
+                        help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
+    alpha = c.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="classifier_alpha", disabled=not show_cam)
+    if files:
+        predictions = classify_files(model, files)
+        rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in ("cats", "dogs")},
+                 "message": p.error or ""} for p in predictions]
+        st.dataframe(rows, hide_index=True, column_config={
+            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
+            for c in ("cats", "dogs")
+        })
+        st.download_button("Download results (CSV)", pd.DataFrame(rows).to_csv(index=False),
+                           file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
+        columns = st.columns(3)
+        for i, prediction in enumerate(predictions):
+            with columns[i % 3]:
+                if prediction.error:
+                    st.error(prediction.error, icon=":material/error:")
+                    continue
+                shown = prediction.image
+                if show_cam:
+                    with ui.user_errors():
+                        pixels = to_model_input(prediction.image)
+                        shown = explain.overlay(pixels, explain.grad_cam(model, pixels), alpha)
+                st.image(shown, caption=prediction.name, width="stretch")
+                st.markdown(f"### {prediction.label} · {prediction.probabilities[prediction.label]:.1%}")
+                st.plotly_chart(charts.probabilities_figure(prediction.probabilities), key=f"probs_{i}")
 
-columns = st.columns(3)
-for i, prediction in enumerate(predictions):
-    with columns[i % 3]:
-        if prediction.error:
-            st.error(prediction.error, icon="🚫")
-            continue
-        confidence = prediction.probabilities[prediction.label]
-        st.image(prediction.image, caption=prediction.name, width="stretch")
-        st.markdown(f"### {prediction.label} · {confidence:.1%}")
-        st.plotly_chart(charts.probabilities_figure(prediction.probabilities), key=f"probs_{i}")
+with evaluate_tab:
+    config = ui.data_config()
+    root, splits = ui.prepared_splits(config)
+    st.caption(f"The {len(splits.test)} test images of the split in the sidebar (seed {splits.seed}); the model "
+               "never saw them in training if it was trained with the same split settings.")
+    if st.button("Evaluate on the test split", icon=":material/fact_check:", key="evaluate") or \
+            st.session_state.get("evaluated") == (run.run_id, splits.test):
+        st.session_state["evaluated"] = (run.run_id, splits.test)
+        evaluation = ui.cached_evaluation(str(run.model_path), run.model_path.stat().st_mtime, splits.test,
+                                          splits.class_names)
+        correct = int(evaluation.confusion.trace())
+        a, b = st.columns([2, 3])
+        a.metric("Test accuracy", f"{evaluation.accuracy:.1%}", help=f"{correct} of {evaluation.size} correct")
+        a.caption(f"{correct} of {evaluation.size} test images correct.")
+        a.dataframe([{"class": name, **stats} for name, stats in evaluation.per_class.items()], hide_index=True,
+                    column_config={k: st.column_config.NumberColumn(format="percent")
+                                   for k in ("precision", "recall")})
+        b.plotly_chart(confusion_figure(evaluation), key="confusion")
+        wrong = evaluation.misclassified()
+        st.subheader(f"Misclassified test images ({len(wrong)})")
+        names = evaluation.class_names
+        ui.image_grid(
+            [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]],
+            [f"true {names[m.true_label]} · said {names[m.predicted_label]} {m.confidence:.0%}" for m in wrong[:24]],
+            columns=6,
+        )
+        if len(wrong) > 24:
+            st.caption(f"The 24 most confidently wrong of {len(wrong)} are shown.")

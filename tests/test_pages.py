@@ -150,3 +150,18 @@ def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp
     assert abs(rows[0]["cats"] + rows[0]["dogs"] - 1) < 1e-6
     assert len(at.error) == 1 and "notes.jpg" in at.error[0].value
     assert len(at.get("image")) == 2
+
+
+def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tmp_path):
+    train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8),
+              store=RunStore(tmp_path / "runs"))
+    at = open_page(PAGES[3], synthetic_data, classifier_gradcam=True)
+    at.file_uploader(key="classifier_uploads").set_value([("cat.png", png(0, 5), "image/png")]).run()
+    assert not at.exception and len(at.get("image")) == 1
+    [b for b in at.button if b.label == "Evaluate on the test split"][0].click().run()
+    assert not at.exception, at.exception
+    confusion = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]
+    counts = [int(cell.split("<br>")[0]) for row in confusion["text"] for cell in row]
+    assert sum(counts) == 8  # the whole test split
+    assert "Misclassified test images" in texts(at)
+    assert any(m.label == "Test accuracy" for m in at.metric)
