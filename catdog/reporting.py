@@ -53,6 +53,14 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     return per_batch * ((batches - batch) + epochs_left * batches)
 
 
+def fraction_done(snapshot: dict) -> float:
+    """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches."""
+    epochs = max(snapshot.get("epochs", 0), 1)
+    batches = max(snapshot.get("batches", 0), 1)
+    done = max(snapshot.get("epoch", 0) - 1, 0) + min(snapshot.get("batch", 0) / batches, 1.0)
+    return min(done / epochs, 1.0)
+
+
 def format_seconds(seconds: float | None) -> str:
     """``75`` → ``"1 min 15 s"``; ``None`` → ``"…"``."""
     if seconds is None:

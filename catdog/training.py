@@ -8,7 +8,9 @@ that a widget click or a page switch never aborts ``model.fit``.
 A run folder (``runs/<run id>/``) holds:
 
 - ``run.json`` — config, status, timings, parameter counts, test metrics, library
-  versions (rewritten atomically: write a temporary file, then rename);
+  versions (rewritten atomically: write a temporary file, then rename); ``mode``
+  (``fast``/``standard``), for fast model4 ``features`` (cache keys, hits,
+  seconds), and with fine-tuning ``fine_tune_start_epoch`` (1-based);
 - ``history.csv`` — per-epoch metrics from ``keras.callbacks.CSVLogger``;
 - ``best.keras`` — the best-validation-accuracy model (``ModelCheckpoint``);
 - ``model.keras`` — the final model, image in, logits out.

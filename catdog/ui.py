@@ -18,6 +18,43 @@ from catdog.config import ENV_DATA_DIR, DataConfig, default_runs_dir
 from catdog.errors import CatdogError
 
 
+def page_setup() -> None:
+    """First call of every page: make sure the dashboard's navigation is in force.
+
+    Streamlit 1.67 decides once per server process whether the app uses the
+    legacy ``pages/`` folder; when the first visit after a start is a deep link
+    (``/training``), it runs the page without ``dashboard.py`` and shows
+    file-name navigation until someone opens ``/``.  Turning that mode off and
+    rerunning goes through ``dashboard.py``'s ``st.navigation`` at once.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    # Streamlit forgets a widget's value when a run does not draw it (another
+    # page); writing the value back makes it plain session state, which stays.
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and (key in _KEPT or key.startswith(_KEPT_PREFIXES)) and key not in _NOT_KEPT:
+            st.session_state[key] = st.session_state[key]
+
+
+#: Settings kept across pages (widget keys); uploads and buttons cannot be set, so they are not.
+_KEPT = {"data_dir", "validation_size", "test_size", "split_seed"}
+_KEPT_PREFIXES = ("aug_", "train_", "classifier_")
+_NOT_KEPT = {"aug_upload", "classifier_uploads", "classifier_camera"}
+
+
+def defaults(values: dict) -> None:
+    """Give widget keys their first value; widgets then take it from session state.
+
+    Widgets keyed this way are created without a ``value``/``index`` argument, so
+    that the value kept across pages (:func:`page_setup`) is the only source.
+    """
+    for key, value in values.items():
+        st.session_state.setdefault(key, value)
+
+
 @contextlib.contextmanager
 def user_errors():
     """Show a :class:`CatdogError` as ``st.error`` and stop the page, instead of a traceback."""

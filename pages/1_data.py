@@ -4,6 +4,7 @@ import streamlit as st
 
 from catdog import charts, data, ui
 
+ui.page_setup()
 st.title("Data")
 st.caption("Step 1 · the cats_and_dogs_filtered dataset: 3,000 JPEGs of cats and dogs from Kaggle's "
            "Dogs vs. Cats competition, resized to 160×160 and read in batches of 32.")

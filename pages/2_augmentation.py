@@ -6,6 +6,7 @@ import streamlit as st
 from catdog import augment, data, ui
 from catdog.images import decode_image, to_model_input
 
+ui.page_setup()
 st.title("Augmentation")
 st.caption("Step 2 · random flips and rotations show the model a slightly different picture every epoch, "
            "which fights overfitting. model2, model3 and model4 use exactly these layers; they are active only "
@@ -15,16 +16,18 @@ config = ui.data_config()
 _, splits = ui.prepared_splits(config)
 state = st.session_state
 
+ui.defaults({"aug_flip": "horizontal", "aug_rotation": 0.2, "aug_fill": "reflect", "aug_samples": 8, "aug_seed": 7,
+             "aug_source": "Random training image"})
 with st.sidebar:
     st.subheader("Augmentation layers")
     flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip")
-    rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, 0.2, 0.01, key="aug_rotation",
+    rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01, key="aug_rotation",
                          help="Fraction of a full turn: rotations are drawn from ± factor × 360°.")
     st.caption(f"± {augment.rotation_degrees(rotation):.0f}° at most")
     fill_mode = st.selectbox("Fill mode", augment.FILL_MODES, key="aug_fill",
                              help="How the corners that rotate into view are filled.")
-    samples = st.slider("Augmented samples", 1, 16, 8, key="aug_samples")
-    seed = st.number_input("Seed", 0, 2**31 - 1, 7, key="aug_seed")
+    samples = st.slider("Augmented samples", 1, 16, key="aug_samples")
+    seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed")
     if st.button("Regenerate", icon=":material/casino:"):
         state["aug_draw"] = state.get("aug_draw", 0) + 1
 

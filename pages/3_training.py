@@ -9,6 +9,7 @@ from catdog.config import ENV_MOBILENET_WEIGHTS, TrainConfig
 from catdog.errors import CatdogError
 from catdog.models import MODEL_SPECS, build_model, layer_table, parameter_counts
 
+ui.page_setup()
 st.title("Training")
 st.caption("Step 3 · train one of the course's four models, watch the training and validation curves epoch by "
            "epoch, then score it on the held-out test split.")
@@ -22,18 +23,24 @@ jobs = ui.queue()
 state = st.session_state
 
 # --------------------------------------------------------------------------- settings
+ui.defaults({
+    "train_model": "model1", "train_epochs": 20, "train_batch": 32, "train_lr": 1e-3, "train_seed": 42,
+    "train_name": "", "train_flip": "horizontal", "train_rotation": 0.2, "train_fill": "reflect",
+    "train_weights": os.environ.get(ENV_MOBILENET_WEIGHTS, ""), "train_fast": True, "train_views": 5,
+    "train_ft": 0, "train_ft_at": 100, "train_ft_lr": 0.1,
+})
 choice = st.radio("Model", list(MODEL_SPECS), horizontal=True, key="train_model",
                   format_func=lambda name: f"{name} · {MODEL_SPECS[name].title}")
 spec = MODEL_SPECS[choice]
 st.markdown(spec.description)
 
 left, middle, right = st.columns(3)
-epochs = left.number_input("Epochs", 1, 200, 20, key="train_epochs")
-batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], index=2, key="train_batch")
-learning_rate = right.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3,
+epochs = left.number_input("Epochs", 1, 200, key="train_epochs")
+batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], key="train_batch")
+learning_rate = right.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
                                     key="train_lr", format_func=lambda v: f"{v:g}")
 left, middle, right = st.columns(3)
-seed = left.number_input("Seed", 0, 2**31 - 1, 42, key="train_seed", help="Same seed → same run on this machine.")
+seed = left.number_input("Seed", 0, 2**31 - 1, key="train_seed", help="Same seed → same run on this machine.")
 run_name = middle.text_input("Run name (optional)", key="train_name", max_chars=80)
 
 options = {}
@@ -41,26 +48,25 @@ if spec.augmentation:
     with st.expander("Augmentation (model2–4)"):
         a, b, c = st.columns(3)
         options["flip_mode"] = a.selectbox("RandomFlip mode", augment.FLIP_MODES, key="train_flip")
-        options["rotation_factor"] = b.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, 0.2, 0.01,
+        options["rotation_factor"] = b.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01,
                                               key="train_rotation")
         options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill")
 if spec.mobilenet:
     with st.expander("MobileNetV2 (model4)", expanded=True):
-        state.setdefault("train_weights", os.environ.get(ENV_MOBILENET_WEIGHTS, ""))
         options["weights"] = st.text_input(
             "MobileNetV2 weights file (.h5)", key="train_weights",
             help="Empty: download Keras's ImageNet weights (needs network). Offline: the path of "
                  "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 or similar.",
         ).strip() or "imagenet"
         a, b = st.columns(2)
-        options["fast"] = a.toggle("Fast mode: cache MobileNetV2 features", True, key="train_fast",
+        options["fast"] = a.toggle("Fast mode: cache MobileNetV2 features", key="train_fast",
                                    help="Run the frozen base once, cache its features, train the head on them.")
-        options["views"] = b.number_input("Augmented views per training image (fast mode)", 1, 20, 5,
+        options["views"] = b.number_input("Augmented views per training image (fast mode)", 1, 20,
                                           key="train_views", disabled=not options["fast"])
         a, b, c = st.columns(3)
-        options["fine_tune_epochs"] = a.number_input("Fine-tuning epochs (0 = none)", 0, 50, 0, key="train_ft")
-        options["fine_tune_at"] = b.number_input("Unfreeze from layer", 0, 154, 100, key="train_ft_at")
-        options["fine_tune_lr_factor"] = c.select_slider("Fine-tuning learning rate factor", [0.01, 0.1, 1.0], 0.1,
+        options["fine_tune_epochs"] = a.number_input("Fine-tuning epochs (0 = none)", 0, 50, key="train_ft")
+        options["fine_tune_at"] = b.number_input("Unfreeze from layer", 0, 154, key="train_ft_at")
+        options["fine_tune_lr_factor"] = c.select_slider("Fine-tuning learning rate factor", [0.01, 0.1, 1.0],
                                                          key="train_ft_lr")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
@@ -101,8 +107,7 @@ def live_job():
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
-        st.progress(min(snap["epoch"] / max(snap["epochs"], 1), 1.0),
-                    text=f"{snap['phase']} · epoch {snap['epoch']}/{snap['epochs']}")
+        st.progress(reporting.fraction_done(snap), text=f"{snap['phase']} · epoch {snap['epoch']}/{snap['epochs']}")
         if snap["batches"]:
             eta = reporting.format_seconds(reporting.eta_seconds(snap))
             st.progress(min(snap["batch"] / snap["batches"], 1.0),

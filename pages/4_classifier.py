@@ -8,6 +8,7 @@ from catdog.charts_explain import confusion_figure
 from catdog.images import MAX_BYTES, to_model_input
 from catdog.predict import classify_files
 
+ui.page_setup()
 st.title("Classifier")
 st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
            "probability of each class, and Grad-CAM shows where it looked.")
@@ -25,6 +26,7 @@ right.download_button("Download model (.keras)", data=run.model_path.read_bytes,
                       mime="application/octet-stream", icon=":material/download:")
 model = ui.load_run_model(run)
 
+ui.defaults({"classifier_alpha": 0.45})
 classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"])
 
 with classify_tab:
@@ -40,7 +42,7 @@ with classify_tab:
             files.append(("camera.jpg", shot.getvalue()))
     show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam",
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
-    alpha = c.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="classifier_alpha", disabled=not show_cam)
+    alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)
     if files:
         predictions = classify_files(model, files)
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in ("cats", "dogs")},

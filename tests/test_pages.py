@@ -165,3 +165,15 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
     assert sum(counts) == 8  # the whole test split
     assert "Misclassified test images" in texts(at)
     assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_settings_survive_a_visit_to_another_page(synthetic_data):
+    at = open_page("dashboard.py", synthetic_data)
+    at.switch_page("pages/3_training.py").run()
+    at.number_input(key="train_epochs").set_value(3).run()
+    at.switch_page("pages/1_data.py").run()
+    assert at.title[0].value == "Data"
+    at.switch_page("pages/3_training.py").run()
+    assert not at.exception
+    assert at.number_input(key="train_epochs").value == 3
+    assert at.text_input(key="data_dir").value == str(synthetic_data)

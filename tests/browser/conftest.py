@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.helpers import VIEWPORT, AppServer, browser_missing_reason, launch_browser
+from tests.browser.helpers import (
+    VIEWPORT, AppServer, browser_missing_reason, configure_data, launch_browser, open_app, read_runs, start_training,
+    wait_for_run_status,
+)
 from tests.synthetic import make_dataset
 
 SKIP_REASON = browser_missing_reason()
@@ -130,3 +133,18 @@ def new_context(browser, request, tmp_path_factory):
 def page(new_context):
     """A fresh page (a new browser session, i.e. a new Streamlit session)."""
     return new_context().new_page()
+
+
+@pytest.fixture
+def trained_run(app_server, new_context) -> str:
+    """Id of a finished run with a saved model on ``app_server``; trains one (1 epoch) if there is none."""
+    for run_id, record in read_runs(app_server.runs_dir).items():
+        if record.get("status") == "done" and (app_server.runs_dir / run_id / "model.keras").is_file():
+            return run_id
+    page = new_context().new_page()
+    open_app(page, app_server, "training")
+    configure_data(page)
+    run_id = start_training(page, app_server, epochs=1, batch=8, name="for the classifier")
+    wait_for_run_status(app_server.runs_dir, run_id)
+    page.close()
+    return run_id

@@ -266,6 +266,15 @@ def click_train(page) -> None:
     page.get_by_test_id("stMain").get_by_role("button", name="Train").click()
 
 
+def start_training(page, server: AppServer, **settings) -> str:
+    """Fill the Training page (see :func:`set_training`), press Train, return the new run's id."""
+    set_training(page, **settings)
+    before = set(read_runs(server.runs_dir))
+    click_train(page)
+    runs = wait_for(lambda: new_runs(server.runs_dir, before), message="the new run folder")
+    return next(iter(runs))
+
+
 # --------------------------------------------------------------------------- runs folder
 
 

@@ -60,7 +60,7 @@ def test_moving_the_rotation_slider_changes_the_preview(page, app_server):
     expect(sidebar.get_by_text("± 72° at most")).to_be_visible()
     before = [images.nth(i).get_attribute("src") for i in range(9)]
 
-    thumb = sidebar.locator(".st-key-aug_rotation [role='slider']")
+    thumb = sidebar.locator(".st-key-aug_rotation input[type='range']")
     thumb.focus()
     thumb.press("End")  # the largest factor, 0.5 of a turn
     expect(sidebar.get_by_text("± 180° at most")).to_be_visible()
@@ -83,15 +83,15 @@ def test_a_bad_data_folder_gets_a_clear_message_and_nothing_is_created(page, app
 
     open_app(page, app_server)
     configure_data(page)
-    details = sidebar_settings(page)
     cases = [
         (missing, "does not exist"),
         (a_file, "is a file, not a folder"),
         (no_train, "has no train/ sub-folder"),
     ]
-    for title in ("Data", "Training"):
+    for title, checked in (("Data", cases), ("Training", cases[:1])):
         go_to(page, title)
-        for folder, message in cases:
+        details = sidebar_settings(page)
+        for folder, message in checked:
             set_input(page, details, "Data folder", str(folder))
             error = page.get_by_test_id("stAlertContentError")
             expect(error).to_have_count(1)

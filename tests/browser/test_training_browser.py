@@ -1,0 +1,129 @@
+"""Training in Chromium: live curves, Stop, two users and the queue, then the Classifier on the result."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
+
+from catdog.training import read_history_csv  # noqa: E402
+from tests.browser.helpers import (  # noqa: E402
+    TRAIN_TIMEOUT_S, chart_points, click_train, configure_data, error_texts, new_runs, open_app, read_runs,
+    set_training, start_training, wait_for, wait_for_run_status,
+)
+from tests.synthetic import synthetic_image  # noqa: E402
+
+
+def job_heading(page, text: str):
+    return page.get_by_test_id("stMain").locator("h3").filter(has_text=text)
+
+
+def wait_mid_epoch(page, epochs: int, min_epoch: int = 1):
+    """Wait until the live progress shows a batch of epoch ``min_epoch`` or later under way."""
+    pattern = re.compile(rf"epoch (\d+)/{epochs}")
+    bars = page.get_by_test_id("stProgress")
+
+    def under_way():
+        texts = bars.all_inner_texts()
+        if len(texts) < 2:
+            return False
+        epoch = pattern.search(texts[0])
+        batch = re.search(r"batch (\d+)/(\d+)", texts[1])
+        return bool(epoch and batch and int(epoch.group(1)) >= min_epoch and 0 < int(batch.group(1)) < int(batch.group(2)))
+
+    wait_for(under_way, interval=0.1, message=f"a batch of epoch ≥ {min_epoch} under way")
+
+
+def test_live_curve_gains_points_while_the_test_watches(page, app_server):
+    open_app(page, app_server, "training")
+    configure_data(page)
+    run_id = start_training(page, app_server, epochs=2, batch=8, name="live curve")
+    seen = []
+    deadline = time.time() + TRAIN_TIMEOUT_S
+    while time.time() < deadline:
+        points = chart_points(page, "live_accuracy")
+        count = points[0] if points else 0
+        if not seen or seen[-1] != count:
+            seen.append(count)
+        if count == 2 and read_runs(app_server.runs_dir)[run_id]["status"] == "done":
+            break
+        page.wait_for_timeout(200)
+    assert seen[:1] == [0] and 1 in seen and seen[-1] == 2, f"point counts seen: {seen}"
+    assert chart_points(page, "live_loss") == [2, 2]
+    record = wait_for_run_status(app_server.runs_dir, run_id)
+    assert record["epochs_done"] == 2 and len(read_history_csv(app_server.runs_dir / run_id / "history.csv")) == 2
+    expect(job_heading(page, "live curve · done")).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible()
+    assert error_texts(page) == []
+
+
+def test_stop_ends_a_run_mid_epoch(page, app_server):
+    open_app(page, app_server, "training")
+    configure_data(page)
+    run_id = start_training(page, app_server, epochs=30, batch=8, name="stop me")
+    wait_mid_epoch(page, 30, min_epoch=2)
+    page.locator(".st-key-stop_job button").click()
+    record = wait_for_run_status(app_server.runs_dir, run_id, statuses=("stopped",))
+    history = read_history_csv(app_server.runs_dir / run_id / "history.csv")
+    assert 2 <= record["epochs_done"] < 30
+    assert len(history) == record["epochs_done"]
+    assert record["test"] is not None  # an epoch finished, so the model was scored
+    expect(job_heading(page, "stop me · stopped")).to_be_visible(timeout=60_000)
+    expect(page.locator(".st-key-stop_job")).to_have_count(0)
+    assert error_texts(page) == []
+
+
+def test_two_users_train_at_once_and_one_waits_in_the_queue(new_context, app_server):
+    users = {"user A": new_context().new_page(), "user B": new_context().new_page()}
+    for name, page in users.items():
+        open_app(page, app_server, "training")
+        configure_data(page)
+        set_training(page, epochs=2, batch=8, name=name)
+    before = set(read_runs(app_server.runs_dir))
+    click_train(users["user A"])
+    expect(job_heading(users["user A"], "user A ·")).to_be_visible()
+    click_train(users["user B"])
+    expect(users["user B"].get_by_text("Waiting in the queue: position 1")).to_be_visible(timeout=60_000)
+    expect(job_heading(users["user B"], "user B · queued")).to_be_visible()
+    expect(job_heading(users["user A"], "user A · running")).to_be_visible()
+
+    runs = wait_for(lambda: len(new_runs(app_server.runs_dir, before)) == 2 and new_runs(app_server.runs_dir, before),
+                    timeout=2 * TRAIN_TIMEOUT_S, message="both runs to start")
+    for run_id in runs:
+        wait_for_run_status(app_server.runs_dir, run_id)
+    records = new_runs(app_server.runs_dir, before)
+    assert sorted(r["name"] for r in records.values()) == ["user A", "user B"]
+    for run_id, record in records.items():
+        assert record["status"] == "done" and record["epochs_done"] == record["train_config"]["epochs"] == 2
+        assert len(read_history_csv(app_server.runs_dir / run_id / "history.csv")) == 2
+    for name, page in users.items():
+        expect(job_heading(page, f"{name} · done")).to_be_visible(timeout=60_000)
+        assert error_texts(page) == []
+
+
+def image_bytes(label: int, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    synthetic_image(label, seed=999, size=(64, 64)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def test_classifier_gives_a_verdict_and_names_a_bad_file(page, app_server, trained_run):
+    open_app(page, app_server, "classifier")
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Model (trained run)")).to_be_visible()
+    drop = page.get_by_test_id("stFileUploader").locator("input[type='file']")
+    drop.set_input_files(files=[{"name": "my_pet.jpg", "mimeType": "image/jpeg", "buffer": image_bytes(0, "JPEG")}])
+    verdict = page.get_by_test_id("stMain").locator("h3").filter(has_text=re.compile(r"^(cats|dogs) · \d+\.\d%$"))
+    expect(verdict).to_have_count(1, timeout=120_000)
+    expect(page.get_by_test_id("stImageCaption").filter(has_text="my_pet.jpg")).to_be_visible()
+    assert error_texts(page) == []
+
+    drop.set_input_files(files=[{"name": "holiday.jpg", "mimeType": "image/jpeg",
+                                 "buffer": b"Dear diary, today we went to the sea.\n"}])
+    bad = page.get_by_test_id("stAlertContentError")
+    expect(bad).to_have_count(1, timeout=120_000)
+    expect(bad).to_contain_text("holiday.jpg: this file is not an image")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
