@@ -89,17 +89,6 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: 
         margin=dict(t=30, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
     )
     if "accuracy" in metric:
-        fig.update_yaxes(tickformat=".0%")
-    return fig
-
-
-def probabilities_figure(probabilities: Mapping[str, float]):
-    """Horizontal bars of the class probabilities of one image (softmax of the logits)."""
-    names = list(probabilities)
-    values = [probabilities[n] for n in names]
-    fig = go.Figure(go.Bar(
-        x=values, y=names, orientation="h", text=[f"{v:.1%}" for v in values], textposition="auto",
-        marker_color=[CURVE_COLORS[i] for i in range(len(names))],
-    ))
-    fig.update_layout(height=120, margin=dict(t=5, b=5, l=5, r=5), xaxis=dict(range=[0, 1], tickformat=".0%"))
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(rangemode="tozero", dtick=1 if max((len(h) for h in curves.values()), default=0) <= 20 else None)
     return fig

@@ -321,7 +321,10 @@ def layer_table(model) -> list[dict]:
 
 
 def load_model(path: str | os.PathLike):
-    """Load a saved ``.keras`` model (the whole pipeline, image → logits).
+    """Load a saved ``.keras`` model (the whole pipeline, image → logits) for inference.
+
+    Not compiled: prediction, evaluation and Grad-CAM need no optimizer, and
+    skipping it loads faster and without optimizer-state warnings.
 
     Raises:
         CatdogError: the file is missing or not a Keras model.
@@ -332,6 +335,6 @@ def load_model(path: str | os.PathLike):
     if not path.is_file():
         raise CatdogError(f"The model file '{path}' does not exist.")
     try:
-        return keras.models.load_model(path)
+        return keras.models.load_model(path, compile=False)
     except Exception as err:
         raise CatdogError(f"'{path}' could not be loaded as a Keras model: {err}") from err

@@ -128,6 +128,9 @@ def live_job():
                   help=f"On the {job.result['images']} held-out test images, never seen in training.")
     elif job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score.")
+    if job.finished and state.get("runs_listed_after") != job.job_id:
+        state["runs_listed_after"] = job.job_id
+        st.rerun()  # the whole page, so that the runs list below shows the finished run
 
 
 live_job()

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from catdog import charts, explain, ui
+from catdog import explain, ui
 from catdog.charts_explain import confusion_figure
 from catdog.images import MAX_BYTES, to_model_input
 from catdog.predict import classify_files
@@ -66,7 +66,8 @@ with classify_tab:
                         shown = explain.overlay(pixels, explain.grad_cam(model, pixels), alpha)
                 st.image(shown, caption=prediction.name, width="stretch")
                 st.markdown(f"### {prediction.label} · {prediction.probabilities[prediction.label]:.1%}")
-                st.plotly_chart(charts.probabilities_figure(prediction.probabilities), key=f"probs_{i}")
+                for name, probability in prediction.probabilities.items():
+                    st.progress(probability, text=f"{name}: {probability:.1%}")
 
 with evaluate_tab:
     config = ui.data_config()

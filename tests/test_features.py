@@ -125,8 +125,10 @@ def test_view_zero_is_the_unaugmented_image(random_model4, splits, extracted):
     fs = extracted[1]
     images = np.stack([data.load_image(p, SIZE) for p, _ in splits.train[:4]])
     plain = np.asarray(feats.feature_extractor(random_model4)(images, training=False))
-    np.testing.assert_allclose(fs.train[:4, 0], plain, rtol=1e-3, atol=0)
-    assert not np.allclose(fs.train[:, 1], fs.train[:, 0], rtol=1e-2, atol=0)
+    # Random weights give tiny features (~1e-12): compare relative to their size.
+    scale = np.abs(plain).mean()
+    assert np.abs(fs.train[:4, 0] - plain).max() < 1e-3 * scale
+    assert np.abs(fs.train[:, 1] - fs.train[:, 0]).mean() > 1e-2 * scale
 
 
 def test_other_views_re_extract_only_train_and_a_corrupt_file_is_a_miss(random_model4, splits, extracted, tmp_path):
@@ -183,17 +185,17 @@ def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, 
     from catdog.training import Progress, RunStore, train_run
 
     store = RunStore(os.environ["CATDOG_RUNS_DIR"])
-    config = TrainConfig(model="model4", epochs=3, fast=True, views=2)
+    config = TrainConfig(model="model4", epochs=2, fast=True, views=2)
     progress = Progress()
     result = train_run(config, data_config, store=store, progress=progress)
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["mode"] == "fast"
     assert record["features"]["hits"] == {"train": False, "validation": False, "test": False}
-    assert record["epochs_done"] == 3 and 0 <= record["test"]["accuracy"] <= 1
+    assert record["epochs_done"] == 2 and 0 <= record["test"]["accuracy"] <= 1
     rows = _history(result.run)
-    assert [row["epoch"] for row in rows] == ["0", "1", "2"]
+    assert [row["epoch"] for row in rows] == ["0", "1"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
-    assert [row["epoch"] for row in progress.snapshot()["history"]] == [1, 2, 3]
+    assert [row["epoch"] for row in progress.snapshot()["history"]] == [1, 2]
     assert (result.run.path / "best.keras").is_file()
 
     model = load_model(result.run.model_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -273,6 +274,22 @@ def start_training(page, server: AppServer, **settings) -> str:
     click_train(page)
     runs = wait_for(lambda: new_runs(server.runs_dir, before), message="the new run folder")
     return next(iter(runs))
+
+
+def wait_mid_epoch(page, epochs: int, min_epoch: int = 1) -> None:
+    """Wait until the live progress shows a batch of epoch ``min_epoch`` or later under way (not the last)."""
+    pattern = re.compile(rf"epoch (\d+)/{epochs}")
+    bars = page.get_by_test_id("stProgress")
+
+    def under_way():
+        texts = bars.all_inner_texts()
+        if len(texts) < 2:
+            return False
+        epoch = pattern.search(texts[0])
+        batch = re.search(r"batch (\d+)/(\d+)", texts[1])
+        return bool(epoch and batch and int(epoch.group(1)) >= min_epoch and 0 < int(batch.group(1)) < int(batch.group(2)))
+
+    wait_for(under_way, interval=0.1, message=f"a batch of epoch ≥ {min_epoch} under way")
 
 
 # --------------------------------------------------------------------------- runs folder

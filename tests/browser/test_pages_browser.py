@@ -10,8 +10,8 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
 
 from tests.browser.helpers import (
-    click_train, configure_data, error_texts, go_to, open_app, read_runs, set_input, set_training, settle,
-    sidebar_settings, wait_for, wait_for_run_status,
+    configure_data, error_texts, go_to, open_app, set_input, settle, sidebar_settings, start_training,
+    wait_for_run_status,
 )
 
 PAGES = ("Data", "Augmentation", "Training", "Classifier")
@@ -116,11 +116,7 @@ def test_problem_files_are_reported_and_training_skips_them(page, app_server, pr
     go_to(page, "Training")
     expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="2 unreadable file(s) skipped")) \
         .to_be_visible()
-    set_training(page, epochs=1, batch=8, name="problem data")
-    before = set(read_runs(app_server.runs_dir))
-    click_train(page)
-    run_id = wait_for(lambda: [r for r in read_runs(app_server.runs_dir) if r not in before],
-                      message="the run folder")[0]
+    run_id = start_training(page, app_server, epochs=1, batch=8, name="problem data")
     record = wait_for_run_status(app_server.runs_dir, run_id)
     assert len(record["skipped_files"]) == 2
     assert {Path(p).name for p in record["skipped_files"]} == {"cat.truncated.jpg", "cat.text.jpg"}

@@ -1,0 +1,96 @@
+"""The course's results table: every model trained for 20 epochs on the real data, on this machine.
+
+Trains through :func:`catdog.training.train_run` (the code path of the Training page and the
+command line), each model in its own child process, into one runs folder, then prints a
+markdown table (model, epochs, best validation accuracy, test accuracy, wall time) and writes
+JSON to ``--out``.
+
+    .venv/bin/python bench/course_results.py --out bench/course_results.json
+    .venv/bin/python bench/course_results.py --models model4-fast,model4-finetune --epochs 20
+
+Model keys: ``model1``–``model4`` (model4 end to end), ``model4-fast`` (cached features),
+``model4-finetune`` (fast frozen phase, then ``--fine-tune-epochs`` with MobileNetV2 unfrozen
+from layer 100 at learning rate / 10).  The runs folder (``--runs-dir``) can be opened in the
+dashboard afterwards (``CATDOG_RUNS_DIR``) to compare the runs on the Training page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
+
+
+def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str):
+    """The :class:`~catdog.config.TrainConfig` of a table row."""
+    from catdog.config import TrainConfig
+
+    model = key.split("-")[0]
+    return TrainConfig(
+        model=model, epochs=epochs, weights=weights, name=f"course {key}",
+        fast=key in ("model4-fast", "model4-finetune"),
+        fine_tune_epochs=fine_tune_epochs if key == "model4-finetune" else 0,
+    )
+
+
+def child(args) -> None:
+    """Train one row and print its JSON summary (runs in a child process)."""
+    from catdog.config import DataConfig
+    from catdog.training import RunStore, train_run
+
+    config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights)
+    result = train_run(config, DataConfig(data_dir=args.data_dir), store=RunStore(args.runs_dir))
+    record = result.run.record
+    print(json.dumps({
+        "key": args.child, "model": config.model, "epochs": len(result.history),
+        "best_val_accuracy": record.get("best_val_accuracy"),
+        "test_accuracy": (result.test or {}).get("accuracy"),
+        "wall_seconds": record.get("wall_seconds"), "run_id": result.run.run_id,
+    }))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(KEYS), help=f"comma-separated keys from {KEYS} or model4")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--fine-tune-epochs", type=int, default=10)
+    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
+    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    parser.add_argument("--runs-dir", default=str(REPO / "runs" / "course"))
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return 0
+    rows = []
+    for key in args.models.split(","):
+        command = [sys.executable, __file__, "--child", key, "--epochs", str(args.epochs),
+                   "--fine-tune-epochs", str(args.fine_tune_epochs), "--data-dir", args.data_dir,
+                   "--weights", args.weights, "--runs-dir", args.runs_dir]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)})
+        if done.returncode != 0:
+            print(f"{key} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    print("| model | epochs | best validation accuracy | test accuracy (200 images) | wall time |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['key']} | {row['epochs']} | {row['best_val_accuracy']:.1%} | {row['test_accuracy']:.1%} "
+              f"| {row['wall_seconds']:.0f} s |")
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=2))
+    return 0 if len(rows) == len(args.models.split(",")) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

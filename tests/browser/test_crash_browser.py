@@ -1,0 +1,53 @@
+"""A server killed mid-epoch: after a restart the runs list loads and the killed run shows as interrupted."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
+
+from catdog.training import read_history_csv  # noqa: E402
+from tests.browser.helpers import (  # noqa: E402
+    configure_data, error_texts, open_app, read_runs, start_training, wait_for_run_status,
+    wait_mid_epoch,
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_server_killed_mid_epoch_leaves_readable_runs_and_an_interrupted_run(new_context, own_server, sig):
+    page = new_context().new_page()
+    open_app(page, own_server, "training")
+    configure_data(page)
+    stopped = None
+    if sig == signal.SIGKILL:  # first a run stopped mid-epoch with Stop (the SIGTERM case skips it for time)
+        stopped = start_training(page, own_server, epochs=30, batch=8, name="stopped run")
+        wait_mid_epoch(page, 30, min_epoch=1)
+        page.locator(".st-key-stop_job button").click()
+        wait_for_run_status(own_server.runs_dir, stopped, statuses=("stopped",))
+    # A run during which the server dies.
+    killed = start_training(page, own_server, epochs=30, batch=8, name="killed run")
+    wait_mid_epoch(page, 30, min_epoch=1)
+    exit_status = own_server.kill(sig, timeout=30)
+    assert exit_status is not None, f"the server did not exit within 30 s of {sig.name}"
+
+    records = read_runs(own_server.runs_dir)  # raises if any run.json does not parse
+    assert set(records) == {stopped, killed} - {None}
+    if stopped:
+        assert records[stopped]["status"] == "stopped" and records[stopped]["epochs_done"] < 30
+    # Nothing in the process had the time to record the end: the record still says running.
+    assert records[killed]["status"] == "running", records[killed]
+    assert len(read_history_csv(own_server.runs_dir / killed / "history.csv")) < 30
+
+    own_server.restart()
+    page = new_context().new_page()
+    open_app(page, own_server, "training")
+    configure_data(page)
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+    compare = page.get_by_test_id("stMultiSelect").filter(has_text="Compare runs")
+    expect(compare).to_contain_text("killed run · model1 · interrupted")
+    if stopped:
+        expect(compare).to_contain_text("stopped run · model1 · test")
+    assert error_texts(page) == []
+    assert set(read_runs(own_server.runs_dir)) == set(records)
