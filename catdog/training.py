@@ -503,7 +503,8 @@ def train_run(
                 ),
                 live,
             ]
-            model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0)
+            model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0,
+                      shuffle=False)  # the dataset shuffles itself
         history = progress.snapshot()["history"]
         stopped = stop is not None and stop.is_set()
         fine_tuned = False
@@ -524,7 +525,8 @@ def train_run(
                 live,
             ]
             model.fit(train_ds, validation_data=val_ds, initial_epoch=start_epoch, epochs=start_epoch
-                      + train_config.fine_tune_epochs, callbacks=callbacks, verbose=0)
+                      + train_config.fine_tune_epochs, callbacks=callbacks, verbose=0,
+                      shuffle=False)  # the dataset shuffles itself
             fine_tuned = True
             history = progress.snapshot()["history"]
             stopped = stop is not None and stop.is_set()
@@ -537,11 +539,11 @@ def train_run(
 
                 test_ds = feature_dataset(feature_set.test, feature_set.test_labels,
                                           batch_size=data_config.batch_size)
-                loss, accuracy = head.evaluate(test_ds, verbose=0)
+                scores = head.evaluate(test_ds, verbose=0, return_dict=True)
             else:
                 test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
-                loss, accuracy = model.evaluate(test_ds, verbose=0)
-            test = {"loss": float(loss), "accuracy": float(accuracy), "images": len(splits.test)}
+                scores = model.evaluate(test_ds, verbose=0, return_dict=True)
+            test = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": len(splits.test)}
         store.update(
             run, status="stopped" if stopped else "done", test=test, epochs_done=len(history),
             wall_seconds=round(time.time() - started, 2),

@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from catdog import augment, charts, reporting, ui
-from catdog.config import ENV_MOBILENET_WEIGHTS, TrainConfig
+from catdog.config import ENV_MOBILENET_WEIGHTS, DataConfig, TrainConfig
 from catdog.errors import CatdogError
 from catdog.models import MODEL_SPECS, build_model, layer_table, parameter_counts
 
@@ -23,11 +23,13 @@ jobs = ui.queue()
 state = st.session_state
 
 # --------------------------------------------------------------------------- settings
+defaults = TrainConfig()
 ui.defaults({
-    "train_model": "model1", "train_epochs": 20, "train_batch": 32, "train_lr": 1e-3, "train_seed": 42,
-    "train_name": "", "train_flip": "horizontal", "train_rotation": 0.2, "train_fill": "reflect",
-    "train_weights": os.environ.get(ENV_MOBILENET_WEIGHTS, ""), "train_fast": True, "train_views": 5,
-    "train_ft": 0, "train_ft_at": 100, "train_ft_lr": 0.1,
+    "train_model": defaults.model, "train_epochs": defaults.epochs, "train_batch": DataConfig.batch_size,
+    "train_lr": defaults.learning_rate, "train_seed": defaults.seed, "train_name": "",
+    "train_flip": defaults.flip_mode, "train_rotation": defaults.rotation_factor, "train_fill": defaults.fill_mode,
+    "train_weights": os.environ.get(ENV_MOBILENET_WEIGHTS, ""), "train_fast": True, "train_views": defaults.views,
+    "train_ft": defaults.fine_tune_epochs, "train_ft_at": defaults.fine_tune_at, "train_ft_lr": defaults.fine_tune_lr_factor,
 })
 choice = st.radio("Model", list(MODEL_SPECS), horizontal=True, key="train_model",
                   format_func=lambda name: f"{name} · {MODEL_SPECS[name].title}")
@@ -121,8 +123,9 @@ def live_job():
     history = snap["history"]
     if history:
         a, b = st.columns(2)
-        a.plotly_chart(charts.history_figure(history, "accuracy"), key="live_accuracy")
-        b.plotly_chart(charts.history_figure(history, "loss"), key="live_loss")
+        marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None
+        a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy")
+        b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss")
     if job.result:
         st.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
                   help=f"On the {job.result['images']} held-out test images, never seen in training.")
