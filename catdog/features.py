@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
+from catdog.atomic import write_atomic
 from catdog.config import ENV_CACHE_DIR
 from catdog.errors import CatdogError
 
@@ -141,17 +141,9 @@ def save_features(path: Path, features: np.ndarray, labels: np.ndarray, meta: di
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, features=features.astype(np.float32), labels=labels.astype(np.int32),
-                     meta=np.array(json.dumps(meta)))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda handle: np.savez(
+        handle, features=features.astype(np.float32), labels=labels.astype(np.int32), meta=np.array(json.dumps(meta))
+    ), binary=True)
 
 
 def load_features(path: Path, n_images: int, views: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -24,7 +24,6 @@ import os
 import platform
 import queue
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from catdog.atomic import write_atomic
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
 
@@ -55,17 +55,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     The text goes to a temporary file in the same folder, is flushed to disk, and
     replaces ``path`` with ``os.replace`` (atomic on POSIX and Windows).
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda handle: json.dump(data, handle, indent=2, default=str))
 
 
 def read_history_csv(path: Path) -> list[dict[str, float]]:
