@@ -28,13 +28,13 @@ DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
 KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
 
 
-def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str):
+def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed: int = 42):
     """The :class:`~catdog.config.TrainConfig` of a table row."""
     from catdog.config import TrainConfig
 
     model = key.split("-")[0]
     return TrainConfig(
-        model=model, epochs=epochs, weights=weights, name=f"course {key}",
+        model=model, epochs=epochs, weights=weights, name=f"course {key} (seed {seed})", seed=seed,
         fast=key in ("model4-fast", "model4-finetune"),
         fine_tune_epochs=fine_tune_epochs if key == "model4-finetune" else 0,
     )
@@ -45,11 +45,11 @@ def child(args) -> None:
     from catdog.config import DataConfig
     from catdog.training import RunStore, train_run
 
-    config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights)
+    config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights, args.seed)
     result = train_run(config, DataConfig(data_dir=args.data_dir), store=RunStore(args.runs_dir))
     record = result.run.record
     print(json.dumps({
-        "key": args.child, "model": config.model, "epochs": len(result.history),
+        "key": args.child, "model": config.model, "seed": args.seed, "epochs": len(result.history),
         "best_val_accuracy": record.get("best_val_accuracy"),
         "test_accuracy": (result.test or {}).get("accuracy"),
         "wall_seconds": record.get("wall_seconds"), "run_id": result.run.run_id,
@@ -63,6 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
     parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
     parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    parser.add_argument("--seed", type=int, default=42, help="training seed (the split seed stays 42)")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "course"))
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     for key in args.models.split(","):
         command = [sys.executable, __file__, "--child", key, "--epochs", str(args.epochs),
                    "--fine-tune-epochs", str(args.fine_tune_epochs), "--data-dir", args.data_dir,
-                   "--weights", args.weights, "--runs-dir", args.runs_dir]
+                   "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed)]
         done = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)})
         if done.returncode != 0:
@@ -82,10 +83,10 @@ def main(argv=None) -> int:
             continue
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print("| model | epochs | best validation accuracy | test accuracy (200 images) | wall time |")
-    print("|---|---|---|---|---|")
+    print("| model | seed | epochs | best validation accuracy | test accuracy (200 images) | wall time |")
+    print("|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['key']} | {row['epochs']} | {row['best_val_accuracy']:.1%} | {row['test_accuracy']:.1%} "
+        print(f"| {row['key']} | {row['seed']} | {row['epochs']} | {row['best_val_accuracy']:.1%} | {row['test_accuracy']:.1%} "
               f"| {row['wall_seconds']:.0f} s |")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))

@@ -53,6 +53,15 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     return per_batch * ((batches - batch) + epochs_left * batches)
 
 
+def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
+    """True when no epoch's validation accuracy got above 50 % + ``tolerance``.
+
+    The sign of a collapsed two-class network: constant output, loss ≈ ln 2 ≈ 0.693.
+    """
+    accuracies = [row.get("val_accuracy") for row in history if row.get("val_accuracy") is not None]
+    return bool(accuracies) and max(accuracies) <= 0.5 + tolerance
+
+
 def fraction_done(snapshot: dict) -> float:
     """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches."""
     epochs = max(snapshot.get("epochs", 0), 1)

@@ -129,6 +129,10 @@ def live_job():
     if job.result:
         st.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
                   help=f"On the {job.result['images']} held-out test images, never seen in training.")
+    if job.finished and cfg.model in ("model1", "model2") and history and reporting.stuck_at_chance(history):
+        st.info("This run stayed at chance level (≈ 50 %): with raw [0, 255] pixels the first updates can switch "
+                "off every ReLU, and the network then always answers the same class. Try another seed, or "
+                "model3, which scales the pixels to [-1, 1] first.", icon=":material/lightbulb:")
     elif job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score.")
     if job.finished and state.get("runs_listed_after") != job.job_id:

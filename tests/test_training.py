@@ -161,3 +161,16 @@ def test_queue_survives_a_failing_job(tmp_path):
     assert job.state == "failed" and job.error == "weights missing"
     again = jobs.submit(TrainConfig(), DataConfig())
     wait_for(lambda: again.finished)
+
+
+def test_reporting_helpers():
+    from catdog.reporting import eta_seconds, format_seconds, fraction_done, stuck_at_chance
+
+    snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0}
+    assert fraction_done(snap) == pytest.approx((1 + 0.5) / 4)
+    assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))  # 2 s per batch
+    assert eta_seconds({**snap, "batch": 0}) is None
+    assert format_seconds(75) == "1 min 15 s" and format_seconds(None) == "…"
+    assert stuck_at_chance([{"val_accuracy": 0.5}, {"val_accuracy": 0.505}])
+    assert not stuck_at_chance([{"val_accuracy": 0.5}, {"val_accuracy": 0.61}])
+    assert not stuck_at_chance([])

@@ -12,7 +12,7 @@ expect = pytest.importorskip("playwright.sync_api", reason="the playwright packa
 
 from catdog.training import read_history_csv  # noqa: E402
 from tests.browser.helpers import (  # noqa: E402
-    TRAIN_TIMEOUT_S, chart_points, click_train, configure_data, error_texts, new_runs, open_app, read_runs,
+    TRAIN_TIMEOUT_S, chart_points, click_train, configure_data, error_texts, go_to, new_runs, open_app, read_runs,
     set_training, start_training, wait_for, wait_for_run_status, wait_mid_epoch,
 )
 from tests.synthetic import synthetic_image  # noqa: E402
@@ -53,6 +53,11 @@ def test_stop_ends_a_run_mid_epoch(page, app_server):
     configure_data(page)
     run_id = start_training(page, app_server, epochs=30, batch=8, name="stop me")
     wait_mid_epoch(page, 30, min_epoch=2)
+    # Visiting another page must not abort the run; coming back shows it still running, with its curve.
+    go_to(page, "Data")
+    go_to(page, "Training")
+    expect(job_heading(page, "stop me · running")).to_be_visible(timeout=30_000)
+    assert chart_points(page, "live_accuracy")[0] >= 1
     page.locator(".st-key-stop_job button").click()
     record = wait_for_run_status(app_server.runs_dir, run_id, statuses=("stopped",))
     history = read_history_csv(app_server.runs_dir / run_id / "history.csv")
