@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -69,7 +70,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="dataset folder (default: the real data if present, else synthetic)")
     parser.add_argument("--out", type=Path, default=REPO / "docs/screenshots")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs of the model1 training shown")
+    parser.add_argument("--model", default="model4", help="the model trained on the Training page (default model4)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of that training (default 20 for model4 in fast mode, else 1)")
+    parser.add_argument("--runs-from", type=Path, default=None,
+                        help="copy the runs of this folder into the server's runs folder first (for the comparison)")
     args = parser.parse_args(argv)
 
     reason = browser_missing_reason()
@@ -78,7 +83,10 @@ def main(argv=None) -> int:
         return 1
     from playwright.sync_api import expect, sync_playwright
 
+    epochs = args.epochs or (20 if args.model == "model4" else 1)
     work = Path(tempfile.mkdtemp(prefix="catdog-screenshots-"))
+    if args.runs_from:
+        shutil.copytree(args.runs_from, work / "runs")
     data = args.data or (REAL_DATA if (REAL_DATA / "train").is_dir() else None)
     synthetic = data is None
     if synthetic:
@@ -106,10 +114,10 @@ def main(argv=None) -> int:
 
             go_to(page, "Training")
             before = set(read_runs(server.runs_dir))
-            set_training(page, epochs=args.epochs, batch=8 if synthetic else 32, name="screenshot run")
+            set_training(page, epochs=epochs, batch=8 if synthetic else 32, model=args.model, name="screenshot run")
             click_train(page)
             run_id = next(iter(wait_for(lambda: new_runs(server.runs_dir, before), message="the run folder")))
-            wait_mid_epoch(page, args.epochs, min_epoch=1)
+            wait_mid_epoch(page, epochs, min_epoch=0 if args.model == "model4" else 1)  # model4: feature extraction
             page.wait_for_timeout(1500)
             full_page(page, args.out / "3_training_live.png")
             wait_for_run_status(server.runs_dir, run_id, timeout=900)
@@ -126,6 +134,8 @@ def main(argv=None) -> int:
             page.get_by_test_id("stFileUploader").locator("input[type='file']").set_input_files(files)
             verdicts = page.get_by_test_id("stMain").locator("h3").filter(has_text=re.compile(r"^(cats|dogs) · "))
             expect(verdicts).to_have_count(2)
+            page.get_by_test_id("stMain").get_by_text("Show Grad-CAM").click()
+            settle(page)
             full_page(page, args.out / "5_classifier.png")
 
             page.get_by_role("tab", name="Test-split evaluation").click()
