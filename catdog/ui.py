@@ -65,25 +65,37 @@ def user_errors():
         st.stop()
 
 
+def _keep_setting(key: str) -> None:
+    """``on_change`` of the dataset settings: remember the new value beyond the page."""
+    st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
 def data_config() -> DataConfig:
     """The sidebar's dataset settings, shared by every page through ``st.session_state``.
 
     Widgets: data folder (default ``$CATDOG_DATA_DIR``; empty → Keras cache or
-    download), validation and test split sizes, split seed.  Their values
-    survive page switches through :func:`page_setup`.
+    download), validation and test split sizes, split seed.
     """
     state = st.session_state
-    defaults({"data_dir": os.environ.get(ENV_DATA_DIR, ""), "validation_size": DataConfig.validation_size,
-              "test_size": DataConfig.test_size, "split_seed": DataConfig.seed})
+    defaults = {"data_dir": os.environ.get(ENV_DATA_DIR, ""), "validation_size": DataConfig.validation_size,
+                "test_size": DataConfig.test_size, "split_seed": DataConfig.seed}
+    # A widget's id depends on its page, so Streamlit resets these sidebar widgets on every page switch
+    # (and drops their values on pages without them). Their values are kept under "_kept_<key>" and put back.
+    for key, default in defaults.items():
+        state.setdefault(f"_kept_{key}", state.get(key, default))
+        state[key] = state[f"_kept_{key}"]
     with st.sidebar.expander("Dataset settings", expanded=False):
         st.text_input(
-            "Data folder", key="data_dir",
+            "Data folder", key="data_dir", on_change=_keep_setting, args=("data_dir",),
             help="Folder holding train/ and validation/. Empty: use the Keras cache, or download "
                  "cats_and_dogs_filtered.zip (68 MB) if there is no copy yet.",
         )
-        st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size")
-        st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size")
-        st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed")
+        st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size",
+                        on_change=_keep_setting, args=("validation_size",))
+        st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size",
+                        on_change=_keep_setting, args=("test_size",))
+        st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed",
+                        on_change=_keep_setting, args=("split_seed",))
     return DataConfig(
         data_dir=state["data_dir"].strip() or None,
         validation_size=int(state["validation_size"]),
