@@ -1,7 +1,8 @@
 """Command line: the same code path as the pages.
 
 ``python -m catdog train --model model1 --epochs N [--data-dir D] [--runs-dir R] [--batch-size B]``
-prints one JSON object per epoch, then one with ``test_accuracy`` and ``model_path``.
+prints one JSON object per epoch, then one with ``test_accuracy`` (final model),
+``best_epoch_test_accuracy`` (the best-validation checkpoint) and ``model_path``.
 ``python -m catdog predict --model-path P IMAGE...`` prints one JSON object per image.
 """
 
@@ -78,6 +79,8 @@ def _train(args) -> int:
         done.set()
         printer.join()
     _print({"test_accuracy": (result.test or {}).get("accuracy"), "test_loss": (result.test or {}).get("loss"),
+            "best_epoch_test_accuracy": (result.test_best or {}).get("accuracy"),
+            "best_epoch": (result.test_best or {}).get("epoch"),
             "model_path": str(result.run.model_path), "run_id": result.run.run_id})
     return 0
 

@@ -434,8 +434,11 @@ def make_dataset(
 
     Images are float32 (batch, height, width, 3) in [0, 255], labels int32
     (batch,), the same as ``keras.utils.image_dataset_from_directory`` yields.
-    Decoded images are cached in memory after the first epoch (2,000 images at
-    160×160 take 614 MB), then shuffled each epoch when ``shuffle`` is true.
+    With ``cache``, decoded images are kept in memory after the first epoch as
+    float16 (2,000 images at 160×160 take 307 MB instead of 614 MB; float16 has
+    11 significant bits, so a value in [0, 255] moves by at most 0.0625, a
+    sixteenth of one 8-bit pixel level), then shuffled each epoch when ``shuffle``
+    is true.
 
     Raises:
         CatdogError: ``items`` is empty.
@@ -452,7 +455,23 @@ def make_dataset(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     if cache:
-        ds = ds.cache()
+        ds = ds.map(_to_float16).cache()
     if shuffle:
+        # The shuffle buffer holds references to the cached tensors, not copies:
+        # casting back to float32 only after it keeps the whole split in memory once.
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
+    if cache:
+        ds = ds.map(_to_float32)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _to_float16(image, label):
+    import tensorflow as tf
+
+    return tf.cast(image, tf.float16), label
+
+
+def _to_float32(image, label):
+    import tensorflow as tf
+
+    return tf.cast(image, tf.float32), label

@@ -77,16 +77,20 @@ def weights_identity(weights: str | None) -> str:
     return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
 
+def augmentation_settings(config) -> dict:
+    """The settings that decide what an augmented view looks like, from a
+    :class:`catdog.config.TrainConfig`: flip mode, rotation factor, fill mode and seed."""
+    return {"flip_mode": config.flip_mode, "rotation_factor": float(config.rotation_factor),
+            "fill_mode": config.fill_mode, "seed": int(config.seed)}
+
+
 def cache_key(
     items: Sequence[tuple[str, int]],
     *,
     image_size: tuple[int, int],
     weights: str | None,
     views: int = 1,
-    flip_mode: str = "horizontal",
-    rotation_factor: float = 0.2,
-    fill_mode: str = "reflect",
-    seed: int = 42,
+    augmentation: dict | None = None,
 ) -> str:
     """The cache key of one split's features.
 
@@ -96,8 +100,9 @@ def cache_key(
         image_size: (height, width) in pixels.
         weights: as for :func:`weights_identity`.
         views: views per image (≥ 1).  With one view (no augmentation) the
-            augmentation settings and seed do not enter the key.
-        flip_mode, rotation_factor, fill_mode, seed: the augmentation of views 1 … K-1.
+            augmentation settings do not enter the key.
+        augmentation: the augmentation of views 1 … K-1, from
+            :func:`augmentation_settings`.
 
     Returns:
         40 hexadecimal characters (SHA-1 of a JSON description).
@@ -120,9 +125,7 @@ def cache_key(
         "views": int(views),
     }
     if views > 1:
-        description["augmentation"] = {
-            "flip_mode": flip_mode, "rotation_factor": float(rotation_factor), "fill_mode": fill_mode, "seed": int(seed),
-        }
+        description["augmentation"] = dict(augmentation or {})
     text = json.dumps(description, sort_keys=True)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -289,10 +292,7 @@ def load_or_extract(
     image_size: tuple[int, int],
     weights: str | None,
     views: int = 1,
-    flip_mode: str = "horizontal",
-    rotation_factor: float = 0.2,
-    fill_mode: str = "reflect",
-    seed: int = 42,
+    augmentation: dict | None = None,
     cache_dir: str | os.PathLike | None = None,
     batch_size: int = 32,
     progress=None,
@@ -307,8 +307,8 @@ def load_or_extract(
         image_size: (height, width).
         weights: identity of the MobileNetV2 weights (see :func:`weights_identity`).
         views: K views per training image, 1 … :data:`MAX_VIEWS`.
-        flip_mode, rotation_factor, fill_mode, seed: the augmentation settings
-            of ``model`` (they only enter the cache key).
+        augmentation: the augmentation settings of ``model``
+            (:func:`augmentation_settings`; they only enter the cache key).
         cache_dir: the cache folder (default :func:`default_cache_dir`).
         batch_size: images per forward pass.
         progress: a :class:`catdog.training.Progress`; gets
@@ -332,8 +332,7 @@ def load_or_extract(
     for name, items, k in plan:
         if not items:
             raise CatdogError(f"The {name} split holds no images.")
-        key = cache_key(items, image_size=image_size, weights=weights, views=k, flip_mode=flip_mode,
-                        rotation_factor=rotation_factor, fill_mode=fill_mode, seed=seed)
+        key = cache_key(items, image_size=image_size, weights=weights, views=k, augmentation=augmentation)
         keys[name] = key
         cached = load_features(cache / f"{key}.npz", len(items), k)
         hits[name] = cached is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 
@@ -13,8 +14,10 @@ def run_rows(runs) -> list[dict]:
 
     Returns:
         Dicts with run, model, status, epochs, best validation accuracy, test
-        accuracy (fractions in [0, 1] or ``None``), wall time in seconds and
-        trainable / total parameters.
+        accuracy of the final model with its 95 % interval (text, see
+        :func:`wilson_interval`) and of the best-validation epoch's checkpoint
+        (fractions in [0, 1] or ``None``), wall time in seconds and trainable /
+        total parameters.
     """
     rows = []
     for run in runs:
@@ -29,12 +32,46 @@ def run_rows(runs) -> list[dict]:
             "epochs": record.get("epochs_done", config.get("epochs")),
             "best val accuracy": record.get("best_val_accuracy"),
             "test accuracy": run.test_accuracy,
+            "test 95 % interval": _interval_text(record.get("test")),
+            "test accuracy (best epoch)": run.test_best_accuracy,
             "wall time (s)": record.get("wall_seconds"),
             "trainable params": params.get("trainable"),
             "total params": params.get("total"),
             "id": run.run_id,
         })
     return rows
+
+
+def _interval_text(test: dict | None) -> str | None:
+    if not test or test.get("accuracy") is None or not test.get("images"):
+        return None
+    low, high = wilson_interval(test["accuracy"], int(test["images"]))
+    return f"{low:.1%}–{high:.1%}"
+
+
+def wilson_interval(accuracy: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % confidence interval of an accuracy measured on ``n`` images (Wilson score interval).
+
+    Source: E. B. Wilson, "Probable inference, the law of succession, and statistical
+    inference", JASA 22 (1927); ``z`` is the standard normal's 97.5 % quantile.  Unlike
+    p ± z·√(p(1-p)/n) it stays inside [0, 1] and is sound near 0 % and 100 %.
+
+    Args:
+        accuracy: fraction correct in [0, 1].
+        n: images scored (> 0).
+
+    Returns:
+        ``(low, high)``, fractions in [0, 1].  For 95.5 % of 200 images: ≈ (0.917, 0.976).
+
+    Raises:
+        ValueError: ``n`` < 1 or ``accuracy`` outside [0, 1].
+    """
+    if n < 1 or not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"need n ≥ 1 and accuracy in [0, 1], not n={n}, accuracy={accuracy}")
+    denominator = 1 + z * z / n
+    centre = (accuracy + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:

@@ -7,13 +7,16 @@ that a widget click or a page switch never aborts ``model.fit``.
 
 A run folder (``runs/<run id>/``) holds:
 
-- ``run.json`` — config, status, timings, parameter counts, test metrics, library
+- ``run.json`` — config, status, timings, parameter counts, test metrics of the
+  final model (``test``) and of the best-validation checkpoint (``test_best``), library
   versions (rewritten atomically: write a temporary file, then rename); ``mode``
   (``fast``/``standard``), for fast model4 ``features`` (cache keys, hits,
   seconds), and with fine-tuning ``fine_tune_start_epoch`` (1-based);
 - ``history.csv`` — per-epoch metrics from ``keras.callbacks.CSVLogger``;
 - ``best.keras`` — the best-validation-accuracy model (``ModelCheckpoint``);
-- ``model.keras`` — the final model, image in, logits out.
+- ``model.keras`` — the final model, image in, logits out;
+- ``tensorboard/`` — per-epoch scalars from ``keras.callbacks.TensorBoard`` (when the
+  ``tensorboard`` package is installed), for ``tensorboard --logdir runs/``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ RUN_FILE = "run.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BEST_MODEL_FILE = "best.keras"
+TENSORBOARD_DIR = "tensorboard"
 
 
 # --------------------------------------------------------------------------- run store
@@ -108,6 +112,11 @@ class RunInfo:
     def test_accuracy(self) -> float | None:
         """Accuracy on the test split in [0, 1], if the run was evaluated."""
         return (self.record.get("test") or {}).get("accuracy")
+
+    @property
+    def test_best_accuracy(self) -> float | None:
+        """Test accuracy in [0, 1] of ``best.keras`` (the best-validation epoch), if scored."""
+        return (self.record.get("test_best") or {}).get("accuracy")
 
     @property
     def model_path(self) -> Path:
@@ -306,13 +315,16 @@ class TrainResult:
     Attributes:
         run: the run written to the store.
         history: per-epoch dicts (epoch, loss, accuracy, val_loss, val_accuracy, seconds).
-        test: ``{"loss", "accuracy", "images"}`` on the test split, or ``None``
-            when the run was stopped before an epoch finished.
+        test: ``{"loss", "accuracy", "images"}`` of the final model on the test
+            split, or ``None`` when the run was stopped before an epoch finished.
+        test_best: the same for ``best.keras`` (the best-validation epoch), with
+            ``"epoch"`` (1-based); ``None`` without a checkpoint.
     """
 
     run: RunInfo
     history: list[dict]
     test: dict | None
+    test_best: dict | None = None
 
 
 def prepare_splits(data_config: DataConfig, *, download: bool = True):
@@ -335,6 +347,21 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
         seed=data_config.seed, skip=unreadable,
     )
     return root, splits
+
+
+def tensorboard_callbacks(log_dir: Path) -> list:
+    """``[keras.callbacks.TensorBoard]`` writing per-epoch scalars (loss, accuracy, for the
+    train and validation splits) to ``log_dir``, so ``tensorboard --logdir runs/`` shows every
+    run; ``[]`` when the ``tensorboard`` package, which ``tf.summary`` needs, is not installed.
+    No graph, histograms or profiling: they would cost time on every run."""
+    import importlib.util
+
+    import keras
+
+    if importlib.util.find_spec("tensorboard") is None:
+        return []
+    return [keras.callbacks.TensorBoard(str(log_dir), histogram_freq=0, write_graph=False, update_freq="epoch",
+                                        profile_batch=0)]
 
 
 def _make_best_head_checkpoint(model, path: Path):
@@ -376,8 +403,7 @@ def _fit_fast(model, train_config: TrainConfig, data_config: DataConfig, splits,
 
     fs = feats.load_or_extract(
         model, splits, image_size=data_config.image_size, weights=resolve_mobilenet_weights(train_config.weights),
-        views=train_config.views, flip_mode=train_config.flip_mode, rotation_factor=train_config.rotation_factor,
-        fill_mode=train_config.fill_mode, seed=train_config.seed, progress=progress, stop=stop,
+        views=train_config.views, augmentation=feats.augmentation_settings(train_config), progress=progress, stop=stop,
     )
     if fs is None:
         return None, None
@@ -388,9 +414,43 @@ def _fit_fast(model, train_config: TrainConfig, data_config: DataConfig, splits,
     val_ds = feats.feature_dataset(fs.validation, fs.validation_labels, **kwargs)
     best = _make_best_head_checkpoint(model, run.path / BEST_MODEL_FILE)
     head.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=[callbacks[0], best, *callbacks[1:]],
-             verbose=0)
+             verbose=0, shuffle=False)  # the dataset shuffles itself
     copy_head_weights(head, model)
     return fs, head
+
+
+def best_epoch(history: Sequence[dict]) -> int | None:
+    """The 1-based epoch whose model ``best.keras`` holds: the first epoch of highest
+    validation accuracy (``ModelCheckpoint`` with ``save_best_only`` saves on strict
+    improvement only); ``None`` without validation accuracy."""
+    scores = [row.get("val_accuracy") for row in history]
+    if not any(score is not None for score in scores):
+        return None
+    best = max(score for score in scores if score is not None)
+    return scores.index(best) + 1
+
+
+def _score_best_checkpoint(model, run: RunInfo, history: list[dict], test: dict, items, *, stopped: bool = False,
+                           **kwargs) -> dict | None:
+    """Test metrics of ``best.keras`` (the best-validation epoch), as ``test`` plus ``epoch``.
+
+    The checkpoint's weights are loaded into ``model`` (the compiled final model,
+    already saved), so no second model is built.  When the best epoch is the last
+    one of a run that was not stopped, ``best.keras`` is the final model and its
+    scores are ``test``'s (a stopped run's final weights may be from mid-epoch);
+    ``None`` when there is no checkpoint.
+    """
+    from catdog import data
+
+    epoch = best_epoch(history)
+    path = run.path / BEST_MODEL_FILE
+    if epoch is None or not path.is_file():
+        return None
+    if epoch == len(history) and not stopped:
+        return {**test, "epoch": epoch}
+    model.load_weights(path)
+    scores = model.evaluate(data.make_dataset(items, cache=False, **kwargs), verbose=0, return_dict=True)
+    return {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": len(items), "epoch": epoch}
 
 
 def train_run(
@@ -407,7 +467,8 @@ def train_run(
 
     Steps: prepare the splits; build and compile the model; ``model.fit`` on the
     train split with the validation split, ``CSVLogger`` and ``ModelCheckpoint``;
-    save the final model; ``evaluate`` on the test split; write the record.
+    save the final model; ``evaluate`` the final model and, when another epoch
+    scored best on validation, ``best.keras`` on the test split; write the record.
 
     model4 only:
 
@@ -472,6 +533,9 @@ def train_run(
         kwargs = dict(image_size=data_config.image_size, batch_size=data_config.batch_size)
         history_path = str(run.path / HISTORY_FILE)
         live = _make_live_callback(progress, stop)
+
+        def tensorboard():
+            return tensorboard_callbacks(run.path / TENSORBOARD_DIR)
         datasets: dict = {}
 
         def image_datasets():
@@ -483,7 +547,7 @@ def train_run(
         feature_set = head = None
         if fast:
             feature_set, head = _fit_fast(model, train_config, data_config, splits, run, store, progress, stop,
-                                          [keras.callbacks.CSVLogger(history_path), live])
+                                          [keras.callbacks.CSVLogger(history_path), live, *tensorboard()])
         else:
             train_ds, val_ds = image_datasets()
             callbacks = [
@@ -492,6 +556,7 @@ def train_run(
                     str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True
                 ),
                 live,
+                *tensorboard(),
             ]
             model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0,
                       shuffle=False)  # the dataset shuffles itself
@@ -513,6 +578,7 @@ def train_run(
                     initial_value_threshold=best_so_far,
                 ),
                 live,
+                *tensorboard(),
             ]
             model.fit(train_ds, validation_data=val_ds, initial_epoch=start_epoch, epochs=start_epoch
                       + train_config.fine_tune_epochs, callbacks=callbacks, verbose=0,
@@ -521,7 +587,7 @@ def train_run(
             history = progress.snapshot()["history"]
             stopped = stop is not None and stop.is_set()
         model.save(run.path / MODEL_FILE)
-        test = None
+        test = test_best = None
         if history:
             progress.set(phase="testing")
             if feature_set is not None and not fine_tuned:
@@ -534,13 +600,14 @@ def train_run(
                 test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
                 scores = model.evaluate(test_ds, verbose=0, return_dict=True)
             test = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": len(splits.test)}
+            test_best = _score_best_checkpoint(model, run, history, test, splits.test, stopped=stopped, **kwargs)
         store.update(
-            run, status="stopped" if stopped else "done", test=test, epochs_done=len(history),
+            run, status="stopped" if stopped else "done", test=test, test_best=test_best, epochs_done=len(history),
             wall_seconds=round(time.time() - started, 2),
             best_val_accuracy=max((row.get("val_accuracy", 0.0) for row in history), default=None),
         )
         progress.set(phase="stopped" if stopped else "done")
-        return TrainResult(run, history, test)
+        return TrainResult(run, history, test, test_best)
     except BaseException as err:
         message = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
         store.update(run, status="failed", error=message, wall_seconds=round(time.time() - started, 2))
@@ -563,7 +630,8 @@ class TrainingJob:
         progress: live per-batch/epoch state.
         stop: set to end the training after the current batch.
         run_id: the run folder, once created.
-        result: the test metrics when done.
+        result: the final model's test metrics when done.
+        result_best: the best-validation checkpoint's test metrics (with ``epoch``).
         error: the message when failed.
     """
 
@@ -576,6 +644,7 @@ class TrainingJob:
     stop: threading.Event = field(default_factory=threading.Event)
     run_id: str | None = None
     result: dict | None = None
+    result_best: dict | None = None
     error: str | None = None
     submitted: float = field(default_factory=time.time)
 
@@ -667,7 +736,7 @@ class TrainingQueue:
                     job.train_config, job.data_config, store=self.store,
                     progress=job.progress, stop=job.stop, on_run_created=created,
                 )
-                job.result = result.test
+                job.result, job.result_best = result.test, result.test_best
                 job.state = "stopped" if job.stop.is_set() else "done"
             except Exception as err:  # shown in the page; the thread must live on.
                 job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"

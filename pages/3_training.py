@@ -63,8 +63,14 @@ if spec.mobilenet:
         a, b = st.columns(2)
         options["fast"] = a.toggle("Fast mode: cache MobileNetV2 features", key="train_fast",
                                    help="Run the frozen base once, cache its features, train the head on them.")
-        options["views"] = b.number_input("Augmented views per training image (fast mode)", 1, 20,
-                                          key="train_views", disabled=not options["fast"])
+        options["views"] = b.number_input(
+            "Augmented views per training image (fast mode)", 1, 20, key="train_views", disabled=not options["fast"],
+            help="K: features are cached for the image itself plus K − 1 versions through the augmentation layers "
+                 "above; each epoch uses one of them per image. 1 = no augmentation. Each extra view costs one "
+                 "more MobileNetV2 pass over the training images (≈ 20 s here).")
+        if options["fast"] and options["views"] == 1:
+            b.caption("1 view: the head trains on the images as they are, without augmentation "
+                      "(fine-tuning, if any, augments).")
         a, b, c = st.columns(3)
         options["fine_tune_epochs"] = a.number_input("Fine-tuning epochs (0 = none)", 0, 50, key="train_ft")
         options["fine_tune_at"] = b.number_input("Unfreeze from layer", 0, 154, key="train_ft_at")
@@ -127,8 +133,13 @@ def live_job():
         a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy")
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss")
     if job.result:
-        st.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
-                  help=f"On the {job.result['images']} held-out test images, never seen in training.")
+        a, b = st.columns(2)
+        a.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
+                 help=f"The final model on the {job.result['images']} held-out test images, never seen in training.")
+        if job.result_best:
+            b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
+                     help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
+                          "stopping would have kept.")
     if job.finished and cfg.model in ("model1", "model2") and history and reporting.stuck_at_chance(history):
         st.info("This run stayed at chance level (≈ 50 %): with raw [0, 255] pixels the first updates can switch "
                 "off every ReLU, and the network then always answers the same class. Try another seed, or "
@@ -154,7 +165,15 @@ st.dataframe(
     rows, hide_index=True, column_order=[k for k in rows[0] if k != "id"],
     column_config={
         "best val accuracy": st.column_config.NumberColumn(format="percent"),
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "test accuracy": st.column_config.NumberColumn(
+            format="percent", help="The final model (after the last epoch) on the held-out test split."),
+        "test 95 % interval": st.column_config.TextColumn(
+            help="Where the model's true accuracy lies with 95 % confidence, given the number of test images "
+                 "(Wilson score interval): on 200 images each image is 0.5 %, so runs whose intervals overlap "
+                 "are not clearly different."),
+        "test accuracy (best epoch)": st.column_config.NumberColumn(
+            format="percent", help="The checkpoint of the epoch with the best validation accuracy (best.keras) "
+                                   "on the test split: what early stopping would have kept."),
     },
 )
 by_id = {run.run_id: run for run in runs}

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
             page.wait_for_timeout(1500)
             full_page(page, args.out / "3_training_live.png")
             wait_for_run_status(server.runs_dir, run_id, timeout=900)
-            expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible()
+            expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy").first).to_be_visible()
             expect(page.locator(".st-key-compare_accuracy .js-plotly-plot")).to_be_visible()
             full_page(page, args.out / "4_training_done.png")
 

@@ -17,6 +17,7 @@ from catdog.errors import CatdogError
 from tests.conftest import needs_weights
 
 SIZE = (64, 64)  # MobileNetV2 needs ≥ 32 px; small keeps these tests fast.
+AUGMENTATION = feats.augmentation_settings(TrainConfig(model="model4", seed=1))
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def random_model4():
 
 
 def _extract(model, splits, cache_dir, **kwargs):
-    args = dict(image_size=SIZE, weights=None, views=2, seed=1, cache_dir=cache_dir, batch_size=8)
+    args = dict(image_size=SIZE, weights=None, views=2, augmentation=AUGMENTATION, cache_dir=cache_dir, batch_size=8)
     return feats.load_or_extract(model, splits, **{**args, **kwargs})
 
 
@@ -60,18 +61,17 @@ def test_default_cache_dir_follows_environment(tmp_path, monkeypatch):
 
 def test_cache_key_changes_with_views_augmentation_files_and_weights(splits, tmp_path):
     items = splits.train
-    key = lambda **kw: feats.cache_key(items, **{"image_size": SIZE, "weights": None, "views": 3, **kw})  # noqa: E731
+    key = lambda **kw: feats.cache_key(items, **{"image_size": SIZE, "weights": None, "views": 3,  # noqa: E731
+                                                 "augmentation": AUGMENTATION, **kw})
     base = key()
     assert key() == base
     assert key(views=2) != base
-    assert key(flip_mode="vertical") != base
-    assert key(rotation_factor=0.1) != base
-    assert key(fill_mode="nearest") != base
-    assert key(seed=7) != base
+    for change in (dict(flip_mode="vertical"), dict(rotation_factor=0.1), dict(fill_mode="nearest"), dict(seed=7)):
+        assert key(augmentation={**AUGMENTATION, **change}) != base
     assert key(image_size=(96, 96)) != base
     assert key(weights="imagenet") != base
     # One view is the unaugmented image: the augmentation settings do not matter then.
-    assert key(views=1) == key(views=1, rotation_factor=0.1, seed=7)
+    assert key(views=1) == key(views=1, augmentation={**AUGMENTATION, "rotation_factor": 0.1, "seed": 7})
     weights_file = tmp_path / "w.h5"
     weights_file.write_bytes(b"x")
     before = key(weights=str(weights_file))
@@ -197,6 +197,9 @@ def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, 
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
     assert [row["epoch"] for row in progress.snapshot()["history"]] == [1, 2]
     assert (result.run.path / "best.keras").is_file()
+    assert list((result.run.path / "tensorboard" / "validation").glob("events.out.tfevents.*"))
+    if record["test_best"]["epoch"] == 2:  # best.keras is the final model: the same test scores
+        assert record["test_best"]["accuracy"] == record["test"]["accuracy"]
 
     model = load_model(result.run.model_path)
     assert model.name == "model4"

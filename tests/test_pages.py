@@ -111,7 +111,10 @@ def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data,
     assert "Test accuracy" in texts(at)
     live = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [len(trace["x"]) for trace in live["data"]] == [2, 2]
-    assert any(row["model"] == "model1" and row["status"] == "done" for row in at.dataframe[1].value.to_dict("records"))
+    [row] = [r for r in at.dataframe[1].value.to_dict("records") if r["model"] == "model1"]
+    assert row["status"] == "done" and 0 <= row["test accuracy (best epoch)"] <= 1
+    [run] = runs.list()
+    assert row["test accuracy (best epoch)"] == run.record["test_best"]["accuracy"]
 
 
 def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
 from catdog.training import (
-    Progress, RunStore, TrainResult, TrainingQueue, read_history_csv, train_run, write_json_atomic,
+    Progress, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits, read_history_csv, train_run,
+    write_json_atomic,
 )
 
 SMALL = dict(validation_size=12, test_size=8, batch_size=4)
@@ -38,7 +39,45 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     assert run.record["parameters"]["trainable"] > 0
     assert run.record["versions"]["keras"].startswith("3.")
     assert (run.path / "best.keras").is_file() and run.model_path.is_file()
+    # TensorBoard event files for both splits, so `tensorboard --logdir runs/` shows the run.
+    assert {p.parent.name for p in (run.path / "tensorboard").rglob("events.out.tfevents.*")} == {"train", "validation"}
     assert progress.snapshot()["batches"] == 4 and progress.snapshot()["phase"] == "done"
+    # best.keras is scored on the test split too, and it is the best-validation epoch's model.
+    best = run.record["test_best"]
+    assert best["epoch"] == best_epoch(run.history()) and best["images"] == 8
+    assert run.test_best_accuracy == best["accuracy"] == result.test_best["accuracy"]
+
+
+def test_best_checkpoint_is_scored_when_an_earlier_epoch_was_best(synthetic_data, tmp_path):
+    from catdog import data
+    from catdog.models import build_model
+    from catdog.training import _score_best_checkpoint
+
+    data_config = DataConfig(str(synthetic_data), **SMALL)
+    _, splits = prepare_splits(data_config)
+    run = RunStore(tmp_path / "runs").create(TrainConfig(), data_config)
+    best_model = build_model(TrainConfig(seed=3))
+    best_model.save(run.path / "best.keras")
+    test_ds = data.make_dataset(splits.test, batch_size=4, cache=False)
+    expected = best_model.evaluate(test_ds, verbose=0, return_dict=True)
+    history = [{"val_accuracy": 0.9}, {"val_accuracy": 0.5}]
+    final = {"loss": 9.0, "accuracy": 0.125, "images": 8}
+    final_model = build_model(TrainConfig(seed=4))
+    best = _score_best_checkpoint(final_model, run, history, final, splits.test, image_size=(160, 160), batch_size=4)
+    assert best == pytest.approx({"loss": expected["loss"], "accuracy": expected["accuracy"], "images": 8, "epoch": 1})
+    # When the last epoch is the best, best.keras is the final model: its scores are reused.
+    assert _score_best_checkpoint(final_model, run, history[::-1], final, splits.test, image_size=(160, 160),
+                                  batch_size=4) == {**final, "epoch": 2}
+    # A stopped run's final weights may be from mid-epoch: the checkpoint is scored itself.
+    stopped = _score_best_checkpoint(final_model, run, history[::-1], final, splits.test, stopped=True,
+                                     image_size=(160, 160), batch_size=4)
+    assert stopped["epoch"] == 2 and stopped["accuracy"] == pytest.approx(expected["accuracy"])
+
+
+def test_best_epoch_is_the_first_epoch_of_highest_validation_accuracy():
+    history = [{"val_accuracy": 0.5}, {"val_accuracy": 0.75}, {"val_accuracy": 0.75}, {"val_accuracy": 0.6}]
+    assert best_epoch(history) == 2
+    assert best_epoch([{"loss": 0.7}]) is None and best_epoch([]) is None
 
 
 def test_same_seed_same_run(synthetic_data, tmp_path):
@@ -130,7 +169,7 @@ def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
     first = jobs.submit(TrainConfig(name="a"), DataConfig(), owner="alice")
     second = jobs.submit(TrainConfig(name="b"), DataConfig(), owner="bob")
-    wait_for(lambda: first.state == "running")
+    wait_for(lambda: first.state == "running" and first.run_id is not None)  # the run folder exists
     assert second.state == "queued" and jobs.position(first) == 0 and jobs.position(second) == 1
     assert jobs.store.get(first.run_id).status == "running"
     release.set()
@@ -174,3 +213,24 @@ def test_reporting_helpers():
     assert stuck_at_chance([{"val_accuracy": 0.5}, {"val_accuracy": 0.505}])
     assert not stuck_at_chance([{"val_accuracy": 0.5}, {"val_accuracy": 0.61}])
     assert not stuck_at_chance([])
+
+
+def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path):
+    from catdog.reporting import run_rows, wilson_interval
+
+    # 191 of 200 correct → 91.67 %–97.61 % (Wilson score interval, z = 1.96).
+    assert wilson_interval(0.955, 200) == pytest.approx((0.9167, 0.9761), abs=1e-4)
+    assert wilson_interval(0.0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    low, high = wilson_interval(1.0, 200)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.9812, abs=1e-4)
+    with pytest.raises(ValueError):
+        wilson_interval(0.5, 0)
+    store = RunStore(tmp_path / "runs")
+    run = store.create(TrainConfig(), DataConfig())
+    store.update(run, status="done", test={"accuracy": 0.955, "loss": 0.1, "images": 200},
+                 test_best={"accuracy": 0.935, "loss": 0.2, "images": 200, "epoch": 18})
+    [row] = run_rows(store.list())
+    assert row["test 95 % interval"] == "91.7%–97.6%" and row["test accuracy (best epoch)"] == 0.935
+    store.create(TrainConfig(), DataConfig())  # still running: no test yet
+    [running] = [r for r in run_rows(store.list()) if r["status"] != "done"]
+    assert running["test 95 % interval"] is None

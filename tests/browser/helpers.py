@@ -264,7 +264,7 @@ def set_training(page, epochs: int, batch: int = 8, model: str | None = None, na
 
 
 def click_train(page) -> None:
-    page.get_by_test_id("stMain").get_by_role("button", name="Train").click()
+    page.get_by_test_id("stMain").get_by_role("button", name="Train", exact=True).click()
 
 
 def start_training(page, server: AppServer, **settings) -> str:

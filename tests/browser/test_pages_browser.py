@@ -10,7 +10,8 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
 
 from tests.browser.helpers import (
-    configure_data, error_texts, go_to, open_app, set_input, settle, sidebar_settings, start_training,
+    configure_data, error_texts, go_to, open_app, set_input, set_training, settle, sidebar_settings,
+    start_training,
     wait_for_run_status,
 )
 
@@ -33,6 +34,20 @@ def test_every_page_renders_without_an_error_and_keeps_the_dataset_settings(page
     details = sidebar_settings(page)
     expect(details.get_by_label("Validation images", exact=True)).to_have_value("12")
     expect(details.get_by_label("Test images", exact=True)).to_have_value("8")
+
+
+def test_training_settings_survive_visits_to_other_pages(page, app_server):
+    open_app(page, app_server)
+    configure_data(page)
+    go_to(page, "Training")
+    set_training(page, epochs=3, batch=16, model="model3", name="kept")
+    for title in ("Data", "Augmentation", "Classifier", "Training"):
+        go_to(page, title)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_label("Epochs", exact=True)).to_have_value("3")
+    expect(main.get_by_label("Run name (optional)", exact=True)).to_have_value("kept")
+    expect(main.get_by_role("combobox", name="Batch size")).to_have_value("16")
+    expect(main.get_by_role("radio", name=re.compile("model3"))).to_be_checked()
 
 
 def test_data_page_shows_the_counts_chart_and_six_sample_images(page, app_server):

@@ -44,7 +44,7 @@ def test_live_curve_gains_points_while_the_test_watches(page, app_server):
     record = wait_for_run_status(app_server.runs_dir, run_id)
     assert record["epochs_done"] == 4 and len(read_history_csv(app_server.runs_dir / run_id / "history.csv")) == 4
     expect(job_heading(page, "live curve · done")).to_be_visible(timeout=60_000)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy").first).to_be_visible()
     assert error_texts(page) == []
 
 
