@@ -30,6 +30,7 @@ import shutil
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -448,7 +449,11 @@ def _score_best_checkpoint(model, run: RunInfo, history: list[dict], test: dict,
         return None
     if epoch == len(history) and not stopped:
         return {**test, "epoch": epoch}
-    model.load_weights(path)
+    with warnings.catch_warnings():
+        # After fine-tuning, a frozen-phase checkpoint's optimizer state (head only) does not fit the
+        # optimizer of the unfrozen model; Keras skips it with a warning. Only the weights matter here.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)
     scores = model.evaluate(data.make_dataset(items, cache=False, **kwargs), verbose=0, return_dict=True)
     return {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": len(items), "epoch": epoch}
 
