@@ -208,25 +208,15 @@ def build_model(
     return model
 
 
-def course_loss():
-    """The course's loss: ``SparseCategoricalCrossentropy(from_logits=True)``.
-
-    Takes int labels (batch,) and logits float32 (batch, 2); mean over the batch, in nats.
-    """
+def compile_model(model, learning_rate: float) -> None:
+    """Compile with the course's optimizer, loss and metric."""
     import keras
 
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
-def compile_model(model, learning_rate: float | None = None) -> None:
-    """Compile with the course's optimizer (Adam), loss and metric (accuracy).
-
-    ``learning_rate=None`` compiles for evaluation only (no optimizer state is built).
-    """
-    import keras
-
-    optimizer = keras.optimizers.Adam(learning_rate) if learning_rate is not None else "adam"
-    model.compile(optimizer=optimizer, loss=course_loss(), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
 
 
 def build_feature_head(config: TrainConfig, feature_dim: int = 1280, *, compile: bool = True):
