@@ -146,9 +146,14 @@ def live_job():
                 "model3, which scales the pixels to [-1, 1] first.", icon=":material/lightbulb:")
     elif job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score.")
-    if job.finished and state.get("runs_listed_after") != job.job_id:
-        state["runs_listed_after"] = job.job_id
-        st.rerun()  # the whole page, so that the runs list below shows the finished run
+    if not job.finished:
+        state["watched_job"] = job.job_id
+    elif state.get("watched_job") == job.job_id:
+        # A job this page watched running has just finished: rerun the whole page so that the runs list
+        # below shows it. (A job already finished when the page was drawn is in the list already; a full
+        # rerun then would only race with the user's typing.)
+        del state["watched_job"]
+        st.rerun()
 
 
 live_job()
