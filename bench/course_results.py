@@ -62,7 +62,7 @@ def other_test_splits(model_path: Path, data_dir: str, split_seeds=range(10)) ->
     from catdog.training import prepare_splits
 
     splits = {seed: prepare_splits(DataConfig(data_dir=data_dir, seed=seed), download=False)[1] for seed in split_seeds}
-    items = sorted(next(iter(splits.values())).validation + next(iter(splits.values())).test)
+    items = next(iter(splits.values())).validation_folder
     model = load_model(model_path)
     predicted = np.concatenate([np.asarray(model(images, training=False)).argmax(axis=1)
                                 for images, _ in data.make_dataset(items, cache=False)])

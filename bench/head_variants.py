@@ -28,24 +28,6 @@ sys.path.insert(0, str(REPO))
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
 
 
-def cached_features(model, items, config, views: int, image_size) -> np.ndarray:
-    """Features float32 (len(items), views, 1280) of ``items``, from the fast mode's cache or extracted now."""
-    from catdog import features as feats
-    from catdog.models import resolve_mobilenet_weights
-
-    weights = resolve_mobilenet_weights(config.weights)
-    key = feats.cache_key(items, image_size=image_size, weights=weights, views=views,
-                          augmentation=feats.augmentation_settings(config))
-    path = feats.default_cache_dir() / f"{key}.npz"
-    cached = feats.load_features(path, len(items), views)
-    if cached is not None:
-        return cached[0]
-    found = feats.extract_features(feats.FeatureExtractor(model), items, image_size=image_size, views=views)
-    labels = np.array([label for _, label in items], dtype=np.int32)
-    feats.save_features(path, found, labels, {"split": "bench", "images": len(items), "views": views})
-    return found
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--views", default="1,2,3,5,8", help="comma-separated K values")
@@ -61,7 +43,7 @@ def main(argv=None) -> int:
 
     from catdog import features as feats
     from catdog.config import DataConfig, TrainConfig
-    from catdog.models import build_feature_head, build_model
+    from catdog.models import build_feature_head, build_model, resolve_mobilenet_weights
     from catdog.training import prepare_splits
 
     views = [int(v) for v in args.views.split(",")]
@@ -74,10 +56,13 @@ def main(argv=None) -> int:
     config = TrainConfig(model="model4", weights=args.weights)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, image_size=data_config.image_size, compile=False)
-    train = cached_features(model, list(first.train), config, max(views), data_config.image_size)
-    train_labels = np.array([label for _, label in first.train], dtype=np.int32)
-    folder = sorted(first.validation + first.test)  # every image of validation/
-    folder_features = cached_features(model, folder, config, 1, data_config.image_size)
+    folder = first.validation_folder
+    arrays, _, _ = feats.load_or_extract_parts(
+        model, [("train", first.train, max(views)), ("validation folder", folder, 1)],
+        image_size=data_config.image_size, weights=resolve_mobilenet_weights(config.weights),
+        augmentation=feats.augmentation_settings(config))
+    train, train_labels = arrays["train"]
+    folder_features = arrays["validation folder"][0]
     row_of = {path: i for i, (path, _) in enumerate(folder)}
 
     def split_arrays(items):

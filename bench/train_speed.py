@@ -138,6 +138,8 @@ def _spawn(kind: str, model: str, args) -> dict:
            "--data-dir", str(args.data_dir), "--weights", args.weights, "--views", str(args.views),
            "--fast-epochs", str(args.fast_epochs)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
+    if kind == "plain":  # a student's notebook: TensorFlow's default CPU allocator (catdog's import sets the pool)
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = "false"
     print(f"… {kind} {model}", file=sys.stderr, flush=True)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)

@@ -263,6 +263,9 @@ class Splits:
         test: the held-out part of ``validation/``, disjoint from ``validation``.
         seed: seed the validation/test split was drawn with.
         skipped: unreadable files left out of all splits, with the reason.
+        ignored: files of the dataset folder that are not images, with the reason
+            (:attr:`DatasetInfo.ignored`).
+        empty_classes: ``"split/class"`` folders without images (:attr:`DatasetInfo.empty_classes`).
     """
 
     class_names: tuple[str, ...]
@@ -271,12 +274,19 @@ class Splits:
     test: tuple[tuple[str, int], ...]
     seed: int
     skipped: tuple[tuple[str, str], ...] = field(default=())
+    ignored: tuple[str, ...] = ()
+    empty_classes: tuple[str, ...] = ()
 
     def split(self, name: str) -> tuple[tuple[str, int], ...]:
         """The split called ``name`` (``train``, ``validation`` or ``test``)."""
         if name not in SPLITS:
             raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
         return getattr(self, name)
+
+    @property
+    def validation_folder(self) -> tuple[tuple[str, int], ...]:
+        """Every image of ``validation/`` (the validation and test splits together), sorted by path."""
+        return tuple(sorted(self.validation + self.test))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per split and class: ``{split: {class_name: n}}``."""
@@ -362,6 +372,8 @@ def make_splits(
         test=tuple(sorted(test)),
         seed=seed,
         skipped=tuple((str(p), why) for p, why in skip),
+        ignored=info.ignored,
+        empty_classes=info.empty_classes,
     )
 
 

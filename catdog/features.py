@@ -300,21 +300,12 @@ def load_or_extract(
 ) -> FeatureSet | None:
     """Features of the train, validation and test splits, from the cache or extracted now.
 
+    The training split gets ``views`` views per image, the other two one
+    (unaugmented); see :func:`load_or_extract_parts` for the arguments.
+
     Args:
-        model: the built model4 whose layers compute the features (its weights
-            must be the ones ``weights`` names).
         splits: a :class:`catdog.data.Splits`.
-        image_size: (height, width).
-        weights: identity of the MobileNetV2 weights (see :func:`weights_identity`).
         views: K views per training image, 1 … :data:`MAX_VIEWS`.
-        augmentation: the augmentation settings of ``model``
-            (:func:`augmentation_settings`; they only enter the cache key).
-        cache_dir: the cache folder (default :func:`default_cache_dir`).
-        batch_size: images per forward pass.
-        progress: a :class:`catdog.training.Progress`; gets
-            ``phase="extracting features"`` and batch / batches per forward pass.
-        stop: when set, extraction ends after the current forward pass;
-            nothing partial is cached.
 
     Returns:
         The :class:`FeatureSet`, or ``None`` when stopped.
@@ -325,11 +316,64 @@ def load_or_extract(
     if not 1 <= int(views) <= MAX_VIEWS:
         raise CatdogError(f"Views per training image must be between 1 and {MAX_VIEWS}, not {views}.")
     started = time.time()
+    parts = [("train", splits.train, int(views)), ("validation", splits.validation, 1), ("test", splits.test, 1)]
+    found = load_or_extract_parts(model, parts, image_size=image_size, weights=weights, augmentation=augmentation,
+                                  cache_dir=cache_dir, batch_size=batch_size, progress=progress, stop=stop)
+    if found is None:
+        return None
+    arrays, keys, hits = found
+    return FeatureSet(
+        train=arrays["train"][0], train_labels=arrays["train"][1],
+        validation=arrays["validation"][0], validation_labels=arrays["validation"][1],
+        test=arrays["test"][0], test_labels=arrays["test"][1],
+        keys=keys, hits=hits, seconds=time.time() - started,
+    )
+
+
+def load_or_extract_parts(
+    model,
+    parts: Sequence[tuple[str, Sequence[tuple[str, int]], int]],
+    *,
+    image_size: tuple[int, int],
+    weights: str | None,
+    augmentation: dict | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    progress=None,
+    stop: threading.Event | None = None,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str], dict[str, bool]] | None:
+    """Features of any lists of images, each from the cache or extracted now (one file per list).
+
+    Args:
+        model: the built model4 whose layers compute the features (its weights
+            must be the ones ``weights`` names).
+        parts: ``(name, items, views)`` per list: ``items`` are ``(path, label)``
+            pairs, ``views`` K ≥ 1 (view 0 unaugmented); ``name`` labels the result
+            and the cache file's metadata, it is not part of the cache key.
+        image_size: (height, width).
+        weights: identity of the MobileNetV2 weights (see :func:`weights_identity`).
+        augmentation: the augmentation settings of ``model``
+            (:func:`augmentation_settings`; they only enter the cache key).
+        cache_dir: the cache folder (default :func:`default_cache_dir`).
+        batch_size: images per forward pass.
+        progress: a :class:`catdog.training.Progress`; when something must be
+            extracted it gets ``phase="extracting features"`` and batch / batches
+            per forward pass.
+        stop: when set, extraction ends after the current forward pass;
+            nothing partial is cached.
+
+    Returns:
+        ``(arrays, keys, hits)`` keyed by name: ``(features float32 (images, K, D),
+        labels int32 (images,))``, the cache key, and whether it was read from the
+        cache; or ``None`` when stopped.
+
+    Raises:
+        CatdogError: a list is empty, or an image vanished.
+    """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    plan = [("train", splits.train, int(views)), ("validation", splits.validation, 1), ("test", splits.test, 1)]
     keys, hits, arrays = {}, {}, {}
     todo = []
-    for name, items, k in plan:
+    for name, items, k in parts:
         if not items:
             raise CatdogError(f"The {name} split holds no images.")
         key = cache_key(items, image_size=image_size, weights=weights, views=k, augmentation=augmentation)
@@ -363,12 +407,7 @@ def load_or_extract(
                     "weights": weights_identity(weights), "image_size": list(image_size)}
             save_features(cache / f"{keys[name]}.npz", features, labels, meta)
             arrays[name] = (features, labels)
-    return FeatureSet(
-        train=arrays["train"][0], train_labels=arrays["train"][1],
-        validation=arrays["validation"][0], validation_labels=arrays["validation"][1],
-        test=arrays["test"][0], test_labels=arrays["test"][1],
-        keys=keys, hits=hits, seconds=time.time() - started,
-    )
+    return arrays, keys, hits
 
 
 def feature_dataset(features: np.ndarray, labels: np.ndarray, *, batch_size: int = 32,

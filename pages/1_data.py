@@ -41,9 +41,8 @@ with st.expander("How the validation and test splits are made", expanded=True):
     )
 
 problems = [f"unreadable, skipped: `{p}` ({why})" for p, why in splits.skipped]
-info = data.scan_dataset(root)
-problems += [f"ignored: `{p}`" for p in info.ignored if not p.startswith("vectorize.py")]
-problems += [f"empty class folder: `{e}`" for e in info.empty_classes]
+problems += [f"ignored: `{p}`" for p in splits.ignored if not p.startswith("vectorize.py")]
+problems += [f"empty class folder: `{e}`" for e in splits.empty_classes]
 if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):
         st.markdown("\n".join(f"- {p}" for p in problems))

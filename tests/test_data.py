@@ -30,6 +30,7 @@ def test_splits_are_disjoint_stratified_and_deterministic(synthetic_data):
     assert a.counts() == {"train": {"cats": 8, "dogs": 8}, "validation": {"cats": 6, "dogs": 6},
                           "test": {"cats": 4, "dogs": 4}}
     assert all("/validation/" in p for p, _ in a.validation + a.test)
+    assert a.validation_folder == c.validation_folder == tuple(sorted(a.validation + a.test))
     assert all(Path(p).parent.name == a.class_names[label] for p, label in a.train + a.validation + a.test)
 
 
@@ -90,6 +91,7 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
     assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg"]
     splits = data.make_splits(info, validation_size=6, test_size=2, skip=bad)
     assert len(splits.train) == 8 and len(splits.skipped) == 2  # 4 + 4 good, broken.jpg left out
+    assert splits.ignored == info.ignored and splits.empty_classes == info.empty_classes == ()
 
 
 def test_locate_precedence_explicit_then_env_then_keras_cache(tmp_path, monkeypatch):

@@ -119,6 +119,20 @@ def test_extraction_is_cached_and_reused(random_model4, splits, extracted, monke
     np.testing.assert_array_equal(second.test, first.test)
 
 
+def test_any_list_of_images_shares_the_split_cache(random_model4, splits, extracted, monkeypatch):
+    """``load_or_extract_parts`` (what the benches use for all of validation/) hits the same cache files."""
+    folder, first, _ = extracted
+    monkeypatch.setattr(feats, "extract_features", lambda *a, **k: pytest.fail("features were extracted again"))
+    args = dict(image_size=SIZE, weights=None, augmentation=AUGMENTATION, cache_dir=folder, batch_size=8)
+    arrays, keys, hits = feats.load_or_extract_parts(
+        random_model4, [("all training images", splits.train, 2), ("held out", splits.test, 1)], **args)
+    assert hits == {"all training images": True, "held out": True}
+    assert keys == {"all training images": first.keys["train"], "held out": first.keys["test"]}
+    np.testing.assert_array_equal(arrays["held out"][0], first.test)
+    with pytest.raises(CatdogError, match="nothing split holds no images"):
+        feats.load_or_extract_parts(random_model4, [("nothing", (), 1)], **args)
+
+
 def test_view_zero_is_the_unaugmented_image(random_model4, splits, extracted):
     from catdog import data
 

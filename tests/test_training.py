@@ -1,8 +1,10 @@
 """Run store, training function and job queue."""
 
 import json
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +236,24 @@ def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path)
     store.create(TrainConfig(), DataConfig())  # still running: no test yet
     [running] = [r for r in run_rows(store.list()) if r["status"] != "done"]
     assert running["test 95 % interval"] is None
+
+
+@pytest.mark.parametrize("setting, pooled", [(None, True), ("false", False)])
+def test_importing_catdog_puts_tensorflow_cpu_tensors_in_one_pool(setting, pooled):
+    """catdog's import turns on TensorFlow's BFC pool for CPU tensors (fine-tuning memory stays flat);
+    an explicit ``TF_CPU_ALLOCATOR_USE_BFC`` in the environment wins.  Only a pooled allocator keeps
+    the statistics that ``get_memory_info`` reads, so that call tells which one TensorFlow uses."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    if setting is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = setting
+    code = ("import catdog, tensorflow as tf\n"
+            "x = tf.ones((256, 256)) @ tf.ones((256, 256))\n"
+            "try:\n    print(tf.config.experimental.get_memory_info('CPU:0')['peak'] > 0)\n"
+            "except ValueError:\n    print('no pool')\n")
+    done = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == ("True" if pooled else "no pool")

@@ -1,0 +1,141 @@
+"""Resident memory of fine-tuning model4, per epoch, with TensorFlow's CPU pool and with plain ``malloc``.
+
+Trains the course results table's ``model4-finetune`` row (fast frozen phase, then MobileNetV2
+unfrozen from layer 100 at learning rate / 10) through :func:`catdog.training.train_run`, once per
+allocator, each in its own child process, one after the other, and samples the child's resident
+set size (``/proc/self/statm``) every 0.5 s:
+
+- ``pool`` — catdog's default: importing :mod:`catdog` sets ``TF_CPU_ALLOCATOR_USE_BFC=true``, so
+  TensorFlow keeps its CPU tensors in one best-fit-with-coalescing pool;
+- ``malloc`` — ``TF_CPU_ALLOCATOR_USE_BFC=false``: TensorFlow's default, one ``malloc`` (glibc) per tensor;
+- ``jemalloc`` (only with ``--jemalloc PATH``) — ``malloc`` replaced by jemalloc through ``LD_PRELOAD``.
+
+    .venv/bin/python bench/finetune_memory.py --epochs 20 --fine-tune-epochs 10
+    .venv/bin/python bench/finetune_memory.py --allocators pool,malloc,jemalloc \\
+        --jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+
+Prints a markdown table (peak RSS, RSS at the end of each fine-tuning epoch, mean fine-tuning epoch
+seconds, test accuracy); ``--out`` writes JSON.  Feature extraction for the frozen phase uses the
+fast mode's cache (``$CATDOG_CACHE_DIR``), so run once beforehand to keep extraction out of the timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+ALLOCATORS = ("pool", "malloc", "jemalloc")
+
+
+def _rss_gb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
+def child(args) -> None:
+    """Train one run, sampling RSS; print its JSON summary."""
+    import tempfile
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from course_results import config_for
+
+    from catdog.config import DataConfig
+    from catdog.training import Progress, RunStore, train_run
+
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append(_rss_gb())
+            time.sleep(0.5)
+
+    threading.Thread(target=sample, daemon=True).start()
+    progress = Progress()
+    epochs: list[dict] = []
+
+    def watch():  # RSS peak and wall clock at the end of every epoch
+        seen = 0
+        while not stop.is_set():
+            history = progress.snapshot()["history"]
+            if len(history) > seen:
+                seen = len(history)
+                epochs.append({"epoch": seen, "rss_gb": round(max(samples[-4:], default=0.0), 3),
+                               "seconds": history[-1].get("seconds")})
+            time.sleep(0.25)
+
+    threading.Thread(target=watch, daemon=True).start()
+    config = config_for("model4-finetune", args.epochs, args.fine_tune_epochs, args.weights)
+    with tempfile.TemporaryDirectory(prefix="catdog-bench-runs-") as runs:
+        result = train_run(config, DataConfig(data_dir=args.data_dir), store=RunStore(runs), progress=progress)
+        time.sleep(0.6)
+        stop.set()
+        import resource
+
+        print("RESULT " + json.dumps({
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
+            "wall_seconds": result.run.record.get("wall_seconds"),
+            "fine_tune_start_epoch": result.run.record.get("fine_tune_start_epoch"),
+            "test_accuracy": (result.test or {}).get("accuracy"), "epochs": epochs,
+        }), flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--allocators", default="pool,malloc", help=f"comma-separated from {ALLOCATORS}")
+    parser.add_argument("--jemalloc", default=None, help="path of libjemalloc.so (for the jemalloc run)")
+    parser.add_argument("--epochs", type=int, default=20, help="frozen-phase (fast mode) epochs")
+    parser.add_argument("--fine-tune-epochs", type=int, default=10)
+    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
+    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return 0
+    allocators = [a.strip() for a in args.allocators.split(",") if a.strip()]
+    if set(allocators) - set(ALLOCATORS):
+        parser.error(f"unknown allocators {sorted(set(allocators) - set(ALLOCATORS))}")
+    if "jemalloc" in allocators and not (args.jemalloc and Path(args.jemalloc).is_file()):
+        parser.error("the jemalloc run needs --jemalloc /path/to/libjemalloc.so.2")
+    results = {}
+    for name in allocators:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO),
+               "TF_CPU_ALLOCATOR_USE_BFC": "true" if name == "pool" else "false"}
+        if name == "jemalloc":
+            env["LD_PRELOAD"] = args.jemalloc
+        command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs), "--fine-tune-epochs",
+                   str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights]
+        print(f"… {name}", file=sys.stderr, flush=True)
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not lines:
+            raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        results[name] = json.loads(lines[-1][len("RESULT "):])
+    print(f"\nmodel4: {args.epochs} fast frozen epochs + {args.fine_tune_epochs} fine-tuning epochs; "
+          f"load average after: {os.getloadavg()[0]:.1f}\n")
+    print("| allocator | peak RSS | RSS after each fine-tuning epoch (GB) | s per fine-tuning epoch | wall | test acc. |")
+    print("|---|---:|---|---:|---:|---:|")
+    for name, r in results.items():
+        tuned = [e for e in r["epochs"] if e["epoch"] >= (r["fine_tune_start_epoch"] or 10**9)]
+        seconds = [e["seconds"] for e in tuned if e["seconds"]]
+        mean = sum(seconds) / len(seconds) if seconds else float("nan")
+        rss = ", ".join(f"{e['rss_gb']:.2f}" for e in tuned)
+        print(f"| {name} | {r['peak_rss_gb']:.2f} GB | {rss} | "
+              f"{mean:.1f} | {r['wall_seconds']:.0f} s | {r['test_accuracy']:.1%} |")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
