@@ -31,7 +31,8 @@ DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
 KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
 
 
-def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed: int = 42):
+def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed: int = 42,
+               fine_tune_lr_factor: float = 0.1):
     """The :class:`~catdog.config.TrainConfig` of a table row."""
     from catdog.config import TrainConfig
 
@@ -40,6 +41,7 @@ def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed:
         model=model, epochs=epochs, weights=weights, name=f"course {key} (seed {seed})", seed=seed,
         fast=key in ("model4-fast", "model4-finetune"),
         fine_tune_epochs=fine_tune_epochs if key == "model4-finetune" else 0,
+        fine_tune_lr_factor=fine_tune_lr_factor,
     )
 
 
@@ -58,14 +60,14 @@ def other_test_splits(model_path: Path, data_dir: str, split_seeds=range(10)) ->
 
     from catdog import data
     from catdog.config import DataConfig
-    from catdog.models import load_model
+    from catdog.models import input_size, load_model
     from catdog.training import prepare_splits
 
     splits = {seed: prepare_splits(DataConfig(data_dir=data_dir, seed=seed), download=False)[1] for seed in split_seeds}
     items = next(iter(splits.values())).validation_folder
     model = load_model(model_path)
     predicted = np.concatenate([np.asarray(model(images, training=False)).argmax(axis=1)
-                                for images, _ in data.make_dataset(items, cache=False)])
+                                for images, _ in data.make_dataset(items, image_size=input_size(model), cache=False)])
     correct = {path: bool(p == label) for (path, label), p in zip(items, predicted)}
     return {"validation_folder": float(np.mean(list(correct.values()))),
             "per_split_seed": {seed: float(np.mean([correct[path] for path, _ in split.test]))
@@ -79,8 +81,10 @@ def child(args) -> None:
     from catdog.config import DataConfig
     from catdog.training import RunStore, train_run
 
-    config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights, args.seed)
-    result = train_run(config, DataConfig(data_dir=args.data_dir), store=RunStore(args.runs_dir))
+    config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights, args.seed,
+                        args.fine_tune_lr_factor)
+    size = (args.image_size, args.image_size)
+    result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size), store=RunStore(args.runs_dir))
     record = result.run.record
     # Peak of the training alone (before other_test_splits loads the model again); ru_maxrss is in KiB on Linux.
     peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
@@ -101,9 +105,12 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default=",".join(KEYS), help=f"comma-separated keys from {KEYS} or model4")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
+    parser.add_argument("--fine-tune-lr-factor", type=float, default=0.1, help="fine-tuning learning rate / head's")
     parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
     parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
     parser.add_argument("--seed", type=int, default=42, help="training seed (the split seed stays 42)")
+    parser.add_argument("--image-size", type=int, default=160,
+                        help="square input size in pixels (the course: 160; the local weights file was trained at 224)")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "course"))
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -114,8 +121,10 @@ def main(argv=None) -> int:
     rows = []
     for key in args.models.split(","):
         command = [sys.executable, __file__, "--child", key, "--epochs", str(args.epochs),
-                   "--fine-tune-epochs", str(args.fine_tune_epochs), "--data-dir", args.data_dir,
-                   "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed)]
+                   "--fine-tune-epochs", str(args.fine_tune_epochs),
+                   "--fine-tune-lr-factor", str(args.fine_tune_lr_factor), "--data-dir", args.data_dir,
+                   "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed),
+                   "--image-size", str(args.image_size)]
         done = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)})
         if done.returncode != 0:

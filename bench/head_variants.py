@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rates", default="1e-3", help="comma-separated Adam learning rates")
     parser.add_argument("--split-seeds", default="42,0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--image-size", type=int, default=160,
+                        help="square input size in pixels (the course uses 160; the local weights file was trained at 224)")
     parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
     parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
     parser.add_argument("--out", default=None)
@@ -49,7 +51,7 @@ def main(argv=None) -> int:
     views = [int(v) for v in args.views.split(",")]
     rates = [float(v) for v in args.learning_rates.split(",")]
     split_seeds = [int(v) for v in args.split_seeds.split(",")]
-    data_config = DataConfig(data_dir=args.data_dir)
+    data_config = DataConfig(data_dir=args.data_dir, image_size=(args.image_size, args.image_size))
     splits = {seed: prepare_splits(DataConfig(data_dir=args.data_dir, seed=seed), download=False)[1]
               for seed in split_seeds}
     first = splits[split_seeds[0]]

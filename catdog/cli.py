@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from catdog.config import DataConfig, TrainConfig, default_runs_dir
+from catdog.config import IMAGE_SIZE, DataConfig, TrainConfig, default_runs_dir
 from catdog.errors import CatdogError
 from catdog.models import MODEL_SPECS
 
@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", default=None, help="runs folder (default: $CATDOG_RUNS_DIR or runs/)")
     train.add_argument("--batch-size", type=int, default=DataConfig.batch_size)
     train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
-    train.add_argument("--seed", type=int, default=TrainConfig.seed)
+    train.add_argument("--seed", type=int, default=TrainConfig.seed, help="training seed")
+    train.add_argument("--split-seed", type=int, default=DataConfig.seed, help="seed of the validation/test split")
+    train.add_argument("--image-size", type=int, default=IMAGE_SIZE[0],
+                       help="square input size in pixels (the course: 160; for model4 with the 224 weights file, 224)")
     train.add_argument("--validation-size", type=int, default=DataConfig.validation_size)
     train.add_argument("--test-size", type=int, default=DataConfig.test_size)
     train.add_argument("--weights", default="imagenet",
@@ -58,7 +61,8 @@ def _train(args) -> int:
         name=args.name,
     )
     data_config = DataConfig(data_dir=args.data_dir, batch_size=args.batch_size,
-                             validation_size=args.validation_size, test_size=args.test_size, seed=args.seed)
+                             validation_size=args.validation_size, test_size=args.test_size, seed=args.split_seed,
+                             image_size=(args.image_size, args.image_size))
     store = RunStore(args.runs_dir or default_runs_dir())
     progress = Progress()
     done = threading.Event()

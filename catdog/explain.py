@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from catdog.charts_explain import confusion_figure  # re-exported: the figure of an Evaluation
-from catdog.config import CLASS_NAMES, IMAGE_SIZE
+from catdog.config import CLASS_NAMES
 from catdog.errors import CatdogError
 
 __all__ = [
@@ -156,7 +156,7 @@ def evaluate_split(
     items: Sequence[tuple[str, int]],
     class_names: Sequence[str] = CLASS_NAMES,
     *,
-    image_size: tuple[int, int] = IMAGE_SIZE,
+    image_size: tuple[int, int] | None = None,
     batch_size: int = 32,
 ) -> Evaluation:
     """Run ``model`` over a split and compare with the true labels.
@@ -170,7 +170,8 @@ def evaluate_split(
             (batch, classes).
         items: ``(path, label)`` pairs, e.g. ``splits.test``.
         class_names: class names in label order.
-        image_size: (height, width) the model takes.
+        image_size: (height, width) images are resized to; ``None``: the
+            model's input size (:func:`catdog.models.input_size`).
         batch_size: images per model call.
 
     Returns:
@@ -181,8 +182,10 @@ def evaluate_split(
             column per class.
     """
     from catdog.data import make_dataset
+    from catdog.models import input_size
     from catdog.predict import softmax
 
+    image_size = image_size or input_size(model)
     items = [(str(p), int(y)) for p, y in items]
     dataset = make_dataset(items, image_size=image_size, batch_size=batch_size, shuffle=False, cache=False)
     logits = [np.asarray(model.predict_on_batch(images)) for images, _ in dataset]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from catdog.config import CLASS_NAMES, IMAGE_SIZE
+from catdog.config import CLASS_NAMES
 from catdog.errors import CatdogError
 from catdog.images import decode_image, to_model_input
 
@@ -53,16 +53,22 @@ class Prediction:
 
 
 def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAMES,
-                   image_size: tuple[int, int] = IMAGE_SIZE) -> list[Prediction]:
+                   image_size: tuple[int, int] | None = None) -> list[Prediction]:
     """Classify uploaded files; a bad file gets an error entry, the others a verdict.
 
     Args:
         model: image → logits model.
         files: ``(name, bytes)`` pairs.
+        class_names: class names in label order.
+        image_size: (height, width) images are resized to; ``None``: the model's
+            input size (:func:`catdog.models.input_size`).
 
     Returns:
         One :class:`Prediction` per file, in input order.
     """
+    from catdog.models import input_size
+
+    image_size = image_size or input_size(model)
     decoded, results = [], []
     for name, data in files:
         try:

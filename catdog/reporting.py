@@ -13,7 +13,7 @@ def run_rows(runs) -> list[dict]:
         runs: :class:`catdog.training.RunInfo` objects.
 
     Returns:
-        Dicts with run, model, status, epochs, best validation accuracy, test
+        Dicts with run, model, input size (text, e.g. ``160×160``), status, epochs, best validation accuracy, test
         accuracy of the final model with its 95 % interval (text, see
         :func:`wilson_interval`) and of the best-validation epoch's checkpoint
         (fractions in [0, 1] or ``None``), wall time in seconds and trainable /
@@ -25,9 +25,11 @@ def run_rows(runs) -> list[dict]:
         params = record.get("parameters") or {}
         config = record.get("train_config", {})
         mode = " (fast)" if config.get("fast") and run.model == "model4" else ""
+        size = (record.get("data_config") or {}).get("image_size")
         rows.append({
             "run": run.name,
             "model": run.model + mode,
+            "input size": f"{size[0]}×{size[1]}" if size else None,
             "status": run.status,
             "epochs": record.get("epochs_done", config.get("epochs")),
             "best val accuracy": record.get("best_val_accuracy"),

@@ -470,6 +470,10 @@ def train_run(
 ) -> TrainResult:
     """Train ``train_config.model`` on the dataset and record a run.
 
+    The run draws Python random numbers (Keras's default seeds) from a generator of
+    its own thread (:func:`catdog.seeding.private_random`), seeded with
+    ``train_config.seed``: other threads of a server cannot change its result.
+
     Steps: prepare the splits; build and compile the model; ``model.fit`` on the
     train split with the validation split, ``CSVLogger`` and ``ModelCheckpoint``;
     save the final model; ``evaluate`` the final model and, when another epoch
@@ -506,7 +510,18 @@ def train_run(
         CatdogError: bad settings or missing data/weights; a run folder that was
             already created is marked ``failed`` with the message.
     """
+    from catdog.seeding import private_random
+
+    with private_random():
+        return _train_run(train_config, data_config, store=store, progress=progress, stop=stop,
+                          on_run_created=on_run_created, prepared=prepared)
+
+
+def _train_run(train_config, data_config, *, store, progress, stop, on_run_created, prepared) -> TrainResult:
+    """:func:`train_run` inside its thread's own Python random generator."""
     import keras
+
+    from catdog.seeding import set_random_seed
 
     from catdog import data
     from catdog.models import build_model, compile_model, parameter_counts, unfreeze_base
@@ -531,7 +546,7 @@ def train_run(
     if on_run_created is not None:
         on_run_created(run)
     try:
-        keras.utils.set_random_seed(train_config.seed)
+        set_random_seed(train_config.seed)
         progress.set(phase="building model")
         model = build_model(train_config, image_size=data_config.image_size)
         store.update(run, parameters=parameter_counts(model))

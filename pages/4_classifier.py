@@ -6,6 +6,7 @@ import streamlit as st
 from catdog import explain, ui
 from catdog.charts_explain import confusion_figure
 from catdog.images import MAX_BYTES, to_model_input
+from catdog.models import input_size
 from catdog.predict import classify_files
 
 ui.page_setup()
@@ -62,7 +63,7 @@ with classify_tab:
                 shown = prediction.image
                 if show_cam:
                     with ui.user_errors():
-                        pixels = to_model_input(prediction.image)
+                        pixels = to_model_input(prediction.image, input_size(model))
                         shown = explain.overlay(pixels, explain.grad_cam(model, pixels), alpha)
                 st.image(shown, caption=prediction.name, width="stretch")
                 st.markdown(f"### {prediction.label} · {prediction.probabilities[prediction.label]:.1%}")

@@ -18,12 +18,16 @@ def run_cli(*args, env_extra=None):
 def test_train_then_predict(synthetic_data, tmp_path):
     done = run_cli("train", "--model", "model1", "--epochs", "1", "--data-dir", str(synthetic_data),
                    "--runs-dir", str(tmp_path / "runs"), "--batch-size", "8", "--validation-size", "12",
-                   "--test-size", "8")
+                   "--test-size", "8", "--seed", "3", "--image-size", "48")
     assert done.returncode == 0, done.stderr
+    [record] = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/run.json")]
+    # --seed is the training seed; the split keeps its own seed (the pages' default, 42).
+    assert record["train_config"]["seed"] == 3 and record["data_config"]["seed"] == 42
+    assert record["data_config"]["image_size"] == [48, 48]
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines[0]["epoch"] == 1 and {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(lines[0])
     assert 0 <= lines[-1]["test_accuracy"] <= 1
-    model_path = lines[-1]["model_path"]
+    model_path = lines[-1]["model_path"]  # a 48×48 model: predict resizes to the model's input size
 
     cat = tmp_path / "cat.png"
     synthetic_image(0, 99).save(cat)

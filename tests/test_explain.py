@@ -186,12 +186,16 @@ def test_split(synthetic_data):
 class ColourModel:
     """A stand-in model: logits = (mean red, mean blue); right on the synthetic data."""
 
+    input_shape = (None, 160, 160, 3)
+
     def predict_on_batch(self, images):
         array = np.asarray(images, dtype=np.float32)
         return np.stack([array[..., 0].mean(axis=(1, 2)), array[..., 2].mean(axis=(1, 2))], axis=1) / 50.0
 
 
 class AlwaysCats:
+    input_shape = (None, 160, 160, 3)
+
     def predict_on_batch(self, images):
         return np.tile([[2.0, 0.0]], (len(images), 1))
 
@@ -211,6 +215,17 @@ def test_evaluate_split_counts_add_up(test_split):
     correct = np.trace(evaluation.confusion)
     assert evaluation.accuracy == pytest.approx(correct / n)
     assert len(evaluation.misclassified()) == n - correct
+
+
+def test_evaluate_split_resizes_to_the_models_input_size(test_split):
+    import keras
+
+    from catdog.models import build_model
+
+    keras.utils.set_random_seed(0)
+    small = build_model(TrainConfig(model="model1"), image_size=(48, 48), compile=False)
+    evaluation = evaluate_split(small, test_split.test, test_split.class_names)
+    assert evaluation.confusion.sum() == len(test_split.test)
 
 
 def test_evaluate_split_perfect_and_constant_models(test_split):

@@ -292,10 +292,25 @@ def test_classify_files_never_raises(tiny_model):
             assert result.error.startswith(f"{result.name}: ")
 
 
+def test_classify_files_resizes_to_the_models_input_size():
+    import keras
+
+    from catdog.config import TrainConfig
+    from catdog.models import build_model
+    from catdog.predict import classify_files
+
+    keras.utils.set_random_seed(0)
+    small = build_model(TrainConfig(model="model1"), image_size=(48, 48), compile=False)
+    [result] = classify_files(small, [("photo.webp", encode(photo(), "WEBP"))])
+    assert result.error is None and sum(result.probabilities.values()) == pytest.approx(1.0)
+
+
 def test_classify_files_all_bad_makes_no_model_call():
     from catdog.predict import classify_files
 
     class Exploding:
+        input_shape = (None, 160, 160, 3)
+
         def predict_on_batch(self, _):  # pragma: no cover - must not run
             raise AssertionError("model called")
 

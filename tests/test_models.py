@@ -5,7 +5,8 @@ import pytest
 
 from catdog.config import TrainConfig
 from catdog.errors import CatdogError
-from catdog.models import MOBILENET_LAYER, build_model, layer_table, parameter_counts, resolve_mobilenet_weights
+from catdog.models import (MOBILENET_LAYER, build_model, input_size, layer_table, parameter_counts,
+                           resolve_mobilenet_weights, weights_image_size)
 from tests.conftest import SHARED_WEIGHTS, needs_weights
 
 # 160 → conv 158 → pool 79 → conv 77 → pool 38 → conv 36: flatten 36·36·64 = 82,944 features.
@@ -92,3 +93,21 @@ def test_weights_precedence(monkeypatch):
 def test_unknown_model_is_a_user_error():
     with pytest.raises(CatdogError, match="Unknown model"):
         build_model(TrainConfig(model="model9"))
+
+
+def test_weights_image_size_reads_keras_file_names():
+    assert weights_image_size("/w/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5") == 224
+    assert weights_image_size("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160.h5") == 160
+    assert weights_image_size("imagenet") is None  # Keras downloads the file trained at the input size
+    assert weights_image_size("my_weights.h5") is None and weights_image_size(None) is None
+
+
+def test_input_size_comes_from_the_model():
+    import keras
+
+    assert input_size(build_model(TrainConfig(model="model1"), image_size=(48, 64), compile=False)) == (48, 64)
+    model4 = build_model(TrainConfig(model="model4"), image_size=(224, 224), compile=False, pretrained=False)
+    assert input_size(model4) == (224, 224) and model4.get_layer(MOBILENET_LAYER).output.shape[1:3] == (7, 7)
+    flat = keras.Sequential([keras.Input((10,)), keras.layers.Dense(2)])
+    with pytest.raises(CatdogError, match="not a batch of fixed-size RGB images"):
+        input_size(flat)

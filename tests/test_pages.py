@@ -112,14 +112,14 @@ def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data,
     live = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [len(trace["x"]) for trace in live["data"]] == [2, 2]
     [row] = [r for r in at.dataframe[1].value.to_dict("records") if r["model"] == "model1"]
-    assert row["status"] == "done" and 0 <= row["test accuracy (best epoch)"] <= 1
+    assert row["status"] == "done" and 0 <= row["test accuracy (best epoch)"] <= 1 and row["input size"] == "160×160"
     [run] = runs.list()
     assert row["test accuracy (best epoch)"] == run.record["test_best"]["accuracy"]
 
 
 def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
-                   train_weights=str(tmp_path / "nope.h5"))
+                   train_weights=str(tmp_path / "nope.h5"), train_image_size=224)
     assert "2,257,984" in texts(at)  # the frozen base's parameters in the layer table caption
     [b for b in at.button if b.label == "Train"][0].click().run()
     deadline = time.time() + 60
@@ -131,6 +131,19 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     at.run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)
+    assert RunStore(tmp_path / "runs").list()[0].record["data_config"]["image_size"] == [224, 224]
+
+
+def test_training_page_offers_the_size_the_weights_were_trained_at(synthetic_data, tmp_path):
+    weights = str(tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5")
+    at = open_page(PAGES[2], synthetic_data, train_model="model4", train_weights=weights)
+    base_shape = lambda: [r["output shape"] for r in at.dataframe[0].value.to_dict("records")  # noqa: E731
+                          if r["layer"] == "mobilenetv2_base"]
+    assert at.selectbox(key="train_image_size").value == 160  # the course's size stays the default
+    assert "trained on 224×224 images" in texts(at) and base_shape() == ["(None, 5, 5, 1280)"]
+    at.selectbox(key="train_image_size").set_value(224).run()
+    assert not at.exception
+    assert "trained on 224×224 images" not in texts(at) and base_shape() == ["(None, 7, 7, 1280)"]
 
 
 def test_classifier_without_runs_points_to_training(synthetic_data):

@@ -90,6 +90,41 @@ def test_same_seed_same_run(synthetic_data, tmp_path):
     assert a[0]["loss"] == pytest.approx(b[0]["loss"], rel=1e-5)
 
 
+def test_other_threads_drawing_python_random_do_not_change_a_run(synthetic_data, tmp_path):
+    """Keras seeds layers built without a seed from Python's shared ``random`` generator, which
+    other server threads draw from (uvicorn's keep-alive ping calls ``random.getrandbits``).
+    A run must give the same weights and history whatever another thread draws meanwhile."""
+    import random
+
+    import numpy as np
+
+    from catdog.models import load_model
+
+    store = RunStore(tmp_path / "runs")
+    config = DataConfig(str(synthetic_data), **SMALL)
+    quiet = train_run(TrainConfig(epochs=1, seed=7), config, store=store)
+    done = threading.Event()
+
+    def draw():
+        while not done.is_set():
+            random.getrandbits(32), random.randint(1, 10), random.random()
+
+    noise = threading.Thread(target=draw, daemon=True)
+    noise.start()
+    try:
+        noisy = train_run(TrainConfig(epochs=1, seed=7), config, store=store)
+    finally:
+        done.set()
+        noise.join()
+    assert noisy.history[0]["loss"] == quiet.history[0]["loss"]
+    for a, b in zip(load_model(quiet.run.model_path).get_weights(), load_model(noisy.run.model_path).get_weights()):
+        np.testing.assert_array_equal(a, b)
+    random.seed(3)
+    expected = random.random()
+    random.seed(3)
+    assert random.random() == expected  # outside a run, random is the ordinary shared generator
+
+
 def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
     stop = threading.Event()
     stop.set()
