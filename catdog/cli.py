@@ -1,8 +1,9 @@
 """Command line: the same code path as the pages.
 
-``python -m catdog train --model model1 --epochs N [--data-dir D] [--runs-dir R] [--batch-size B]``
-prints one JSON object per epoch, then one with ``test_accuracy`` (final model),
-``best_epoch_test_accuracy`` (the best-validation checkpoint) and ``model_path``.
+``python -m catdog train --model model1 --epochs N [--data-dir D] [--runs-dir R] [--batch-size B]
+[--seed S] [--split-seed S] [--image-size 160|224] …`` prints one JSON object per epoch, then one
+with ``test_accuracy`` (final model), ``best_epoch_test_accuracy`` (the best-validation checkpoint)
+and ``model_path``.
 ``python -m catdog predict --model-path P IMAGE...`` prints one JSON object per image.
 """
 

@@ -521,10 +521,9 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
     """:func:`train_run` inside its thread's own Python random generator."""
     import keras
 
-    from catdog.seeding import set_random_seed
-
     from catdog import data
     from catdog.models import build_model, compile_model, parameter_counts, unfreeze_base
+    from catdog.seeding import set_random_seed
 
     is_model4 = train_config.model == "model4"
     fast = is_model4 and train_config.fast
