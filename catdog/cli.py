@@ -18,7 +18,7 @@ from pathlib import Path
 
 from catdog.config import IMAGE_SIZE, DataConfig, TrainConfig, default_runs_dir
 from catdog.errors import CatdogError
-from catdog.models import MODEL_SPECS
+from catdog.models import MODEL_SPECS, default_input_size, resolve_mobilenet_weights
 
 
 def _print(obj: dict) -> None:
@@ -37,8 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     train.add_argument("--seed", type=int, default=TrainConfig.seed, help="training seed")
     train.add_argument("--split-seed", type=int, default=DataConfig.seed, help="seed of the validation/test split")
-    train.add_argument("--image-size", type=int, default=IMAGE_SIZE[0],
-                       help="square input size in pixels (the course: 160; for model4 with the 224 weights file, 224)")
+    train.add_argument("--image-size", type=int, default=None,
+                       help="square input size in pixels (default: the course's 160; for model4 the size the "
+                            "weights were trained at, e.g. 224 for the …_1.0_224_no_top.h5 file)")
     train.add_argument("--validation-size", type=int, default=DataConfig.validation_size)
     train.add_argument("--test-size", type=int, default=DataConfig.test_size)
     train.add_argument("--weights", default="imagenet",
@@ -61,9 +62,11 @@ def _train(args) -> int:
         weights=args.weights, fast=args.fast, views=args.views, fine_tune_epochs=args.fine_tune_epochs,
         name=args.name,
     )
+    side = args.image_size or (default_input_size(resolve_mobilenet_weights(args.weights))
+                               if MODEL_SPECS[args.model].mobilenet else IMAGE_SIZE[0])
     data_config = DataConfig(data_dir=args.data_dir, batch_size=args.batch_size,
                              validation_size=args.validation_size, test_size=args.test_size, seed=args.split_seed,
-                             image_size=(args.image_size, args.image_size))
+                             image_size=(side, side))
     store = RunStore(args.runs_dir or default_runs_dir())
     progress = Progress()
     done = threading.Event()

@@ -433,6 +433,21 @@ def _decode_resize(raw, image_size):
     return image
 
 
+#: Most bytes of decoded images that training keeps in memory (:func:`make_dataset` with
+#: ``cache=True``, float16) for its train and validation splits together.  The course's 2,800
+#: images at 160×160 take 430 MB and are cached (an epoch of model1–3 then does not decode JPEGs
+#: again); at 224×224 they would take 843 MB, which pushed fine-tuning model4 at 224 to a peak
+#: RSS of 2.65 GB, over the 2.5 GB target (bench/README.md), so they are decoded every epoch.
+IMAGE_CACHE_BUDGET_BYTES = 512 * 10**6
+
+
+def image_cache_fits(n_images: int, image_size: tuple[int, int]) -> bool:
+    """Whether ``n_images`` decoded at ``image_size`` (float16, 2 bytes × height × width × 3 each)
+    fit in :data:`IMAGE_CACHE_BUDGET_BYTES`."""
+    height, width = image_size
+    return n_images * height * width * 3 * 2 <= IMAGE_CACHE_BUDGET_BYTES
+
+
 def make_dataset(
     items: Sequence[tuple[str, int]],
     *,
@@ -474,7 +489,32 @@ def make_dataset(
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
     if cache:
         ds = ds.map(_to_float32)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return without_autotuning(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
+def without_autotuning(ds):
+    """``ds`` with tf.data's autotuning switched off (``tf.data.Options().autotune.enabled = False``).
+
+    ``AUTOTUNE`` parallelism and prefetch sizes then take tf.data's fixed defaults
+    instead of being tuned by a background optimisation while the model runs.
+    Element order and values do not change (maps stay deterministic, shuffles
+    keep their seeds).  The background optimisation competes with the model for
+    the CPU: on 2 CPU cores, cold fast-mode feature extraction of the 3,000
+    course images at 224×224 took a median 54.2 s without it and 64.0 s with it
+    (2 runs each, interleaved, ``bench/autotune.py``, 22 Nov 2026); in earlier
+    probes the end of a pass stalled for up to 36 s with it (bench/README.md).
+
+    Args:
+        ds: any ``tf.data.Dataset``.
+
+    Returns:
+        The same dataset with the option set.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def _to_float16(image, label):

@@ -35,6 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
+from catdog import data
 from catdog.atomic import write_atomic
 from catdog.config import ENV_CACHE_DIR
 from catdog.errors import CatdogError
@@ -238,8 +239,6 @@ def extract_features(
     Returns:
         float32 (len(items), views, dim), or ``None`` when stopped.
     """
-    from catdog import data
-
     ds = data.make_dataset(items, image_size=image_size, batch_size=batch_size, cache=False)
     out = np.empty((len(items), views, extractor.dim), dtype=np.float32)
     start = 0
@@ -436,7 +435,7 @@ def feature_dataset(features: np.ndarray, labels: np.ndarray, *, batch_size: int
         ds = tf.data.Dataset.zip((ds, draws)).map(lambda pair, r: (pair[0][r % k], pair[1]))
     else:
         ds = ds.map(lambda f, y: (f[0], y))
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return data.without_autotuning(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
 def head_logits(head, features: np.ndarray) -> np.ndarray:

@@ -89,6 +89,26 @@ def weights_image_size(weights: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def default_input_size(weights: str | None) -> int:
+    """model4's input size (pixels, square) unless the user picks one: the weights' own size.
+
+    Keras does the same for ``weights="imagenet"``: it downloads the file trained at the
+    model's input size.  A weights file named the Keras way (:func:`weights_image_size`) at
+    one of :data:`MOBILENET_INPUT_SIZES` gives its size (224 for the offline
+    ``…_1.0_224_no_top.h5``: 97.0 % test in fast mode instead of 95.5 % at 160, README
+    benchmarks); anything else gives the course's 160 (:data:`catdog.config.IMAGE_SIZE`).
+
+    Args:
+        weights: ``"imagenet"``, ``None`` or a path (resolve ``$CATDOG_MOBILENET_WEIGHTS`` first
+            with :func:`resolve_mobilenet_weights`).
+
+    Returns:
+        An element of :data:`MOBILENET_INPUT_SIZES`.
+    """
+    trained = weights_image_size(weights)
+    return trained if trained in MOBILENET_INPUT_SIZES else IMAGE_SIZE[0]
+
+
 def preprocessing_layer():
     """``Rescaling(1/127.5, offset=-1)``: [0, 255] → [-1, 1].
 

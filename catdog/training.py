@@ -559,8 +559,10 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
 
         def image_datasets():
             if not datasets:
-                datasets["train"] = data.make_dataset(splits.train, shuffle=True, seed=train_config.seed, **kwargs)
-                datasets["validation"] = data.make_dataset(splits.validation, **kwargs)
+                cache = data.image_cache_fits(len(splits.train) + len(splits.validation), data_config.image_size)
+                datasets["train"] = data.make_dataset(splits.train, shuffle=True, seed=train_config.seed, cache=cache,
+                                                      **kwargs)
+                datasets["validation"] = data.make_dataset(splits.validation, cache=cache, **kwargs)
             return datasets["train"], datasets["validation"]
 
         feature_set = head = None

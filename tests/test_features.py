@@ -171,6 +171,7 @@ def test_feature_dataset_draws_one_view_per_image_each_epoch():
     for x in epochs:
         assert x.shape == (n, 4) and sorted(x[:, 1].tolist()) == list(range(n))
     assert len({tuple(x[np.argsort(x[:, 1]), 0]) for x in epochs}) == 2  # views are redrawn
+    assert ds.options().autotune.enabled is False
 
 
 def test_unfreeze_base_from_layer(random_model4):

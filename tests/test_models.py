@@ -5,8 +5,8 @@ import pytest
 
 from catdog.config import TrainConfig
 from catdog.errors import CatdogError
-from catdog.models import (MOBILENET_LAYER, build_model, input_size, layer_table, parameter_counts,
-                           resolve_mobilenet_weights, weights_image_size)
+from catdog.models import (MOBILENET_LAYER, build_model, default_input_size, input_size, layer_table,
+                           parameter_counts, resolve_mobilenet_weights, weights_image_size)
 from tests.conftest import SHARED_WEIGHTS, needs_weights
 
 # 160 → conv 158 → pool 79 → conv 77 → pool 38 → conv 36: flatten 36·36·64 = 82,944 features.
@@ -100,6 +100,13 @@ def test_weights_image_size_reads_keras_file_names():
     assert weights_image_size("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160.h5") == 160
     assert weights_image_size("imagenet") is None  # Keras downloads the file trained at the input size
     assert weights_image_size("my_weights.h5") is None and weights_image_size(None) is None
+
+
+def test_model4_input_size_defaults_to_the_size_the_weights_were_trained_at():
+    assert default_input_size("/w/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5") == 224
+    assert default_input_size("imagenet") == 160 and default_input_size(None) == 160  # the course's size
+    assert default_input_size("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5") == 160  # not offered
+    assert default_input_size("my_weights.h5") == 160
 
 
 def test_input_size_comes_from_the_model():

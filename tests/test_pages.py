@@ -139,11 +139,21 @@ def test_training_page_offers_the_size_the_weights_were_trained_at(synthetic_dat
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_weights=weights)
     base_shape = lambda: [r["output shape"] for r in at.dataframe[0].value.to_dict("records")  # noqa: E731
                           if r["layer"] == "mobilenetv2_base"]
-    assert at.selectbox(key="train_image_size").value == 160  # the course's size stays the default
-    assert "trained on 224×224 images" in texts(at) and base_shape() == ["(None, 5, 5, 1280)"]
-    at.selectbox(key="train_image_size").set_value(224).run()
-    assert not at.exception
+    assert at.selectbox(key="train_image_size").value == 224  # model4's input size follows the weights file
     assert "trained on 224×224 images" not in texts(at) and base_shape() == ["(None, 7, 7, 1280)"]
+    at.selectbox(key="train_image_size").set_value(160).run()
+    assert not at.exception
+    assert "trained on 224×224 images" in texts(at) and base_shape() == ["(None, 5, 5, 1280)"]
+    at.text_input(key="train_weights").set_value(str(tmp_path / "my_weights.h5")).run()  # size unknown
+    assert at.selectbox(key="train_image_size").value == 160 and not at.exception
+    at.text_input(key="train_weights").set_value(weights).run()
+    assert at.selectbox(key="train_image_size").value == 224
+
+
+def test_training_page_starts_model4_at_the_course_size_with_keras_weights(synthetic_data, monkeypatch):
+    monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
+    at = open_page(PAGES[2], synthetic_data, train_model="model4")
+    assert at.selectbox(key="train_image_size").value == 160 and not at.exception
 
 
 def test_classifier_without_runs_points_to_training(synthetic_data):

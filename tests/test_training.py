@@ -277,7 +277,9 @@ def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path)
 def test_importing_catdog_puts_tensorflow_cpu_tensors_in_one_pool(setting, pooled):
     """catdog's import turns on TensorFlow's BFC pool for CPU tensors (fine-tuning memory stays flat);
     an explicit ``TF_CPU_ALLOCATOR_USE_BFC`` in the environment wins.  Only a pooled allocator keeps
-    the statistics that ``get_memory_info`` reads, so that call tells which one TensorFlow uses."""
+    the statistics that ``get_memory_info`` reads, so that call tells which one TensorFlow uses.  oneDNN
+    (on by default where the CPU has AVX-512 or AMX) pools CPU tensors whatever the setting, so the child
+    runs with ``TF_ENABLE_ONEDNN_OPTS=0`` to see the setting's own effect on every machine."""
     import subprocess
     import sys
 
@@ -288,7 +290,21 @@ def test_importing_catdog_puts_tensorflow_cpu_tensors_in_one_pool(setting, poole
             "x = tf.ones((256, 256)) @ tf.ones((256, 256))\n"
             "try:\n    print(tf.config.experimental.get_memory_info('CPU:0')['peak'] > 0)\n"
             "except ValueError:\n    print('no pool')\n")
-    done = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    done = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"},
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == ("True" if pooled else "no pool")
+
+
+def test_training_decodes_every_epoch_when_the_images_would_not_fit_the_cache(synthetic_data, tmp_path, monkeypatch):
+    from catdog import data
+
+    calls = []
+    make = data.make_dataset
+    monkeypatch.setattr(data, "make_dataset", lambda items, **kw: calls.append(kw.get("cache", True)) or make(items, **kw))
+    train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), **SMALL), store=RunStore(tmp_path / "a"))
+    assert calls[:2] == [True, True]  # train and validation kept in memory
+    calls.clear()
+    monkeypatch.setattr(data, "IMAGE_CACHE_BUDGET_BYTES", 0)
+    result = train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), **SMALL), store=RunStore(tmp_path / "b"))
+    assert calls[:2] == [False, False] and result.run.status == "done"
