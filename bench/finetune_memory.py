@@ -13,6 +13,7 @@ set size (``/proc/self/statm``) every 0.5 s:
     .venv/bin/python bench/finetune_memory.py --epochs 20 --fine-tune-epochs 10
     .venv/bin/python bench/finetune_memory.py --allocators pool,malloc,jemalloc \\
         --jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+    .venv/bin/python bench/finetune_memory.py --allocators pool --image-size 224 --fine-tune-epochs 2
 
 Prints a markdown table (peak RSS, RSS at the end of each fine-tuning epoch, mean fine-tuning epoch
 seconds, test accuracy); ``--out`` writes JSON.  Feature extraction for the frozen phase uses the
@@ -74,8 +75,10 @@ def child(args) -> None:
 
     threading.Thread(target=watch, daemon=True).start()
     config = config_for("model4-finetune", args.epochs, args.fine_tune_epochs, args.weights)
+    size = (args.image_size, args.image_size)
     with tempfile.TemporaryDirectory(prefix="catdog-bench-runs-") as runs:
-        result = train_run(config, DataConfig(data_dir=args.data_dir), store=RunStore(runs), progress=progress)
+        result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size), store=RunStore(runs),
+                           progress=progress)
         time.sleep(0.6)
         stop.set()
         import resource
@@ -96,6 +99,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
     parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
     parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    parser.add_argument("--image-size", type=int, default=160, help="square input size in pixels")
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -114,14 +118,16 @@ def main(argv=None) -> int:
         if name == "jemalloc":
             env["LD_PRELOAD"] = args.jemalloc
         command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs), "--fine-tune-epochs",
-                   str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights]
+                   str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights,
+                   "--image-size", str(args.image_size)]
         print(f"… {name}", file=sys.stderr, flush=True)
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if done.returncode != 0 or not lines:
             raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
         results[name] = json.loads(lines[-1][len("RESULT "):])
-    print(f"\nmodel4: {args.epochs} fast frozen epochs + {args.fine_tune_epochs} fine-tuning epochs; "
+    print(f"\nmodel4 at {args.image_size}×{args.image_size}: {args.epochs} fast frozen epochs + "
+          f"{args.fine_tune_epochs} fine-tuning epochs; "
           f"load average after: {os.getloadavg()[0]:.1f}\n")
     print("| allocator | peak RSS | RSS after each fine-tuning epoch (GB) | s per fine-tuning epoch | wall | test acc. |")
     print("|---|---:|---|---:|---:|---:|")

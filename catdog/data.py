@@ -433,21 +433,6 @@ def _decode_resize(raw, image_size):
     return image
 
 
-#: Most bytes of decoded images that training keeps in memory (:func:`make_dataset` with
-#: ``cache=True``, float16) for its train and validation splits together.  The course's 2,800
-#: images at 160×160 take 430 MB and are cached (an epoch of model1–3 then does not decode JPEGs
-#: again); at 224×224 they would take 843 MB, which pushed fine-tuning model4 at 224 to a peak
-#: RSS of 2.65 GB, over the 2.5 GB target (bench/README.md), so they are decoded every epoch.
-IMAGE_CACHE_BUDGET_BYTES = 512 * 10**6
-
-
-def image_cache_fits(n_images: int, image_size: tuple[int, int]) -> bool:
-    """Whether ``n_images`` decoded at ``image_size`` (float16, 2 bytes × height × width × 3 each)
-    fit in :data:`IMAGE_CACHE_BUDGET_BYTES`."""
-    height, width = image_size
-    return n_images * height * width * 3 * 2 <= IMAGE_CACHE_BUDGET_BYTES
-
-
 def make_dataset(
     items: Sequence[tuple[str, int]],
     *,

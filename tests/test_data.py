@@ -155,11 +155,6 @@ def test_datasets_run_without_tf_data_autotuning(synthetic_data):
     assert sum(ordered, []) == [label for _, label in splits.train]  # order kept
 
 
-def test_training_caches_the_course_images_at_160_but_not_at_224():
-    # train + validation: 2,800 images; float16 at 160×160 = 430 MB, at 224×224 = 843 MB.
-    assert data.image_cache_fits(2800, (160, 160)) and not data.image_cache_fits(2800, (224, 224))
-
-
 def test_samples_give_a_row_per_class(synthetic_data):
     rows = data.sample_items(splits_of(synthetic_data, validation_size=12, test_size=8), "train", 3, seed=1)
     assert [[label for _, label in row] for row in rows] == [[0, 0, 0], [1, 1, 1]]

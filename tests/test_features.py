@@ -196,7 +196,7 @@ def _history(run):
 @needs_weights
 def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, cache_dir, monkeypatch):
     from catdog import data
-    from catdog.models import load_model
+    from catdog.models import compile_model, load_model
     from catdog.training import Progress, RunStore, train_run
 
     store = RunStore(os.environ["CATDOG_RUNS_DIR"])
@@ -205,6 +205,7 @@ def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, 
     result = train_run(config, data_config, store=store, progress=progress)
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["mode"] == "fast"
+    assert record["train_config"]["weights"] == os.environ["CATDOG_MOBILENET_WEIGHTS"]  # what "imagenet" resolved to
     assert record["features"]["hits"] == {"train": False, "validation": False, "test": False}
     assert record["epochs_done"] == 2 and 0 <= record["test"]["accuracy"] <= 1
     rows = _history(result.run)
@@ -215,6 +216,13 @@ def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, 
     assert list((result.run.path / "tensorboard" / "validation").glob("events.out.tfevents.*"))
     if record["test_best"]["epoch"] == 2:  # best.keras is the final model: the same test scores
         assert record["test_best"]["accuracy"] == record["test"]["accuracy"]
+    # The best checkpoint is scored on cached features: the same as best.keras end to end.
+    test_ds = data.make_dataset(data_config_items(data_config), image_size=SIZE, batch_size=4, cache=False)
+    best_model = load_model(result.run.path / "best.keras")
+    compile_model(best_model, config.learning_rate)
+    expected = best_model.evaluate(test_ds, verbose=0, return_dict=True)
+    assert record["test_best"]["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
+    assert record["test_best"]["loss"] == pytest.approx(expected["loss"], abs=1e-4)
 
     model = load_model(result.run.model_path)
     assert model.name == "model4"

@@ -296,15 +296,25 @@ def test_importing_catdog_puts_tensorflow_cpu_tensors_in_one_pool(setting, poole
     assert done.stdout.strip().splitlines()[-1] == ("True" if pooled else "no pool")
 
 
-def test_training_decodes_every_epoch_when_the_images_would_not_fit_the_cache(synthetic_data, tmp_path, monkeypatch):
-    from catdog import data
+def test_fast_mode_scores_the_best_head_on_cached_features_and_keeps_the_final_weights():
+    import keras
+    import numpy as np
+    import tensorflow as tf
 
-    calls = []
-    make = data.make_dataset
-    monkeypatch.setattr(data, "make_dataset", lambda items, **kw: calls.append(kw.get("cache", True)) or make(items, **kw))
-    train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), **SMALL), store=RunStore(tmp_path / "a"))
-    assert calls[:2] == [True, True]  # train and validation kept in memory
-    calls.clear()
-    monkeypatch.setattr(data, "IMAGE_CACHE_BUDGET_BYTES", 0)
-    result = train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), **SMALL), store=RunStore(tmp_path / "b"))
-    assert calls[:2] == [False, False] and result.run.status == "done"
+    from catdog.training import _score_best_head
+
+    head = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="logits")])
+    head.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    features = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [2, 0, 0]], dtype=np.float32)
+    labels = np.array([0, 1, 1, 0])
+    test_ds = tf.data.Dataset.from_tensor_slices((features, labels)).batch(4)
+    final = [w.copy() for w in head.get_layer("logits").get_weights()]
+    best = [np.array([[5, -5], [-5, 5], [-5, 5]], dtype=np.float32), np.zeros(2, dtype=np.float32)]
+    test = {"loss": 9.0, "accuracy": 0.25, "images": 4}
+    history = [{"val_accuracy": 0.9}, {"val_accuracy": 0.5}]
+    scored = _score_best_head(head, best, history, test, test_ds)
+    assert scored["epoch"] == 1 and scored["accuracy"] == 1.0 and scored["images"] == 4 and scored["loss"] < 0.01
+    for kept, weights in zip(final, head.get_layer("logits").get_weights()):
+        np.testing.assert_array_equal(kept, weights)
+    assert _score_best_head(head, best, history[::-1], test, test_ds) == {**test, "epoch": 2}
+    assert _score_best_head(head, None, history, test, test_ds) is None
