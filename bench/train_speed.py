@@ -104,18 +104,23 @@ def run_catdog(model_name: str, epochs: int, data_dir: Path, weights: str) -> di
                                     DataConfig(data_dir=str(data_dir)), runs)
 
 
-def run_fast(epochs: int, views: int, data_dir: Path, weights: str) -> dict:
-    """catdog's fast model4, cold (empty feature cache) then warm."""
+def run_fast(epochs: int, views: int, data_dir: Path, weights: str, image_size: int | None = None) -> dict:
+    """catdog's fast model4, cold (empty feature cache) then warm, at ``image_size`` pixels square
+    (default: the Training page's, the size the weights were trained at)."""
     from catdog.config import DataConfig, TrainConfig
+    from catdog.models import default_input_size, resolve_mobilenet_weights
+
+    side = image_size or default_input_size(resolve_mobilenet_weights(weights))
 
     with tempfile.TemporaryDirectory(prefix="catdog-bench-") as tmp:
         os.environ["CATDOG_CACHE_DIR"] = str(Path(tmp) / "features")
         config = TrainConfig(model="model4", epochs=epochs, weights=weights, fast=True, views=views)
-        data_config = DataConfig(data_dir=str(data_dir))
+        data_config = DataConfig(data_dir=str(data_dir), image_size=(side, side))
         cold = _train_through_queue(config, data_config, str(Path(tmp) / "runs"))
         rss_cold = _peak_rss_mb()
         warm = _train_through_queue(config, data_config, str(Path(tmp) / "runs"))
-    return {"cold": cold, "warm": warm, "views": views, "head_epochs": epochs, "peak_rss_cold_mb": rss_cold}
+    return {"cold": cold, "warm": warm, "views": views, "head_epochs": epochs, "peak_rss_cold_mb": rss_cold,
+            "image_size": side}
 
 
 def worker(args) -> None:
@@ -125,7 +130,7 @@ def worker(args) -> None:
     elif args.worker == "catdog":
         result = run_catdog(args.model, args.epochs, data_dir, weights)
     else:
-        result = run_fast(args.fast_epochs, args.views, data_dir, weights)
+        result = run_fast(args.fast_epochs, args.views, data_dir, weights, args.image_size)
     result["peak_rss_mb"] = _peak_rss_mb()
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -136,7 +141,7 @@ def worker(args) -> None:
 def _spawn(kind: str, model: str, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, "--model", model, "--epochs", str(args.epochs),
            "--data-dir", str(args.data_dir), "--weights", args.weights, "--views", str(args.views),
-           "--fast-epochs", str(args.fast_epochs)]
+           "--fast-epochs", str(args.fast_epochs), "--image-size", str(args.image_size or 0)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
     if kind == "plain":  # a student's notebook: TensorFlow's default CPU allocator (catdog's import sets the pool)
         env["TF_CPU_ALLOCATOR_USE_BFC"] = "false"
@@ -175,6 +180,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fast-epochs", type=int, default=20, help="fast model4 head epochs (default 20)")
     parser.add_argument("--no-standard-model4", action="store_true",
                         help="skip catdog's standard (non-fast) model4 run")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="fast model4's input size in pixels (default: the size the weights were trained at, "
+                             "as on the Training page; the course pipeline stays at 160)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     parser.add_argument("--worker", choices=("plain", "catdog", "fast"), help=argparse.SUPPRESS)
     parser.add_argument("--model", default="model1", help=argparse.SUPPRESS)
@@ -214,10 +222,11 @@ def main(argv=None) -> int:
             entry["course_20_epochs_seconds"] = course20
             entry["fast_cold_ratio_vs_course_20"] = fast["cold"]["wall_seconds"] / course20
             entry["fast_warm_ratio_vs_course_20"] = fast["warm"]["wall_seconds"] / course20
-            rows.append((model, f"fast K={fast['views']} cold (wall, {fast['head_epochs']} ep)", course20,
+            size = f"{fast['image_size']}×{fast['image_size']}"
+            rows.append((model, f"fast {size} K={fast['views']} cold (wall, {fast['head_epochs']} ep)", course20,
                          fast["cold"]["wall_seconds"], f"{entry['fast_cold_ratio_vs_course_20']:.3f}",
                          fast["peak_rss_mb"], fast["cold"]["test_accuracy"]))
-            rows.append((model, f"fast K={fast['views']} warm (wall, {fast['head_epochs']} ep)", course20,
+            rows.append((model, f"fast {size} K={fast['views']} warm (wall, {fast['head_epochs']} ep)", course20,
                          fast["warm"]["wall_seconds"], f"{entry['fast_warm_ratio_vs_course_20']:.3f}",
                          fast["peak_rss_mb"], fast["warm"]["test_accuracy"]))
         results["models"][model] = entry
