@@ -29,6 +29,7 @@ def page_setup() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    keep_keras_state_between_reruns()
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
@@ -37,6 +38,44 @@ def page_setup() -> None:
     for key in list(st.session_state.keys()):
         if isinstance(key, str) and (key in _KEPT or key.startswith(_KEPT_PREFIXES)) and key not in _NOT_KEPT:
             st.session_state[key] = st.session_state[key]
+
+
+def keep_keras_state_between_reruns() -> None:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run.
+
+    Streamlit 1.67 ends every run of every session with ``_clean_problem_modules``
+    (``streamlit/runtime/scriptrunner/script_runner.py``), which calls
+    ``keras.backend.clear_session()``: that replaces Keras's per-thread state for
+    *all* threads, resets TensorFlow's default graph, clears the kernel cache and
+    runs a full garbage collection.  The Training page reruns about once a second per
+    open tab while a job trains in catdog's training thread, so each rerun pulled the
+    ground from under the job's ``tf.function`` tracing: with two tabs open a 1-epoch
+    model1 run on 36 tiny images stayed at batch 0 for over 3 minutes at 100 % CPU
+    (tests/browser/test_training_browser.py, 1 Dec 2026; py-spy showed the training
+    thread re-tracing while the script thread ran ``clear_session``).  With one tab
+    open, model1's 2 epochs on the real data took 72.0 s instead of 47.1 s (45.0 s
+    with no tab); fast model4 with two tabs 116.1 s instead of 50.8 s (55.7 s with
+    no tab; ``bench/page_reruns.py``, 1 Dec 2026).  catdog keeps no
+    Keras state that needs clearing between reruns (models live in Streamlit's
+    resource cache or in the job), so Keras is left alone; matplotlib figures are
+    still closed as Streamlit does.  Idempotent; does nothing if a later Streamlit
+    drops the hook.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if getattr(script_runner, "_clean_problem_modules", None) in (None, _clean_without_keras):
+        return
+    script_runner._clean_problem_modules = _clean_without_keras
+
+
+def _clean_without_keras() -> None:
+    """Streamlit's ``_clean_problem_modules`` without its ``keras.backend.clear_session()``."""
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        with contextlib.suppress(Exception):
+            plt.close("all")
 
 
 #: Settings kept across pages (widget keys); uploads and buttons cannot be set, so they are not.

@@ -6,6 +6,7 @@ Chromium is Debian's (``/usr/bin/chromium``); Playwright never downloads one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -50,6 +51,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the server's child process: get SIGTERM when pytest dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A pytest killed by a timeout skips fixture teardown; without this its Streamlit server
+    stayed up, busy with a training job, and slowed every later run on the 2 cores."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 class AppServer:
@@ -102,7 +114,8 @@ class AppServer:
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, cwd=REPO, env=self.env(), stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True,
+                                            preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:

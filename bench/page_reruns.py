@@ -1,0 +1,131 @@
+"""What an open Training page's reruns cost a job training in the background thread.
+
+While a job trains, each open Training tab reruns its live fragment once a second, and
+Streamlit ends every run with a clean-up (``_clean_problem_modules``, then ``gc.collect(2)``
+when ``runner.postScriptGC`` is on, its default).  Streamlit's clean-up calls
+``keras.backend.clear_session()``; catdog replaces it with one that leaves Keras alone
+(:func:`catdog.ui.keep_keras_state_between_reruns`).  This bench trains one model through the
+job queue the page uses (:class:`catdog.training.TrainingQueue`), each setting in its own
+process, while a thread plays ``--tabs`` tabs' clean-ups, each once a second:
+
+- ``alone``     — no clean-ups (the bench and CLI path);
+- ``nogc``      — catdog's clean-up alone (``runner.postScriptGC = false``, the dashboard now);
+- ``catdog``    — catdog's clean-up + ``gc.collect(2)`` (Streamlit's default ``postScriptGC``);
+- ``streamlit`` — Streamlit's own clean-up with ``clear_session()`` + ``gc.collect(2)`` (before).
+
+    .venv/bin/python bench/page_reruns.py --model model1 --epochs 2 --tabs 1
+    .venv/bin/python bench/page_reruns.py --model model4 --fast --tabs 2
+
+Prints a markdown table (per-epoch seconds, run wall seconds, test accuracy); a run that
+has not finished after ``--limit`` seconds is stopped and reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+SETTINGS = ("alone", "nogc", "catdog", "streamlit")
+
+
+def child(args) -> None:
+    import gc
+
+    from catdog.config import DataConfig, TrainConfig
+    from catdog.models import default_input_size, resolve_mobilenet_weights
+    from catdog.training import TrainingQueue
+
+    if args.setting == "streamlit":
+        from streamlit.runtime.scriptrunner.script_runner import _clean_problem_modules as clean
+    else:
+        from catdog.ui import _clean_without_keras as clean
+    done = threading.Event()
+    cleanups = []
+
+    def tab():
+        while not done.wait(1.0):
+            clean()
+            if args.setting != "nogc":
+                gc.collect(2)
+            cleanups.append(1)
+
+    side = default_input_size(resolve_mobilenet_weights(args.weights)) if args.model == "model4" else 160
+    config = TrainConfig(model=args.model, epochs=args.epochs, fast=args.fast, weights=args.weights)
+    with tempfile.TemporaryDirectory(prefix="catdog-bench-") as tmp:
+        os.environ["CATDOG_CACHE_DIR"] = str(Path(tmp) / "features")
+        queue = TrainingQueue(str(Path(tmp) / "runs"))
+        if args.setting != "alone":
+            for _ in range(args.tabs):
+                threading.Thread(target=tab, daemon=True).start()
+        started = time.perf_counter()
+        job = queue.submit(config, DataConfig(data_dir=args.data_dir, image_size=(side, side)))
+        while not job.finished and time.perf_counter() - started < args.limit:
+            time.sleep(0.1)
+        finished = job.finished
+        if not finished:
+            job.stop.set()
+            while not job.finished:
+                time.sleep(0.1)
+        done.set()
+        history = job.progress.snapshot()["history"]
+        print("RESULT " + json.dumps({
+            "setting": args.setting, "finished": finished, "state": job.state,
+            "wall_seconds": time.perf_counter() - started,
+            "epoch_seconds": [row["seconds"] for row in history],
+            "test_accuracy": (job.result or {}).get("accuracy"), "cleanups": len(cleanups)}), flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="model1", choices=("model1", "model2", "model3", "model4"))
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--fast", action="store_true", help="model4's fast mode (20 epochs unless --epochs)")
+    parser.add_argument("--tabs", type=int, default=1, help="open Training tabs, each cleaning up once a second")
+    parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated from {', '.join(SETTINGS)}")
+    parser.add_argument("--limit", type=float, default=600, help="stop a run after this many seconds")
+    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
+    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    parser.add_argument("--setting", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.setting:
+        child(args)
+        return 0
+    settings = [s.strip() for s in args.settings.split(",") if s.strip()]
+    if set(settings) - set(SETTINGS):
+        parser.error(f"unknown settings {sorted(set(settings) - set(SETTINGS))}")
+    rows = []
+    for setting in settings:
+        command = [sys.executable, __file__, "--setting", setting, "--model", args.model, "--epochs",
+                   str(args.epochs), "--tabs", str(args.tabs), "--limit", str(args.limit),
+                   "--data-dir", args.data_dir, "--weights", args.weights] + (["--fast"] if args.fast else [])
+        print(f"… {setting}", file=sys.stderr, flush=True)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not lines:
+            raise SystemExit(f"{setting} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        rows.append(json.loads(lines[-1][len("RESULT "):]))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    mode = " fast" if args.fast else ""
+    print(f"\n{args.model}{mode}, {args.epochs} epochs, {args.tabs} tab(s) cleaning up once a second\n")
+    print("| clean-up per rerun | epoch seconds | run wall s | test acc. | clean-ups |")
+    print("|---|---|---:|---:|---:|")
+    for r in rows:
+        epochs = ", ".join(f"{s:.1f}" for s in r["epoch_seconds"]) or "–"
+        wall = f"{r['wall_seconds']:.1f}" + ("" if r["finished"] else f" (stopped at {args.limit:.0f} s limit)")
+        acc = f"{r['test_accuracy']:.1%}" if r["test_accuracy"] is not None else "–"
+        print(f"| {r['setting']} | {epochs} | {wall} | {acc} | {r['cleanups']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
