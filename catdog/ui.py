@@ -47,7 +47,7 @@ def keep_keras_state_between_reruns() -> None:
     (``streamlit/runtime/scriptrunner/script_runner.py``), which calls
     ``keras.backend.clear_session()``: that replaces Keras's per-thread state for
     *all* threads, resets TensorFlow's default graph, clears the kernel cache and
-    runs a full garbage collection.  The Training page reruns about once a second per
+    runs a full garbage collection.  The Training page reruns its live view every 1–2 s per
     open tab while a job trains in catdog's training thread, so each rerun pulled the
     ground from under the job's ``tf.function`` tracing: with two tabs open a 1-epoch
     model1 run on 36 tiny images stayed at batch 0 for over 3 minutes at 100 % CPU

@@ -125,9 +125,15 @@ if st.button("Train", type="primary", icon=":material/play_arrow:"):
 
 
 # --------------------------------------------------------------------------- live job
-@st.fragment(run_every=1.0)
+#: Seconds between redraws of the live view.  Each redraw costs the job CPU on a 2-core machine (the
+#: server's rerun and the browser re-rendering two Plotly charts): model1, 2 epochs, two tabs open:
+#: 49.9–58.2 s at 1 s, 44.4 s at 2 s, 36.7–40.4 s with no page (bench/page_training.py, README).
+LIVE_REFRESH_SECONDS = 2.0
+
+
+@st.fragment(run_every=LIVE_REFRESH_SECONDS)
 def live_job():
-    """Redrawn every second: the job of this session, else the newest job of the server."""
+    """Redrawn every :data:`LIVE_REFRESH_SECONDS`: the job of this session, else the newest job of the server."""
     job = jobs.get(state.get("job_id"))
     if job is None:
         mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]

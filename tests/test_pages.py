@@ -218,7 +218,7 @@ def test_page_runs_leave_keras_state_alone_for_the_training_thread(synthetic_dat
 
 
 def test_the_server_does_not_force_a_garbage_collection_after_every_rerun():
-    # Each open Training tab reruns once a second; a full gc.collect(2) each time slowed training by ~20 %.
+    # Each open Training tab reruns every 1–2 s; a full gc.collect(2) each time slowed training by ~20 %.
     import tomllib
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())

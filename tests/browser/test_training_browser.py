@@ -25,7 +25,8 @@ def job_heading(page, text: str):
 def test_live_curve_gains_points_while_the_test_watches(page, app_server):
     open_app(page, app_server, "training")
     configure_data(page)
-    run_id = start_training(page, app_server, epochs=4, batch=8, name="live curve")
+    epochs = 16  # long enough (several seconds) for a redraw to fall mid-run
+    run_id = start_training(page, app_server, epochs=epochs, batch=8, name="live curve")
     seen = []  # distinct point counts of the live accuracy chart, in the order seen
     gone_since = None  # when the chart, once drawn, was last found missing
     deadline = time.time() + TRAIN_TIMEOUT_S
@@ -43,16 +44,17 @@ def test_live_curve_gains_points_while_the_test_watches(page, app_server):
         count = points[0] if points else 0
         if not seen or seen[-1] != count:
             seen.append(count)
-        if count == 4 and read_runs(app_server.runs_dir)[run_id]["status"] == "done":
+        if count == epochs and read_runs(app_server.runs_dir)[run_id]["status"] == "done":
             break
         page.wait_for_timeout(100)
-    # The fragment redraws once a second, so a fast epoch may be skipped; but the curve must be
+    # The fragment redraws every 2 s, so a fast epoch may be skipped; but the curve must be
     # seen part-drawn at least once and never lose points.
-    assert seen[0] == 0 and seen[-1] == 4 and seen == sorted(seen), f"point counts seen: {seen}"
-    assert len([c for c in seen if 0 < c < 4]) >= 1, f"never saw a part-drawn curve: {seen}"
-    assert chart_points(page, "live_loss") == [4, 4]
+    assert seen[0] == 0 and seen[-1] == epochs and seen == sorted(seen), f"point counts seen: {seen}"
+    assert len([c for c in seen if 0 < c < epochs]) >= 1, f"never saw a part-drawn curve: {seen}"
+    assert chart_points(page, "live_loss") == [epochs, epochs]
     record = wait_for_run_status(app_server.runs_dir, run_id)
-    assert record["epochs_done"] == 4 and len(read_history_csv(app_server.runs_dir / run_id / "history.csv")) == 4
+    assert record["epochs_done"] == epochs
+    assert len(read_history_csv(app_server.runs_dir / run_id / "history.csv")) == epochs
     expect(job_heading(page, "live curve · done")).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy").first).to_be_visible()
     assert error_texts(page) == []
