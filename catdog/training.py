@@ -446,8 +446,7 @@ def _score_best_head(head, best_weights, history: list[dict], test: dict, test_d
         scores = head.evaluate(test_ds, verbose=0, return_dict=True)
     finally:
         logits.set_weights(final_weights)
-    return {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": test["images"],
-            "epoch": epoch}
+    return {**_test_scores(scores, test["images"]), "epoch": epoch}
 
 
 def best_epoch(history: Sequence[dict]) -> int | None:
@@ -485,7 +484,12 @@ def _score_best_checkpoint(model, run: RunInfo, history: list[dict], test: dict,
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model.load_weights(path)
     scores = model.evaluate(data.make_dataset(items, cache=False, **kwargs), verbose=0, return_dict=True)
-    return {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": len(items), "epoch": epoch}
+    return {**_test_scores(scores, len(items)), "epoch": epoch}
+
+
+def _test_scores(scores: dict, images: int) -> dict:
+    """A run's test record from ``evaluate(..., return_dict=True)``: float ``loss`` and ``accuracy``, ``images``."""
+    return {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]), "images": images}
 
 
 def train_run(
@@ -647,15 +651,11 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
 
                 test_ds = feature_dataset(feature_set.test, feature_set.test_labels,
                                           batch_size=data_config.batch_size)
-                scores = head.evaluate(test_ds, verbose=0, return_dict=True)
-                test = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]),
-                        "images": len(splits.test)}
+                test = _test_scores(head.evaluate(test_ds, verbose=0, return_dict=True), len(splits.test))
                 test_best = _score_best_head(head, best_head_weights, history, test, test_ds, stopped=stopped)
             else:
                 test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
-                scores = model.evaluate(test_ds, verbose=0, return_dict=True)
-                test = {"loss": float(scores["loss"]), "accuracy": float(scores["accuracy"]),
-                        "images": len(splits.test)}
+                test = _test_scores(model.evaluate(test_ds, verbose=0, return_dict=True), len(splits.test))
                 test_best = _score_best_checkpoint(model, run, history, test, splits.test, stopped=stopped, **kwargs)
         store.update(
             run, status="stopped" if stopped else "done", test=test, test_best=test_best, epochs_done=len(history),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import uuid
 from dataclasses import replace
 
@@ -70,8 +71,6 @@ def keep_keras_state_between_reruns() -> None:
 
 def _clean_without_keras() -> None:
     """Streamlit's ``_clean_problem_modules`` without its ``keras.backend.clear_session()``."""
-    import sys
-
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         with contextlib.suppress(Exception):

@@ -127,7 +127,7 @@ if st.button("Train", type="primary", icon=":material/play_arrow:"):
 # --------------------------------------------------------------------------- live job
 #: Seconds between redraws of the live view.  Each redraw costs the job CPU on a 2-core machine (the
 #: server's rerun and the browser re-rendering two Plotly charts): model1, 2 epochs, two tabs open:
-#: 49.9–58.2 s at 1 s, 44.4 s at 2 s, 36.7–40.4 s with no page (bench/page_training.py, README).
+#: 49.9–58.2 s at 1 s, 41.9–44.4 s at 2 s, 33.9–40.4 s with no page (bench/page_training.py, README).
 LIVE_REFRESH_SECONDS = 2.0
 
 
