@@ -18,14 +18,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+from _common import REPO, add_data_arguments, report, run_child
+
 
 
 def child(args) -> None:
@@ -58,16 +57,15 @@ def child(args) -> None:
             model, [("train", splits.train, 1), ("validation", splits.validation, 1), ("test", splits.test, 1)],
             image_size=size, weights=config.weights, augmentation=feats.augmentation_settings(config),
             cache_dir=folder)
-    print(json.dumps({"autotune": args.child, "train": seconds[0], "validation": seconds[1], "test": seconds[2],
-                      "extraction": round(sum(seconds), 1)}))
+    report({"autotune": args.child, "train": seconds[0], "validation": seconds[1], "test": seconds[2],
+                      "extraction": round(sum(seconds), 1)})
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--runs", type=int, default=2, help="runs per setting")
-    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
-    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    add_data_arguments(parser)
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", choices=("on", "off"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -77,14 +75,12 @@ def main(argv=None) -> int:
     rows = []
     for setting in (["on", "off", "off", "on"] * args.runs)[: 2 * args.runs]:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, __file__, "--child", setting, "--image-size", str(args.image_size),
-                               "--data-dir", args.data_dir, "--weights", args.weights],
-                              capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        if done.returncode != 0:
-            print(done.stderr[-3000:], file=sys.stderr)
+        command = [sys.executable, __file__, "--child", setting, "--image-size", str(args.image_size),
+                   "--data-dir", args.data_dir, "--weights", args.weights]
+        row = run_child(command, f"autotune {setting}", keep_going=True)
+        if row is None:
             return 1
-        rows.append({**json.loads(done.stdout.strip().splitlines()[-1]),
-                     "wall": round(time.perf_counter() - start, 1)})
+        rows.append({**row, "wall": round(time.perf_counter() - start, 1)})
     print(f"cold feature extraction at {args.image_size}×{args.image_size}, {os.cpu_count()} CPUs\n")
     print("| run | autotune | train s | validation s | test s | extraction s | process wall s |")
     print("|---:|---|---:|---:|---:|---:|---:|")

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+from _common import REPO, add_data_arguments, report, run_child
+
 KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
 
 
@@ -88,7 +86,7 @@ def child(args) -> None:
     record = result.run.record
     # Peak of the training alone (before other_test_splits loads the model again); ru_maxrss is in KiB on Linux.
     peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
-    print(json.dumps({
+    report({
         "key": args.child, "model": config.model, "seed": args.seed, "epochs": len(result.history),
         "best_val_accuracy": record.get("best_val_accuracy"),
         "test_accuracy": (result.test or {}).get("accuracy"),
@@ -97,7 +95,7 @@ def child(args) -> None:
         "wall_seconds": record.get("wall_seconds"), "peak_rss_gb": round(peak_rss_gb, 2),
         "run_id": result.run.run_id,
         "other_splits": other_test_splits(result.run.model_path, args.data_dir),
-    }))
+    })
 
 
 def main(argv=None) -> int:
@@ -106,8 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
     parser.add_argument("--fine-tune-lr-factor", type=float, default=0.1, help="fine-tuning learning rate / head's")
-    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
-    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    add_data_arguments(parser)
     parser.add_argument("--seed", type=int, default=42, help="training seed (the split seed stays 42)")
     parser.add_argument("--image-size", type=int, default=160,
                         help="square input size in pixels (the course: 160; the local weights file was trained at 224)")
@@ -125,12 +122,10 @@ def main(argv=None) -> int:
                    "--fine-tune-lr-factor", str(args.fine_tune_lr_factor), "--data-dir", args.data_dir,
                    "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed),
                    "--image-size", str(args.image_size)]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)})
-        if done.returncode != 0:
-            print(f"{key} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        row = run_child(command, key, keep_going=True)
+        if row is None:
             continue
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        rows.append(row)
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print("| model | seed | epochs | best validation accuracy | test accuracy | test accuracy, best epoch "
           "| wall time | peak RSS | final model on all of validation/ | test accuracy, split seeds 0–9 |")

@@ -16,8 +16,10 @@ set size (``/proc/self/statm``) every 0.5 s:
     .venv/bin/python bench/finetune_memory.py --allocators pool --image-size 224 --fine-tune-epochs 2
 
 Prints a markdown table (peak RSS, RSS at the end of each fine-tuning epoch, mean fine-tuning epoch
-seconds, test accuracy); ``--out`` writes JSON.  Feature extraction for the frozen phase uses the
-fast mode's cache (``$CATDOG_CACHE_DIR``), so run once beforehand to keep extraction out of the timing.
+seconds, test accuracy) and the peak RSS of each stage of the run (data, model, feature extraction,
+frozen phase, fine-tuning, their validation passes, testing); ``--out`` writes JSON.  Feature
+extraction for the frozen phase uses the fast mode's cache (``$CATDOG_CACHE_DIR``), so run once
+beforehand to keep extraction out of the timing.
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+from _common import add_data_arguments, report, run_child
+
 ALLOCATORS = ("pool", "malloc", "jemalloc")
 
 
@@ -45,22 +46,33 @@ def child(args) -> None:
     """Train one run, sampling RSS; print its JSON summary."""
     import tempfile
 
-    sys.path.insert(0, str(REPO / "bench"))
     from course_results import config_for
 
     from catdog.config import DataConfig
     from catdog.training import Progress, RunStore, train_run
 
     samples: list[float] = []
+    by_stage: dict[str, float] = {}  # peak RSS (GB) per stage of the run
     stop = threading.Event()
+    progress = Progress()
+
+    def stage() -> str:
+        snap = progress.snapshot()
+        name = snap["phase"]
+        if name == "training":
+            name = "fine-tuning" if snap["epoch"] > args.epochs else "frozen phase"
+            if snap["batches"] and snap["batch"] >= snap["batches"]:
+                name += ", validation"
+        return name
 
     def sample():
         while not stop.is_set():
             samples.append(_rss_gb())
+            name = stage()
+            by_stage[name] = round(max(by_stage.get(name, 0.0), samples[-1]), 3)
             time.sleep(0.5)
 
     threading.Thread(target=sample, daemon=True).start()
-    progress = Progress()
     epochs: list[dict] = []
 
     def watch():  # RSS peak and wall clock at the end of every epoch
@@ -83,12 +95,13 @@ def child(args) -> None:
         stop.set()
         import resource
 
-        print("RESULT " + json.dumps({
+        report({
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
             "wall_seconds": result.run.record.get("wall_seconds"),
             "fine_tune_start_epoch": result.run.record.get("fine_tune_start_epoch"),
             "test_accuracy": (result.test or {}).get("accuracy"), "epochs": epochs,
-        }), flush=True)
+            "peak_rss_gb_by_stage": by_stage,
+        })
 
 
 def main(argv=None) -> int:
@@ -97,8 +110,7 @@ def main(argv=None) -> int:
     parser.add_argument("--jemalloc", default=None, help="path of libjemalloc.so (for the jemalloc run)")
     parser.add_argument("--epochs", type=int, default=20, help="frozen-phase (fast mode) epochs")
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
-    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
-    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    add_data_arguments(parser)
     parser.add_argument("--image-size", type=int, default=160, help="square input size in pixels")
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -113,19 +125,13 @@ def main(argv=None) -> int:
         parser.error("the jemalloc run needs --jemalloc /path/to/libjemalloc.so.2")
     results = {}
     for name in allocators:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO),
-               "TF_CPU_ALLOCATOR_USE_BFC": "true" if name == "pool" else "false"}
+        env = {"TF_CPU_ALLOCATOR_USE_BFC": "true" if name == "pool" else "false"}
         if name == "jemalloc":
             env["LD_PRELOAD"] = args.jemalloc
         command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs), "--fine-tune-epochs",
                    str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights,
                    "--image-size", str(args.image_size)]
-        print(f"… {name}", file=sys.stderr, flush=True)
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-        results[name] = json.loads(lines[-1][len("RESULT "):])
+        results[name] = run_child(command, name, env)
     print(f"\nmodel4 at {args.image_size}×{args.image_size}: {args.epochs} fast frozen epochs + "
           f"{args.fine_tune_epochs} fine-tuning epochs; "
           f"load average after: {os.getloadavg()[0]:.1f}\n")
@@ -138,6 +144,9 @@ def main(argv=None) -> int:
         rss = ", ".join(f"{e['rss_gb']:.2f}" for e in tuned)
         print(f"| {name} | {r['peak_rss_gb']:.2f} GB | {rss} | "
               f"{mean:.1f} | {r['wall_seconds']:.0f} s | {r['test_accuracy']:.1%} |")
+    for name, r in results.items():
+        stages = ", ".join(f"{stage} {gb:.2f}" for stage, gb in r["peak_rss_gb_by_stage"].items())
+        print(f"\n{name}: peak RSS by stage (GB, sampled every 0.5 s): {stages}")
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2))
     return 0

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, add_data_arguments
+
 sys.path.insert(0, str(REPO))
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
 
 
 def main(argv=None) -> int:
@@ -36,8 +35,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--image-size", type=int, default=160,
                         help="square input size in pixels (the course uses 160; the local weights file was trained at 224)")
-    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
-    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    add_data_arguments(parser)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 

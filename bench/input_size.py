@@ -24,8 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+from _common import DEFAULT_DATA, REPO
 
 #: Runs the CLI and prints the child's peak RSS (``ru_maxrss``, KiB on Linux) as the last line.
 CHILD = ("import resource, runpy, sys\n"

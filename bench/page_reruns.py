@@ -25,15 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+from _common import add_data_arguments, report, run_child
+
 SETTINGS = ("alone", "nogc", "catdog", "streamlit")
 
 
@@ -77,11 +76,11 @@ def child(args) -> None:
                 time.sleep(0.1)
         done.set()
         history = job.progress.snapshot()["history"]
-        print("RESULT " + json.dumps({
+        report({
             "setting": args.setting, "finished": finished, "state": job.state,
             "wall_seconds": time.perf_counter() - started,
             "epoch_seconds": [row["seconds"] for row in history],
-            "test_accuracy": (job.result or {}).get("accuracy"), "cleanups": len(cleanups)}), flush=True)
+            "test_accuracy": (job.result or {}).get("accuracy"), "cleanups": len(cleanups)})
 
 
 def main(argv=None) -> int:
@@ -92,8 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tabs", type=int, default=1, help="open Training tabs, each cleaning up once a second")
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated from {', '.join(SETTINGS)}")
     parser.add_argument("--limit", type=float, default=600, help="stop a run after this many seconds")
-    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
-    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet")
+    add_data_arguments(parser)
     parser.add_argument("--setting", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.setting:
@@ -107,13 +105,7 @@ def main(argv=None) -> int:
         command = [sys.executable, __file__, "--setting", setting, "--model", args.model, "--epochs",
                    str(args.epochs), "--tabs", str(args.tabs), "--limit", str(args.limit),
                    "--data-dir", args.data_dir, "--weights", args.weights] + (["--fast"] if args.fast else [])
-        print(f"… {setting}", file=sys.stderr, flush=True)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            raise SystemExit(f"{setting} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-        rows.append(json.loads(lines[-1][len("RESULT "):]))
+        rows.append(run_child(command, setting))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     mode = " fast" if args.fast else ""
     print(f"\n{args.model}{mode}, {args.epochs} epochs, {args.tabs} tab(s) cleaning up once a second\n")

@@ -7,9 +7,15 @@ the same configuration with ``python -m catdog train`` (the same ``train_run``, 
 Both report the run's own ``wall_seconds`` from ``run.json`` (run created → test score) and
 the CPU seconds of the process that trained (server or CLI; the CLI's include TensorFlow's import
 and the dataset scan, which a server did before the click) and of the browser, so the difference is
-what an open page costs the job: its live fragment reruns once a second per tab.
+what an open page costs the job: its live fragment reruns every 2 s per tab while a job trains.
 
     .venv/bin/python bench/page_training.py --model model1 --epochs 2 --tabs 2 --runs 2
+    .venv/bin/python bench/page_training.py --idle 60 --tabs 2 --epochs 1
+
+``--idle SECONDS`` measures instead what open tabs cost while nothing trains: CPU seconds of
+server and browser over that many seconds with the Training page open and no job yet, then again
+after a job (``--epochs`` of ``--model``, started from the first tab) has finished and its curves
+stay on the page.
 
 Needs the real dataset (``$CATDOG_DATA_DIR`` or ``../shared``), Playwright and Chromium; prints a
 markdown table.
@@ -18,20 +24,22 @@ markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import DEFAULT_DATA, REPO
+
 sys.path.insert(0, str(REPO))
 
 from tests.browser import helpers as web  # noqa: E402  (the browser tests' server and page helpers)
 
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
 MODELS = ("model1", "model2", "model3")
 
 
@@ -60,7 +68,9 @@ def _browser_pids() -> list[int]:
     return pids
 
 
-def page_run(args, folder: Path) -> dict:
+@contextlib.contextmanager
+def training_pages(args, folder: Path):
+    """A dashboard server and ``args.tabs`` Chromium tabs open on its Training page: yields ``(server, pages)``."""
     from playwright.sync_api import sync_playwright
 
     server = web.AppServer(Path(args.data_dir), folder / "runs", folder / "logs").start()
@@ -70,17 +80,47 @@ def page_run(args, folder: Path) -> dict:
             pages = [browser.new_context(viewport=web.VIEWPORT).new_page() for _ in range(args.tabs)]
             for page in pages:
                 web.open_app(page, server, "training")
-            web.set_training(pages[0], epochs=args.epochs, batch=32, model=args.model)
-            server_cpu, browser_cpu = _cpu_seconds([server.process.pid]), _cpu_seconds(_browser_pids())
-            run_id = web.start_training(pages[0], server, epochs=args.epochs, batch=32)
-            record = web.wait_for_run_status(server.runs_dir, run_id, timeout=args.limit)
-            server_cpu = _cpu_seconds([server.process.pid]) - server_cpu
-            browser_cpu = _cpu_seconds(_browser_pids()) - browser_cpu
+            yield server, pages
             browser.close()
     finally:
         server.stop()
+
+
+def _train_from(page, server, args) -> tuple[str, dict]:
+    """Set up ``args.model`` for ``args.epochs`` in ``page``, press Train, wait for the run: ``(run id, record)``."""
+    web.set_training(page, epochs=args.epochs, batch=32, model=args.model)
+    run_id = web.start_training(page, server, epochs=args.epochs, batch=32)
+    return run_id, web.wait_for_run_status(server.runs_dir, run_id, timeout=args.limit)
+
+
+def page_run(args, folder: Path) -> dict:
+    with training_pages(args, folder) as (server, pages):
+        server_cpu, browser_cpu = _cpu_seconds([server.process.pid]), _cpu_seconds(_browser_pids())
+        run_id, record = _train_from(pages[0], server, args)
+        server_cpu = _cpu_seconds([server.process.pid]) - server_cpu
+        browser_cpu = _cpu_seconds(_browser_pids()) - browser_cpu
     return {**_row("page", record, server.runs_dir / run_id), "process_cpu_seconds": server_cpu,
             "browser_cpu_seconds": browser_cpu}
+
+
+def idle_run(args, folder: Path) -> list[dict]:
+    """CPU of server and browser over ``args.idle`` seconds with tabs open and no job running."""
+    rows = []
+
+    def measure(server, state: str) -> None:
+        time.sleep(3)  # let the pages settle
+        server_cpu, browser_cpu = _cpu_seconds([server.process.pid]), _cpu_seconds(_browser_pids())
+        time.sleep(args.idle)
+        rows.append({"state": state, "seconds": args.idle,
+                     "server_cpu_seconds": _cpu_seconds([server.process.pid]) - server_cpu,
+                     "browser_cpu_seconds": _cpu_seconds(_browser_pids()) - browser_cpu})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+
+    with training_pages(args, folder) as (server, pages):
+        measure(server, "no job yet")
+        _train_from(pages[0], server, args)
+        measure(server, f"{args.model} finished, curves on the page")
+    return rows
 
 
 def cli_run(args, folder: Path) -> dict:
@@ -116,12 +156,26 @@ def main(argv=None) -> int:
     parser.add_argument("--tabs", type=int, default=2, help="browser tabs open on the Training page")
     parser.add_argument("--runs", type=int, default=2, help="runs per path, interleaved page, cli, cli, page, …")
     parser.add_argument("--limit", type=float, default=900, help="seconds a run may take")
+    parser.add_argument("--idle", type=float, default=0,
+                        help="instead: CPU over this many seconds with the tabs open and nothing training")
     parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
     args = parser.parse_args(argv)
     if not (Path(args.data_dir) / "train").is_dir():
         parser.error(f"no dataset at {args.data_dir} (give --data-dir or set CATDOG_DATA_DIR)")
     if reason := web.browser_missing_reason():
         parser.error(reason)
+    if args.idle:
+        with tempfile.TemporaryDirectory(prefix="catdog-bench-") as tmp:
+            rows = idle_run(args, Path(tmp))
+        print(f"\n{args.tabs} tab(s) open on the Training page, nothing training; "
+              f"load average after: {os.getloadavg()[0]:.1f}\n")
+        print("| page shows | seconds | server CPU s | browser CPU s | CPU % of one core (both) |")
+        print("|---|---:|---:|---:|---:|")
+        for r in rows:
+            share = (r["server_cpu_seconds"] + r["browser_cpu_seconds"]) / r["seconds"]
+            print(f"| {r['state']} | {r['seconds']:.0f} | {r['server_cpu_seconds']:.1f} | "
+                  f"{r['browser_cpu_seconds']:.1f} | {share:.1%} |")
+        return 0
     order = [("page", "cli") if i % 2 == 0 else ("cli", "page") for i in range(args.runs)]
     rows = []
     for pair in order:

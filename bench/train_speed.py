@@ -29,14 +29,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cats_and_dogs_filtered"
+from _common import REPO, add_data_arguments, report, run_child
+
 MODELS = ("model1", "model2", "model3", "model4")
 
 
@@ -132,7 +131,7 @@ def worker(args) -> None:
     else:
         result = run_fast(args.fast_epochs, args.views, data_dir, weights, args.image_size)
     result["peak_rss_mb"] = _peak_rss_mb()
-    print("RESULT " + json.dumps(result), flush=True)
+    report(result)
 
 
 # --------------------------------------------------------------------------- driver
@@ -142,16 +141,11 @@ def _spawn(kind: str, model: str, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, "--model", model, "--epochs", str(args.epochs),
            "--data-dir", str(args.data_dir), "--weights", args.weights, "--views", str(args.views),
            "--fast-epochs", str(args.fast_epochs), "--image-size", str(args.image_size or 0)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     if kind == "plain":  # a student's notebook: TensorFlow's default CPU allocator (catdog's import sets the pool)
         env["TF_CPU_ALLOCATOR_USE_BFC"] = "false"
-    print(f"… {kind} {model}", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise SystemExit(f"{kind} {model} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = run_child(cmd, f"{kind} {model}", env)
     result["process_seconds"] = time.perf_counter() - started
     return result
 
@@ -173,9 +167,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2; --full = 20)")
     parser.add_argument("--full", action="store_true", help="the course's 20 epochs")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated, default all four")
-    parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA))
-    parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet",
-                        help="MobileNetV2 weights: .h5 file or 'imagenet' (default $CATDOG_MOBILENET_WEIGHTS)")
+    add_data_arguments(parser)
     parser.add_argument("--views", type=int, default=None, help="fast model4 views (default TrainConfig.views)")
     parser.add_argument("--fast-epochs", type=int, default=20, help="fast model4 head epochs (default 20)")
     parser.add_argument("--no-standard-model4", action="store_true",

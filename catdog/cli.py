@@ -42,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
                             "weights were trained at, e.g. 224 for the …_1.0_224_no_top.h5 file)")
     train.add_argument("--validation-size", type=int, default=DataConfig.validation_size)
     train.add_argument("--test-size", type=int, default=DataConfig.test_size)
-    train.add_argument("--weights", default="imagenet",
-                       help="model4: 'imagenet' (download) or a .h5 file (default: $CATDOG_MOBILENET_WEIGHTS)")
+    train.add_argument("--weights", default="",
+                       help="model4: 'imagenet' (Keras's download) or a .h5 file "
+                            "(default: $CATDOG_MOBILENET_WEIGHTS if set, else the download)")
     train.add_argument("--fast", action="store_true", help="model4: train the head on cached features")
     train.add_argument("--views", type=int, default=TrainConfig.views)
     train.add_argument("--fine-tune-epochs", type=int, default=0)

@@ -71,7 +71,9 @@ class TrainConfig:
             a full turn (0.2 → ±72°).
         fill_mode: ``RandomRotation`` fill mode.
         weights: MobileNetV2 weights for model4: ``"imagenet"`` (Keras's
-            download) or a path to a local ``.h5`` weights file.
+            download), a path to a local ``.h5`` weights file, or ``""`` for the
+            default: ``$CATDOG_MOBILENET_WEIGHTS`` if set, else the download
+            (:func:`catdog.models.resolve_mobilenet_weights`).
         name: optional human name for the run.
         fast: model4 only: train the head on cached MobileNetV2 features
             (see :mod:`catdog.features`) instead of running the frozen base on
@@ -96,7 +98,7 @@ class TrainConfig:
     flip_mode: str = "horizontal"
     rotation_factor: float = 0.2
     fill_mode: str = "reflect"
-    weights: str = "imagenet"
+    weights: str = ""
     name: str = ""
     fast: bool = False
     views: int = 1

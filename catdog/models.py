@@ -123,13 +123,15 @@ def preprocessing_layer():
 def resolve_mobilenet_weights(weights: str | None = None) -> str:
     """Which MobileNetV2 weights to use.
 
-    Precedence: ``weights`` when it is a non-empty string other than
-    ``"imagenet"`` → ``$CATDOG_MOBILENET_WEIGHTS`` → ``"imagenet"`` (Keras's download).
+    ``None`` or an empty string means "the default": ``$CATDOG_MOBILENET_WEIGHTS`` when it
+    is set (an offline server's file), else ``"imagenet"``.  ``"imagenet"`` always means
+    Keras's download, and any other string is a path, so a user can pick either explicitly
+    whatever the environment says.
 
     Returns:
         ``"imagenet"`` or a path to a ``.h5`` weights file.
     """
-    if weights and weights.strip() and weights.strip() != "imagenet":
+    if weights and weights.strip():
         return weights.strip()
     env = os.environ.get(ENV_MOBILENET_WEIGHTS, "").strip()
     return env or "imagenet"

@@ -570,7 +570,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
     if train_config.fine_tune_epochs < 0:
         raise CatdogError("Fine-tuning epochs cannot be negative.")
     root, splits = prepared or prepare_splits(data_config)
-    if is_model4:  # the run records the weights actually used ($CATDOG_MOBILENET_WEIGHTS for "imagenet")
+    if is_model4:  # the run records the weights actually used ($CATDOG_MOBILENET_WEIGHTS for the default "")
         train_config = replace(train_config, weights=resolve_mobilenet_weights(train_config.weights))
     started = time.time()
     run = store.create(

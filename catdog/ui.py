@@ -93,6 +93,31 @@ def defaults(values: dict) -> None:
         st.session_state.setdefault(key, value)
 
 
+def keep_selection(key: str, options: list[str], first: list[str]) -> None:
+    """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
+
+    The first time this session draws it, the selection is ``first``.  Later, options that
+    have appeared since the session last drew it (a run another tab or the training queue
+    has just added) are put in front of the user's selection, and options that have gone (a
+    deleted run) are dropped, so the widget never holds a value it cannot show.  Create the
+    widget with ``key`` and no ``default``.
+
+    Args:
+        key: the widget's key.
+        options: the options it is drawn with now (hashable strings).
+        first: the selection the first time.
+    """
+    seen_key = f"_seen_{key}"
+    seen = st.session_state.get(seen_key)
+    if seen is None or key not in st.session_state:
+        selection = list(first)
+    else:
+        kept = [option for option in st.session_state[key] if option in options]
+        selection = [option for option in options if option not in seen and option not in kept] + kept
+    st.session_state[key] = selection
+    st.session_state[seen_key] = set(options)
+
+
 @contextlib.contextmanager
 def user_errors():
     """Show a :class:`CatdogError` as ``st.error`` and stop the page, instead of a traceback."""

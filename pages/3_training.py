@@ -8,7 +8,7 @@ from catdog import augment, charts, reporting, ui
 from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, DataConfig, TrainConfig
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MODEL_SPECS, build_model, default_input_size, layer_table,
-                           parameter_counts, resolve_mobilenet_weights, weights_image_size)
+                           parameter_counts, weights_image_size)
 
 ui.page_setup()
 st.title("Training")
@@ -35,9 +35,14 @@ ui.defaults({
 })
 
 
+def _weights_choice() -> str:
+    """The weights field: a path, or empty for Keras's download even when $CATDOG_MOBILENET_WEIGHTS is set."""
+    return st.session_state["train_weights"].strip() or "imagenet"
+
+
 def _size_of_weights():
     """model4's input size follows the weights: the size they were trained at (160 for Keras's download)."""
-    st.session_state["train_image_size"] = default_input_size(resolve_mobilenet_weights(st.session_state["train_weights"]))
+    st.session_state["train_image_size"] = default_input_size(_weights_choice())
 
 
 if "train_image_size" not in st.session_state:
@@ -67,11 +72,15 @@ if spec.augmentation:
         options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill")
 if spec.mobilenet:
     with st.expander("MobileNetV2 (model4)", expanded=True):
-        options["weights"] = st.text_input(
+        st.text_input(
             "MobileNetV2 weights file (.h5)", key="train_weights", on_change=_size_of_weights,
             help="Empty: download Keras's ImageNet weights (needs network). Offline: the path of "
-                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 or similar.",
-        ).strip() or "imagenet"
+                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 or similar "
+                 f"(the server's default comes from ${ENV_MOBILENET_WEIGHTS}).",
+        )
+        options["weights"] = _weights_choice()
+        if options["weights"] == "imagenet":
+            st.caption("Empty: Keras's ImageNet weights for this input size, downloaded once (needs the network).")
         side = st.selectbox(
             "Input size (pixels)", MOBILENET_INPUT_SIZES, key="train_image_size",
             format_func=lambda s: f"{s}×{s}" + (" (the course)" if s == IMAGE_SIZE[0] else ""),
@@ -125,13 +134,26 @@ if st.button("Train", type="primary", icon=":material/play_arrow:"):
 
 
 # --------------------------------------------------------------------------- live job
-#: Seconds between redraws of the live view.  Each redraw costs the job CPU on a 2-core machine (the
-#: server's rerun and the browser re-rendering two Plotly charts): model1, 2 epochs, two tabs open:
-#: 49.9–58.2 s at 1 s, 41.9–44.4 s at 2 s, 33.9–40.4 s with no page (bench/page_training.py, README).
+#: Seconds between redraws of the live view while a job is queued or running.  Each redraw costs the job
+#: CPU on a 2-core machine (the server's rerun and the browser re-rendering two Plotly charts): model1,
+#: 2 epochs, two tabs open: 49.9–58.2 s at 1 s, 41.9–44.4 s at 2 s, 33.9–40.4 s with no page
+#: (bench/page_training.py, README).
 LIVE_REFRESH_SECONDS = 2.0
+#: … while nothing trains: only to notice a job started in another tab or by another user.  Two idle tabs
+#: showing a finished run cost 13.7 % of a core at 2 s (bench/page_training.py --idle, README).
+IDLE_REFRESH_SECONDS = 10.0
 
 
-@st.fragment(run_every=LIVE_REFRESH_SECONDS)
+def _jobs_seen() -> list[tuple[str, bool]]:
+    """The server's jobs as (id, finished): when this changes, a job was submitted or has ended."""
+    return [(job.job_id, job.finished) for job in jobs.jobs()]
+
+
+jobs_drawn = _jobs_seen()
+busy = not all(finished for _, finished in jobs_drawn)
+
+
+@st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
     """Redrawn every :data:`LIVE_REFRESH_SECONDS`: the job of this session, else the newest job of the server."""
     job = jobs.get(state.get("job_id"))
@@ -178,13 +200,10 @@ def live_job():
                 "model3, which scales the pixels to [-1, 1] first.", icon=":material/lightbulb:")
     elif job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score.")
-    if not job.finished:
-        state["watched_job"] = job.job_id
-    elif state.get("watched_job") == job.job_id:
-        # A job this page watched running has just finished: rerun the whole page so that the runs list
-        # below shows it. (A job already finished when the page was drawn is in the list already; a full
-        # rerun then would only race with the user's typing.)
-        del state["watched_job"]
+    if _jobs_seen() != jobs_drawn:
+        # A job was submitted or has ended since the page was drawn (in any tab, however short the job): redraw
+        # the whole page, which sets the live view's pace anew and lists the run below in every open tab. (Only
+        # then: a full rerun while a user types would race with the typing.)
         st.rerun()
 
 
@@ -214,7 +233,8 @@ st.dataframe(
     },
 )
 by_id = {run.run_id: run for run in runs}
-picked = st.multiselect("Compare runs", list(by_id), default=list(by_id)[:3], key="compare_runs",
+ui.keep_selection("compare_runs", list(by_id), first=list(by_id)[:3])  # new runs join the comparison
+picked = st.multiselect("Compare runs", list(by_id), key="compare_runs",
                         format_func=lambda rid: by_id[rid].label())
 if picked:
     curves = {by_id[rid].label(): by_id[rid].history() for rid in picked}

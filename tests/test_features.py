@@ -205,7 +205,7 @@ def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, 
     result = train_run(config, data_config, store=store, progress=progress)
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["mode"] == "fast"
-    assert record["train_config"]["weights"] == os.environ["CATDOG_MOBILENET_WEIGHTS"]  # what "imagenet" resolved to
+    assert record["train_config"]["weights"] == os.environ["CATDOG_MOBILENET_WEIGHTS"]  # what the default "" resolved to
     assert record["features"]["hits"] == {"train": False, "validation": False, "test": False}
     assert record["epochs_done"] == 2 and 0 <= record["test"]["accuracy"] <= 1
     rows = _history(result.run)

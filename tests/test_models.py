@@ -84,10 +84,12 @@ def test_imagenet_download_failure_says_what_to_do(monkeypatch):
 
 def test_weights_precedence(monkeypatch):
     monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
-    assert resolve_mobilenet_weights("") == "imagenet"
+    assert resolve_mobilenet_weights("") == resolve_mobilenet_weights(None) == "imagenet"
     monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS", "/w.h5")
-    assert resolve_mobilenet_weights("imagenet") == "/w.h5"
-    assert resolve_mobilenet_weights("/x.h5") == "/x.h5"
+    assert resolve_mobilenet_weights("") == resolve_mobilenet_weights(TrainConfig().weights) == "/w.h5"
+    # an explicit choice wins over the environment: Keras's download stays reachable on an offline-configured server
+    assert resolve_mobilenet_weights("imagenet") == "imagenet"
+    assert resolve_mobilenet_weights(" /x.h5 ") == "/x.h5"
 
 
 def test_unknown_model_is_a_user_error():

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -154,6 +155,61 @@ def test_training_page_starts_model4_at_the_course_size_with_keras_weights(synth
     monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
     at = open_page(PAGES[2], synthetic_data, train_model="model4")
     assert at.selectbox(key="train_image_size").value == 160 and not at.exception
+
+
+def test_training_page_can_choose_keras_download_on_an_offline_configured_server(synthetic_data, tmp_path,
+                                                                                 monkeypatch):
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/…: None -- [Errno -3]")
+
+    offline_file = tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS", str(offline_file))
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False)
+    assert at.text_input(key="train_weights").value == os.environ["CATDOG_MOBILENET_WEIGHTS"]  # the server's default
+    assert at.selectbox(key="train_image_size").value == 224
+    at.text_input(key="train_weights").set_value("").run()  # empty: Keras's download, as the field's help says
+    assert at.selectbox(key="train_image_size").value == 160 and "downloaded once" in texts(at)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline and [r.status for r in RunStore(tmp_path / "runs").list()] != ["failed"]:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    at.run()
+    assert not at.exception
+    [run] = RunStore(tmp_path / "runs").list()
+    assert run.record["train_config"]["weights"] == "imagenet"  # not the environment's file
+    assert any("CATDOG_MOBILENET_WEIGHTS" in e.value for e in at.error)  # what to do, said plainly
+
+
+def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_runs(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    first = train_run(TrainConfig(epochs=1, name="first"), data, store=store).run.run_id
+    at = open_page(PAGES[2], synthetic_data)
+    assert at.multiselect(key="compare_runs").value == [first]
+    at.multiselect(key="compare_runs").set_value([]).run()  # the user clears the comparison
+    second = train_run(TrainConfig(epochs=1, name="second"), data, store=store).run.run_id  # e.g. from another tab
+    at.run()
+    assert at.multiselect(key="compare_runs").value == [second] and not at.exception
+    at.multiselect(key="compare_runs").set_value([second, first]).run()
+    store.delete(second)
+    at.run()
+    assert at.multiselect(key="compare_runs").value == [first] and not at.exception
+
+
+def test_classifier_warns_when_the_model_stayed_at_chance(synthetic_data, tmp_path):
+    result = train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8,
+                                                         batch_size=8), store=RunStore(tmp_path / "runs"))
+    history = result.run.path / "history.csv"  # the run's history, as Keras's CSVLogger writes it
+    history.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,0.6931,0.5,0.6931\n")  # a collapsed run
+    at = open_page(PAGES[3], synthetic_data)
+    assert not at.exception and any("stayed at chance level" in w.value for w in at.warning)
+    history.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.9,0.2,0.75,0.5\n")  # one that learned
+    at = open_page(PAGES[3], synthetic_data)
+    assert not at.exception and not any("stayed at chance level" in w.value for w in at.warning)
 
 
 def test_classifier_without_runs_points_to_training(synthetic_data):

@@ -111,6 +111,25 @@ def test_two_users_train_at_once_and_one_waits_in_the_queue(new_context, app_ser
         assert error_texts(page) == []
 
 
+def test_an_idle_tab_shows_a_job_started_elsewhere_and_lists_its_run_when_it_ends(new_context, app_server):
+    watcher, trainer = new_context().new_page(), new_context().new_page()
+    for page in (watcher, trainer):
+        open_app(page, app_server, "training")
+        configure_data(page)  # the watcher trains nothing: its live view polls slowly until a job starts
+    configure_data(trainer)
+    set_training(trainer, epochs=1, batch=8, name="seen from the other tab")
+    before = set(read_runs(app_server.runs_dir))
+    click_train(trainer)
+    expect(job_heading(watcher, "seen from the other tab ·")).to_be_visible(timeout=30_000)  # ≤ 10 s idle poll
+    (run_id,) = wait_for(lambda: new_runs(app_server.runs_dir, before), message="the run to start")
+    wait_for_run_status(app_server.runs_dir, run_id)
+    expect(job_heading(watcher, "seen from the other tab · done")).to_be_visible(timeout=30_000)
+    # the page redrew as a whole when the job ended: the new run is among the runs compared below
+    expect(watcher.get_by_test_id("stMultiSelect").get_by_text("seen from the other tab · model1 · test",
+                                                                 exact=False)).to_be_visible(timeout=30_000)
+    assert error_texts(watcher) == []
+
+
 def image_bytes(label: int, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     synthetic_image(label, seed=999, size=(64, 64)).save(buffer, format=fmt)
