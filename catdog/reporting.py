@@ -101,6 +101,33 @@ def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
     return bool(accuracies) and max(accuracies) <= 0.5 + tolerance
 
 
+def chance_hint(model: str, history, finished: bool) -> str | None:
+    """The Training page's note on a model1/model2 run stuck at chance level, or ``None``.
+
+    model1 and model2 see raw [0, 255] pixels; the first Adam updates can switch off every
+    ReLU, after which the network answers one class for every image and no gradient is left
+    to move it (seeds 2 and 42 do this on the course data, README).  A running job gets the
+    note from its second epoch on, so that a class need not wait for all 20 epochs of a run
+    that cannot learn; a finished one gets it too.
+
+    Args:
+        model: registry name of the run's model.
+        history: per-epoch rows with ``val_accuracy`` (as :func:`stuck_at_chance` reads them).
+        finished: whether the job has ended.
+    """
+    if model not in ("model1", "model2") or not stuck_at_chance(history):
+        return None
+    why = ("with raw [0, 255] pixels the first updates can switch off every ReLU, and the network then always "
+           "answers the same class")
+    advice = "another seed, or model3, which scales the pixels to [-1, 1] first"
+    if finished:
+        return f"This run stayed at chance level (≈ 50 %): {why}. Try {advice}."
+    if len(history) < 2:
+        return None
+    return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %): {why}, and a network in "
+            f"that state does not recover. Stop it and try {advice}.")
+
+
 def fraction_done(snapshot: dict) -> float:
     """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches."""
     epochs = max(snapshot.get("epochs", 0), 1)

@@ -155,7 +155,8 @@ busy = not all(finished for _, finished in jobs_drawn)
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
-    """Redrawn every :data:`LIVE_REFRESH_SECONDS`: the job of this session, else the newest job of the server."""
+    """The job of this session, else the newest job of the server; redrawn every :data:`LIVE_REFRESH_SECONDS`
+    while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
     job = jobs.get(state.get("job_id"))
     if job is None:
         mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]
@@ -194,10 +195,8 @@ def live_job():
             b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
                      help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
                           "stopping would have kept.")
-    if job.finished and cfg.model in ("model1", "model2") and history and reporting.stuck_at_chance(history):
-        st.info("This run stayed at chance level (≈ 50 %): with raw [0, 255] pixels the first updates can switch "
-                "off every ReLU, and the network then always answers the same class. Try another seed, or "
-                "model3, which scales the pixels to [-1, 1] first.", icon=":material/lightbulb:")
+    if hint := reporting.chance_hint(cfg.model, history, job.finished):
+        st.info(hint, icon=":material/lightbulb:")
     elif job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score.")
     if _jobs_seen() != jobs_drawn:

@@ -252,6 +252,19 @@ def test_reporting_helpers():
     assert not stuck_at_chance([])
 
 
+def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
+    from catdog.reporting import chance_hint
+
+    stuck = [{"val_accuracy": 0.5}, {"val_accuracy": 0.5}]
+    assert chance_hint("model1", stuck[:1], finished=False) is None  # one epoch proves nothing yet
+    assert "After 2 epochs" in chance_hint("model1", stuck, finished=False)
+    assert "Stop it" in chance_hint("model2", stuck, finished=False)
+    assert chance_hint("model1", stuck[:1], finished=True).startswith("This run stayed at chance level")
+    assert chance_hint("model3", stuck, finished=True) is None  # scaled pixels: not this failure
+    assert chance_hint("model1", [{"val_accuracy": 0.5}, {"val_accuracy": 0.6}], finished=False) is None
+    assert chance_hint("model1", [], finished=True) is None
+
+
 def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path):
     from catdog.reporting import run_rows, wilson_interval
 
