@@ -124,8 +124,8 @@ def chance_hint(model: str, history, finished: bool) -> str | None:
         return f"This run stayed at chance level (≈ 50 %): {why}. Try {advice}."
     if len(history) < 2:
         return None
-    return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %): {why}, and a network in "
-            f"that state does not recover. Stop it and try {advice}.")
+    return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %): {why}, and it does not "
+            f"recover from that. Stop it and try {advice}.")
 
 
 def fraction_done(snapshot: dict) -> float:

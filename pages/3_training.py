@@ -182,6 +182,8 @@ def live_job():
     if job.state == "failed":
         st.error(f"Training failed: {job.error}", icon=":material/error:")
     history = snap["history"]
+    if hint := reporting.chance_hint(cfg.model, history, job.finished):  # above the flat curves it explains
+        st.info(hint, icon=":material/lightbulb:")
     if history:
         a, b = st.columns(2)
         marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None
@@ -195,9 +197,7 @@ def live_job():
             b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
                      help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
                           "stopping would have kept.")
-    if hint := reporting.chance_hint(cfg.model, history, job.finished):
-        st.info(hint, icon=":material/lightbulb:")
-    elif job.state == "stopped" and not history:
+    if job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score.")
     if _jobs_seen() != jobs_drawn:
         # A job was submitted or has ended since the page was drawn (in any tab, however short the job): redraw
