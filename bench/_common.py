@@ -30,6 +30,15 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MobileNetV2 weights: a .h5 file or 'imagenet' (default: $CATDOG_MOBILENET_WEIGHTS)")
 
 
+def comma_list(parser: argparse.ArgumentParser, text: str, allowed, what: str) -> list[str]:
+    """``"a, b"`` → ``["a", "b"]``; any item not in ``allowed`` ends the script with a usage error naming ``what``."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = set(items) - set(allowed)
+    if unknown:
+        parser.error(f"unknown {what} {sorted(unknown)}")
+    return items
+
+
 def report(result: dict) -> None:
     """Print a child's result as the one line :func:`run_child` reads back."""
     print(RESULT_PREFIX + json.dumps(result), flush=True)

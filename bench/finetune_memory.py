@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import add_data_arguments, report, run_child
+from _common import add_data_arguments, comma_list, report, run_child
 
 ALLOCATORS = ("pool", "malloc", "jemalloc")
 
@@ -118,9 +118,7 @@ def main(argv=None) -> int:
     if args.child:
         child(args)
         return 0
-    allocators = [a.strip() for a in args.allocators.split(",") if a.strip()]
-    if set(allocators) - set(ALLOCATORS):
-        parser.error(f"unknown allocators {sorted(set(allocators) - set(ALLOCATORS))}")
+    allocators = comma_list(parser, args.allocators, ALLOCATORS, "allocators")
     if "jemalloc" in allocators and not (args.jemalloc and Path(args.jemalloc).is_file()):
         parser.error("the jemalloc run needs --jemalloc /path/to/libjemalloc.so.2")
     results = {}

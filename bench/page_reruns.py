@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import add_data_arguments, report, run_child
+from _common import add_data_arguments, comma_list, report, run_child
 
 SETTINGS = ("alone", "nogc", "catdog", "streamlit")
 
@@ -97,9 +97,7 @@ def main(argv=None) -> int:
     if args.setting:
         child(args)
         return 0
-    settings = [s.strip() for s in args.settings.split(",") if s.strip()]
-    if set(settings) - set(SETTINGS):
-        parser.error(f"unknown settings {sorted(set(settings) - set(SETTINGS))}")
+    settings = comma_list(parser, args.settings, SETTINGS, "settings")
     rows = []
     for setting in settings:
         command = [sys.executable, __file__, "--setting", setting, "--model", args.model, "--epochs",

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, add_data_arguments, report, run_child
+from _common import REPO, add_data_arguments, comma_list, report, run_child
 
 MODELS = ("model1", "model2", "model3", "model4")
 
@@ -189,10 +189,7 @@ def main(argv=None) -> int:
         return 0
     if args.full:
         args.epochs = 20
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = set(models) - set(MODELS)
-    if unknown:
-        parser.error(f"unknown models {sorted(unknown)}")
+    models = comma_list(parser, args.models, MODELS, "models")
     if not (Path(args.data_dir) / "train").is_dir():
         parser.error(f"no dataset at {args.data_dir} (give --data-dir or set CATDOG_DATA_DIR)")
 
