@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import DEFAULT_DATA, REPO
+from _common import REPO, add_data_arguments
 
 #: Runs the CLI and prints the child's peak RSS (``ru_maxrss``, KiB on Linux) as the last line.
 CHILD = ("import resource, runpy, sys\n"
@@ -38,10 +38,9 @@ def one_run(size: int, args, folder: Path, index: int) -> dict:
     runs_dir = folder / "runs"
     env = {**os.environ, "CATDOG_CACHE_DIR": str(folder / f"cache_{index}"), "TF_CPP_MIN_LOG_LEVEL": "2"}
     command = [sys.executable, "-c", CHILD, "train", "--model", "model4", "--fast", "--epochs", str(args.epochs),
-               "--image-size", str(size), "--data-dir", str(args.data_dir), "--runs-dir", str(runs_dir),
+               "--image-size", str(size), "--data-dir", args.data_dir, "--runs-dir", str(runs_dir),
                "--name", f"input_size_{index}_{size}"]
-    if args.weights:
-        command += ["--weights", args.weights]
+    command += ["--weights", args.weights]
     done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"run {index} at {size} failed:\n{done.stderr[-3000:]}")
@@ -61,8 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="runs per size")
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CATDOG_DATA_DIR", DEFAULT_DATA)))
-    parser.add_argument("--weights", help="default: $CATDOG_MOBILENET_WEIGHTS, else Keras's download")
+    add_data_arguments(parser)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     order = [size for i in range(args.runs) for size in ((224, 160) if i % 2 == 0 else (160, 224))]

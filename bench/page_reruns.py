@@ -1,8 +1,9 @@
 """What an open Training page's reruns cost a job training in the background thread.
 
-While a job trains, each open Training tab reruns its live fragment once a second, and
-Streamlit ends every run with a clean-up (``_clean_problem_modules``, then ``gc.collect(2)``
-when ``runner.postScriptGC`` is on, its default).  Streamlit's clean-up calls
+While a job trains, each open Training tab reruns its live fragment (every 2 s since 1 Dec;
+once a second when this bench was written, which is the pace it plays), and Streamlit ends
+every run with a clean-up (``_clean_problem_modules``, then ``gc.collect(2)`` when
+``runner.postScriptGC`` is on, its default).  Streamlit's clean-up calls
 ``keras.backend.clear_session()``; catdog replaces it with one that leaves Keras alone
 (:func:`catdog.ui.keep_keras_state_between_reruns`).  This bench trains one model through the
 job queue the page uses (:class:`catdog.training.TrainingQueue`), each setting in its own
