@@ -14,6 +14,11 @@ set size (``/proc/self/statm``) every 0.5 s:
     .venv/bin/python bench/finetune_memory.py --allocators pool,malloc,jemalloc \\
         --jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
     .venv/bin/python bench/finetune_memory.py --allocators pool --image-size 224 --fine-tune-epochs 2
+    .venv/bin/python bench/finetune_memory.py --allocators pool --image-size 224 --epochs 1 \\
+        --fine-tune-epochs 2 --accumulation-steps 1,2
+
+``--accumulation-steps`` compares fine-tuning with whole batches (1) and with each batch run as
+micro-batches under gradient accumulation (catdog's default 2), each in its own child as well.
 
 Prints a markdown table (peak RSS, RSS at the end of each fine-tuning epoch, mean fine-tuning epoch
 seconds, test accuracy) and the peak RSS of each stage of the run (data, model, feature extraction,
@@ -45,6 +50,7 @@ def _rss_gb() -> float:
 def child(args) -> None:
     """Train one run, sampling RSS; print its JSON summary."""
     import tempfile
+    from dataclasses import replace
 
     from course_results import config_for
 
@@ -86,10 +92,12 @@ def child(args) -> None:
             time.sleep(0.25)
 
     threading.Thread(target=watch, daemon=True).start()
-    config = config_for("model4-finetune", args.epochs, args.fine_tune_epochs, args.weights)
+    config = replace(config_for("model4-finetune", args.epochs, args.fine_tune_epochs, args.weights),
+                     fine_tune_accumulation_steps=int(args.accumulation_steps))
     size = (args.image_size, args.image_size)
     with tempfile.TemporaryDirectory(prefix="catdog-bench-runs-") as runs:
-        result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size), store=RunStore(runs),
+        result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size,
+                                                           batch_size=args.batch_size), store=RunStore(runs),
                            progress=progress)
         time.sleep(0.6)
         stop.set()
@@ -112,6 +120,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
     add_data_arguments(parser)
     parser.add_argument("--image-size", type=int, default=160, help="square input size in pixels")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per batch (the course's 32)")
+    parser.add_argument("--accumulation-steps", default="2",
+                        help="comma-separated fine-tuning gradient accumulation steps to compare (1 = whole batches)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -121,19 +132,27 @@ def main(argv=None) -> int:
     allocators = comma_list(parser, args.allocators, ALLOCATORS, "allocators")
     if "jemalloc" in allocators and not (args.jemalloc and Path(args.jemalloc).is_file()):
         parser.error("the jemalloc run needs --jemalloc /path/to/libjemalloc.so.2")
+    try:
+        steps_list = [int(v) for v in args.accumulation_steps.split(",")]
+    except ValueError:
+        parser.error("--accumulation-steps takes comma-separated integers, e.g. 1,2")
     results = {}
     for name in allocators:
-        env = {"TF_CPU_ALLOCATOR_USE_BFC": "true" if name == "pool" else "false"}
-        if name == "jemalloc":
-            env["LD_PRELOAD"] = args.jemalloc
-        command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs), "--fine-tune-epochs",
-                   str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights,
-                   "--image-size", str(args.image_size)]
-        results[name] = run_child(command, name, env)
-    print(f"\nmodel4 at {args.image_size}×{args.image_size}: {args.epochs} fast frozen epochs + "
-          f"{args.fine_tune_epochs} fine-tuning epochs; "
+        for steps in steps_list:
+            env = {"TF_CPU_ALLOCATOR_USE_BFC": "true" if name == "pool" else "false"}
+            if name == "jemalloc":
+                env["LD_PRELOAD"] = args.jemalloc
+            label = name if len(steps_list) == 1 else f"{name}, {steps} accumulation step{'s' * (steps > 1)}"
+            command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs), "--fine-tune-epochs",
+                       str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights,
+                       "--image-size", str(args.image_size), "--batch-size", str(args.batch_size),
+                       "--accumulation-steps", str(steps)]
+            results[label] = run_child(command, label, env)
+    print(f"\nmodel4 at {args.image_size}×{args.image_size}, batch {args.batch_size}: {args.epochs} fast frozen "
+          f"epochs + {args.fine_tune_epochs} fine-tuning epochs; "
           f"load average after: {os.getloadavg()[0]:.1f}\n")
-    print("| allocator | peak RSS | RSS after each fine-tuning epoch (GB) | s per fine-tuning epoch | wall | test acc. |")
+    print("| allocator, accumulation | peak RSS | RSS after each fine-tuning epoch (GB) | s per fine-tuning epoch "
+          "| wall | test acc. |")
     print("|---|---:|---|---:|---:|---:|")
     for name, r in results.items():
         tuned = [e for e in r["epochs"] if e["epoch"] >= (r["fine_tune_start_epoch"] or 10**9)]

@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--fast", action="store_true", help="model4: train the head on cached features")
     train.add_argument("--views", type=int, default=TrainConfig.views)
     train.add_argument("--fine-tune-epochs", type=int, default=0)
+    train.add_argument("--fine-tune-accumulation-steps", type=int, default=TrainConfig.fine_tune_accumulation_steps,
+                       help="model4 fine-tuning: micro-batches per batch, one Adam update per batch "
+                            "(gradient accumulation: same updates, less memory; 1 = whole batches)")
     train.add_argument("--name", default="")
     predict = sub.add_parser("predict", help="classify image files with a saved .keras model")
     predict.add_argument("--model-path", required=True)
@@ -61,7 +64,7 @@ def _train(args) -> int:
     train_config = TrainConfig(
         model=args.model, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
         weights=args.weights, fast=args.fast, views=args.views, fine_tune_epochs=args.fine_tune_epochs,
-        name=args.name,
+        fine_tune_accumulation_steps=args.fine_tune_accumulation_steps, name=args.name,
     )
     side = args.image_size or (default_input_size(resolve_mobilenet_weights(args.weights))
                                if MODEL_SPECS[args.model].mobilenet else IMAGE_SIZE[0])

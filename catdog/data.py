@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE
+from catdog.config import ENV_DATA_DIR, IMAGE_SIZE
 from catdog.errors import CatdogError
 
 #: The official download of the course's dataset.
@@ -475,6 +475,60 @@ def make_dataset(
     if cache:
         ds = ds.map(_to_float32)
     return without_autotuning(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
+def check_accumulation_steps(parts: int, batch_size: int) -> None:
+    """Refuse gradient accumulation steps outside 1 … ``batch_size`` (see :func:`split_batches`).
+
+    Raises:
+        CatdogError: naming the allowed range.
+    """
+    if not 1 <= parts <= batch_size:
+        raise CatdogError(f"Gradient accumulation steps must lie between 1 and the batch size ({batch_size}), "
+                          f"not {parts}.")
+
+
+def split_batches(ds, parts: int, *, examples: int, batch_size: int):
+    """Split every batch of ``ds`` into ``parts`` consecutive micro-batches, for gradient accumulation.
+
+    A batch of ``n`` images becomes micro-batches of rows ``[n·i // parts, n·(i+1) // parts)``
+    for ``i = 0 … parts − 1`` (32 → 16 + 16; the course's last train batch of 16 → 8 + 8),
+    so with ``keras.optimizers.Adam(gradient_accumulation_steps=parts)`` the micro-batches of
+    one batch make exactly one update from the mean of their gradients: the same update
+    as the whole batch when the parts are equal.  Empty micro-batches (a last batch of
+    fewer than ``parts`` images) are dropped.  The result declares its length
+    (``assert_cardinality``), so Keras shows per-step progress from the first epoch.
+
+    Args:
+        ds: a ``tf.data.Dataset`` of ``(images, labels)`` batches, e.g. from :func:`make_dataset`.
+        parts: micro-batches per batch, 1 … ``batch_size`` (1 returns ``ds`` unchanged).
+        examples: images in ``ds`` (e.g. ``len(items)``).
+        batch_size: images per batch of ``ds``; only its last batch may be smaller.
+
+    Returns:
+        The dataset of micro-batches, same dtypes; the batch dimension becomes ``None``.
+
+    Raises:
+        CatdogError: ``parts`` outside 1 … ``batch_size``.
+    """
+    import tensorflow as tf
+
+    check_accumulation_steps(parts, batch_size)
+    if parts == 1:
+        return ds
+
+    def split(images, labels):
+        n = tf.shape(images, out_type=tf.int64)[0]
+
+        def part(i):
+            start, stop = n * i // parts, n * (i + 1) // parts
+            return images[start:stop], labels[start:stop]
+
+        return tf.data.Dataset.range(parts).map(part)
+
+    full, tail = divmod(examples, batch_size)
+    micro = ds.flat_map(split).filter(lambda images, labels: tf.shape(images)[0] > 0)
+    return micro.apply(tf.data.experimental.assert_cardinality(full * parts + min(tail, parts)))
 
 
 def without_autotuning(ds):

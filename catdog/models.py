@@ -261,12 +261,21 @@ def build_model(
     return model
 
 
-def compile_model(model, learning_rate: float) -> None:
-    """Compile with the course's optimizer, loss and metric."""
+def compile_model(model, learning_rate: float, accumulation_steps: int = 1) -> None:
+    """Compile with the course's optimizer (Adam), loss and metric.
+
+    Args:
+        model: any catdog model.
+        learning_rate: Adam's step size.
+        accumulation_steps: ≥ 2: Adam applies the mean gradient of every
+            ``accumulation_steps`` steps (``gradient_accumulation_steps``; feed it
+            batches from :func:`catdog.data.split_batches`); 1: every step.
+    """
     import keras
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(
+            learning_rate, gradient_accumulation_steps=accumulation_steps if accumulation_steps > 1 else None),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

@@ -128,6 +128,18 @@ class RunInfo:
         """Per-epoch metrics (see :func:`read_history_csv`)."""
         return read_history_csv(self.path / HISTORY_FILE)
 
+    @property
+    def has_epochs(self) -> bool:
+        """Whether at least one epoch finished, i.e. there are curves to draw (one ``stat``, no parsing).
+
+        ``CSVLogger`` creates the history file empty when training begins and writes its
+        header with the first epoch's row.
+        """
+        try:
+            return (self.path / HISTORY_FILE).stat().st_size > 0
+        except OSError:
+            return False
+
     def label(self) -> str:
         """One-line description for pickers: name, model, test accuracy."""
         acc = self.test_accuracy
@@ -283,20 +295,23 @@ class Progress:
                 setattr(self, key, value)
 
 
-def _make_live_callback(progress: Progress, stop: threading.Event | None):
+def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_per_batch: int = 1):
+    """The callback that feeds :class:`Progress`; with gradient accumulation, ``steps_per_batch``
+    micro-batch steps count as one batch."""
     import keras
 
     class LiveProgress(keras.callbacks.Callback):
         """Feeds :class:`Progress` per batch and epoch; ends ``fit`` when ``stop`` is set."""
 
         def on_train_begin(self, logs=None):
-            progress.set(batches=self.params.get("steps") or 0, phase="training")
+            steps = self.params.get("steps") or 0
+            progress.set(batches=-(-steps // steps_per_batch), phase="training")
 
         def on_epoch_begin(self, epoch, logs=None):
             progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time())
 
         def on_train_batch_end(self, batch, logs=None):
-            progress.set(batch=batch + 1)
+            progress.set(batch=-(-(batch + 1) // steps_per_batch))
             if stop is not None and stop.is_set():
                 self.model.stop_training = True
 
@@ -525,7 +540,10 @@ def train_run(
       ``fine_tune_at`` on are unfrozen, the model is recompiled with
       ``learning_rate × fine_tune_lr_factor`` and ``fit`` continues on images for
       the extra epochs (epoch numbers continue; ``run.json`` gets
-      ``fine_tune_start_epoch``, 1-based).
+      ``fine_tune_start_epoch``, 1-based); each training batch runs as
+      ``fine_tune_accumulation_steps`` micro-batches (:func:`catdog.data.split_batches`)
+      with one Adam update per batch; validation and testing then use
+      micro-batches too (the same scores, less memory).
 
     Args:
         train_config: the model and hyper-parameters.
@@ -569,6 +587,8 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         raise CatdogError("Train for at least one epoch.")
     if train_config.fine_tune_epochs < 0:
         raise CatdogError("Fine-tuning epochs cannot be negative.")
+    if fine_tune:
+        data.check_accumulation_steps(train_config.fine_tune_accumulation_steps, data_config.batch_size)
     root, splits = prepared or prepare_splits(data_config)
     if is_model4:  # the run records the weights actually used ($CATDOG_MOBILENET_WEIGHTS for the default "")
         train_config = replace(train_config, weights=resolve_mobilenet_weights(train_config.weights))
@@ -586,6 +606,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         model = build_model(train_config, image_size=data_config.image_size)
         store.update(run, parameters=parameter_counts(model))
         kwargs = dict(image_size=data_config.image_size, batch_size=data_config.batch_size)
+        test_kwargs = kwargs
         history_path = str(run.path / HISTORY_FILE)
         live = _make_live_callback(progress, stop)
 
@@ -622,18 +643,27 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         if fine_tune and history and not stopped:
             start_epoch = len(history)  # 0-based index of the first fine-tuning epoch
             store.update(run, fine_tune_start_epoch=start_epoch + 1)
+            steps = train_config.fine_tune_accumulation_steps
             unfreeze_base(model, train_config.fine_tune_at)
-            compile_model(model, train_config.learning_rate * train_config.fine_tune_lr_factor)
-            progress.set(message=f"fine-tuning MobileNetV2 from layer {train_config.fine_tune_at}")
+            compile_model(model, train_config.learning_rate * train_config.fine_tune_lr_factor, steps)
+            progress.set(message=f"fine-tuning MobileNetV2 from layer {train_config.fine_tune_at}" + (
+                f"; each batch as {steps} micro-batches (gradient accumulation)" if steps > 1 else ""))
             best_so_far = max(row.get("val_accuracy", 0.0) for row in history)
             train_ds, val_ds = image_datasets()
+            train_ds = data.split_batches(train_ds, steps, examples=len(splits.train),
+                                          batch_size=data_config.batch_size)
+            # Validation and testing in micro-batches too (the same scores): whole batches would take the
+            # memory back up.
+            val_ds = data.split_batches(val_ds, steps, examples=len(splits.validation),
+                                        batch_size=data_config.batch_size)
+            test_kwargs = dict(kwargs, batch_size=max(1, data_config.batch_size // steps))
             callbacks = [
                 keras.callbacks.CSVLogger(history_path, append=True),
                 keras.callbacks.ModelCheckpoint(
                     str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True,
                     initial_value_threshold=best_so_far,
                 ),
-                live,
+                _make_live_callback(progress, stop, steps),
                 *tensorboard(),
             ]
             model.fit(train_ds, validation_data=val_ds, initial_epoch=start_epoch, epochs=start_epoch
@@ -654,9 +684,10 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
                 test = _test_scores(head.evaluate(test_ds, verbose=0, return_dict=True), len(splits.test))
                 test_best = _score_best_head(head, best_head_weights, history, test, test_ds, stopped=stopped)
             else:
-                test_ds = data.make_dataset(splits.test, cache=False, **kwargs)
+                test_ds = data.make_dataset(splits.test, cache=False, **test_kwargs)
                 test = _test_scores(model.evaluate(test_ds, verbose=0, return_dict=True), len(splits.test))
-                test_best = _score_best_checkpoint(model, run, history, test, splits.test, stopped=stopped, **kwargs)
+                test_best = _score_best_checkpoint(model, run, history, test, splits.test, stopped=stopped,
+                                                   **test_kwargs)
         store.update(
             run, status="stopped" if stopped else "done", test=test, test_best=test_best, epochs_done=len(history),
             wall_seconds=round(time.time() - started, 2),

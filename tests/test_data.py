@@ -155,6 +155,45 @@ def test_datasets_run_without_tf_data_autotuning(synthetic_data):
     assert sum(ordered, []) == [label for _, label in splits.train]  # order kept
 
 
+def test_split_batches_halves_each_batch_in_order():
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(70, dtype=np.float32), np.arange(70) % 2)).batch(32)
+    micro = data.split_batches(ds, 2, examples=70, batch_size=32)
+    assert [int(x.shape[0]) for x, _ in micro] == [16, 16, 16, 16, 3, 3]  # pairs = the batches of 32, 32, 6
+    assert int(micro.cardinality()) == 6  # known length: Keras shows progress from the first epoch
+    assert np.concatenate([x.numpy() for x, _ in micro]).tolist() == list(range(70))
+    assert data.split_batches(ds, 1, examples=70, batch_size=32) is ds
+    single = tf.data.Dataset.from_tensor_slices((np.zeros(1, np.float32), np.zeros(1, np.int32))).batch(32)
+    micro = data.split_batches(single, 2, examples=1, batch_size=32)
+    assert [int(x.shape[0]) for x, _ in micro] == [1] and int(micro.cardinality()) == 1  # no empty micro-batch
+    for parts in (0, 33):
+        with pytest.raises(CatdogError, match="between 1 and the batch size"):
+            data.split_batches(ds, parts, examples=70, batch_size=32)
+
+
+def test_gradient_accumulation_over_split_batches_equals_whole_batch_updates():
+    # What fine-tuning relies on: 2 micro-batches + Adam(gradient_accumulation_steps=2) = 1 batch.
+    import keras
+    import tensorflow as tf
+
+    from catdog.models import compile_model
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 6)).astype(np.float32), rng.integers(0, 2, 20).astype(np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)  # 8, 8, 4 → 4+4, 4+4, 2+2
+
+    def trained(steps):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+        compile_model(model, 0.01, steps)
+        model.fit(data.split_batches(ds, steps, examples=20, batch_size=8), epochs=3, verbose=0)
+        return model.get_weights()
+
+    for whole, accumulated in zip(trained(1), trained(2)):
+        np.testing.assert_allclose(accumulated, whole, atol=1e-5)
+
+
 def test_samples_give_a_row_per_class(synthetic_data):
     rows = data.sample_items(splits_of(synthetic_data, validation_size=12, test_size=8), "train", 3, seed=1)
     assert [[label for _, label in row] for row in rows] == [[0, 0, 0], [1, 1, 1]]

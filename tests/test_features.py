@@ -270,6 +270,7 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     result = train_run(config, data_config, store=RunStore(os.environ["CATDOG_RUNS_DIR"]))
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["fine_tune_start_epoch"] == 2
+    assert record["train_config"]["fine_tune_accumulation_steps"] == 4  # the default: each batch as 4 micro-batches
     assert record["epochs_done"] == 2 and record["test"] is not None
     assert [row["epoch"] for row in _history(result.run)] == ["0", "1"]
     base = load_model(result.run.model_path).get_layer(MOBILENET_LAYER)

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from catdog.config import DataConfig, TrainConfig
+from catdog.errors import CatdogError
 from catdog.training import RunStore, train_run
 from tests.conftest import REPO
 from tests.synthetic import synthetic_image
@@ -135,6 +136,23 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     assert RunStore(tmp_path / "runs").list()[0].record["data_config"]["image_size"] == [224, 224]
 
 
+def test_training_page_sends_the_fine_tuning_settings_with_the_job(synthetic_data, tmp_path):
+    at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
+                   train_weights=str(tmp_path / "nope.h5"))
+    assert at.select_slider(key="train_ft_accumulation").disabled  # no fine-tuning epochs: nothing to set
+    at.number_input(key="train_ft").set_value(3).run()
+    accumulation = at.select_slider(key="train_ft_accumulation")
+    assert not accumulation.disabled and accumulation.value == TrainConfig().fine_tune_accumulation_steps
+    accumulation.set_value(4).run()
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline and [r.status for r in RunStore(tmp_path / "runs").list()] != ["failed"]:
+        time.sleep(0.2)
+    [run] = RunStore(tmp_path / "runs").list()
+    assert run.record["train_config"]["fine_tune_epochs"] == 3
+    assert run.record["train_config"]["fine_tune_accumulation_steps"] == 4
+
+
 def test_training_page_offers_the_size_the_weights_were_trained_at(synthetic_data, tmp_path):
     weights = str(tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5")
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_weights=weights)
@@ -188,7 +206,11 @@ def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_run
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
     first = train_run(TrainConfig(epochs=1, name="first"), data, store=store).run.run_id
+    with pytest.raises(CatdogError):
+        train_run(TrainConfig(model="model9"), data, store=store)  # fails before its first epoch: no curves
     at = open_page(PAGES[2], synthetic_data)
+    assert [r.status for r in store.list()] == ["failed", "done"]
+    assert at.multiselect(key="compare_runs").options == [store.get(first).label()]
     assert at.multiselect(key="compare_runs").value == [first]
     at.multiselect(key="compare_runs").set_value([]).run()  # the user clears the comparison
     second = train_run(TrainConfig(epochs=1, name="second"), data, store=store).run.run_id  # e.g. from another tab

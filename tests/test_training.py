@@ -33,7 +33,7 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     result = train_run(TrainConfig(model="model2", epochs=2), DataConfig(str(synthetic_data), **SMALL),
                        store=store, progress=progress)
     run = store.get(result.run.run_id)
-    assert run.status == "done"
+    assert run.status == "done" and run.has_epochs
     assert [row["epoch"] for row in run.history()] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.history()[0])
     assert 0 <= run.test_accuracy <= 1 and run.record["test"]["images"] == 8
@@ -140,6 +140,7 @@ def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
                   DataConfig(str(synthetic_data), **SMALL), store=store)
     (run,) = store.list()
     assert run.status == "failed" and "does not exist" in run.record["error"]
+    assert not run.has_epochs  # nothing for "Compare runs" to draw
 
 
 def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):

@@ -118,6 +118,10 @@ def test_an_idle_tab_shows_a_job_started_elsewhere_and_lists_its_run_when_it_end
         configure_data(page)  # the watcher trains nothing: its live view polls slowly until a job starts
     configure_data(trainer)
     set_training(trainer, epochs=1, batch=8, name="seen from the other tab")
+    set_training(watcher, epochs=1, batch=8)
+    # The watcher's user is typing a name, not yet committed (no Enter, no blur), when the jobs change.
+    typing = watcher.get_by_test_id("stMain").get_by_label("Run name (optional)", exact=True)
+    typing.fill("half-typed")
     before = set(read_runs(app_server.runs_dir))
     click_train(trainer)
     expect(job_heading(watcher, "seen from the other tab ·")).to_be_visible(timeout=30_000)  # ≤ 10 s idle poll
@@ -128,6 +132,13 @@ def test_an_idle_tab_shows_a_job_started_elsewhere_and_lists_its_run_when_it_end
     expect(watcher.get_by_test_id("stMultiSelect").get_by_text("seen from the other tab · model1 · test",
                                                                  exact=False)).to_be_visible(timeout=30_000)
     assert error_texts(watcher) == []
+    # Both redraws left the edit alone, and it still reaches the server: the watcher's own run is named by it.
+    expect(typing).to_have_value("half-typed")
+    before = set(read_runs(app_server.runs_dir))
+    click_train(watcher)
+    (run_id,) = wait_for(lambda: new_runs(app_server.runs_dir, before), message="the watcher's run to start")
+    assert read_runs(app_server.runs_dir)[run_id]["name"] == "half-typed"
+    wait_for_run_status(app_server.runs_dir, run_id)
 
 
 def image_bytes(label: int, fmt: str = "PNG") -> bytes:
