@@ -128,6 +128,16 @@ def chance_hint(model: str, history, finished: bool) -> str | None:
             f"recover from that. Stop it and try {advice}.")
 
 
+def phase_text(snapshot: dict) -> str:
+    """The running job's phase line: ``"training · epoch 21/30 · fine-tuning MobileNetV2 from layer 100; …"``.
+
+    Args:
+        snapshot: :meth:`catdog.training.Progress.snapshot` (``phase``, ``epoch``, ``epochs``, ``message``).
+    """
+    text = f"{snapshot.get('phase', '')} · epoch {snapshot.get('epoch', 0)}/{snapshot.get('epochs', 0)}"
+    return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
+
+
 def fraction_done(snapshot: dict) -> float:
     """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches."""
     epochs = max(snapshot.get("epochs", 0), 1)

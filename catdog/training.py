@@ -675,7 +675,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         model.save(run.path / MODEL_FILE)
         test = test_best = None
         if history:
-            progress.set(phase="testing")
+            progress.set(phase="testing", message="")
             if feature_set is not None and not fine_tuned:
                 from catdog.features import feature_dataset
 

@@ -177,7 +177,7 @@ def live_job():
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
-        st.progress(reporting.fraction_done(snap), text=f"{snap['phase']} · epoch {snap['epoch']}/{snap['epochs']}")
+        st.progress(reporting.fraction_done(snap), text=reporting.phase_text(snap))
         if snap["batches"]:
             eta = reporting.format_seconds(reporting.eta_seconds(snap))
             st.progress(min(snap["batch"] / snap["batches"], 1.0),

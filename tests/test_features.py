@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import threading
@@ -266,11 +267,28 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     from catdog.models import MOBILENET_LAYER, load_model
     from catdog.training import RunStore, train_run
 
+    from catdog.reporting import phase_text
+    from catdog.training import Progress
+
     config = TrainConfig(model="model4", epochs=1, fast=True, views=1, fine_tune_epochs=1, fine_tune_at=100)
-    result = train_run(config, data_config, store=RunStore(os.environ["CATDOG_RUNS_DIR"]))
+    shown = []
+
+    class Recorded(Progress):  # keeps every phase line the page would have shown
+        def set(self, **changes):
+            super().set(**changes)
+            shown.append(phase_text(self.snapshot()))
+
+    progress = Recorded()
+    result = train_run(config, data_config, store=RunStore(os.environ["CATDOG_RUNS_DIR"]), progress=progress)
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["fine_tune_start_epoch"] == 2
     assert record["train_config"]["fine_tune_accumulation_steps"] == 4  # the default: each batch as 4 micro-batches
+    # The page counts batches, not micro-batch steps, and says what fine-tuning does.
+    snap = progress.snapshot()
+    assert snap["batches"] == math.ceil(sum(record["counts"]["train"].values()) / data_config.batch_size)
+    assert any("epoch 2/2 · fine-tuning MobileNetV2 from layer 100; each batch as 4 micro-batches" in line
+               for line in shown)
+    assert phase_text(snap) == "done · epoch 2/2"  # the fine-tuning line went with the training
     assert record["epochs_done"] == 2 and record["test"] is not None
     assert [row["epoch"] for row in _history(result.run)] == ["0", "1"]
     base = load_model(result.run.model_path).get_layer(MOBILENET_LAYER)

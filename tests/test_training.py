@@ -241,13 +241,15 @@ def test_queue_survives_a_failing_job(tmp_path):
 
 
 def test_reporting_helpers():
-    from catdog.reporting import eta_seconds, format_seconds, fraction_done, stuck_at_chance
+    from catdog.reporting import eta_seconds, format_seconds, fraction_done, phase_text, stuck_at_chance
 
     snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0}
     assert fraction_done(snap) == pytest.approx((1 + 0.5) / 4)
     assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))  # 2 s per batch
     assert eta_seconds({**snap, "batch": 0}) is None
     assert format_seconds(75) == "1 min 15 s" and format_seconds(None) == "…"
+    assert phase_text({**snap, "phase": "training", "message": ""}) == "training · epoch 2/4"
+    assert phase_text({**snap, "phase": "training", "message": "fine-tuning"}) == "training · epoch 2/4 · fine-tuning"
     assert stuck_at_chance([{"val_accuracy": 0.5}, {"val_accuracy": 0.505}])
     assert not stuck_at_chance([{"val_accuracy": 0.5}, {"val_accuracy": 0.61}])
     assert not stuck_at_chance([])
