@@ -18,7 +18,8 @@ set size (``/proc/self/statm``) every 0.5 s:
         --fine-tune-epochs 2 --accumulation-steps 1,2
 
 ``--accumulation-steps`` compares fine-tuning with whole batches (1) and with each batch run as
-micro-batches under gradient accumulation (catdog's default 2), each in its own child as well.
+micro-batches under gradient accumulation (0, the default: catdog's automatic choice, 4 above 160×160),
+each in its own child as well.
 
 Prints a markdown table (peak RSS, RSS at the end of each fine-tuning epoch, mean fine-tuning epoch
 seconds, test accuracy) and the peak RSS of each stage of the run (data, model, feature extraction,
@@ -50,7 +51,6 @@ def _rss_gb() -> float:
 def child(args) -> None:
     """Train one run, sampling RSS; print its JSON summary."""
     import tempfile
-    from dataclasses import replace
 
     from course_results import config_for
 
@@ -92,8 +92,8 @@ def child(args) -> None:
             time.sleep(0.25)
 
     threading.Thread(target=watch, daemon=True).start()
-    config = replace(config_for("model4-finetune", args.epochs, args.fine_tune_epochs, args.weights),
-                     fine_tune_accumulation_steps=int(args.accumulation_steps))
+    config = config_for("model4-finetune", args.epochs, args.fine_tune_epochs, args.weights,
+                        accumulation_steps=int(args.accumulation_steps))
     size = (args.image_size, args.image_size)
     with tempfile.TemporaryDirectory(prefix="catdog-bench-runs-") as runs:
         result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size,
@@ -121,8 +121,9 @@ def main(argv=None) -> int:
     add_data_arguments(parser)
     parser.add_argument("--image-size", type=int, default=160, help="square input size in pixels")
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (the course's 32)")
-    parser.add_argument("--accumulation-steps", default="2",
-                        help="comma-separated fine-tuning gradient accumulation steps to compare (1 = whole batches)")
+    parser.add_argument("--accumulation-steps", default="0",
+                        help="comma-separated fine-tuning gradient accumulation steps to compare "
+                             "(1 = whole batches, 0 = catdog's automatic choice)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -142,7 +143,8 @@ def main(argv=None) -> int:
             env = {"TF_CPU_ALLOCATOR_USE_BFC": "true" if name == "pool" else "false"}
             if name == "jemalloc":
                 env["LD_PRELOAD"] = args.jemalloc
-            label = name if len(steps_list) == 1 else f"{name}, {steps} accumulation step{'s' * (steps > 1)}"
+            steps_text = "automatic accumulation" if steps == 0 else f"{steps} accumulation step{'s' * (steps > 1)}"
+            label = name if len(steps_list) == 1 else f"{name}, {steps_text}"
             command = [sys.executable, __file__, "--child", "--epochs", str(args.epochs), "--fine-tune-epochs",
                        str(args.fine_tune_epochs), "--data-dir", args.data_dir, "--weights", args.weights,
                        "--image-size", str(args.image_size), "--batch-size", str(args.batch_size),

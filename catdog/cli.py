@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--fine-tune-epochs", type=int, default=0)
     train.add_argument("--fine-tune-accumulation-steps", type=int, default=TrainConfig.fine_tune_accumulation_steps,
                        help="model4 fine-tuning: micro-batches per batch, one Adam update per batch "
-                            "(gradient accumulation: same updates, less memory; 1 = whole batches)")
+                            "(gradient accumulation: same updates, less memory; 1 = whole batches; "
+                            "0 = automatic: 4 above 160×160, else 1)")
     train.add_argument("--name", default="")
     predict = sub.add_parser("predict", help="classify image files with a saved .keras model")
     predict.add_argument("--model-path", required=True)

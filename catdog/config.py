@@ -94,13 +94,8 @@ class TrainConfig:
             their mean gradient (Keras's ``gradient_accumulation_steps``): the same
             updates as whole batches (the base's BatchNormalization runs in
             inference mode), with less memory; validation and testing then run in
-            micro-batches too (same scores).  On 2 CPU cores, 10 fine-tuning
-            epochs at 224×224 peaked at 2.33 GB RSS with 4 steps and 2.48 GB with
-            2 (545 and 570 s in all, test accuracy 96.0 and 96.5 %), 2.65 GB with
-            whole batches (726 s, 96.5 %, an earlier day); the second fine-tuning
-            epoch took 52.5 s both with 4 steps and with whole batches
-            (``bench/course_results.py``, ``bench/finetune_memory.py``, 2 Dec
-            2026).  1 = whole batches.
+            micro-batches too (same scores).  1 = whole batches; 0 = automatic
+            (:func:`fine_tune_accumulation`): 4 above 160×160, else 1.
     """
 
     model: str = "model1"
@@ -117,8 +112,31 @@ class TrainConfig:
     fine_tune_epochs: int = 0
     fine_tune_at: int = 100
     fine_tune_lr_factor: float = 0.1
-    fine_tune_accumulation_steps: int = 4
+    fine_tune_accumulation_steps: int = 0
 
     def to_dict(self) -> dict:
         """JSON-ready copy of the fields."""
         return asdict(self)
+
+
+def fine_tune_accumulation(steps: int, image_size: tuple[int, int]) -> int:
+    """The gradient accumulation steps fine-tuning uses: ``steps``, or for 0 the automatic choice.
+
+    Automatic: 4 micro-batches per batch when the input is larger than 160×160, else whole
+    batches.  Measured on 2 CPU cores with batch 32, 10 fine-tuning epochs
+    (``bench/course_results.py``, 2 Dec 2026): at 224×224 whole batches peaked at 2.65 GB RSS,
+    over the 2.5 GB target, and 4 micro-batches at 2.33 GB, no slower (545 s in all); at
+    160×160 whole batches peaked at only 1.83 GB, and 4 micro-batches of 8 were slower
+    (321 vs 275 s) with lower accuracy in both seeds tried.
+
+    Args:
+        steps: ``TrainConfig.fine_tune_accumulation_steps`` (≥ 0).
+        image_size: model input ``(height, width)`` in pixels.
+
+    Returns:
+        Micro-batches per batch, ≥ 1 for ``steps`` ≥ 0 (a negative ``steps`` is returned as is,
+        for :func:`catdog.data.check_accumulation_steps` to refuse).
+    """
+    if steps != 0:
+        return steps
+    return 4 if max(image_size) > 160 else 1

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from catdog.atomic import write_atomic
-from catdog.config import DataConfig, TrainConfig
+from catdog.config import DataConfig, TrainConfig, fine_tune_accumulation
 from catdog.errors import CatdogError
 
 #: Run states as written in ``run.json``.  ``interrupted`` is never written: it
@@ -541,7 +541,8 @@ def train_run(
       ``learning_rate × fine_tune_lr_factor`` and ``fit`` continues on images for
       the extra epochs (epoch numbers continue; ``run.json`` gets
       ``fine_tune_start_epoch``, 1-based); each training batch runs as
-      ``fine_tune_accumulation_steps`` micro-batches (:func:`catdog.data.split_batches`)
+      ``fine_tune_accumulation_steps`` micro-batches (0: the automatic choice of
+      :func:`catdog.config.fine_tune_accumulation`, recorded; :func:`catdog.data.split_batches`)
       with one Adam update per batch; validation and testing then use
       micro-batches too (the same scores, less memory).
 
@@ -587,7 +588,9 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         raise CatdogError("Train for at least one epoch.")
     if train_config.fine_tune_epochs < 0:
         raise CatdogError("Fine-tuning epochs cannot be negative.")
-    if fine_tune:
+    if fine_tune:  # the run records the steps used (the automatic choice for 0)
+        train_config = replace(train_config, fine_tune_accumulation_steps=fine_tune_accumulation(
+            train_config.fine_tune_accumulation_steps, data_config.image_size))
         data.check_accumulation_steps(train_config.fine_tune_accumulation_steps, data_config.batch_size)
     root, splits = prepared or prepare_splits(data_config)
     if is_model4:  # the run records the weights actually used ($CATDOG_MOBILENET_WEIGHTS for the default "")

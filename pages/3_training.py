@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from catdog import augment, charts, reporting, ui
-from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, DataConfig, TrainConfig
+from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, DataConfig, TrainConfig, fine_tune_accumulation
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MODEL_SPECS, build_model, default_input_size, layer_table,
                            parameter_counts, weights_image_size)
@@ -110,13 +110,16 @@ if spec.mobilenet:
         options["fine_tune_at"] = b.number_input("Unfreeze from layer", 0, 154, key="train_ft_at")
         options["fine_tune_lr_factor"] = c.select_slider("Fine-tuning learning rate factor", [0.01, 0.1, 1.0],
                                                          key="train_ft_lr")
+        auto = fine_tune_accumulation(0, (side, side))
         options["fine_tune_accumulation_steps"] = d.select_slider(
-            "Gradient accumulation steps", [1, 2, 4], key="train_ft_accumulation",
+            "Gradient accumulation steps", [0, 1, 2, 4], key="train_ft_accumulation",
+            format_func=lambda steps: f"auto ({auto})" if steps == 0 else str(steps),
             disabled=not options["fine_tune_epochs"],
             help="Fine-tuning runs each batch as this many smaller micro-batches and updates the weights once "
                  "per batch from their mean gradient (gradient accumulation): the same updates as whole "
-                 "batches, with less memory (10 fine-tuning epochs at 224×224 on 2 CPU cores peaked at 2.33 GB "
-                 "with 4 steps, 2.65 GB with whole batches, no slower). 1 = whole batches.")
+                 "batches, with less memory. 1 = whole batches. Auto: 4 above 160×160 (10 fine-tuning epochs "
+                 "at 224×224 on 2 CPU cores peaked at 2.33 GB instead of 2.65 GB, no slower), else 1 (at "
+                 "160×160 whole batches need only 1.8 GB and were faster).")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
                            name=run_name.strip(), **options)

@@ -270,7 +270,8 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     from catdog.reporting import phase_text
     from catdog.training import Progress
 
-    config = TrainConfig(model="model4", epochs=1, fast=True, views=1, fine_tune_epochs=1, fine_tune_at=100)
+    config = TrainConfig(model="model4", epochs=1, fast=True, views=1, fine_tune_epochs=1, fine_tune_at=100,
+                         fine_tune_accumulation_steps=4)  # automatic at 64×64 would be whole batches
     shown = []
 
     class Recorded(Progress):  # keeps every phase line the page would have shown
@@ -282,7 +283,7 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     result = train_run(config, data_config, store=RunStore(os.environ["CATDOG_RUNS_DIR"]), progress=progress)
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["fine_tune_start_epoch"] == 2
-    assert record["train_config"]["fine_tune_accumulation_steps"] == 4  # the default: each batch as 4 micro-batches
+    assert record["train_config"]["fine_tune_accumulation_steps"] == 4  # each batch as 4 micro-batches
     # The page counts batches, not micro-batch steps, and says what fine-tuning does.
     snap = progress.snapshot()
     assert snap["batches"] == math.ceil(sum(record["counts"]["train"].values()) / data_config.batch_size)

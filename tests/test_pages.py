@@ -138,11 +138,11 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
 
 def test_training_page_sends_the_fine_tuning_settings_with_the_job(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
-                   train_weights=str(tmp_path / "nope.h5"))
+                   train_weights=str(tmp_path / "nope.h5"), train_image_size=224)
     assert at.select_slider(key="train_ft_accumulation").disabled  # no fine-tuning epochs: nothing to set
     at.number_input(key="train_ft").set_value(3).run()
     accumulation = at.select_slider(key="train_ft_accumulation")
-    assert not accumulation.disabled and accumulation.value == TrainConfig().fine_tune_accumulation_steps
+    assert not accumulation.disabled and accumulation.value == 0 and "auto (4)" in accumulation.options  # at 224
     accumulation.set_value(4).run()
     [b for b in at.button if b.label == "Train"][0].click().run()
     deadline = time.time() + 60

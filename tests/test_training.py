@@ -255,6 +255,15 @@ def test_reporting_helpers():
     assert not stuck_at_chance([])
 
 
+def test_fine_tuning_accumulates_gradients_automatically_only_above_160_pixels():
+    from catdog.config import fine_tune_accumulation
+
+    assert TrainConfig().fine_tune_accumulation_steps == 0  # automatic
+    assert fine_tune_accumulation(0, (224, 224)) == 4  # whole batches peaked at 2.65 GB there
+    assert fine_tune_accumulation(0, (160, 160)) == 1  # 1.83 GB, and micro-batches were slower
+    assert fine_tune_accumulation(2, (224, 224)) == 2 and fine_tune_accumulation(1, (224, 224)) == 1
+
+
 def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
     from catdog.reporting import chance_hint
 

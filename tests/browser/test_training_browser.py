@@ -47,9 +47,10 @@ def test_live_curve_gains_points_while_the_test_watches(page, app_server):
         if count == epochs and read_runs(app_server.runs_dir)[run_id]["status"] == "done":
             break
         page.wait_for_timeout(100)
-    # The fragment redraws every 2 s, so a fast epoch may be skipped; but the curve must be
-    # seen part-drawn at least once and never lose points.
-    assert seen[0] == 0 and seen[-1] == epochs and seen == sorted(seen), f"point counts seen: {seen}"
+    # The fragment redraws every 2 s, so a fast epoch may be skipped (and on a quick machine the first
+    # epochs may end before the first look: seen [5, 10, 16] once); but the curve must be seen
+    # part-drawn at least once and never lose points.
+    assert seen[-1] == epochs and seen == sorted(seen), f"point counts seen: {seen}"
     assert len([c for c in seen if 0 < c < epochs]) >= 1, f"never saw a part-drawn curve: {seen}"
     assert chart_points(page, "live_loss") == [epochs, epochs]
     record = wait_for_run_status(app_server.runs_dir, run_id)
