@@ -118,7 +118,7 @@ if spec.mobilenet:
             help="Fine-tuning runs each batch as this many smaller micro-batches and updates the weights once "
                  "per batch from their mean gradient (gradient accumulation): the same updates as whole "
                  "batches, with less memory. 1 = whole batches. Auto: 4 above 160×160 (10 fine-tuning epochs "
-                 "at 224×224 on 2 CPU cores peaked at 2.33 GB instead of 2.65 GB, no slower), else 1 (at "
+                 "at 224×224 on 2 CPU cores peaked at 2.3 instead of 2.7 GB, up to 10 % slower), else 1 (at "
                  "160×160 whole batches need only 1.8 GB and were faster).")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
