@@ -30,17 +30,16 @@ KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
 
 
 def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed: int = 42,
-               fine_tune_lr_factor: float = 0.1, accumulation_steps: int | None = None):
-    """The :class:`~catdog.config.TrainConfig` of a table row (``accumulation_steps`` ``None``: the default)."""
+               fine_tune_lr_factor: float = 0.1, accumulation_steps: int = 0):
+    """The :class:`~catdog.config.TrainConfig` of a table row (``accumulation_steps`` 0: automatic)."""
     from catdog.config import TrainConfig
 
     model = key.split("-")[0]
-    steps = {} if accumulation_steps is None else {"fine_tune_accumulation_steps": accumulation_steps}
     return TrainConfig(
         model=model, epochs=epochs, weights=weights, name=f"course {key} (seed {seed})", seed=seed,
         fast=key in ("model4-fast", "model4-finetune"),
         fine_tune_epochs=fine_tune_epochs if key == "model4-finetune" else 0,
-        fine_tune_lr_factor=fine_tune_lr_factor, **steps,
+        fine_tune_lr_factor=fine_tune_lr_factor, fine_tune_accumulation_steps=accumulation_steps,
     )
 
 
@@ -105,8 +104,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
     parser.add_argument("--fine-tune-lr-factor", type=float, default=0.1, help="fine-tuning learning rate / head's")
-    parser.add_argument("--accumulation-steps", type=int, default=None,
-                        help="fine-tuning micro-batches per batch (default: TrainConfig's)")
+    parser.add_argument("--accumulation-steps", type=int, default=0,
+                        help="fine-tuning micro-batches per batch (0: catdog's automatic choice)")
     add_data_arguments(parser)
     parser.add_argument("--seed", type=int, default=42, help="training seed (the split seed stays 42)")
     parser.add_argument("--image-size", type=int, default=160,
@@ -124,9 +123,7 @@ def main(argv=None) -> int:
                    "--fine-tune-epochs", str(args.fine_tune_epochs),
                    "--fine-tune-lr-factor", str(args.fine_tune_lr_factor), "--data-dir", args.data_dir,
                    "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed),
-                   "--image-size", str(args.image_size)]
-        if args.accumulation_steps is not None:
-            command += ["--accumulation-steps", str(args.accumulation_steps)]
+                   "--image-size", str(args.image_size), "--accumulation-steps", str(args.accumulation_steps)]
         row = run_child(command, key, keep_going=True)
         if row is None:
             continue

@@ -609,7 +609,6 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         model = build_model(train_config, image_size=data_config.image_size)
         store.update(run, parameters=parameter_counts(model))
         kwargs = dict(image_size=data_config.image_size, batch_size=data_config.batch_size)
-        test_kwargs = kwargs
         history_path = str(run.path / HISTORY_FILE)
         live = _make_live_callback(progress, stop)
 
@@ -659,7 +658,6 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             # memory back up.
             val_ds = data.split_batches(val_ds, steps, examples=len(splits.validation),
                                         batch_size=data_config.batch_size)
-            test_kwargs = dict(kwargs, batch_size=max(1, data_config.batch_size // steps))
             callbacks = [
                 keras.callbacks.CSVLogger(history_path, append=True),
                 keras.callbacks.ModelCheckpoint(
@@ -687,6 +685,9 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
                 test = _test_scores(head.evaluate(test_ds, verbose=0, return_dict=True), len(splits.test))
                 test_best = _score_best_head(head, best_head_weights, history, test, test_ds, stopped=stopped)
             else:
+                # after fine-tuning in its micro-batches (same scores, less memory)
+                steps = train_config.fine_tune_accumulation_steps if fine_tuned else 1
+                test_kwargs = dict(kwargs, batch_size=data_config.batch_size // steps)
                 test_ds = data.make_dataset(splits.test, cache=False, **test_kwargs)
                 test = _test_scores(model.evaluate(test_ds, verbose=0, return_dict=True), len(splits.test))
                 test_best = _score_best_checkpoint(model, run, history, test, splits.test, stopped=stopped,
