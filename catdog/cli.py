@@ -2,8 +2,9 @@
 
 ``python -m catdog train --model model1 --epochs N [--data-dir D] [--runs-dir R] [--batch-size B]
 [--seed S] [--split-seed S] [--image-size 160|224] …`` prints one JSON object per epoch, then one
-with ``test_accuracy`` (final model), ``best_epoch_test_accuracy`` (the best-validation checkpoint)
-and ``model_path``.
+with ``status``, ``test_accuracy`` (final model), ``best_epoch_test_accuracy`` (the best-validation
+checkpoint) and ``model_path``.  Ctrl-C stops after the current batch, as the page's Stop does (the run is
+kept as ``stopped``, exit status 130); a model1/model2 seen collapsing gets a warning on stderr at once.
 ``python -m catdog predict --model-path P IMAGE...`` prints one JSON object per image.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -60,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
+    from catdog.reporting import chance_hint
     from catdog.training import Progress, RunStore, train_run
 
     train_config = TrainConfig(
@@ -77,25 +80,40 @@ def _train(args) -> int:
     done = threading.Event()
 
     def report():  # prints each finished epoch as soon as it lands in the progress object
-        printed = 0
+        printed, warned = 0, False
         while not done.wait(0.2) or printed < len(progress.snapshot()["history"]):
-            history = progress.snapshot()["history"]
+            snap = progress.snapshot()
+            history = snap["history"]
             for row in history[printed:]:
                 _print({k: row.get(k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")})
             printed = len(history)
+            if snap["collapsed"] and not warned:  # a collapsed model1/model2: say so at once, on stderr
+                warned = True
+                hint = chance_hint(args.model, history, False, snap["collapsed"]).replace("Stop it", "Stop it (Ctrl-C)")
+                print(f"warning: {hint}", file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+
+    def on_ctrl_c(signum, frame):  # the first Ctrl-C stops like the page's Stop; a second one aborts
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("stopping after the current batch (Ctrl-C again to abort)…", file=sys.stderr, flush=True)
 
     printer = threading.Thread(target=report, daemon=True)
     printer.start()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
-        result = train_run(train_config, data_config, store=store, progress=progress)
+        result = train_run(train_config, data_config, store=store, progress=progress, stop=stop)
     finally:
+        signal.signal(signal.SIGINT, previous)
         done.set()
         printer.join()
-    _print({"test_accuracy": (result.test or {}).get("accuracy"), "test_loss": (result.test or {}).get("loss"),
+    _print({"status": result.run.status, "test_accuracy": (result.test or {}).get("accuracy"),
+            "test_loss": (result.test or {}).get("loss"),
             "best_epoch_test_accuracy": (result.test_best or {}).get("accuracy"),
             "best_epoch": (result.test_best or {}).get("epoch"),
             "model_path": str(result.run.model_path), "run_id": result.run.run_id})
-    return 0
+    return 130 if stop.is_set() else 0  # 128 + SIGINT, as a shell reports an interrupted command
 
 
 def _predict(args) -> int:

@@ -101,27 +101,35 @@ def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
     return bool(accuracies) and max(accuracies) <= 0.5 + tolerance
 
 
-def chance_hint(model: str, history, finished: bool) -> str | None:
+def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None) -> str | None:
     """The Training page's note on a model1/model2 run stuck at chance level, or ``None``.
 
     model1 and model2 see raw [0, 255] pixels; the first Adam updates can switch off every
     ReLU, after which the network answers one class for every image and no gradient is left
-    to move it (seeds 2 and 42 do this on the course data, README).  A running job gets the
-    note from its second epoch on, so that a class need not wait for all 20 epochs of a run
+    to move it (seeds 2, 12 and 42 of 0–16 and 42 do this on the course data, README).  A
+    running job gets the note as soon as the training thread has seen the network give one
+    answer to every probe image (``collapsed``, usually within the first 10–40 batches), else
+    from its second epoch at chance on, so that a class need not wait for all 20 epochs of a run
     that cannot learn; a finished one gets it too.
 
     Args:
         model: registry name of the run's model.
         history: per-epoch rows with ``val_accuracy`` (as :func:`stuck_at_chance` reads them).
         finished: whether the job has ended.
+        collapsed: ``{"epoch", "batch", "images"}`` where the running network was seen giving one answer
+            (:attr:`catdog.training.Progress.collapsed`), or ``None``.
     """
-    if model not in ("model1", "model2") or not stuck_at_chance(history):
+    if model not in ("model1", "model2") or not (stuck_at_chance(history) or (collapsed and not finished)):
         return None
     why = ("with raw [0, 255] pixels the first updates can switch off every ReLU, and the network then always "
            "answers the same class")
     advice = "another seed, or model3, which scales the pixels to [-1, 1] first"
     if finished:
         return f"This run stayed at chance level (≈ 50 %): {why}. Try {advice}."
+    if collapsed:
+        return (f"In epoch {collapsed['epoch']}, after batch {collapsed['batch']}, this network already gives the "
+                f"very same answer for all {collapsed.get('images', 'the')} training images it is checked on: {why}, "
+                f"and it does not recover from that. Stop it and try {advice}.")
     if len(history) < 2:
         return None
     return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %): {why}, and it does not "

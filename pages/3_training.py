@@ -163,6 +163,12 @@ jobs_drawn = _jobs_seen()
 busy = not all(finished for _, finished in jobs_drawn)
 
 
+def _retry_with_next_seed(job) -> None:
+    """Button callback: stop ``job`` and queue it again with the next seed, which the Seed field then shows."""
+    state["train_seed"] = job.train_config.seed + 1
+    state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=state["train_seed"]).job_id
+
+
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
     """The job of this session, else the newest job of the server; redrawn every :data:`LIVE_REFRESH_SECONDS`
@@ -192,8 +198,11 @@ def live_job():
     if job.state == "failed":
         st.error(f"Training failed: {job.error}", icon=":material/error:")
     history = snap["history"]
-    if hint := reporting.chance_hint(cfg.model, history, job.finished):  # above the flat curves it explains
+    if hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"]):  # above the curves
         st.info(hint, icon=":material/lightbulb:")
+        if not job.finished and job.owner == ui.owner_id():
+            st.button(f"Stop and train again with seed {cfg.seed + 1}", icon=":material/replay:", key="retry_seed",
+                      on_click=_retry_with_next_seed, args=(job,))
     if history:
         a, b = st.columns(2)
         marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None

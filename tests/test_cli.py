@@ -2,8 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 from tests.conftest import REPO
 from tests.synthetic import synthetic_image
@@ -45,3 +48,29 @@ def test_bad_data_dir_is_a_clean_error(tmp_path):
     assert done.returncode == 2
     assert "does not exist" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_train_warns_of_a_collapse_at_once_and_ctrl_c_stops_like_the_page(synthetic_data, tmp_path, monkeypatch,
+                                                                            capsys):
+    from catdog import cli, training
+
+    def collapsing(train_config, data_config, *, store, progress, stop):
+        """Seen collapsing in epoch 1; a Ctrl-C arrives half a second later; ends when told to stop."""
+        run = store.create(train_config, data_config)
+        progress.set(phase="training", epoch=1, batch=30, collapsed={"epoch": 1, "batch": 30})
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        deadline = time.time() + 30
+        while not stop.is_set() and time.time() < deadline:
+            time.sleep(0.01)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", collapsing)
+    before = signal.getsignal(signal.SIGINT)
+    status = cli.main(["train", "--model", "model1", "--data-dir", str(synthetic_data),
+                       "--runs-dir", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    assert status == 130 and signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    assert "warning: In epoch 1, after batch 30, this network already gives the very same answer" in err
+    assert "Stop it (Ctrl-C)" in err and "stopping after the current batch" in err and "Traceback" not in err
+    assert json.loads(out.splitlines()[-1])["status"] == "stopped"

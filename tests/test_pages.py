@@ -119,6 +119,54 @@ def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data,
     assert row["test accuracy (best epoch)"] == run.record["test_best"]["accuracy"]
 
 
+def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+
+    release = threading.Event()
+
+    def collapsing(train_config, data_config, *, store, progress, stop, on_run_created):
+        """Seed 42 collapses in the first epoch (as on the course data), others train until released."""
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="training", epoch=1, batch=20, batches=63,
+                     collapsed={"epoch": 1, "batch": 20, "images": 16} if train_config.seed == 42 else None)
+        while not (release.is_set() or stop.is_set()):
+            time.sleep(0.01)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", collapsing)  # before the page makes the queue for this runs folder
+    at = open_page(PAGES[2], synthetic_data)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    jobs = {job.train_config.seed: job for job in _queue_jobs(tmp_path)}
+    deadline = time.time() + 30
+    while time.time() < deadline and jobs[42].state != "running":
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception
+    assert "In epoch 1, after batch 20, this network already gives the very same answer for all 16 training" in texts(at)
+    [retry] = [b for b in at.button if b.key == "retry_seed"]
+    assert retry.label == "Stop and train again with seed 43"
+    retry.click().run()
+    jobs = {job.train_config.seed: job for job in _queue_jobs(tmp_path)}
+    while time.time() < deadline and not (jobs[42].state == "stopped" and jobs[43].state == "running"):
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception and jobs[43].state == "running"
+    assert at.number_input(key="train_seed").value == 43  # the next Train uses it too
+    assert "same answer" not in texts(at) and not [b for b in at.button if b.key == "retry_seed"]
+    release.set()
+    assert [run.status for run in RunStore(tmp_path / "runs").list()].count("stopped") == 1  # kept, with its curves
+
+
+def _queue_jobs(tmp_path):
+    from catdog.ui import training_queue
+
+    return training_queue(str((tmp_path / "runs").resolve())).jobs()
+
+
 def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
                    train_weights=str(tmp_path / "nope.h5"), train_image_size=224)

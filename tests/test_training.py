@@ -38,6 +38,7 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.history()[0])
     assert 0 <= run.test_accuracy <= 1 and run.record["test"]["images"] == 8
     assert run.record["counts"]["test"] == {"cats": 4, "dogs": 4}
+    assert "collapsed" in run.record  # model1/model2: checked while training (None, or where it collapsed)
     assert run.record["parameters"]["trainable"] > 0
     assert run.record["versions"]["keras"].startswith("3.")
     assert (run.path / "best.keras").is_file() and run.model_path.is_file()
@@ -264,6 +265,59 @@ def test_fine_tuning_accumulates_gradients_automatically_only_above_160_pixels()
     assert fine_tune_accumulation(2, (224, 224)) == 2 and fine_tune_accumulation(1, (224, 224)) == 1
 
 
+def test_gives_one_answer_is_true_only_for_identical_logits():
+    from catdog.training import gives_one_answer
+
+    assert gives_one_answer([[0.3, -0.2]] * 16)
+    assert gives_one_answer([[1e4, -1e4], [1e4 + 1e-3, -1e4]])  # float32 rounding at that size
+    assert not gives_one_answer([[0.3, -0.2], [0.3, -0.1]])
+
+
+def _tiny_cnn(dead: bool):
+    """model1 at 32×32; ``dead``: the dense layer's ReLUs output 0 for any image (a collapsed network)."""
+    from catdog.models import build_model
+
+    model = build_model(TrainConfig(model="model1"), image_size=(32, 32))
+    if dead:
+        dense = model.get_layer("dense")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([kernel * 0, bias * 0 - 1e6])
+    return model
+
+
+@pytest.mark.parametrize("dead", [True, False])
+def test_collapse_check_flags_a_network_that_gives_one_answer(dead):
+    import numpy as np
+
+    from catdog.training import _make_collapse_check
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (12, 32, 32, 3)).astype("float32")
+    labels = np.arange(12) % 2
+    progress = Progress()
+    model = _tiny_cnn(dead)
+    model.fit(images, labels, batch_size=2, epochs=1, verbose=0,
+              callbacks=[_make_collapse_check(progress, images[:4], every=2)])
+    # lr 1e-3 cannot lift a bias of -1e6: still dead at the end of the epoch, first seen after batch 2
+    assert progress.snapshot()["collapsed"] == ({"epoch": 1, "batch": 2, "images": 4} if dead else None)
+
+
+def test_retry_stops_the_job_and_queues_it_again_with_the_change(tmp_path):
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
+    first = jobs.submit(TrainConfig(model="model1", seed=42, name="demo"), DataConfig(batch_size=8), owner="alice")
+    wait_for(lambda: first.state == "running")
+    again = jobs.retry(first, owner="alice", seed=43)
+    wait_for(lambda: first.finished and again.state == "running")
+    assert first.state == "stopped" and jobs.store.get(first.run_id).status == "stopped"  # its run is kept
+    assert again.train_config == TrainConfig(model="model1", seed=43, name="demo")
+    assert again.data_config == DataConfig(batch_size=8) and again.owner == "alice"
+    release.set()
+    wait_for(lambda: again.finished)
+    with pytest.raises(TypeError):
+        jobs.retry(again, colour="red")
+
+
 def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
     from catdog.reporting import chance_hint
 
@@ -275,6 +329,12 @@ def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
     assert chance_hint("model3", stuck, finished=True) is None  # scaled pixels: not this failure
     assert chance_hint("model1", [{"val_accuracy": 0.5}, {"val_accuracy": 0.6}], finished=False) is None
     assert chance_hint("model1", [], finished=True) is None
+    # seen collapsing in the first epoch: at once, with where
+    seen = {"epoch": 1, "batch": 20}
+    assert "In epoch 1, after batch 20" in chance_hint("model1", [], finished=False, collapsed=seen)
+    assert "Stop it" in chance_hint("model2", [], finished=False, collapsed=seen)
+    assert chance_hint("model3", [], finished=False, collapsed=seen) is None
+    assert chance_hint("model1", stuck[:1], finished=True, collapsed=seen).startswith("This run stayed")
 
 
 def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path):
