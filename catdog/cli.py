@@ -101,11 +101,13 @@ def _train(args) -> int:
 
     printer = threading.Thread(target=report, daemon=True)
     printer.start()
-    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can it take signals
+    previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main_thread else None
     try:
         result = train_run(train_config, data_config, store=store, progress=progress, stop=stop)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
         done.set()
         printer.join()
     _print({"status": result.run.status, "test_accuracy": (result.test or {}).get("accuracy"),

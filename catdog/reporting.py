@@ -106,7 +106,7 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
 
     model1 and model2 see raw [0, 255] pixels; the first Adam updates can switch off every
     ReLU, after which the network answers one class for every image and no gradient is left
-    to move it (seeds 2, 12 and 42 of 0–16 and 42 do this on the course data, README).  A
+    to move it (seeds 2, 12 and 42 of 0–16 and 42–45 do this on the course data, README).  A
     running job gets the note as soon as the training thread has seen the network give one
     answer to every probe image (``collapsed``, usually within the first 10–40 batches), else
     from its second epoch at chance on, so that a class need not wait for all 20 epochs of a run

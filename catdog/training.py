@@ -358,7 +358,7 @@ def _make_collapse_check(progress: Progress, probe_images, every: int = COLLAPSE
 
     It runs the model in inference mode on the probe batch (float32 (n, h, w, 3) in [0, 255]) after
     every ``every``-th batch of the first epoch and at the end of every epoch: 16 images at
-    160×160 take about 0.05 s on 2 cores, some 25 checks per 20-epoch run.  A collapsed network
+    160×160 take about 0.05 s on 2 cores, some 26 checks per 20-epoch run.  A collapsed network
     has no gradient left to leave that state, so the page can say so within seconds instead of
     after the second epoch's flat validation accuracy.
     """

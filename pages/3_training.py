@@ -165,6 +165,8 @@ busy = not all(finished for _, finished in jobs_drawn)
 
 def _retry_with_next_seed(job) -> None:
     """Button callback: stop ``job`` and queue it again with the next seed, which the Seed field then shows."""
+    if job.stop.is_set():  # a second click before the redraw: the retry is queued already
+        return
     state["train_seed"] = job.train_config.seed + 1
     state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=state["train_seed"]).job_id
 
@@ -256,6 +258,8 @@ ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new run
 picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=lambda rid: by_id[rid].label(),
                         help="Runs with at least one finished epoch; a run failed or stopped before that has no "
                              "curves to compare.")
+if without := len(runs) - len(with_curves):
+    st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no curves.")
 if picked:
     curves = {by_id[rid].label(): by_id[rid].history() for rid in picked}
     a, b = st.columns(2)

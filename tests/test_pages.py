@@ -260,6 +260,7 @@ def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_run
     assert [r.status for r in store.list()] == ["failed", "done"]
     assert at.multiselect(key="compare_runs").options == [store.get(first).label()]
     assert at.multiselect(key="compare_runs").value == [first]
+    assert "Not offered: 1 run with no finished epoch (yet), so no curves." in [c.value for c in at.caption]
     at.multiselect(key="compare_runs").set_value([]).run()  # the user clears the comparison
     second = train_run(TrainConfig(epochs=1, name="second"), data, store=store).run.run_id  # e.g. from another tab
     at.run()
