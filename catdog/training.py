@@ -13,8 +13,9 @@ A run folder (``runs/<run id>/``) holds:
   (``fast``/``standard``), for fast model4 ``features`` (cache keys, hits,
   seconds), and with fine-tuning ``fine_tune_start_epoch`` (1-based);
 - ``history.csv`` — per-epoch metrics from ``keras.callbacks.CSVLogger``;
-- ``best.keras`` — the best-validation-accuracy model (``ModelCheckpoint``);
-- ``model.keras`` — the final model, image in, logits out;
+- ``best.keras`` — the best-validation-accuracy model (``ModelCheckpoint``; once the run ends, rewritten
+  without the optimizer's state, :func:`catdog.models.save_for_inference`);
+- ``model.keras`` — the final model, image in, logits out (also without the optimizer's state);
 - ``tensorboard/`` — per-epoch scalars from ``keras.callbacks.TensorBoard`` (when the
   ``tensorboard`` package is installed), for ``tensorboard --logdir runs/``.
 """
@@ -451,7 +452,7 @@ def _make_best_head_checkpoint(model, path: Path):
     accuracy and, when ``fit`` ends, writes ``model`` (the full model4) with them to ``path``."""
     import keras
 
-    from catdog.models import copy_head_weights
+    from catdog.models import copy_head_weights, save_for_inference
 
     class BestHeadCheckpoint(keras.callbacks.Callback):
         def __init__(self):
@@ -468,7 +469,7 @@ def _make_best_head_checkpoint(model, path: Path):
         def on_train_end(self, logs=None):
             if self.best_weights is not None:
                 copy_head_weights(self.best_weights, model)
-                model.save(path)
+                save_for_inference(model, path)
 
     return BestHeadCheckpoint()
 
@@ -549,21 +550,26 @@ def _score_best_checkpoint(model, run: RunInfo, history: list[dict], test: dict,
     already saved), so no second model is built.  When the best epoch is the last
     one of a run that was not stopped, ``best.keras`` is the final model and its
     scores are ``test``'s (a stopped run's final weights may be from mid-epoch);
-    ``None`` when there is no checkpoint.
+    ``None`` when there is no checkpoint.  Either way ``best.keras`` is then rewritten
+    without the optimizer state that ``ModelCheckpoint`` saved with it
+    (:func:`catdog.models.save_for_inference`).
     """
     from catdog import data
+    from catdog.models import save_for_inference
 
     epoch = best_epoch(history)
     path = run.path / BEST_MODEL_FILE
     if epoch is None or not path.is_file():
         return None
     if epoch == len(history) and not stopped:
+        save_for_inference(model, path)  # the final weights are the best epoch's
         return {**test, "epoch": epoch}
     with warnings.catch_warnings():
-        # After fine-tuning, a frozen-phase checkpoint's optimizer state (head only) does not fit the
-        # optimizer of the unfrozen model; Keras skips it with a warning. Only the weights matter here.
+        # The checkpoint's optimizer state, if any, need not fit the model's optimizer (after fine-tuning, a
+        # frozen-phase checkpoint's covers the head only); Keras skips it with a warning. Only weights matter.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model.load_weights(path)
+    save_for_inference(model, path)
     scores = model.evaluate(data.make_dataset(items, cache=False, **kwargs), verbose=0, return_dict=True)
     return {**_test_scores(scores, len(items)), "epoch": epoch}
 
@@ -641,7 +647,9 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
     import keras
 
     from catdog import data
-    from catdog.models import build_model, compile_model, parameter_counts, resolve_mobilenet_weights, unfreeze_base
+    from catdog.models import (
+        build_model, compile_model, parameter_counts, resolve_mobilenet_weights, save_for_inference, unfreeze_base,
+    )
     from catdog.seeding import set_random_seed
 
     is_model4 = train_config.model == "model4"
@@ -747,7 +755,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             fine_tuned = True
             history = progress.snapshot()["history"]
             stopped = stop is not None and stop.is_set()
-        model.save(run.path / MODEL_FILE)
+        save_for_inference(model, run.path / MODEL_FILE)
         test = test_best = None
         if history:
             progress.set(phase="testing", message="")

@@ -146,7 +146,7 @@ def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(syntheti
         time.sleep(0.05)
     at.run()
     assert not at.exception
-    assert "In epoch 1, after batch 20, this network already gives the very same answer for all 16 training" in texts(at)
+    assert "In epoch 1, after batch 20, this network already gives the very same answer for all 16" in texts(at)
     [retry] = [b for b in at.button if b.key == "retry_seed"]
     assert retry.label == "Stop and train again with seed 43"
     retry.click().run()

@@ -27,6 +27,35 @@ def wait_for(predicate, timeout=60):
     raise AssertionError("condition not reached in time")
 
 
+def saved_weight_groups(path):
+    """Top-level groups of a ``.keras`` file's weights: ``optimizer`` is there when Adam's state was saved."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        return sorted(weights)
+
+
+def test_save_for_inference_keeps_the_model_and_drops_the_optimizer(tmp_path):
+    import numpy as np
+
+    from catdog.models import build_model, load_model, save_for_inference
+
+    model = build_model(TrainConfig(model="model3"), image_size=(32, 32))
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    model.fit(images, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    model.save(tmp_path / "full.keras")
+    save_for_inference(model, tmp_path / "lean.keras")
+    assert saved_weight_groups(tmp_path / "full.keras") == ["layers", "optimizer", "vars"]
+    assert saved_weight_groups(tmp_path / "lean.keras") == ["layers", "vars"]
+    full, lean = load_model(tmp_path / "full.keras"), load_model(tmp_path / "lean.keras")
+    assert lean.name == "model3" and [layer.name for layer in lean.layers] == [layer.name for layer in full.layers]
+    np.testing.assert_array_equal(lean.predict(images, verbose=0), full.predict(images, verbose=0))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".keras")) == ["full.keras", "lean.keras"]
+
+
 def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     progress = Progress()
@@ -42,6 +71,9 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     assert run.record["parameters"]["trainable"] > 0
     assert run.record["versions"]["keras"].startswith("3.")
     assert (run.path / "best.keras").is_file() and run.model_path.is_file()
+    # Both model files hold weights only, not Adam's state (a third of the size), and nothing half-written is left.
+    assert saved_weight_groups(run.path / "best.keras") == saved_weight_groups(run.model_path) == ["layers", "vars"]
+    assert sorted(p.name for p in run.path.iterdir() if p.suffix == ".keras") == ["best.keras", "model.keras"]
     # TensorBoard event files for both splits, so `tensorboard --logdir runs/` shows the run.
     assert {p.parent.name for p in (run.path / "tensorboard").rglob("events.out.tfevents.*")} == {"train", "validation"}
     assert progress.snapshot()["batches"] == 4 and progress.snapshot()["phase"] == "done"
