@@ -403,7 +403,7 @@ def save_for_inference(model, path: str | os.PathLike) -> None:
 
     A trained model's own ``save`` also stores Adam's two slots per trainable weight: a model1
     file holds 3 × its 21 MB of weights (64 MB, 128 MB per run with ``best.keras``), a fine-tuned
-    model4 file 32 MB instead of 9.6 MB.  Saved models only serve inference here (:func:`load_model`
+    model4 file 25–32 MB instead of 9.6 MB.  Saved models only serve inference here (:func:`load_model`
     loads them uncompiled), so the file is written from a functional model over the same layers
     (``keras.Model(model.input, model.output)``: same layers, names and weights, no optimizer,
     no compile settings).  It goes to a temporary name in the same folder first and then replaces

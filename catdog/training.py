@@ -332,7 +332,7 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
 #: Models whose network can collapse (raw [0, 255] pixels, no preprocessing layer), checked while they train.
 COLLAPSE_CHECKED_MODELS = ("model1", "model2")
 #: Batches of the first epoch between two checks of :func:`_make_collapse_check`; later epochs are checked at
-#: their end.  On the course data a collapse shows within the first 40 batches (probe of seeds 0–16, 2 Dec).
+#: their end.  On the course data a collapse shows within the first 40 batches (bench/collapse_seeds.py).
 COLLAPSE_CHECK_BATCHES = 10
 #: Training images the collapse check feeds to the network (spread over the split, so both classes).
 COLLAPSE_PROBE_IMAGES = 16
