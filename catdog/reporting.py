@@ -101,6 +101,13 @@ def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
     return bool(accuracies) and max(accuracies) <= 0.5 + tolerance
 
 
+def guesses(history, collapsed: dict | None = None) -> bool:
+    """Whether a trained run's model only guesses: stuck at chance (:func:`stuck_at_chance`) or seen
+    collapsing while it trained (``run.json``'s ``collapsed``, e.g. a run stopped in its first epoch
+    from the Training page's "train again with seed N + 1", which has no finished epoch to judge by)."""
+    return stuck_at_chance(history) or bool(collapsed)
+
+
 def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None) -> str | None:
     """The Training page's note on a model1/model2 run stuck at chance level, or ``None``.
 

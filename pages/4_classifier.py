@@ -26,10 +26,11 @@ run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=lambd
 right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:")
 model = ui.load_run_model(run)
-if reporting.stuck_at_chance(run.history()):
-    st.warning("This model stayed at chance level while it trained (validation accuracy never above 52 %): it "
-               "answers the same class for almost every image, so its verdicts are guesses. Pick another run, "
-               "or see the Training page for why model1/model2 can get stuck.", icon=":material/warning:")
+if reporting.guesses(run.history(), run.record.get("collapsed")):
+    st.warning("This model stayed at chance level while it trained (validation accuracy never above 52 %, or its "
+               "network was seen giving one answer to every image it was checked on): it answers the same class "
+               "for almost every image, so its verdicts are guesses. Pick another run, or see the Training page "
+               "for why model1/model2 can get stuck.", icon=":material/warning:")
 
 ui.defaults({"classifier_alpha": 0.45})
 classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"])

@@ -367,6 +367,9 @@ def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
     assert "Stop it" in chance_hint("model2", [], finished=False, collapsed=seen)
     assert chance_hint("model3", [], finished=False, collapsed=seen) is None
     assert chance_hint("model1", stuck[:1], finished=True, collapsed=seen).startswith("This run stayed")
+    from catdog.reporting import guesses
+
+    assert guesses(stuck) and guesses([], seen) and not guesses([], None) and not guesses([{"val_accuracy": 0.7}])
 
 
 def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path):
