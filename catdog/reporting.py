@@ -103,8 +103,8 @@ def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
 
 def guesses(history, collapsed: dict | None = None) -> bool:
     """Whether a trained run's model only guesses: stuck at chance (:func:`stuck_at_chance`) or seen
-    collapsing while it trained (``run.json``'s ``collapsed``, e.g. a run stopped in its first epoch
-    from the Training page's "train again with seed N + 1", which has no finished epoch to judge by)."""
+    collapsing while it trained (``run.json``'s ``collapsed``), whatever its history shows: a run stopped
+    mid-epoch logs that partial epoch, or none if it was stopped or killed before Keras could."""
     return stuck_at_chance(history) or bool(collapsed)
 
 

@@ -281,7 +281,7 @@ def test_classifier_warns_when_the_model_stayed_at_chance(synthetic_data, tmp_pa
     history.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.9,0.2,0.75,0.5\n")  # one that learned
     at = open_page(PAGES[3], synthetic_data)
     assert not at.exception and not any("stayed at chance level" in w.value for w in at.warning)
-    # Stopped in epoch 1 after the collapse check saw it (the Training page's "train again"): no epoch to judge by.
+    # Seen collapsing, stopped before any epoch row was written: run.json says so, the history cannot.
     history.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n")
     RunStore(tmp_path / "runs").update(result.run, status="stopped", collapsed={"epoch": 1, "batch": 30, "images": 16})
     at = open_page(PAGES[3], synthetic_data)
