@@ -711,15 +711,17 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
                 live,
                 *tensorboard(),
             ]
-            step = max(1, len(splits.train) // COLLAPSE_PROBE_IMAGES)  # the split is sorted by class: both
-            probe = splits.train[::step][:COLLAPSE_PROBE_IMAGES]
-            if train_config.model in COLLAPSE_CHECKED_MODELS and len(probe) >= 2:
-                probe_ds = data.make_dataset(probe, cache=False, image_size=data_config.image_size,
-                                             batch_size=len(probe))
-                callbacks.append(_make_collapse_check(progress, next(iter(probe_ds))[0]))
+            check_collapse = train_config.model in COLLAPSE_CHECKED_MODELS
+            if check_collapse:
+                step = max(1, len(splits.train) // COLLAPSE_PROBE_IMAGES)  # the split is sorted by class: both
+                probe = splits.train[::step][:COLLAPSE_PROBE_IMAGES]
+                if len(probe) >= 2:
+                    probe_ds = data.make_dataset(probe, cache=False, image_size=data_config.image_size,
+                                                 batch_size=len(probe))
+                    callbacks.append(_make_collapse_check(progress, next(iter(probe_ds))[0]))
             model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0,
                       shuffle=False)  # the dataset shuffles itself
-            if train_config.model in COLLAPSE_CHECKED_MODELS:
+            if check_collapse:
                 store.update(run, collapsed=progress.snapshot()["collapsed"])
         history = progress.snapshot()["history"]
         stopped = stop is not None and stop.is_set()
