@@ -33,6 +33,19 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
     return fig
 
 
+def _epoch_markers(history: Sequence[Mapping[str, float]]) -> dict:
+    """Scatter keywords marking an epoch that Stop cut short (a row with ``stopped_after_batch``, see
+    :attr:`catdog.training.Progress.partial_epoch`): an open circle, and the batch it ended after on hover."""
+    if not any(row.get("stopped_after_batch") is not None for row in history):
+        return {}
+    cut = [row.get("stopped_after_batch") is not None for row in history]
+    return dict(
+        marker=dict(symbol=["circle-open" if c else "circle" for c in cut], size=[10 if c else 6 for c in cut]),
+        hovertext=[f"stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}" if c
+                   else None for row, c in zip(history, cut)],
+    )
+
+
 def history_figure(
     history: Sequence[Mapping[str, float]],
     metric: str = "accuracy",
@@ -50,14 +63,14 @@ def history_figure(
 
     Returns:
         A figure with a ``training`` and a ``validation`` line trace (markers on
-        each epoch); empty traces for an empty history.
+        each epoch, an open one on an epoch that Stop cut short); empty traces for an empty history.
     """
     epochs = [row["epoch"] for row in history]
     fig = go.Figure()
     for key, name, color in ((metric, "training", CURVE_COLORS[0]), (f"val_{metric}", "validation", CURVE_COLORS[1])):
         fig.add_scatter(
             x=epochs, y=[row.get(key) for row in history], mode="lines+markers", name=name,
-            line=dict(color=color),
+            line=dict(color=color), **_epoch_markers(history),
         )
     if fine_tune_start is not None:
         fig.add_vline(x=fine_tune_start - 0.5, line_dash="dash", annotation_text="fine-tuning starts")
@@ -75,7 +88,8 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: 
     """One line per run of ``metric`` over epochs, for the comparison view.
 
     Args:
-        curves: ``{run label: history}``.
+        curves: ``{run label: history}`` (:meth:`catdog.training.RunInfo.history`; an epoch that Stop cut
+            short gets an open marker).
         metric: the history key to draw, e.g. ``val_accuracy`` or ``val_loss``.
     """
     fig = go.Figure()
@@ -83,6 +97,7 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: 
         fig.add_scatter(
             x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
             mode="lines+markers", name=label, line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]),
+            **_epoch_markers(history),
         )
     fig.update_layout(
         xaxis_title="epoch", yaxis_title=metric.replace("_", " "), height=360,

@@ -89,7 +89,7 @@ def _train(args) -> int:
             printed = len(history)
             if snap["collapsed"] and not warned:  # a collapsed model1/model2: say so at once, on stderr
                 warned = True
-                hint = chance_hint(args.model, history, False, snap["collapsed"]).replace("Stop it", "Stop it (Ctrl-C)")
+                hint = chance_hint(args.model, history, False, snap["collapsed"], stop_how=" (Ctrl-C)")
                 print(f"warning: {hint}", file=sys.stderr, flush=True)
 
     stop = threading.Event()

@@ -13,11 +13,11 @@ def run_rows(runs) -> list[dict]:
         runs: :class:`catdog.training.RunInfo` objects.
 
     Returns:
-        Dicts with run, model, input size (text, e.g. ``160×160``), status, epochs, best validation accuracy, test
-        accuracy of the final model with its 95 % interval (text, see
-        :func:`wilson_interval`) and of the best-validation epoch's checkpoint
-        (fractions in [0, 1] or ``None``), wall time in seconds and trainable /
-        total parameters.
+        Dicts with run, model, input size (text, e.g. ``160×160``), status (for a run stopped mid-epoch
+        e.g. ``stopped in epoch 2 after batch 30/63``), epochs (logged, a partial one included), best
+        validation accuracy, test accuracy of the final model with its 95 % interval (text, see
+        :func:`wilson_interval`) and of the best-validation epoch's checkpoint (fractions in [0, 1] or
+        ``None``), wall time in seconds and trainable / total parameters.
     """
     rows = []
     for run in runs:
@@ -26,11 +26,14 @@ def run_rows(runs) -> list[dict]:
         config = record.get("train_config", {})
         mode = " (fast)" if config.get("fast") and run.model == "model4" else ""
         size = (record.get("data_config") or {}).get("image_size")
+        status, cut = run.status, record.get("partial_epoch")
+        if cut and status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
+            status = f"stopped in epoch {cut['epoch']} after batch {cut['batch']}/{cut['batches']}"
         rows.append({
             "run": run.name,
             "model": run.model + mode,
             "input size": f"{size[0]}×{size[1]}" if size else None,
-            "status": run.status,
+            "status": status,
             "epochs": record.get("epochs_done", config.get("epochs")),
             "best val accuracy": record.get("best_val_accuracy"),
             "test accuracy": run.test_accuracy,
@@ -108,7 +111,8 @@ def guesses(history, collapsed: dict | None = None) -> bool:
     return stuck_at_chance(history) or bool(collapsed)
 
 
-def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None) -> str | None:
+def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None,
+                stop_how: str = "") -> str | None:
     """The Training page's note on a model1/model2 run stuck at chance level, or ``None``.
 
     model1 and model2 see raw [0, 255] pixels; the first Adam updates can switch off every
@@ -125,6 +129,8 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
         finished: whether the job has ended.
         collapsed: ``{"epoch", "batch", "images"}`` where the running network was seen giving one answer
             (:attr:`catdog.training.Progress.collapsed`), or ``None``.
+        stop_how: how this front end stops a job, put after "Stop it" (the command line: ``" (Ctrl-C)"``;
+            the page, whose Stop button is in view: ``""``).
     """
     if model not in ("model1", "model2") or not (stuck_at_chance(history) or (collapsed and not finished)):
         return None
@@ -136,11 +142,11 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
     if collapsed:
         return (f"In epoch {collapsed['epoch']}, after batch {collapsed['batch']}, this network already gives the "
                 f"very same answer for all {collapsed.get('images', 'the')} training images it is checked on: {why}, "
-                f"and it does not recover from that. Stop it and try {advice}.")
+                f"and it does not recover from that. Stop it{stop_how} and try {advice}.")
     if len(history) < 2:
         return None
     return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %): {why}, and it does not "
-            f"recover from that. Stop it and try {advice}.")
+            f"recover from that. Stop it{stop_how} and try {advice}.")
 
 
 def phase_text(snapshot: dict) -> str:

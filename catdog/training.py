@@ -11,7 +11,8 @@ A run folder (``runs/<run id>/``) holds:
   final model (``test``) and of the best-validation checkpoint (``test_best``), library
   versions (rewritten atomically: write a temporary file, then rename); ``mode``
   (``fast``/``standard``), for fast model4 ``features`` (cache keys, hits,
-  seconds), and with fine-tuning ``fine_tune_start_epoch`` (1-based);
+  seconds), with fine-tuning ``fine_tune_start_epoch`` (1-based), and for a run stopped mid-epoch
+  ``partial_epoch`` (``{"epoch", "batch", "batches"}``: Keras logs that partial epoch as an epoch);
 - ``history.csv`` — per-epoch metrics from ``keras.callbacks.CSVLogger``;
 - ``best.keras`` — the best-validation-accuracy model (``ModelCheckpoint``; once the run ends, rewritten
   without the optimizer's state, :func:`catdog.models.save_for_inference`);
@@ -126,8 +127,13 @@ class RunInfo:
         return self.path / MODEL_FILE
 
     def history(self) -> list[dict[str, float]]:
-        """Per-epoch metrics (see :func:`read_history_csv`)."""
-        return read_history_csv(self.path / HISTORY_FILE)
+        """Per-epoch metrics (see :func:`read_history_csv`); the row of an epoch that Stop cut short
+        (``run.json``'s ``partial_epoch``) also has ``stopped_after_batch`` and ``batches``."""
+        rows = read_history_csv(self.path / HISTORY_FILE)
+        partial = self.record.get("partial_epoch")
+        if partial and rows and rows[-1]["epoch"] == partial.get("epoch"):
+            rows[-1].update(stopped_after_batch=partial.get("batch"), batches=partial.get("batches"))
+        return rows
 
     @property
     def has_epochs(self) -> bool:
@@ -281,6 +287,10 @@ class Progress:
     #: ``{"epoch": e, "batch": b, "images": n}`` (1-based) while the network gives the same logits to all n
     #: probe images (a collapsed model1/model2, see :func:`_make_collapse_check`), else ``None``.
     collapsed: dict | None = None
+    #: ``{"epoch": e, "batch": b, "batches": n}`` (1-based) when Stop ended epoch e after its batch b of n:
+    #: Keras still validates that partial epoch and logs it as an epoch (its history row then carries
+    #: ``stopped_after_batch`` and ``batches``), else ``None``.
+    partial_epoch: dict | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict:
@@ -291,6 +301,7 @@ class Progress:
                 "history": [dict(row) for row in self.history], "phase": self.phase,
                 "message": self.message, "epoch_started": self.epoch_started,
                 "collapsed": dict(self.collapsed) if self.collapsed else None,
+                "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
             }
 
     def set(self, **changes) -> None:
@@ -324,6 +335,9 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
             row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                    "seconds": time.time() - progress.epoch_started}
             with progress.lock:
+                if stop is not None and stop.is_set() and progress.batch < progress.batches:  # Stop cut it short
+                    row.update(stopped_after_batch=progress.batch, batches=progress.batches)
+                    progress.partial_epoch = {"epoch": epoch + 1, "batch": progress.batch, "batches": progress.batches}
                 progress.history.append(row)
 
     return LiveProgress()
@@ -778,6 +792,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
                                                    **test_kwargs)
         store.update(
             run, status="stopped" if stopped else "done", test=test, test_best=test_best, epochs_done=len(history),
+            partial_epoch=progress.snapshot()["partial_epoch"],
             wall_seconds=round(time.time() - started, 2),
             best_val_accuracy=max((row.get("val_accuracy", 0.0) for row in history), default=None),
         )

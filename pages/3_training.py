@@ -210,6 +210,9 @@ def live_job():
         marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None
         a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy")
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss")
+        if cut := snap["partial_epoch"]:
+            st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
+                       "Keras still validated that partial epoch and logged it.")
     if job.result:
         a, b = st.columns(2)
         a.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
@@ -265,6 +268,9 @@ if picked:
     a, b = st.columns(2)
     a.plotly_chart(charts.compare_figure(curves, "val_accuracy"), key="compare_accuracy")
     b.plotly_chart(charts.compare_figure(curves, "val_loss"), key="compare_loss")
+    if any(by_id[rid].record.get("partial_epoch") for rid in picked):
+        st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
+                   "(the status column says how many).")
 
 with st.expander("Rename or delete a run"):
     target = st.selectbox("Run", list(by_id), format_func=lambda rid: by_id[rid].label(), key="manage_run")

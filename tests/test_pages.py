@@ -161,6 +161,37 @@ def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(syntheti
     assert [run.status for run in RunStore(tmp_path / "runs").list()].count("stopped") == 1  # kept, with its curves
 
 
+def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_path, monkeypatch):
+    from catdog import training
+
+    real = training.train_run
+
+    def stopped_in_the_first_batch(train_config, data_config, **kwargs):
+        kwargs["stop"].set()  # as if Stop were clicked during the first batch
+        return real(train_config, data_config, **kwargs)
+
+    monkeypatch.setattr(training, "train_run", stopped_in_the_first_batch)
+    at = open_page(PAGES[2], synthetic_data, train_epochs=3, train_batch=4)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline and not [r for r in RunStore(tmp_path / "runs").list() if r.status == "stopped"]:
+        time.sleep(0.1)
+    [run] = RunStore(tmp_path / "runs").list()
+    batches = run.record["partial_epoch"]["batches"]
+    time.sleep(0.5)
+    at.run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert f"Open circle: Stop ended epoch 1 after batch 1 of {batches}; Keras still validated that partial epoch " \
+           "and logged it." in captions
+    [row] = at.dataframe[1].value.to_dict("records")
+    assert row["status"] == f"stopped in epoch 1 after batch 1/{batches}" and row["epochs"] == 1
+    assert at.multiselect(key="compare_runs").value == [run.run_id]
+    assert any(c.startswith("Open circle: the last epoch of a run stopped mid-epoch") for c in captions)
+    compared = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
+    assert compared["marker"]["symbol"] == ["circle-open"]
+
+
 def _queue_jobs(tmp_path):
     from catdog.ui import training_queue
 

@@ -62,8 +62,9 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     result = train_run(TrainConfig(model="model2", epochs=2), DataConfig(str(synthetic_data), **SMALL),
                        store=store, progress=progress)
     run = store.get(result.run.run_id)
-    assert run.status == "done" and run.has_epochs
+    assert run.status == "done" and run.has_epochs and run.record["partial_epoch"] is None
     assert [row["epoch"] for row in run.history()] == [1, 2]
+    assert not any("stopped_after_batch" in row for row in run.history())
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.history()[0])
     assert 0 <= run.test_accuracy <= 1 and run.record["test"]["images"] == 8
     assert run.record["counts"]["test"] == {"cats": 4, "dogs": 4}
@@ -164,6 +165,17 @@ def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
     result = train_run(TrainConfig(epochs=5), DataConfig(str(synthetic_data), **SMALL),
                        store=RunStore(tmp_path / "runs"), stop=stop)
     assert result.run.status == "stopped" and len(result.history) == 1
+    # Keras still validates and logs the epoch that Stop cut short: the run says how far it went
+    (run,) = RunStore(tmp_path / "runs").list()
+    cut = run.record["partial_epoch"]
+    assert cut["epoch"] == 1 and cut["batch"] == 1 < cut["batches"]
+    assert run.history()[-1]["stopped_after_batch"] == 1 == result.history[-1]["stopped_after_batch"]
+    from catdog.charts import history_figure
+    from catdog.reporting import run_rows
+
+    assert run_rows([run])[0]["status"] == f"stopped in epoch 1 after batch 1/{cut['batches']}"
+    validation = history_figure(run.history()).data[1]
+    assert list(validation.marker.symbol) == ["circle-open"] and "stopped after batch 1 of" in validation.hovertext[0]
 
 
 def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
@@ -364,7 +376,8 @@ def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
     # seen collapsing in the first epoch: at once, with where
     seen = {"epoch": 1, "batch": 20}
     assert "In epoch 1, after batch 20" in chance_hint("model1", [], finished=False, collapsed=seen)
-    assert "Stop it" in chance_hint("model2", [], finished=False, collapsed=seen)
+    assert "Stop it and try" in chance_hint("model2", [], finished=False, collapsed=seen)
+    assert "Stop it (Ctrl-C) and try" in chance_hint("model2", stuck, False, seen, stop_how=" (Ctrl-C)")
     assert chance_hint("model3", [], finished=False, collapsed=seen) is None
     assert chance_hint("model1", stuck[:1], finished=True, collapsed=seen).startswith("This run stayed")
     from catdog.reporting import guesses
