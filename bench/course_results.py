@@ -30,8 +30,9 @@ KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
 
 
 def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed: int = 42,
-               fine_tune_lr_factor: float = 0.1, accumulation_steps: int = 0):
-    """The :class:`~catdog.config.TrainConfig` of a table row (``accumulation_steps`` 0: automatic)."""
+               fine_tune_lr_factor: float = 0.1, accumulation_steps: int = 0, views: int = 1):
+    """The :class:`~catdog.config.TrainConfig` of a table row (``accumulation_steps`` 0: automatic; ``views``:
+    fast mode's K views per training image, the extra ones augmented)."""
     from catdog.config import TrainConfig
 
     model = key.split("-")[0]
@@ -39,7 +40,7 @@ def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed:
         model=model, epochs=epochs, weights=weights, name=f"course {key} (seed {seed})", seed=seed,
         fast=key in ("model4-fast", "model4-finetune"),
         fine_tune_epochs=fine_tune_epochs if key == "model4-finetune" else 0,
-        fine_tune_lr_factor=fine_tune_lr_factor, fine_tune_accumulation_steps=accumulation_steps,
+        fine_tune_lr_factor=fine_tune_lr_factor, fine_tune_accumulation_steps=accumulation_steps, views=views,
     )
 
 
@@ -80,14 +81,15 @@ def child(args) -> None:
     from catdog.training import RunStore, train_run
 
     config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights, args.seed,
-                        args.fine_tune_lr_factor, args.accumulation_steps)
+                        args.fine_tune_lr_factor, args.accumulation_steps, args.views)
     size = (args.image_size, args.image_size)
     result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size), store=RunStore(args.runs_dir))
     record = result.run.record
     # Peak of the training alone (before other_test_splits loads the model again); ru_maxrss is in KiB on Linux.
     peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     report({
-        "key": args.child, "model": config.model, "seed": args.seed, "epochs": len(result.history),
+        "key": args.child, "model": config.model, "seed": args.seed, "views": config.views,
+        "epochs": len(result.history),
         "best_val_accuracy": record.get("best_val_accuracy"),
         "test_accuracy": (result.test or {}).get("accuracy"),
         "best_epoch": (result.test_best or {}).get("epoch"),
@@ -106,6 +108,8 @@ def main(argv=None) -> int:
     parser.add_argument("--fine-tune-lr-factor", type=float, default=0.1, help="fine-tuning learning rate / head's")
     parser.add_argument("--accumulation-steps", type=int, default=0,
                         help="fine-tuning micro-batches per batch (0: catdog's automatic choice)")
+    parser.add_argument("--views", type=int, default=1,
+                        help="fast mode: K views per training image for the frozen phase (the extra K-1 augmented)")
     add_data_arguments(parser)
     parser.add_argument("--seed", type=int, default=42, help="training seed (the split seed stays 42)")
     parser.add_argument("--image-size", type=int, default=160,
@@ -123,7 +127,8 @@ def main(argv=None) -> int:
                    "--fine-tune-epochs", str(args.fine_tune_epochs),
                    "--fine-tune-lr-factor", str(args.fine_tune_lr_factor), "--data-dir", args.data_dir,
                    "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed),
-                   "--image-size", str(args.image_size), "--accumulation-steps", str(args.accumulation_steps)]
+                   "--image-size", str(args.image_size), "--accumulation-steps", str(args.accumulation_steps),
+                   "--views", str(args.views)]
         row = run_child(command, key, keep_going=True)
         if row is None:
             continue
