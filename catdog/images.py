@@ -279,3 +279,36 @@ def to_model_input(image, image_size: tuple[int, int] = IMAGE_SIZE) -> np.ndarra
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     resized = tf.image.resize(np.asarray(rgb), image_size, method="bilinear")
     return np.asarray(resized, dtype=np.float32)
+
+
+def for_display(image, *, max_side: int = 1024, max_aspect: float = 8.0):
+    """A copy of ``image`` that ``st.image`` can always draw at column width.
+
+    Streamlit scales an image to the column's width; a strip such as 1500×1 pixels then gets a height of
+    0 and PIL refuses to resize it.  The copy is shrunk to at most ``max_side`` pixels a side
+    (``Image.thumbnail``, aspect ratio kept, at least 1 pixel) and, when one side is more than
+    ``max_aspect`` times the other, centred on a grey canvas of that aspect ratio.  The model's input
+    (:func:`to_model_input`) is not affected.
+
+    Args:
+        image: a ``PIL.Image`` in RGB.
+        max_side: longest side of the copy, in pixels.
+        max_aspect: the most elongated width/height (or height/width) ratio drawn as is.
+
+    Returns:
+        A new RGB ``PIL.Image``.
+    """
+    from PIL import Image
+
+    shown = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    shown.thumbnail((max_side, max_side))
+    width, height = shown.size
+    if max(width, height) <= max_aspect * min(width, height):
+        return shown
+    if width > height:
+        size = (width, max(height, round(width / max_aspect)))
+    else:
+        size = (max(width, round(height / max_aspect)), height)
+    canvas = Image.new("RGB", size, (128, 128, 128))
+    canvas.paste(shown, ((size[0] - width) // 2, (size[1] - height) // 2))
+    return canvas

@@ -244,19 +244,41 @@ def load_run_model(run):
         return cached_model(str(run.model_path), run.model_path.stat().st_mtime)
 
 
-def owner_id() -> str:
-    """Who owns the jobs this browser submits.
+def xsrf_token(cookie: str) -> bytes | None:
+    """The browser's secret token inside a ``_streamlit_xsrf`` cookie value, or ``None`` if it is not one.
 
-    The browser's ``_streamlit_xsrf`` cookie is shared by all its tabs, so a job
-    started in one tab can be stopped from another; without it (tests), a
-    per-session id.
+    Streamlit (as Tornado did before it) writes the cookie as ``2|<mask>|<masked token>|<timestamp>``
+    (hex; the token XOR the 4-byte mask, repeated) and masks it anew on every page load, so the
+    cookie's text changes with each load or new tab while the token stays the browser's.  A version-1
+    cookie is the token itself, in hex.
+    """
+    parts = cookie.split("|")
+    try:
+        if len(parts) == 4 and parts[0] == "2":
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            if len(mask) != 4 or not masked:
+                return None
+            return bytes(byte ^ mask[i % 4] for i, byte in enumerate(masked))
+        return bytes.fromhex(cookie) or None
+    except ValueError:
+        return None
+
+
+def owner_id() -> str:
+    """Who owns the jobs this browser submits: 16 hex characters.
+
+    From the token of the browser's ``_streamlit_xsrf`` cookie (:func:`xsrf_token`), which all its tabs
+    share and a reload keeps, so a job started in one tab can be stopped from another or after a reload
+    (hashing the cookie's text gave a new owner on every load).  Without such a cookie (AppTest, bare
+    mode) a per-session id.
     """
     try:
         cookie = st.context.cookies.get("_streamlit_xsrf")
     except Exception:  # no browser behind this session (AppTest, bare mode)
         cookie = None
-    if isinstance(cookie, str) and cookie:
-        return hashlib.sha256(cookie.encode()).hexdigest()[:16]
+    token = xsrf_token(cookie) if isinstance(cookie, str) and cookie else None
+    if token:
+        return hashlib.sha256(token).hexdigest()[:16]
     return st.session_state.setdefault("_catdog_owner", uuid.uuid4().hex[:16])
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
-from catdog.images import MAX_BYTES, to_model_input
+from catdog.images import MAX_BYTES, for_display, to_model_input
 from catdog.models import input_size
 from catdog.predict import classify_files
 
@@ -65,7 +65,7 @@ with classify_tab:
                 if prediction.error:
                     st.error(prediction.error, icon=":material/error:")
                     continue
-                shown = prediction.image
+                shown = for_display(prediction.image)
                 if show_cam:
                     with ui.user_errors():
                         pixels = to_model_input(prediction.image, input_size(model))

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from catdog.errors import CatdogError
-from catdog.images import MAX_BYTES, MAX_PIXELS, decode_image, to_model_input
+from catdog.images import MAX_BYTES, MAX_PIXELS, decode_image, for_display, to_model_input
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -338,3 +338,12 @@ def test_to_model_input_matches_training_pipeline(tmp_path):
     reference = tf.image.resize(np.asarray(original, np.float32), (160, 160), method="bilinear").numpy()
     np.testing.assert_allclose(array, reference, atol=1e-4)
     assert to_model_input(original.convert("L"), (32, 48)).shape == (32, 48, 3)
+
+
+@pytest.mark.parametrize("size, shown", [((1500, 1), (1024, 128)), ((1, 10000), (128, 1024)), ((3000, 2000), (1024, 683)),
+                                         ((40, 30), (40, 30))])
+def test_for_display_shrinks_and_pads_strips_to_drawable_pictures(size, shown):
+    image = Image.new("RGB", size, (200, 30, 30))
+    copy = for_display(image)
+    assert copy.size == shown and copy.mode == "RGB" and image.size == size  # the original is untouched
+    assert copy.getpixel(((shown[0] - 1) // 2, (shown[1] - 1) // 2)) == (200, 30, 30)  # the picture sits in the middle

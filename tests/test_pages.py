@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from catdog.config import DataConfig, TrainConfig
@@ -339,6 +340,12 @@ def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp
     assert abs(rows[0]["cats"] + rows[0]["dogs"] - 1) < 1e-6
     assert len(at.error) == 1 and "notes.jpg" in at.error[0].value
     assert len(at.get("image")) == 2
+    # A 1500×1 strip: drawn at column width it would be 0 pixels high (PIL refused, a traceback in class)
+    strip = io.BytesIO()
+    Image.new("RGB", (1500, 1), (200, 30, 30)).save(strip, format="PNG")
+    at.file_uploader(key="classifier_uploads").set_value([
+        ("strip.png", strip.getvalue(), "image/png"), ("dog.png", png(1, 6), "image/png")]).run()
+    assert not at.exception and len(at.get("image")) == 2 and not at.error
 
 
 def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tmp_path):
@@ -378,6 +385,24 @@ def test_page_runs_leave_keras_state_alone_for_the_training_thread(synthetic_dat
     at = open_page("pages/3_training.py", synthetic_data)
     at.run()
     assert not at.exception and calls == []
+
+
+def test_the_owner_is_the_browsers_token_whatever_mask_a_page_load_gives_its_cookie():
+    from catdog.ui import xsrf_token
+
+    token = bytes(range(16))
+
+    def cookie(mask: bytes) -> str:  # "2|mask|masked token|timestamp", as Streamlit writes it on each page load
+        return f"2|{mask.hex()}|{bytes(b ^ mask[i % 4] for i, b in enumerate(token)).hex()}|1764000000"
+
+    assert xsrf_token(cookie(b"\x01\x02\x03\x04")) == xsrf_token(cookie(b"\xff\x00\xaa\x55")) == token
+    assert xsrf_token(token.hex()) == token  # version 1: the token itself
+    assert xsrf_token("2|zz|00|1") is None and xsrf_token("not|a|cookie") is None and xsrf_token("") is None
+    try:  # Streamlit's own writer, where 1.67 keeps it
+        from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
+    except ImportError:
+        return
+    assert xsrf_token(generate_xsrf_token_string(token)) == token
 
 
 def test_the_server_does_not_force_a_garbage_collection_after_every_rerun():

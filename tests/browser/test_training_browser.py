@@ -64,17 +64,27 @@ def test_live_curve_gains_points_while_the_test_watches(page, app_server):
 def test_stop_ends_a_run_mid_epoch(page, app_server):
     open_app(page, app_server, "training")
     configure_data(page)
-    run_id = start_training(page, app_server, epochs=30, batch=8, name="stop me")
-    wait_mid_epoch(page, 30, min_epoch=2)
+    epochs = 150  # never reached: the test stops it (and the reload and second tab take a while)
+    run_id = start_training(page, app_server, epochs=epochs, batch=8, name="stop me")
+    wait_mid_epoch(page, epochs, min_epoch=2)
     # Visiting another page must not abort the run; coming back shows it still running, with its curve.
     go_to(page, "Data")
     go_to(page, "Training")
     expect(job_heading(page, "stop me · running")).to_be_visible(timeout=30_000)
     assert chart_points(page, "live_accuracy")[0] >= 1
+    # The same browser owns the job after a reload and in a second tab (the cookie is re-masked on each load).
+    page.reload()
+    configure_data(page)  # the small test dataset's split sizes live in the session, which a reload starts anew
+    expect(page.locator(".st-key-stop_job button")).to_be_visible(timeout=30_000)
+    other = page.context.new_page()
+    open_app(other, app_server, "training")
+    configure_data(other)
+    expect(other.locator(".st-key-stop_job button")).to_be_visible(timeout=30_000)
+    other.close()
     page.locator(".st-key-stop_job button").click()
     record = wait_for_run_status(app_server.runs_dir, run_id, statuses=("stopped",))
     history = read_history_csv(app_server.runs_dir / run_id / "history.csv")
-    assert 2 <= record["epochs_done"] < 30
+    assert 2 <= record["epochs_done"] < epochs
     assert len(history) == record["epochs_done"]
     assert record["test"] is not None  # an epoch finished, so the model was scored
     expect(job_heading(page, "stop me · stopped")).to_be_visible(timeout=60_000)
