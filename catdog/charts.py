@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -96,7 +97,7 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: 
     for i, (label, history) in enumerate(curves.items()):
         fig.add_scatter(
             x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
-            mode="lines+markers", name=label, line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]),
+            mode="lines+markers", name=html.escape(label), line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]),
             **_epoch_markers(history),
         )
     fig.update_layout(

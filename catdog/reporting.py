@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 
 
 def run_rows(runs) -> list[dict]:
@@ -45,6 +46,18 @@ def run_rows(runs) -> list[dict]:
             "id": run.run_id,
         })
     return rows
+
+
+def distinct_labels(runs) -> dict[str, str]:
+    """``{run id: label}`` for pickers and chart legends, where no two runs look alike.
+
+    A run's label is :meth:`catdog.training.RunInfo.label` (name · model · test accuracy); names need not
+    be unique, so runs whose labels coincide get their run id appended (else a legend keyed by label
+    would draw one line for two runs).
+    """
+    labels = {run.run_id: run.label() for run in runs}
+    seen = Counter(labels.values())
+    return {rid: f"{label} · {rid}" if seen[label] > 1 else label for rid, label in labels.items()}
 
 
 def _interval_text(test: dict | None) -> str | None:

@@ -902,8 +902,23 @@ class TrainingQueue:
         return waiting.index(job) + (1 if running else 0) if job in waiting else -1
 
     def stop(self, job: TrainingJob) -> None:
-        """Ask a job to stop (a queued job is dropped before it starts)."""
-        job.stop.set()
+        """Ask a job to stop: a running one ends after its current batch; a queued one is cancelled at once
+        (``stopped`` with no run, so it no longer counts in :meth:`position`)."""
+        with self._lock:  # the worker moves a job from queued to running under the same lock
+            job.stop.set()
+            if job.state == "queued":
+                job.state = "stopped"
+                job.progress.set(phase="stopped", message="cancelled before it started")
+
+    def unfinished_twin(self, train_config: TrainConfig, data_config: DataConfig, owner: str = ""
+                        ) -> TrainingJob | None:
+        """``owner``'s queued or running job with these very configs, or ``None``.
+
+        A seeded training repeats itself exactly, so a second such job is a second click, not a wish:
+        the Training page shows the first instead of queueing another.
+        """
+        return next((job for job in self.active() if job.owner == owner and job.train_config == train_config
+                     and job.data_config == data_config), None)
 
     def retry(self, job: TrainingJob, owner: str = "", **changes) -> TrainingJob:
         """Stop ``job`` and queue the same training with ``changes`` to its :class:`TrainConfig` (e.g. ``seed``).
@@ -925,11 +940,11 @@ class TrainingQueue:
     def _work(self) -> None:
         while True:
             job = self._pending.get()
-            if job.stop.is_set():
-                job.state = "stopped"
-                job.progress.set(phase="stopped")
-                continue
-            job.state = "running"
+            with self._lock:
+                if job.stop.is_set():  # cancelled while it waited (:meth:`stop` has marked it)
+                    job.state = "stopped"
+                    continue
+                job.state = "running"
 
             def created(run, job=job):
                 job.run_id = run.run_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 import uuid
 from dataclasses import replace
@@ -242,6 +243,15 @@ def load_run_model(run):
         if not run.model_path.is_file():
             raise CatdogError(f"Run '{run.name}' has no saved model yet.")
         return cached_model(str(run.model_path), run.model_path.stat().st_mtime)
+
+
+def plain(text: str) -> str:
+    """``text`` escaped for Streamlit Markdown, so that a run name such as ``**z** $y$ `x``` shows as typed.
+
+    Every ASCII punctuation character gets a backslash (CommonMark lets any of them be escaped; Streamlit
+    reads ``\\$`` as a dollar, not maths, and ``\\:`` as a colon, not an emoji or colour code).
+    """
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
 def xsrf_token(cookie: str) -> bytes | None:

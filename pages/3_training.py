@@ -139,8 +139,12 @@ with st.expander(f"Layers of {choice}"):
 
 if st.button("Train", type="primary", icon=":material/play_arrow:"):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
-    job = jobs.submit(train_config, run_data, owner=ui.owner_id())
-    state["job_id"] = job.job_id
+    if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
+        st.toast(f"“{ui.plain(twin.train_config.name or twin.train_config.model)}” with these settings is already "
+                 f"{twin.state}: shown below.", icon=":material/info:")
+        state["job_id"] = twin.job_id
+    else:
+        state["job_id"] = jobs.submit(train_config, run_data, owner=ui.owner_id()).job_id
 
 
 # --------------------------------------------------------------------------- live job
@@ -171,6 +175,29 @@ def _retry_with_next_seed(job) -> None:
     state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=state["train_seed"]).job_id
 
 
+def _show_job(job) -> None:
+    """Button callback: the live view follows ``job`` from now on."""
+    state["job_id"] = job.job_id
+
+
+def _other_jobs_of_mine(shown) -> None:
+    """One line per other queued or running job of this browser, each with Show and Stop: queueing model1 and
+    then model2 must not leave model1 out of sight and out of reach."""
+    mine = [job for job in jobs.active() if job.owner == ui.owner_id() and job is not shown]
+    if not mine:
+        return
+    st.caption("Your other trainings")
+    for job in mine:
+        text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
+        where = (reporting.phase_text(job.progress.snapshot()) if job.state == "running"
+                 else f"queued, position {jobs.position(job)}")
+        text.markdown(f"{ui.plain(job.train_config.name or job.train_config.model)} · {where}")
+        show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
+        if stop.button("Stop", key=f"stop_{job.job_id}"):
+            jobs.stop(job)
+            st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
+
+
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
     """The job of this session, else the newest job of the server; redrawn every :data:`LIVE_REFRESH_SECONDS`
@@ -184,7 +211,7 @@ def live_job():
         return
     snap = job.progress.snapshot()
     cfg = job.train_config
-    st.subheader(f"{cfg.name or cfg.model} · {job.state}")
+    st.subheader(f"{ui.plain(cfg.name or cfg.model)} · {job.state}")
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
@@ -196,7 +223,7 @@ def live_job():
     if not job.finished and job.owner == ui.owner_id():
         if st.button("Stop", icon=":material/stop:", key="stop_job"):
             jobs.stop(job)
-            st.toast("Stopping after the current batch…")
+            st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
     if job.state == "failed":
         st.error(f"Training failed: {job.error}", icon=":material/error:")
     history = snap["history"]
@@ -222,7 +249,9 @@ def live_job():
                      help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
                           "stopping would have kept.")
     if job.state == "stopped" and not history:
-        st.warning("Stopped before the first epoch finished: nothing to score.")
+        st.warning("Stopped before the first epoch finished: nothing to score." if job.run_id else
+                   "Cancelled before it started: it made no run.")
+    _other_jobs_of_mine(job)
     if _jobs_seen() != jobs_drawn:
         # A job was submitted or has ended since the page was drawn (in any tab, however short the job): redraw
         # the whole page, which sets the live view's pace anew and lists the run below in every open tab. (Only
@@ -258,13 +287,14 @@ st.dataframe(
 by_id = {run.run_id: run for run in runs}
 with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
 ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new runs join the comparison
-picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=lambda rid: by_id[rid].label(),
+labels = reporting.distinct_labels(runs)
+picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
                         help="Runs with at least one finished epoch; a run failed or stopped before that has no "
                              "curves to compare.")
 if without := len(runs) - len(with_curves):
     st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no curves.")
 if picked:
-    curves = {by_id[rid].label(): by_id[rid].history() for rid in picked}
+    curves = {labels[rid]: by_id[rid].history() for rid in picked}
     a, b = st.columns(2)
     a.plotly_chart(charts.compare_figure(curves, "val_accuracy"), key="compare_accuracy")
     b.plotly_chart(charts.compare_figure(curves, "val_loss"), key="compare_loss")
@@ -272,16 +302,28 @@ if picked:
         st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
                    "(the status column says how many).")
 
-with st.expander("Rename or delete a run"):
-    target = st.selectbox("Run", list(by_id), format_func=lambda rid: by_id[rid].label(), key="manage_run")
-    new_name = st.text_input("New name", key="manage_name", max_chars=80)
-    a, b = st.columns(2)
+
+
+def _manage(action: str) -> None:
+    """Rename/Delete callback: runs before the page is drawn again, so every list already shows the change."""
     try:
-        if a.button("Rename", key="rename_run"):
-            jobs.store.rename(target, new_name)
-            st.rerun()
-        if b.button("Delete", key="delete_run", type="secondary"):
-            jobs.store.delete(target)
-            st.rerun()
+        if action == "rename":
+            run = jobs.store.rename(state.get("manage_run"), state.get("manage_name", ""))
+            state["manage_name"] = ""
+            st.toast(f"Renamed to “{ui.plain(run.name)}”.", icon=":material/edit:")
+        else:
+            name = by_id[state["manage_run"]].name if state.get("manage_run") in by_id else "the run"
+            jobs.store.delete(state.get("manage_run"))
+            st.toast(f"Deleted “{ui.plain(name)}”.", icon=":material/delete:")
     except CatdogError as err:
-        st.error(str(err), icon=":material/error:")
+        state["manage_error"] = str(err)
+
+
+with st.expander("Rename or delete a run"):
+    st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run")
+    st.text_input("New name", key="manage_name", max_chars=80)
+    a, b = st.columns(2)
+    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",))
+    b.button("Delete", key="delete_run", type="secondary", on_click=_manage, args=("delete",))
+if error := state.pop("manage_error", None):  # under the expander, seen even if it is folded
+    st.error(error, icon=":material/error:")

@@ -21,7 +21,7 @@ if not runs:
 runs.sort(key=lambda run: run.test_accuracy or 0.0, reverse=True)
 by_id = {run.run_id: run for run in runs}
 left, right = st.columns([3, 1])
-run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=lambda rid: by_id[rid].label(),
+run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=reporting.distinct_labels(runs).get,
                            key="classifier_run", help="Sorted by test accuracy; the best is chosen first.")]
 right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:")

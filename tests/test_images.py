@@ -340,8 +340,8 @@ def test_to_model_input_matches_training_pipeline(tmp_path):
     assert to_model_input(original.convert("L"), (32, 48)).shape == (32, 48, 3)
 
 
-@pytest.mark.parametrize("size, shown", [((1500, 1), (1024, 128)), ((1, 10000), (128, 1024)), ((3000, 2000), (1024, 683)),
-                                         ((40, 30), (40, 30))])
+@pytest.mark.parametrize("size, shown", [((1500, 1), (1024, 128)), ((1, 10000), (128, 1024)),
+                                         ((3000, 2000), (1024, 683)), ((40, 30), (40, 30))])
 def test_for_display_shrinks_and_pads_strips_to_drawable_pictures(size, shown):
     image = Image.new("RGB", size, (200, 30, 30))
     copy = for_display(image)

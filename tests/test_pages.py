@@ -193,6 +193,47 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     assert compared["marker"]["symbol"] == ["circle-open"]
 
 
+def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+
+    release = threading.Event()
+
+    def held(train_config, data_config, *, store, progress, stop, on_run_created):
+        """Trains until released or stopped."""
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="training", epoch=1, batch=3, batches=63)
+        while not (release.is_set() or stop.is_set()):
+            time.sleep(0.01)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", held)
+    at = open_page(PAGES[2], synthetic_data, train_name="first")
+    train = lambda: [b for b in at.button if b.label == "Train"][0].click().run()  # noqa: E731
+    train()
+    train()  # a second click on the same settings: shown, not queued again
+    assert len(_queue_jobs(tmp_path)) == 1 and "already" in at.toast[0].value
+    at.text_input(key="train_name").input("second").run()
+    train()
+    first, second = _queue_jobs(tmp_path)
+    assert second.state == "queued" and not at.exception
+    # The live view follows the newest job; the first, running, is listed with Show and Stop.
+    assert "second · queued" in texts(at) and "Your other trainings" in texts(at)
+    assert any(m.value.startswith("first · training") for m in at.markdown)
+    at.button(key="stop_job").click().run()  # Stop on the queued job cancels it at once
+    assert second.state == "stopped" and "Cancelled before it started: it made no run." in texts(at)
+    at.button(key=f"show_{first.job_id}").click().run()
+    assert "first · running" in texts(at) and "Your other trainings" not in texts(at)
+    at.button(key="stop_job").click().run()
+    deadline = time.time() + 30
+    while time.time() < deadline and not first.finished:
+        time.sleep(0.05)
+    assert first.state == "stopped" and [r.name for r in RunStore(tmp_path / "runs").list()] == ["first"]
+
+
 def _queue_jobs(tmp_path):
     from catdog.ui import training_queue
 
@@ -301,6 +342,32 @@ def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_run
     store.delete(second)
     at.run()
     assert at.multiselect(key="compare_runs").value == [first] and not at.exception
+
+
+def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    ids = [train_run(TrainConfig(epochs=1, name="twin"), data, store=store).run.run_id for _ in range(2)]
+    at = open_page(PAGES[2], synthetic_data)
+    # Same name, model and (seeded) test accuracy: the pickers and the legend still tell them apart.
+    picker = at.multiselect(key="compare_runs")
+    assert len(set(picker.options)) == 2
+    assert all(rid in option for rid, option in zip(sorted(ids), sorted(picker.options)))
+    at.multiselect(key="compare_runs").set_value(ids).run()
+    assert len(json.loads(at.get("plotly_chart")[0].proto.spec)["data"]) == 2  # one line per run, not per label
+    at.selectbox(key="manage_run").set_value(ids[0]).run()
+    at.text_input(key="manage_name").input("**bold** `code` $x$").run()
+    at.button(key="rename_run").click().run()
+    assert not at.exception and store.get(ids[0]).name == "**bold** `code` $x$"
+    assert any("**bold** `code` $x$" in option for option in at.selectbox(key="manage_run").options)
+    assert at.text_input(key="manage_name").value == ""  # ready for the next one
+    at.button(key="rename_run").click().run()  # an empty name: said plainly, nothing changed
+    assert [e.value for e in at.error] == ["A run name cannot be empty."]
+    assert store.get(ids[0]).name == "**bold** `code` $x$"
+    at.selectbox(key="manage_run").set_value(ids[1]).run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception and [r.run_id for r in store.list()] == [ids[0]]
+    assert at.selectbox(key="manage_run").options == [store.get(ids[0]).label()]
 
 
 def test_classifier_warns_when_the_model_stayed_at_chance(synthetic_data, tmp_path):

@@ -266,11 +266,29 @@ def test_queue_stop_works_for_running_and_queued_jobs(tmp_path):
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
     running = jobs.submit(TrainConfig(), DataConfig())
     waiting = jobs.submit(TrainConfig(), DataConfig())
+    third = jobs.submit(TrainConfig(seed=1), DataConfig())
     wait_for(lambda: running.state == "running")
-    jobs.stop(waiting)
+    assert jobs.position(third) == 2
+    jobs.stop(waiting)  # cancelled at once, not when its turn comes; the jobs behind it move up
+    assert waiting.state == "stopped" and waiting.progress.snapshot()["message"] == "cancelled before it started"
+    assert jobs.position(third) == 1 and jobs.position(waiting) == -1
+    jobs.stop(third)
     jobs.stop(running)
     wait_for(lambda: running.finished and waiting.finished)
-    assert running.state == waiting.state == "stopped" and waiting.run_id is None
+    assert running.state == waiting.state == third.state == "stopped" and waiting.run_id is None
+    assert len(jobs.store.list()) == 1  # the cancelled jobs never made a run
+
+
+def test_queue_finds_the_owners_unfinished_twin_of_a_training(tmp_path):
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
+    first = jobs.submit(TrainConfig(name="a"), DataConfig(), owner="alice")
+    assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="alice") is first  # a second click
+    assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="bob") is None  # someone else's
+    assert jobs.unfinished_twin(TrainConfig(name="a", seed=7), DataConfig(), owner="alice") is None
+    release.set()
+    wait_for(lambda: first.finished)
+    assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="alice") is None  # may train it again
 
 
 def test_queue_survives_a_failing_job(tmp_path):
