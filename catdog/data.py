@@ -218,10 +218,10 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     for path in sorted(root.iterdir()):
         if path.is_file() and not path.name.startswith("."):
             ignored.append(f"{path.relative_to(root)} (not in a class folder)")
-    if any(f"train/{name}" in empty for name in class_names):
+    if empty_train := [e for e in empty if e.startswith("train/")]:
         raise CatdogError(
-            f"Every class needs training images, but {', '.join(e for e in empty if e.startswith('train/'))} "
-            f"in '{root}' is empty."
+            f"Every class needs training images, but {' and '.join(empty_train)} in '{root}' "
+            f"{'is' if len(empty_train) == 1 else 'are'} empty."
         )
     return DatasetInfo(root, class_names, files, tuple(ignored), tuple(empty))
 
@@ -375,6 +375,16 @@ def make_splits(
         ignored=info.ignored,
         empty_classes=info.empty_classes,
     )
+
+
+def missing_classes(counts: dict[str, dict[str, int]]) -> dict[str, list[str]]:
+    """``{split: [class names with no image in it]}`` for the splits that lack a class.
+
+    Args:
+        counts: ``{split: {class name: images}}`` as :meth:`Splits.counts` returns.
+    """
+    return {split: missing for split, per_class in counts.items()
+            if (missing := [name for name, n in per_class.items() if n == 0])}
 
 
 def majority_baseline(splits: Splits) -> tuple[str, float]:

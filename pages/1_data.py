@@ -7,7 +7,7 @@ from catdog import charts, data, ui
 ui.page_setup()
 st.title("Data")
 st.caption("Step 1 · the cats_and_dogs_filtered dataset: 3,000 JPEGs of cats and dogs from Kaggle's "
-           "Dogs vs. Cats competition, resized to 160×160 and read in batches of 32.")
+           "Dogs vs. Cats competition, which the course resizes to 160×160 and reads in batches of 32.")
 
 config = ui.data_config()
 root, splits = ui.prepared_splits(config)
@@ -25,6 +25,11 @@ with right:
     st.metric("Majority-class baseline (test accuracy)", f"{baseline:.1%}",
               help=f"Always answering '{majority}', the most common training class. A model must beat this.")
 st.caption(f"Dataset folder: `{root}`")
+for split, missing in data.missing_classes(counts).items():
+    st.warning(f"The {split} split holds no {' and no '.join(missing)}: its accuracy says nothing about "
+               f"{'them' if len(missing) > 1 else 'that class'}, and on that split a model that always answers "
+               f"one class can look perfect. Add images to the class folder, or use another dataset folder.",
+               icon=":material/warning:")
 
 with st.expander("How the validation and test splits are made", expanded=True):
     st.markdown(

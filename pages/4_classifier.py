@@ -18,11 +18,13 @@ runs = [run for run in ui.queue().store.list() if run.model_path.is_file() and r
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
-runs.sort(key=lambda run: run.test_accuracy or 0.0, reverse=True)
+# Best test accuracy first, but a model that only guesses never ahead of one that learned.
+runs.sort(key=lambda r: (not reporting.guesses(r.history(), r.record.get("collapsed")), r.test_accuracy or 0.0),
+          reverse=True)
 by_id = {run.run_id: run for run in runs}
 left, right = st.columns([3, 1])
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=reporting.distinct_labels(runs).get,
-                           key="classifier_run", help="Sorted by test accuracy; the best is chosen first.")]
+                           key="classifier_run", help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
 right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:")
 model = ui.load_run_model(run)

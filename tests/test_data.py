@@ -75,8 +75,18 @@ def test_empty_class_folder_in_train_is_refused(tmp_path):
     root = make_dataset(tmp_path / "d", 2, 2)
     for f in (root / "train/dogs").iterdir():
         f.unlink()
-    with pytest.raises(CatdogError, match="train/dogs"):
+    with pytest.raises(CatdogError, match="but train/dogs in '.*' is empty"):
         data.scan_dataset(root)
+    for f in (root / "train/cats").iterdir():
+        f.unlink()
+    with pytest.raises(CatdogError, match="but train/cats and train/dogs in '.*' are empty"):
+        data.scan_dataset(root)
+
+
+def test_missing_classes_names_the_splits_that_lack_one():
+    counts = {"train": {"cats": 8, "dogs": 8}, "validation": {"cats": 6, "dogs": 0}, "test": {"cats": 4, "dogs": 0}}
+    assert data.missing_classes(counts) == {"validation": ["dogs"], "test": ["dogs"]}
+    assert data.missing_classes({"train": {"cats": 1, "dogs": 1}}) == {}
 
 
 def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):

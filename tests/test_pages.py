@@ -63,13 +63,26 @@ def test_data_page_shows_counts_baseline_grid_and_split_explanation(synthetic_da
     bars = {trace["name"]: trace["y"] for trace in chart["data"]}
     assert bars == {"train": [8, 8], "validation": [6, 6], "test": [4, 4]}
     assert "50.0%" in texts(at)
-    assert "stratified" in texts(at) and "disjoint" in texts(at)
+    assert "stratified" in texts(at) and "disjoint" in texts(at) and not at.warning
     images = at.get("image")
     assert len(images) == 6
     before = [img.captions[0] for img in images]
     [b for b in at.button if b.label == "Reshuffle"][0].click().run()
     after = [img.captions[0] for img in at.get("image")]
     assert before != after and all(c.startswith("cats") for c in after[:3]) and all(c.startswith("dogs") for c in after[3:])
+
+
+def test_data_page_warns_when_a_split_lacks_a_class(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 4, 6)
+    for f in (root / "validation/dogs").iterdir():
+        f.unlink()
+    at = open_page(PAGES[0], root, validation_size=4, test_size=2)
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("The validation split holds no dogs") for w in warnings)
+    assert any(w.startswith("The test split holds no dogs") for w in warnings)
 
 
 def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
@@ -385,6 +398,18 @@ def test_classifier_warns_when_the_model_stayed_at_chance(synthetic_data, tmp_pa
     RunStore(tmp_path / "runs").update(result.run, status="stopped", collapsed={"epoch": 1, "batch": 30, "images": 16})
     at = open_page(PAGES[3], synthetic_data)
     assert not at.exception and any("stayed at chance level" in w.value for w in at.warning)
+
+
+def test_classifier_chooses_a_model_that_learned_before_one_that_guesses(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    guessing, learned = (train_run(TrainConfig(epochs=1, name=name), data, store=store).run for name in ("g", "l"))
+    store.update(guessing, test={"accuracy": 0.75, "loss": 0.6, "images": 8}, collapsed={"epoch": 1, "batch": 1})
+    store.update(learned, test={"accuracy": 0.625, "loss": 0.6, "images": 8})
+    for run, val_accuracy in ((guessing, 0.5), (learned, 0.75)):  # histories as Keras's CSVLogger writes them
+        (run.path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n")
+    at = open_page(PAGES[3], synthetic_data)
+    assert at.selectbox(key="classifier_run").value == learned.run_id and not at.warning
 
 
 def test_classifier_without_runs_points_to_training(synthetic_data):
