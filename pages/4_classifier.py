@@ -24,7 +24,8 @@ runs.sort(key=lambda r: (not reporting.guesses(r.history(), r.record.get("collap
 by_id = {run.run_id: run for run in runs}
 left, right = st.columns([3, 1])
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=reporting.distinct_labels(runs).get,
-                           key="classifier_run", help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
+                           key="classifier_run",
+                           help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
 right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:")
 model = ui.load_run_model(run)

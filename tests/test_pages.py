@@ -407,7 +407,8 @@ def test_classifier_chooses_a_model_that_learned_before_one_that_guesses(synthet
     store.update(guessing, test={"accuracy": 0.75, "loss": 0.6, "images": 8}, collapsed={"epoch": 1, "batch": 1})
     store.update(learned, test={"accuracy": 0.625, "loss": 0.6, "images": 8})
     for run, val_accuracy in ((guessing, 0.5), (learned, 0.75)):  # histories as Keras's CSVLogger writes them
-        (run.path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n")
+        rows = f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n"
+        (run.path / "history.csv").write_text(rows)
     at = open_page(PAGES[3], synthetic_data)
     assert at.selectbox(key="classifier_run").value == learned.run_id and not at.warning
 
