@@ -176,11 +176,13 @@ def _prepared(data_dir: str | None, validation_size: int, test_size: int, seed: 
     return prepare_splits(config)
 
 
-def prepared_splits(config: DataConfig):
+def prepared_splits(config: DataConfig, *, stop: bool = True):
     """``(root, splits)`` for the settings, computed once per server process.
 
     Shows a spinner (naming the 68 MB download when there is no local copy) and
-    turns problems into an error message on the page.
+    turns problems into an error message on the page, which then stops there; with
+    ``stop=False`` the page goes on and gets ``(None, None)`` (the Training page keeps its
+    running job and its runs in view while the dataset settings are being fixed).
     """
     from catdog.data import keras_cache_candidates
 
@@ -190,8 +192,14 @@ def prepared_splits(config: DataConfig):
     )
     note = ("Downloading cats_and_dogs_filtered.zip (68 MB) through keras.utils.get_file…" if downloading
             else "Reading the dataset folder…")
-    with user_errors(), st.spinner(note):
-        return _prepared(*key)
+    try:
+        with st.spinner(note):
+            return _prepared(*key)
+    except CatdogError as err:
+        st.error(str(err), icon=":material/error:")
+        if stop:
+            st.stop()
+        return None, None
 
 
 def data_config_for(root, config: DataConfig, **changes) -> DataConfig:

@@ -16,8 +16,8 @@ st.caption("Step 3 · train one of the course's four models, watch the training 
            "epoch, then score it on the held-out test split.")
 
 config = ui.data_config()
-root, splits = ui.prepared_splits(config)
-if splits.skipped:
+root, splits = ui.prepared_splits(config, stop=False)  # on a dataset error the live job and the runs stay in view
+if splits and splits.skipped:
     st.warning(f"{len(splits.skipped)} unreadable file(s) skipped: training uses the other images. "
                "The Data page lists them.", icon=":material/warning:")
 jobs = ui.queue()
@@ -137,7 +137,8 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
-if st.button("Train", type="primary", icon=":material/play_arrow:"):
+if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=root is None,
+             help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else None):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
         st.toast(f"“{ui.plain(twin.train_config.name or twin.train_config.model)}” with these settings is already "

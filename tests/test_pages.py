@@ -92,6 +92,15 @@ def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
     assert not (tmp_path / "missing").exists()
 
 
+def test_training_page_keeps_runs_in_view_while_the_dataset_folder_is_wrong(synthetic_data, tmp_path):
+    train_run(TrainConfig(epochs=1, name="kept"), DataConfig(str(synthetic_data), validation_size=12, test_size=8,
+                                                              batch_size=8), store=RunStore(tmp_path / "runs"))
+    at = open_page(PAGES[2], tmp_path / "missing")
+    assert not at.exception and "does not exist" in at.error[0].value
+    assert [b for b in at.button if b.label == "Train"][0].disabled
+    assert [r["run"] for r in at.dataframe[-1].value.to_dict("records")] == ["kept"]  # the runs stay in view
+
+
 def test_augmentation_preview_follows_the_controls(synthetic_data):
     at = open_page(PAGES[1], synthetic_data)
     first = [img.value[0] for img in at.get("image")]
