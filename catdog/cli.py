@@ -11,6 +11,7 @@ kept as ``stopped``, exit status 130); a model1/model2 seen collapsing gets a wa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -23,8 +24,8 @@ from catdog.errors import CatdogError
 from catdog.models import MODEL_SPECS, default_input_size, resolve_mobilenet_weights
 
 
-def _print(obj: dict) -> None:
-    print(json.dumps(obj), flush=True)
+def _print(obj: dict, file=None) -> None:
+    print(json.dumps(obj), file=file or sys.stdout, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,14 +71,16 @@ def _train(args) -> int:
         weights=args.weights, fast=args.fast, views=args.views, fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_accumulation_steps=args.fine_tune_accumulation_steps, name=args.name,
     )
-    side = args.image_size or (default_input_size(resolve_mobilenet_weights(args.weights))
-                               if MODEL_SPECS[args.model].mobilenet else IMAGE_SIZE[0])
+    side = args.image_size if args.image_size is not None else (
+        default_input_size(resolve_mobilenet_weights(args.weights)) if MODEL_SPECS[args.model].mobilenet
+        else IMAGE_SIZE[0])
     data_config = DataConfig(data_dir=args.data_dir, batch_size=args.batch_size,
                              validation_size=args.validation_size, test_size=args.test_size, seed=args.split_seed,
                              image_size=(side, side))
     store = RunStore(args.runs_dir or default_runs_dir())
     progress = Progress()
     done = threading.Event()
+    out = sys.stdout  # the JSON lines; anything else printed while training (Keras's download notes) → stderr
 
     def report():  # prints each finished epoch as soon as it lands in the progress object
         printed, warned = 0, False
@@ -85,7 +88,8 @@ def _train(args) -> int:
             snap = progress.snapshot()
             history = snap["history"]
             for row in history[printed:]:
-                _print({k: row.get(k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")})
+                _print({k: row.get(k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")},
+                       out)
             printed = len(history)
             if snap["collapsed"] and not warned:  # a collapsed model1/model2: say so at once, on stderr
                 warned = True
@@ -104,7 +108,8 @@ def _train(args) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()  # only there can it take signals
     previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main_thread else None
     try:
-        result = train_run(train_config, data_config, store=store, progress=progress, stop=stop)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = train_run(train_config, data_config, store=store, progress=progress, stop=stop)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGINT, previous)
@@ -114,7 +119,7 @@ def _train(args) -> int:
             "test_loss": (result.test or {}).get("loss"),
             "best_epoch_test_accuracy": (result.test_best or {}).get("accuracy"),
             "best_epoch": (result.test_best or {}).get("epoch"),
-            "model_path": str(result.run.model_path), "run_id": result.run.run_id})
+            "model_path": str(result.run.model_path), "run_id": result.run.run_id}, out)
     return 130 if stop.is_set() else 0  # 128 + SIGINT, as a shell reports an interrupted command
 
 
@@ -123,19 +128,23 @@ def _predict(args) -> int:
     from catdog.predict import classify_files
 
     model = load_model(args.model_path)
-    files = []
+    files, unreadable = [], {}
     for name in args.images:
         try:
             files.append((name, Path(name).read_bytes()))
         except OSError as err:
-            files.append((name, b""))
-            print(f"{name}: {err.strerror}", file=sys.stderr)
+            unreadable[name] = f"{name}: cannot be read ({err.strerror or err})."
+    predictions = iter(classify_files(model, files))
     status = 0
-    for prediction in classify_files(model, files):
-        if prediction.error:
-            status = 1
-        _print({"path": prediction.name, "label": prediction.label, "probabilities": prediction.probabilities,
-                **({"error": prediction.error} if prediction.error else {})})
+    for name in args.images:  # in the order given
+        if name in unreadable:
+            row = {"path": name, "label": None, "probabilities": {}, "error": unreadable[name]}
+        else:
+            prediction = next(predictions)
+            row = {"path": prediction.name, "label": prediction.label, "probabilities": prediction.probabilities,
+                   **({"error": prediction.error} if prediction.error else {})}
+        status = 1 if "error" in row else status
+        _print(row)
     return status
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,12 @@ def resolve_mobilenet_weights(weights: str | None = None) -> str:
     return env or "imagenet"
 
 
+def _keras_models_dir() -> str:
+    """Where Keras keeps downloaded weights: ``$KERAS_HOME/models``, else ``~/.keras/models`` (Keras 3's
+    ``keras.utils.get_file`` default cache; it falls back to ``/tmp/.keras`` only when that is unwritable)."""
+    return str(Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models") + "/"
+
+
 def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int, int] = IMAGE_SIZE):
     """A frozen MobileNetV2 feature extractor (alpha 1.0, no top).
 
@@ -165,14 +172,20 @@ def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int
             raise CatdogError(
                 "Could not download the MobileNetV2 ImageNet weights "
                 f"({type(err).__name__}: {err}). Without network access, point the 'MobileNetV2 weights "
-                f"file' setting on the Training page (or the environment variable {ENV_MOBILENET_WEIGHTS}) "
-                "at a local file such as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, "
-                "or copy Keras's weights file into ~/.keras/models/ on a computer that is online."
+                f"file' setting on the Training page (on the command line --weights, or the environment "
+                f"variable {ENV_MOBILENET_WEIGHTS}) at a local file such as "
+                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or copy Keras's weights "
+                f"file, fetched on a computer that is online, into {_keras_models_dir()}."
             ) from err
     else:
         base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)
         if weights is not None:
             path = Path(weights).expanduser()
+            if path.is_dir():
+                raise CatdogError(
+                    f"'{path}' is a folder. Give the path of the .h5 file in it, such as "
+                    "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5."
+                )
             if not path.is_file():
                 raise CatdogError(
                     f"The MobileNetV2 weights file '{path}' does not exist. Give the path of a .h5 file such "
@@ -437,8 +450,15 @@ def load_model(path: str | os.PathLike):
     import keras
 
     path = Path(path)
+    if path.is_dir():
+        inside = path / "model.keras"
+        raise CatdogError(f"'{path}' is a folder, not a .keras file" + (
+            f"; the run's final model is '{inside}'." if inside.is_file() else "."))
     if not path.is_file():
         raise CatdogError(f"The model file '{path}' does not exist.")
+    if not zipfile.is_zipfile(path):
+        raise CatdogError(f"'{path}' is not a Keras model file (a .keras file is a zip archive, as Keras's "
+                          "model.save writes it, e.g. a run's model.keras).")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as err:

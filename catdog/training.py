@@ -168,11 +168,19 @@ class RunStore:
         self._live = live or (lambda: set())
 
     def create(self, train_config: TrainConfig, data_config: DataConfig, extra: dict | None = None) -> RunInfo:
-        """Make a new run folder with a ``running`` record and return it."""
+        """Make a new run folder with a ``running`` record and return it.
+
+        Raises:
+            CatdogError: the runs folder cannot be created or written (a file in the way, no permission).
+        """
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_id = f"{stamp}-{train_config.model}-{uuid.uuid4().hex[:6]}"
         path = self.root / run_id
-        path.mkdir(parents=True, exist_ok=False)
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+        except OSError as err:
+            raise CatdogError(f"Cannot make a run folder in the runs folder '{self.root}' ({err.strerror or err}). "
+                              "Choose a folder you can write to ($CATDOG_RUNS_DIR, or --runs-dir).") from err
         record = {
             "run_id": run_id,
             "name": train_config.name,
@@ -656,6 +664,41 @@ def train_run(
                           on_run_created=on_run_created, prepared=prepared)
 
 
+#: Smallest and largest square input side, in pixels, a run accepts: MobileNetV2 needs at least 32 (Keras
+#: refuses less) and model1's three 3×3 convolutions and two 2×2 poolings need 18; above 512 the 2-core
+#: machine runs out of time and memory long before the model gains anything (the weights are from 224).
+IMAGE_SIDES = (32, 512)
+
+
+def check_settings(train_config: TrainConfig, data_config: DataConfig) -> None:
+    """Refuse settings that cannot train, before any run folder is made.
+
+    Raises:
+        CatdogError: epochs < 1, fine-tuning epochs < 0, a learning rate or factor that is not > 0, gradient
+            accumulation steps < 0, batch size < 1, validation or test size < 1, or an image side outside
+            :data:`IMAGE_SIDES`; the message names the setting and what it accepts.
+    """
+    if train_config.epochs < 1:
+        raise CatdogError("Train for at least one epoch.")
+    if train_config.fine_tune_epochs < 0:
+        raise CatdogError("Fine-tuning epochs cannot be negative.")
+    if not (train_config.learning_rate > 0 and train_config.fine_tune_lr_factor > 0):  # also refuses NaN
+        raise CatdogError(f"The learning rate (and the fine-tuning factor) must be greater than 0, not "
+                          f"{train_config.learning_rate} (factor {train_config.fine_tune_lr_factor}).")
+    if train_config.fine_tune_accumulation_steps < 0:
+        raise CatdogError(f"Gradient accumulation steps must be 0 (automatic) or between 1 and the batch size, "
+                          f"not {train_config.fine_tune_accumulation_steps}.")
+    if data_config.batch_size < 1:
+        raise CatdogError(f"The batch size must be at least 1, not {data_config.batch_size}.")
+    if (data_config.validation_size is not None and data_config.validation_size < 1) or data_config.test_size < 1:
+        raise CatdogError(f"The validation and test splits need at least 1 image each, not "
+                          f"{data_config.validation_size} and {data_config.test_size}.")
+    low, high = IMAGE_SIDES
+    if not all(low <= side <= high for side in data_config.image_size):
+        raise CatdogError(f"The input size must be between {low} and {high} pixels a side, not "
+                          f"{data_config.image_size[0]}×{data_config.image_size[1]}.")
+
+
 def _train_run(train_config, data_config, *, store, progress, stop, on_run_created, prepared) -> TrainResult:
     """:func:`train_run` inside its thread's own Python random generator."""
     import keras
@@ -672,10 +715,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
     total_epochs = train_config.epochs + (train_config.fine_tune_epochs if fine_tune else 0)
     progress = progress or Progress()
     progress.set(phase="preparing data", epochs=total_epochs, message="")
-    if train_config.epochs < 1:
-        raise CatdogError("Train for at least one epoch.")
-    if train_config.fine_tune_epochs < 0:
-        raise CatdogError("Fine-tuning epochs cannot be negative.")
+    check_settings(train_config, data_config)
     if fine_tune:  # the run records the steps used (the automatic choice for 0)
         train_config = replace(train_config, fine_tune_accumulation_steps=fine_tune_accumulation(
             train_config.fine_tune_accumulation_steps, data_config.image_size))

@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from tests.conftest import REPO
 from tests.synthetic import synthetic_image
 
@@ -48,6 +50,60 @@ def test_bad_data_dir_is_a_clean_error(tmp_path):
     assert done.returncode == 2
     assert "does not exist" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "0"], "The batch size must be at least 1, not 0."),
+    (["--image-size", "17"], "The input size must be between 32 and 512 pixels a side, not 17×17."),
+    (["--image-size", "0"], "not 0×0"),
+    (["--image-size", "-5"], "not -5×-5"),
+    (["--test-size", "0"], "The validation and test splits need at least 1 image each, not 12 and 0."),
+    (["--learning-rate", "-1"], "The learning rate (and the fine-tuning factor) must be greater than 0"),
+    (["--fine-tune-accumulation-steps", "-1"], "must be 0 (automatic) or between 1 and the batch size, not -1"),
+])
+def test_settings_that_cannot_train_are_refused_before_a_run_is_made(synthetic_data, tmp_path, capsys, args,
+                                                                     message):
+    from catdog.cli import main
+
+    base = ["train", "--data-dir", str(synthetic_data), "--runs-dir", str(tmp_path / "runs"), "--validation-size",
+            "12", "--test-size", "8"]
+    assert main(base + args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err.splitlines()[0] and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()  # no failed run left behind
+
+
+def test_an_unusable_runs_folder_is_a_clean_error(synthetic_data, tmp_path, capsys):
+    from catdog.cli import main
+
+    (tmp_path / "afile").write_text("in the way")
+    assert main(["train", "--data-dir", str(synthetic_data), "--runs-dir", str(tmp_path / "afile" / "runs"),
+                 "--validation-size", "12", "--test-size", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "error: Cannot make a run folder in the runs folder" in err and "--runs-dir" in err
+
+
+def test_predict_says_plainly_what_is_wrong_with_each_path(synthetic_data, tmp_path, capsys):
+    from catdog.cli import main
+    from catdog.config import DataConfig, TrainConfig
+    from catdog.training import RunStore, train_run
+
+    run = train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8,
+                                                      batch_size=8), store=RunStore(tmp_path / "runs")).run
+    assert main(["predict", "--model-path", str(run.path), "x.jpg"]) == 2  # the run folder, not its model
+    assert f"is a folder, not a .keras file; the run's final model is '{run.model_path}'." in capsys.readouterr().err
+    fake = tmp_path / "fake.keras"
+    fake.write_text("not a zip")
+    assert main(["predict", "--model-path", str(fake), "x.jpg"]) == 2
+    assert "is not a Keras model file" in capsys.readouterr().err
+    cat = tmp_path / "cat.png"
+    synthetic_image(0, 99).save(cat)
+    assert main(["predict", "--model-path", str(run.model_path), str(tmp_path / "nope.jpg"), str(cat),
+                 str(tmp_path)]) == 1
+    missing, good, folder = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert missing["error"] == f"{tmp_path / 'nope.jpg'}: cannot be read (No such file or directory)."
+    assert good["path"] == str(cat) and good["label"] in ("cats", "dogs") and "error" not in good
+    assert folder["error"] == f"{tmp_path}: cannot be read (Is a directory)."
 
 
 def test_train_warns_of_a_collapse_at_once_and_ctrl_c_stops_like_the_page(synthetic_data, tmp_path, monkeypatch,

@@ -61,6 +61,8 @@ def test_local_weights_file_is_loaded():
 def test_missing_weights_file_says_what_to_do(tmp_path):
     with pytest.raises(CatdogError, match="does not exist"):
         build_model(TrainConfig(model="model4", weights=str(tmp_path / "nope.h5")))
+    with pytest.raises(CatdogError, match="is a folder. Give the path of the .h5 file in it"):
+        build_model(TrainConfig(model="model4", weights=str(tmp_path)))
 
 
 def test_wrong_weights_file_is_refused(tmp_path):
@@ -78,8 +80,10 @@ def test_imagenet_download_failure_says_what_to_do(monkeypatch):
 
     monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
     monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
-    with pytest.raises(CatdogError, match="CATDOG_MOBILENET_WEIGHTS"):
+    monkeypatch.setenv("KERAS_HOME", "/srv/keras")
+    with pytest.raises(CatdogError, match="CATDOG_MOBILENET_WEIGHTS") as caught:
         build_model(TrainConfig(model="model4"))
+    assert "--weights" in str(caught.value) and "into /srv/keras/models/" in str(caught.value)  # Keras's cache here
 
 
 def test_weights_precedence(monkeypatch):
