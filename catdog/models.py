@@ -138,6 +138,39 @@ def resolve_mobilenet_weights(weights: str | None = None) -> str:
     return env or "imagenet"
 
 
+#: The first 8 bytes of an HDF5 file (the format of Keras's ``.h5`` weights), HDF5 File Format Specification,
+#: "Format Signature".
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def weights_file_problem(weights: str) -> str | None:
+    """What is wrong with a MobileNetV2 weights path, in a sentence for the user, or ``None`` if nothing shows.
+
+    Cheap checks only (no weights are read): the path exists, is a file, not a folder, and starts with
+    :data:`HDF5_SIGNATURE`.  Whether the file holds MobileNetV2's weights is only known once it is
+    loaded (:func:`build_mobilenet_base`).  ``"imagenet"`` (Keras's download) is not checked.
+    """
+    if weights == "imagenet":
+        return None
+    path = Path(weights).expanduser()
+    if path.is_dir():
+        return (f"'{path}' is a folder. Give the path of the .h5 file in it, such as "
+                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5.")
+    if not path.is_file():
+        return (f"The MobileNetV2 weights file '{path}' does not exist. Give the path of a .h5 file such "
+                "as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or leave the "
+                "setting empty to download the ImageNet weights.")
+    try:
+        with open(path, "rb") as handle:
+            signature = handle.read(len(HDF5_SIGNATURE))
+    except OSError as err:
+        return f"The MobileNetV2 weights file '{path}' cannot be read ({err.strerror or err})."
+    if signature != HDF5_SIGNATURE:
+        return (f"'{path}' is not a Keras weights file (.h5, HDF5). Give the path of a file such as "
+                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5.")
+    return None
+
+
 def _keras_models_dir() -> str:
     """Where Keras keeps downloaded weights: ``$KERAS_HOME/models``, else ``~/.keras/models`` (Keras 3's
     ``keras.utils.get_file`` default cache; it falls back to ``/tmp/.keras`` only when that is unwritable)."""
@@ -181,17 +214,8 @@ def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int
         base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)
         if weights is not None:
             path = Path(weights).expanduser()
-            if path.is_dir():
-                raise CatdogError(
-                    f"'{path}' is a folder. Give the path of the .h5 file in it, such as "
-                    "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5."
-                )
-            if not path.is_file():
-                raise CatdogError(
-                    f"The MobileNetV2 weights file '{path}' does not exist. Give the path of a .h5 file such "
-                    "as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or leave the "
-                    "setting empty to download the ImageNet weights."
-                )
+            if problem := weights_file_problem(weights):
+                raise CatdogError(problem)
             try:
                 base.load_weights(str(path))
             except Exception as err:

@@ -16,7 +16,8 @@ def run_rows(runs) -> list[dict]:
     Returns:
         Dicts with run, model, input size (text, e.g. ``160×160``), status (for a run stopped mid-epoch
         e.g. ``stopped in epoch 2 after batch 30/63``), epochs (logged, a partial one included), best
-        validation accuracy, test accuracy of the final model with its 95 % interval (text, see
+        validation accuracy (for a running or interrupted run, from the epochs logged so far), test
+        accuracy of the final model with its 95 % interval (text, see
         :func:`wilson_interval`) and of the best-validation epoch's checkpoint (fractions in [0, 1] or
         ``None``), wall time in seconds and trainable / total parameters.
     """
@@ -30,13 +31,18 @@ def run_rows(runs) -> list[dict]:
         status, cut = run.status, record.get("partial_epoch")
         if cut and status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
             status = f"stopped in epoch {cut['epoch']} after batch {cut['batch']}/{cut['batches']}"
+        epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
+        if epochs is None and run.status in ("running", "interrupted"):  # not recorded yet, or never: the history
+            history = run.history()
+            epochs = len(history)
+            best_val = max((row["val_accuracy"] for row in history if "val_accuracy" in row), default=None)
         rows.append({
             "run": run.name,
             "model": run.model + mode,
             "input size": f"{size[0]}×{size[1]}" if size else None,
             "status": status,
-            "epochs": record.get("epochs_done", config.get("epochs")),
-            "best val accuracy": record.get("best_val_accuracy"),
+            "epochs": epochs if epochs is not None else config.get("epochs"),
+            "best val accuracy": best_val,
             "test accuracy": run.test_accuracy,
             "test 95 % interval": _interval_text(record.get("test")),
             "test accuracy (best epoch)": run.test_best_accuracy,

@@ -8,7 +8,7 @@ from catdog import augment, charts, reporting, ui
 from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, DataConfig, TrainConfig, fine_tune_accumulation
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MODEL_SPECS, build_model, default_input_size, layer_table,
-                           parameter_counts, weights_image_size)
+                           parameter_counts, weights_file_problem, weights_image_size)
 
 ui.page_setup()
 st.title("Training")
@@ -79,6 +79,8 @@ if spec.mobilenet:
                  f"(the server's default comes from ${ENV_MOBILENET_WEIGHTS}).",
         )
         options["weights"] = _weights_choice()
+        if weights_problem := weights_file_problem(options["weights"]):  # said now, not after Train
+            st.error(weights_problem, icon=":material/error:")
         if options["weights"] == "imagenet":
             st.caption("Empty: Keras's ImageNet weights for this input size, downloaded once (needs the network).")
         side = st.selectbox(
@@ -137,8 +139,10 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
-if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=root is None,
-             help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else None):
+weights_problem = spec.mobilenet and weights_file_problem(options["weights"])
+if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=root is None or bool(weights_problem),
+             help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else
+             "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else None):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
         st.toast(f"“{ui.plain(twin.train_config.name or twin.train_config.model)}” with these settings is already "
@@ -208,7 +212,7 @@ def live_job():
         mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]
         job = (mine or jobs.jobs() or [None])[-1]
     if job is None:
-        st.info("No training yet. Choose a model and press Train.")
+        st.info("Nothing is training on this server now. Choose a model and press Train.")
         return
     snap = job.progress.snapshot()
     cfg = job.train_config

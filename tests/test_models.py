@@ -66,10 +66,17 @@ def test_missing_weights_file_says_what_to_do(tmp_path):
 
 
 def test_wrong_weights_file_is_refused(tmp_path):
+    import h5py
+
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"not hdf5")
-    with pytest.raises(CatdogError, match="not a MobileNetV2"):
+    with pytest.raises(CatdogError, match="is not a Keras weights file"):  # seen before loading anything
         build_model(TrainConfig(model="model4", weights=str(bad)))
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["numbers"] = [1, 2, 3]
+    with pytest.raises(CatdogError, match="not a MobileNetV2"):  # HDF5, but not these weights
+        build_model(TrainConfig(model="model4", weights=str(other)))
 
 
 def test_imagenet_download_failure_says_what_to_do(monkeypatch):

@@ -262,11 +262,33 @@ def _queue_jobs(tmp_path):
     return training_queue(str((tmp_path / "runs").resolve())).jobs()
 
 
+def not_mobilenet_weights(tmp_path):
+    """An HDF5 file that passes the page's quick checks but holds no MobileNetV2 weights: training fails fast."""
+    import h5py
+
+    path = tmp_path / "not_mobilenet.h5"
+    with h5py.File(path, "w") as f:
+        f["numbers"] = [1, 2, 3]
+    return str(path)
+
+
 def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
                    train_weights=str(tmp_path / "nope.h5"), train_image_size=224)
     assert "2,257,984" in texts(at)  # the frozen base's parameters in the layer table caption
-    [b for b in at.button if b.label == "Train"][0].click().run()
+    # A missing file, a folder, a file that is not HDF5: said at once, and Train waits for a fix.
+    train = lambda: [b for b in at.button if b.label == "Train"][0]  # noqa: E731
+    assert any("nope.h5' does not exist" in e.value for e in at.error) and train().disabled
+    at.text_input(key="train_weights").set_value(str(tmp_path)).run()
+    assert any("is a folder" in e.value for e in at.error) and train().disabled
+    (tmp_path / "notes.h5").write_text("not weights")
+    at.text_input(key="train_weights").set_value(str(tmp_path / "notes.h5")).run()
+    assert any("is not a Keras weights file" in e.value for e in at.error) and train().disabled
+    # HDF5 but not these weights: found when the job loads them, and said plainly too.
+    at.text_input(key="train_weights").set_value(not_mobilenet_weights(tmp_path)).run()
+    at.selectbox(key="train_image_size").set_value(224).run()  # (a new file name set the size back to 160)
+    assert not at.error and not train().disabled
+    train().click().run()
     deadline = time.time() + 60
     while time.time() < deadline and not RunStore(tmp_path / "runs").list():
         time.sleep(0.2)
@@ -275,13 +297,13 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     time.sleep(0.5)
     at.run()
     assert not at.exception
-    assert any("does not exist" in e.value for e in at.error)
+    assert any("is not a MobileNetV2 (alpha 1.0, no top) weights file" in e.value for e in at.error)
     assert RunStore(tmp_path / "runs").list()[0].record["data_config"]["image_size"] == [224, 224]
 
 
 def test_training_page_sends_the_fine_tuning_settings_with_the_job(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
-                   train_weights=str(tmp_path / "nope.h5"), train_image_size=224)
+                   train_weights=not_mobilenet_weights(tmp_path), train_image_size=224)
     assert at.select_slider(key="train_ft_accumulation").disabled  # no fine-tuning epochs: nothing to set
     at.number_input(key="train_ft").set_value(3).run()
     accumulation = at.select_slider(key="train_ft_accumulation")

@@ -211,6 +211,12 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
     store = RunStore(tmp_path / "runs", live=lambda: live)
     run = store.create(TrainConfig(), DataConfig())
     assert store.get(run.run_id).status == "interrupted"
+    # Killed after one epoch: its row shows what the history holds, not the planned 20 epochs and no accuracy.
+    (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.6,0.7,0.55,0.69\n")
+    from catdog.reporting import run_rows
+
+    [row] = run_rows([store.get(run.run_id)])
+    assert row["status"] == "interrupted" and row["epochs"] == 1 and row["best val accuracy"] == 0.55
     live.add(run.run_id)
     assert store.get(run.run_id).status == "running"
     with pytest.raises(CatdogError, match="stop it"):
@@ -469,3 +475,12 @@ def test_fast_mode_scores_the_best_head_on_cached_features_and_keeps_the_final_w
         np.testing.assert_array_equal(kept, weights)
     assert _score_best_head(head, best, history[::-1], test, test_ds) == {**test, "epoch": 2}
     assert _score_best_head(head, None, history, test, test_ds) is None
+
+
+def test_the_fine_tuning_label_sits_on_the_side_with_room():
+    from catdog.charts import history_figure
+
+    rows = [{"epoch": e, "accuracy": 0.9, "val_accuracy": 0.9, "loss": 0.3, "val_loss": 0.3} for e in range(1, 31)]
+    # 2 frozen epochs + 1 fine-tuning epoch: the line is near the right edge, so the label goes left of it
+    assert history_figure(rows[:3], fine_tune_start=3).layout.annotations[0].xanchor == "right"
+    assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].xanchor == "left"
