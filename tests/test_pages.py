@@ -165,7 +165,7 @@ def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(syntheti
     [b for b in at.button if b.label == "Train"][0].click().run()
     jobs = {job.train_config.seed: job for job in _queue_jobs(tmp_path)}
     deadline = time.time() + 30
-    while time.time() < deadline and jobs[42].state != "running":
+    while time.time() < deadline and not jobs[42].progress.snapshot()["collapsed"]:  # the fake has begun
         time.sleep(0.05)
     at.run()
     assert not at.exception
