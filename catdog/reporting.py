@@ -15,7 +15,7 @@ def run_rows(runs) -> list[dict]:
 
     Returns:
         Dicts with run, model, input size (text, e.g. ``160×160``), status (for a run stopped mid-epoch
-        e.g. ``stopped in epoch 2 after batch 30/63``), epochs (logged, a partial one included), best
+        e.g. ``stopped: epoch 2, batch 30/63``), epochs (logged, a partial one included), best
         validation accuracy (for a running or interrupted run, from the epochs logged so far), test
         accuracy of the final model with its 95 % interval (text, see
         :func:`wilson_interval`) and of the best-validation epoch's checkpoint (fractions in [0, 1] or
@@ -30,7 +30,7 @@ def run_rows(runs) -> list[dict]:
         size = (record.get("data_config") or {}).get("image_size")
         status, cut = run.status, record.get("partial_epoch")
         if cut and status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
-            status = f"stopped in epoch {cut['epoch']} after batch {cut['batch']}/{cut['batches']}"
+            status = f"stopped: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
         if epochs is None and run.status in ("running", "interrupted"):  # not recorded yet, or never: the history
             history = run.history()

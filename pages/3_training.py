@@ -277,7 +277,7 @@ rows = reporting.run_rows(runs)
 st.dataframe(
     rows, hide_index=True, column_order=[k for k in rows[0] if k != "id"],
     column_config={
-        "status": st.column_config.TextColumn(width="medium"),  # "stopped in epoch 2 after batch 30/63"
+        "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
         "best val accuracy": st.column_config.NumberColumn(format="percent"),
         "test accuracy": st.column_config.NumberColumn(
             format="percent", help="The final model (after the last epoch) on the held-out test split."),

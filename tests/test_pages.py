@@ -208,7 +208,7 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     assert f"Open circle: Stop ended epoch 1 after batch 1 of {batches}; Keras still validated that partial epoch " \
            "and logged it." in captions
     [row] = at.dataframe[1].value.to_dict("records")
-    assert row["status"] == f"stopped in epoch 1 after batch 1/{batches}" and row["epochs"] == 1
+    assert row["status"] == f"stopped: epoch 1, batch 1/{batches}" and row["epochs"] == 1
     assert at.multiselect(key="compare_runs").value == [run.run_id]
     assert any(c.startswith("Open circle: the last epoch of a run stopped mid-epoch") for c in captions)
     compared = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]

@@ -173,7 +173,7 @@ def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
     from catdog.charts import history_figure
     from catdog.reporting import run_rows
 
-    assert run_rows([run])[0]["status"] == f"stopped in epoch 1 after batch 1/{cut['batches']}"
+    assert run_rows([run])[0]["status"] == f"stopped: epoch 1, batch 1/{cut['batches']}"
     validation = history_figure(run.history()).data[1]
     assert list(validation.marker.symbol) == ["circle-open"] and "stopped after batch 1 of" in validation.hovertext[0]
 
