@@ -253,6 +253,18 @@ def load_run_model(run):
         return cached_model(str(run.model_path), run.model_path.stat().st_mtime)
 
 
+def percent_table(rows: list[dict], percent_columns):
+    """``rows`` as a table for ``st.dataframe`` whose ``percent_columns`` (fractions in [0, 1]) all read
+    with one decimal, e.g. ``83.3%`` next to ``50.0%`` (``NumberColumn(format="percent")`` drops trailing
+    zeros and shows ``83.33%`` next to ``50%``).  A pandas ``Styler``: the values stay numbers, so columns
+    still sort by value.
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    return frame.style.format({c: "{:.1%}" for c in percent_columns if c in frame}, na_rep="–")
+
+
 def plain(text: str) -> str:
     """``text`` escaped for Streamlit Markdown, so that a run name such as ``**z** $y$ `x``` shows as typed.
 

@@ -275,18 +275,18 @@ if not runs:
     st.stop()
 rows = reporting.run_rows(runs)
 st.dataframe(
-    rows, hide_index=True, column_order=[k for k in rows[0] if k != "id"],
+    ui.percent_table(rows, ("best val accuracy", "test accuracy", "test accuracy (best epoch)")), hide_index=True,
+    column_order=[k for k in rows[0] if k != "id"],
     column_config={
         "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
-        "best val accuracy": st.column_config.NumberColumn(format="percent"),
         "test accuracy": st.column_config.NumberColumn(
-            format="percent", help="The final model (after the last epoch) on the held-out test split."),
+            help="The final model (after the last epoch) on the held-out test split."),
         "test 95 % interval": st.column_config.TextColumn(
             help="Where the model's true accuracy lies with 95 % confidence, given the number of test images "
                  "(Wilson score interval): on 200 images each image is 0.5 %, so runs whose intervals overlap "
                  "are not clearly different."),
         "test accuracy (best epoch)": st.column_config.NumberColumn(
-            format="percent", help="The checkpoint of the epoch with the best validation accuracy (best.keras) "
+            help="The checkpoint of the epoch with the best validation accuracy (best.keras) "
                                    "on the test split: what early stopping would have kept."),
     },
 )

@@ -92,9 +92,8 @@ with evaluate_tab:
         a, b = st.columns([2, 3])
         a.metric("Test accuracy", f"{evaluation.accuracy:.1%}", help=f"{correct} of {evaluation.size} correct")
         a.caption(f"{correct} of {evaluation.size} test images correct.")
-        a.dataframe([{"class": name, **stats} for name, stats in evaluation.per_class.items()], hide_index=True,
-                    column_config={k: st.column_config.NumberColumn(format="percent")
-                                   for k in ("precision", "recall")})
+        a.dataframe(ui.percent_table([{"class": name, **stats} for name, stats in evaluation.per_class.items()],
+                                     ("precision", "recall")), hide_index=True)
         b.plotly_chart(confusion_figure(evaluation), key="confusion")
         wrong = evaluation.misclassified()
         st.subheader(f"Misclassified test images ({len(wrong)})")

@@ -529,6 +529,16 @@ def test_the_owner_is_the_browsers_token_whatever_mask_a_page_load_gives_its_coo
     assert xsrf_token(generate_xsrf_token_string(token)) == token
 
 
+def test_percent_columns_read_alike_and_stay_numbers():
+    from catdog.ui import percent_table
+
+    styled = percent_table([{"run": "a", "acc": 0.8333, "n": 3}, {"run": "b", "acc": 0.5, "n": None},
+                            {"run": "c", "acc": None, "n": 1}], ("acc", "missing column"))
+    html = styled.to_html()
+    assert "83.3%" in html and "50.0%" in html and "–" in html
+    assert styled.data["acc"].dtype.kind == "f"  # sorts by value, not as text
+
+
 def test_the_server_does_not_force_a_garbage_collection_after_every_rerun():
     # Each open Training tab reruns every 1–2 s; a full gc.collect(2) each time slowed training by ~20 %.
     import tomllib
