@@ -73,10 +73,13 @@ def history_figure(
             x=epochs, y=[row.get(key) for row in history], mode="lines+markers", name=name,
             line=dict(color=color), **_epoch_markers(history),
         )
-    if fine_tune_start is not None:  # the label on the side with more room, so that it is never cut off
+    if fine_tune_start is not None:
+        # The label on the side with more room, so that it is never cut off, and away from the curves:
+        # accuracy ends near the top of its chart, loss near the bottom of its own.
         right = fine_tune_start - 1 <= max(epochs, default=fine_tune_start) - fine_tune_start + 1
         fig.add_vline(x=fine_tune_start - 0.5, line_dash="dash", annotation_text="fine-tuning starts",
-                      annotation_position="top right" if right else "top left")
+                      annotation_position=f"{'bottom' if metric == 'accuracy' else 'top'} "
+                                          f"{'right' if right else 'left'}")
     fig.update_layout(
         title=title or metric, xaxis_title="epoch", yaxis_title=metric, height=300,
         margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),

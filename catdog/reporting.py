@@ -14,12 +14,13 @@ def run_rows(runs) -> list[dict]:
         runs: :class:`catdog.training.RunInfo` objects.
 
     Returns:
-        Dicts with run, model, input size (text, e.g. ``160×160``), status (for a run stopped mid-epoch
-        e.g. ``stopped: epoch 2, batch 30/63``), epochs (logged, a partial one included), best
-        validation accuracy (for a running or interrupted run, from the epochs logged so far), test
-        accuracy of the final model with its 95 % interval (text, see
-        :func:`wilson_interval`) and of the best-validation epoch's checkpoint (fractions in [0, 1] or
-        ``None``), wall time in seconds and trainable / total parameters.
+        Dicts, in this column order: run; test accuracy of the final model, best validation accuracy and
+        test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``); model;
+        status (for a run stopped mid-epoch e.g. ``stopped: epoch 2, batch 30/63``); epochs (logged, a
+        partial one included; for a failed or interrupted run, and its best validation accuracy, read
+        from its history; ``None`` while running); input size (text, e.g. ``160×160``); the test
+        accuracy's 95 % interval (text, see :func:`wilson_interval`); wall time in seconds; trainable /
+        total parameters.
     """
     rows = []
     for run in runs:
@@ -32,20 +33,21 @@ def run_rows(runs) -> list[dict]:
         if cut and status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
             status = f"stopped: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
-        if epochs is None and run.status in ("running", "interrupted"):  # not recorded yet, or never: the history
+        if epochs is None and run.status != "running":  # failed or interrupted: what its history holds
             history = run.history()
             epochs = len(history)
             best_val = max((row["val_accuracy"] for row in history if "val_accuracy" in row), default=None)
-        rows.append({
+        # (a running run's epochs are left out: the live view shows them, a table drawn earlier would go stale)
+        rows.append({  # the results first: on a projector's narrow page the last columns need scrolling
             "run": run.name,
-            "model": run.model + mode,
-            "input size": f"{size[0]}×{size[1]}" if size else None,
-            "status": status,
-            "epochs": epochs if epochs is not None else config.get("epochs"),
-            "best val accuracy": best_val,
             "test accuracy": run.test_accuracy,
-            "test 95 % interval": _interval_text(record.get("test")),
+            "best val accuracy": best_val,
             "test accuracy (best epoch)": run.test_best_accuracy,
+            "model": run.model + mode,
+            "status": status,
+            "epochs": epochs,
+            "input size": f"{size[0]}×{size[1]}" if size else None,
+            "test 95 % interval": _interval_text(record.get("test")),
             "wall time (s)": record.get("wall_seconds"),
             "trainable params": params.get("trainable"),
             "total params": params.get("total"),

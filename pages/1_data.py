@@ -22,8 +22,9 @@ with right:
         hide_index=True,
     )
     majority, baseline = data.majority_baseline(splits)
-    st.metric("Majority-class baseline (test accuracy)", f"{baseline:.1%}",
-              help=f"Always answering '{majority}', the most common training class. A model must beat this.")
+    st.metric("Majority-class baseline", f"{baseline:.1%}",
+              help=f"Test accuracy of always answering '{majority}', the most common training class. A model "
+                   "must beat this.")
 st.caption(f"Dataset folder: `{root}`")
 for split, missing in data.missing_classes(counts).items():
     st.warning(f"The {split} split holds no {' and no '.join(missing)}: its accuracy says nothing about "

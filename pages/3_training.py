@@ -163,13 +163,14 @@ LIVE_REFRESH_SECONDS = 2.0
 IDLE_REFRESH_SECONDS = 10.0
 
 
-def _jobs_seen() -> list[tuple[str, bool]]:
-    """The server's jobs as (id, finished): when this changes, a job was submitted or has ended."""
-    return [(job.job_id, job.finished) for job in jobs.jobs()]
+def _jobs_seen() -> list[tuple[str, bool, bool]]:
+    """The server's jobs as (id, has its run folder, finished): when this changes, a job was submitted, has
+    made its run (which the runs table then lists) or has ended."""
+    return [(job.job_id, job.run_id is not None, job.finished) for job in jobs.jobs()]
 
 
 jobs_drawn = _jobs_seen()
-busy = not all(finished for _, finished in jobs_drawn)
+busy = not all(finished for _, _, finished in jobs_drawn)
 
 
 def _retry_with_next_seed(job) -> None:

@@ -217,6 +217,11 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
 
     [row] = run_rows([store.get(run.run_id)])
     assert row["status"] == "interrupted" and row["epochs"] == 1 and row["best val accuracy"] == 0.55
+    assert list(row)[:4] == ["run", "test accuracy", "best val accuracy", "test accuracy (best epoch)"]
+    live.add(run.run_id)  # while it trains, the live view has the numbers; the table would go stale
+    [row] = run_rows([store.get(run.run_id)])
+    assert row["status"] == "running" and row["epochs"] is None and row["best val accuracy"] is None
+    live.clear()
     live.add(run.run_id)
     assert store.get(run.run_id).status == "running"
     with pytest.raises(CatdogError, match="stop it"):
@@ -484,3 +489,6 @@ def test_the_fine_tuning_label_sits_on_the_side_with_room():
     # 2 frozen epochs + 1 fine-tuning epoch: the line is near the right edge, so the label goes left of it
     assert history_figure(rows[:3], fine_tune_start=3).layout.annotations[0].xanchor == "right"
     assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].xanchor == "left"
+    # away from the curves: accuracy ends near the top of its chart, loss near the bottom
+    assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].y == 0
+    assert history_figure(rows[:5], "loss", fine_tune_start=3).layout.annotations[0].y == 1
