@@ -287,8 +287,8 @@ st.dataframe(
                  "(Wilson score interval): on 200 images each image is 0.5 %, so runs whose intervals overlap "
                  "are not clearly different."),
         "test accuracy (best epoch)": st.column_config.NumberColumn(
-            help="The checkpoint of the epoch with the best validation accuracy (best.keras) "
-                                   "on the test split: what early stopping would have kept."),
+            help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "
+                 "what early stopping would have kept."),
     },
 )
 by_id = {run.run_id: run for run in runs}
@@ -308,7 +308,6 @@ if picked:
     if any(by_id[rid].record.get("partial_epoch") for rid in picked):
         st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
                    "(the status column says how many).")
-
 
 
 def _manage(action: str) -> None:
