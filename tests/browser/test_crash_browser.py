@@ -28,10 +28,11 @@ def test_a_server_killed_mid_epoch_leaves_readable_runs_and_an_interrupted_run(n
         wait_for_run_status(own_server.runs_dir, stopped, statuses=("stopped",))
     # A run during which the server dies, after its first epoch (a run without one has no curves to compare).
     killed = start_training(page, own_server, epochs=30, batch=8, name="killed run")
-    # Killed once its first epoch is on disk, whatever the page shows: its epochs take a fraction of a second
-    # here, so the 2-s live view can miss every mid-epoch moment on a loaded machine (seen once in a full run).
-    wait_for(lambda: read_history_csv(own_server.runs_dir / killed / "history.csv"), interval=0.05,
-             message="the killed run's first epoch")
+    # Killed once two epochs are on disk (past the first epoch's one-time work: tracing, the first checkpoint),
+    # whatever the page shows: its epochs take a fraction of a second here, so the 2-s live view can miss every
+    # mid-epoch moment on a loaded machine (seen once in a full run).
+    wait_for(lambda: len(read_history_csv(own_server.runs_dir / killed / "history.csv")) >= 2, interval=0.05,
+             message="the killed run's second epoch")
     exit_status = own_server.kill(sig, timeout=30)
     assert exit_status is not None, f"the server did not exit within 30 s of {sig.name}"
 
