@@ -62,6 +62,7 @@ seed = left.number_input("Seed", 0, 2**31 - 1, key="train_seed", help="Same seed
 run_name = middle.text_input("Run name (optional)", key="train_name", max_chars=80)
 
 options = {}
+weights_problem = None  # what is wrong with model4's weights file, found once per run of the page
 side = IMAGE_SIZE[0]
 if spec.augmentation:
     with st.expander("Augmentation (model2–4)"):
@@ -139,7 +140,6 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
-weights_problem = spec.mobilenet and weights_file_problem(options["weights"])
 if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=root is None or bool(weights_problem),
              help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else
              "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else None):
