@@ -23,6 +23,7 @@ A run folder (``runs/<run id>/``) holds:
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import os
@@ -33,6 +34,7 @@ import threading
 import time
 import uuid
 import warnings
+import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +53,9 @@ HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BEST_MODEL_FILE = "best.keras"
 TENSORBOARD_DIR = "tensorboard"
+#: How long a server that is shutting down waits for its training to stop, in seconds: the current batch,
+#: saving the model and scoring the test split take a few seconds on 2 cores; past this the process exits anyway.
+SHUTDOWN_SECONDS = 15.0
 
 
 # --------------------------------------------------------------------------- run store
@@ -904,14 +909,45 @@ class TrainingQueue:
         self._jobs: dict[str, TrainingJob] = {}
         self._pending: queue.Queue[TrainingJob] = queue.Queue()
         self._lock = threading.Lock()
+        self._closed = False
         self._worker = threading.Thread(target=self._work, name="catdog-training", daemon=True)
         self._worker.start()
+        # threading's exit hooks run when the main thread ends, before the interpreter's atexit hooks, among
+        # them those TensorFlow's autograph adds as it converts functions: a training let run past those failed
+        # ("'list' object has no attribute 'ndim'"). ``_register_atexit`` is what concurrent.futures uses.
+        getattr(threading, "_register_atexit", atexit.register)(_close_queue, weakref.ref(self))
+
+    def close(self, timeout: float = SHUTDOWN_SECONDS) -> bool:
+        """Stop every job and end the training thread; wait for it at most ``timeout`` seconds.
+
+        Runs at interpreter exit (``atexit``), so a server ended with Ctrl-C or SIGTERM ends its training the
+        way Stop does: the run is recorded as ``stopped`` with its model and test score, instead of being
+        left ``running`` (listed as interrupted) while TensorFlow still computes as Python tears itself down
+        (which ended the process with SIGSEGV once in three SIGTERMs under load). Further :meth:`submit` calls
+        raise :class:`CatdogError`.
+
+        Returns:
+            True when the training thread has ended.
+        """
+        with self._lock:
+            self._closed = True
+        for job in self.active():
+            self.stop(job)
+        self._pending.put(None)  # wakes an idle worker
+        self._worker.join(timeout)
+        return not self._worker.is_alive()
 
     def submit(self, train_config: TrainConfig, data_config: DataConfig, owner: str = "") -> TrainingJob:
-        """Queue a training and return its job at once."""
+        """Queue a training and return its job at once.
+
+        Raises:
+            CatdogError: the queue is closed (the server is shutting down).
+        """
         job = TrainingJob(uuid.uuid4().hex[:12], train_config, data_config, owner=owner)
         job.progress.set(epochs=train_config.epochs)
         with self._lock:
+            if self._closed:
+                raise CatdogError("The server is shutting down: start the dashboard again, then press Train.")
             self._jobs[job.job_id] = job
         self._pending.put(job)
         return job
@@ -980,6 +1016,8 @@ class TrainingQueue:
     def _work(self) -> None:
         while True:
             job = self._pending.get()
+            if job is None:  # :meth:`close`
+                return
             with self._lock:
                 if job.stop.is_set():  # cancelled while it waited (:meth:`stop` has marked it)
                     job.state = "stopped"
@@ -1000,3 +1038,10 @@ class TrainingQueue:
                 job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
                 job.progress.set(phase="failed", message=job.error)
                 job.state = "failed"
+
+
+def _close_queue(ref: weakref.ref) -> None:
+    """The ``atexit`` hook of a :class:`TrainingQueue` (a weak reference: a queue dropped earlier is skipped)."""
+    training_queue = ref()
+    if training_queue is not None:
+        training_queue.close()

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -300,6 +302,39 @@ def test_queue_finds_the_owners_unfinished_twin_of_a_training(tmp_path):
     release.set()
     wait_for(lambda: first.finished)
     assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="alice") is None  # may train it again
+
+
+def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
+    running = jobs.submit(TrainConfig(), DataConfig())
+    waiting = jobs.submit(TrainConfig(seed=1), DataConfig())
+    wait_for(lambda: running.run_id is not None)
+    assert jobs.close(timeout=10) is True
+    assert running.state == waiting.state == "stopped" and waiting.run_id is None
+    assert jobs.store.get(running.run_id).status == "stopped"
+    with pytest.raises(CatdogError, match="shutting down"):
+        jobs.submit(TrainConfig(), DataConfig())
+    assert TrainingQueue(tmp_path / "idle").close(timeout=10) is True  # an idle worker wakes up and ends
+
+
+def test_a_process_that_exits_mid_training_records_the_run_as_stopped(tmp_path):
+    """Ctrl-C or SIGTERM ends Streamlit's main thread; the queue's exit hook then stops the training."""
+    script = f"""
+import sys, threading, time
+sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
+from catdog.config import DataConfig, TrainConfig
+from catdog.training import TrainingQueue
+from tests.test_training import fake_trainer
+jobs = TrainingQueue({str(tmp_path / "runs")!r}, trainer=fake_trainer(threading.Event()))
+job = jobs.submit(TrainConfig(), DataConfig())
+while job.run_id is None:
+    time.sleep(0.01)
+print(job.run_id)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[-1]
+    assert json.loads((tmp_path / "runs" / run_id / "run.json").read_text())["status"] == "stopped"
 
 
 def test_queue_survives_a_failing_job(tmp_path):

@@ -1,4 +1,8 @@
-"""A server killed mid-epoch: after a restart the runs list loads and the killed run shows as interrupted."""
+"""A server ended mid-training: after a restart the runs list loads.
+
+SIGTERM (and Ctrl-C) ends Streamlit cleanly, and the queue's exit hook stops the training as Stop would: the run
+is recorded as stopped, with its model. SIGKILL leaves no time for anything: the run shows as interrupted.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +44,13 @@ def test_a_server_killed_mid_epoch_leaves_readable_runs_and_an_interrupted_run(n
     assert set(records) == {stopped, killed} - {None}
     if stopped:
         assert records[stopped]["status"] == "stopped" and records[stopped]["epochs_done"] < 30
-    # Nothing in the process had the time to record the end: the record still says running.
-    assert records[killed]["status"] == "running", records[killed]
     assert 1 <= len(read_history_csv(own_server.runs_dir / killed / "history.csv")) < 30
+    if sig == signal.SIGTERM:  # stopped on the way out, as Stop does, not left to crash (once: SIGSEGV)
+        assert exit_status == 0
+        assert records[killed]["status"] == "stopped" and records[killed]["test"] is not None, records[killed]
+        assert (own_server.runs_dir / killed / "model.keras").is_file()
+    else:  # nothing in the process had the time to record the end: the record still says running
+        assert records[killed]["status"] == "running", records[killed]
 
     own_server.restart()
     page = new_context().new_page()
@@ -50,7 +58,7 @@ def test_a_server_killed_mid_epoch_leaves_readable_runs_and_an_interrupted_run(n
     configure_data(page)
     expect(page.get_by_role("heading", name="Runs")).to_be_visible()
     compare = page.get_by_test_id("stMultiSelect").filter(has_text="Compare runs")
-    expect(compare).to_contain_text("killed run · model1 · interrupted")
+    expect(compare).to_contain_text("killed run · model1 · " + ("test" if sig == signal.SIGTERM else "interrupted"))
     if stopped:
         expect(compare).to_contain_text("stopped run · model1 · test")
     assert error_texts(page) == []
