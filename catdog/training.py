@@ -108,8 +108,16 @@ class RunInfo:
 
     @property
     def name(self) -> str:
-        """Display name: the user's name for the run, else its id."""
-        return self.record.get("name") or self.run_id
+        """Display name: the user's name for the run, else when it started, e.g. "2 Dec 11:55:17" (from the
+        run id's local time stamp; the id itself where that does not parse). Chart legends and pickers show
+        it: the full id (``20261202-115517-model1-1c9585``) was cut off on a 1024-px projector."""
+        if self.record.get("name"):
+            return self.record["name"]
+        try:
+            started = datetime.strptime(self.run_id[:15], "%Y%m%d-%H%M%S")
+        except ValueError:
+            return self.run_id
+        return f"{started.day} {started:%b %H:%M:%S}"
 
     @property
     def model(self) -> str:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
 from catdog.training import (
-    Progress, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits, read_history_csv, train_run,
+    Progress, RunInfo, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits, read_history_csv, train_run,
     write_json_atomic,
 )
 
@@ -198,6 +199,9 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     (tmp_path / "runs/half-written/run.json").write_text('{"status": "do')
     (tmp_path / "runs/empty").mkdir()
     assert [r.run_id for r in store.list()] == [run.run_id]
+    started = datetime.strptime(run.run_id[:15], "%Y%m%d-%H%M%S")  # unnamed: when it started, short for legends
+    assert run.name == f"{started.day} {started:%b %H:%M:%S}" and run.label() == f"{run.name} · model1 · done"
+    assert RunInfo("odd-folder", tmp_path, {}, "done").name == "odd-folder"
     assert store.rename(run.run_id, "  baseline  ").name == "baseline"
     assert RunStore(tmp_path / "runs").get(run.run_id).name == "baseline"  # survives a restart
     with pytest.raises(CatdogError):
