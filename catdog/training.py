@@ -587,7 +587,8 @@ def _score_best_checkpoint(model, run: RunInfo, history: list[dict], test: dict,
     scores are ``test``'s (a stopped run's final weights may be from mid-epoch);
     ``None`` when there is no checkpoint.  Either way ``best.keras`` is then rewritten
     without the optimizer state that ``ModelCheckpoint`` saved with it
-    (:func:`catdog.models.save_for_inference`).
+    (:func:`catdog.models.save_for_inference`; when the best epoch is the last, as a copy of ``model.keras``,
+    saved just before).
     """
     from catdog import data
     from catdog.models import save_for_inference
@@ -596,8 +597,9 @@ def _score_best_checkpoint(model, run: RunInfo, history: list[dict], test: dict,
     path = run.path / BEST_MODEL_FILE
     if epoch is None or not path.is_file():
         return None
-    if epoch == len(history) and not stopped:
-        save_for_inference(model, path)  # the final weights are the best epoch's
+    if epoch == len(history) and not stopped:  # the final weights are the best epoch's: copy model.keras
+        with open(run.path / MODEL_FILE, "rb") as final:
+            write_atomic(path, lambda handle: shutil.copyfileobj(final, handle), binary=True)
         return {**test, "epoch": epoch}
     with warnings.catch_warnings():
         # The checkpoint's optimizer state, if any, need not fit the model's optimizer (after fine-tuning, a

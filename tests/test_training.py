@@ -89,7 +89,7 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
 
 def test_best_checkpoint_is_scored_when_an_earlier_epoch_was_best(synthetic_data, tmp_path):
     from catdog import data
-    from catdog.models import build_model
+    from catdog.models import build_model, save_for_inference
     from catdog.training import _score_best_checkpoint
 
     data_config = DataConfig(str(synthetic_data), **SMALL)
@@ -104,10 +104,14 @@ def test_best_checkpoint_is_scored_when_an_earlier_epoch_was_best(synthetic_data
     final_model = build_model(TrainConfig(seed=4))
     best = _score_best_checkpoint(final_model, run, history, final, splits.test, image_size=(160, 160), batch_size=4)
     assert best == pytest.approx({"loss": expected["loss"], "accuracy": expected["accuracy"], "images": 8, "epoch": 1})
-    # When the last epoch is the best, best.keras is the final model: its scores are reused.
+    # When the last epoch is the best, best.keras is the final model (saved first, as train_run does): its scores
+    # are reused and the file is copied.
+    save_for_inference(final_model, run.path / "model.keras")
     assert _score_best_checkpoint(final_model, run, history[::-1], final, splits.test, image_size=(160, 160),
                                   batch_size=4) == {**final, "epoch": 2}
+    assert (run.path / "best.keras").read_bytes() == (run.path / "model.keras").read_bytes()
     # A stopped run's final weights may be from mid-epoch: the checkpoint is scored itself.
+    best_model.save(run.path / "best.keras")
     stopped = _score_best_checkpoint(final_model, run, history[::-1], final, splits.test, stopped=True,
                                      image_size=(160, 160), batch_size=4)
     assert stopped["epoch"] == 2 and stopped["accuracy"] == pytest.approx(expected["accuracy"])
