@@ -930,8 +930,8 @@ class TrainingQueue:
     def close(self, timeout: float = SHUTDOWN_SECONDS) -> bool:
         """Stop every job and end the training thread; wait for it at most ``timeout`` seconds.
 
-        Runs at interpreter exit (``atexit``), so a server ended with Ctrl-C or SIGTERM ends its training the
-        way Stop does: the run is recorded as ``stopped`` with its model and test score, instead of being
+        Runs when the main thread ends (one of ``threading``'s exit hooks), so a server ended with Ctrl-C or
+        SIGTERM ends its training the way Stop does: the run is recorded as ``stopped`` with its model and test score, instead of being
         left ``running`` (listed as interrupted) while TensorFlow still computes as Python tears itself down
         (which ended the process with SIGSEGV once in three SIGTERMs under load). Further :meth:`submit` calls
         raise :class:`CatdogError`.
@@ -1051,7 +1051,7 @@ class TrainingQueue:
 
 
 def _close_queue(ref: weakref.ref) -> None:
-    """The ``atexit`` hook of a :class:`TrainingQueue` (a weak reference: a queue dropped earlier is skipped)."""
+    """The exit hook of a :class:`TrainingQueue` (a weak reference: a queue dropped earlier is skipped)."""
     training_queue = ref()
     if training_queue is not None:
         training_queue.close()

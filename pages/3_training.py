@@ -149,7 +149,10 @@ if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=roo
                  f"{twin.state}: shown below.", icon=":material/info:")
         state["job_id"] = twin.job_id
     else:
-        state["job_id"] = jobs.submit(train_config, run_data, owner=ui.owner_id()).job_id
+        try:
+            state["job_id"] = jobs.submit(train_config, run_data, owner=ui.owner_id()).job_id
+        except CatdogError as err:  # the server is shutting down
+            st.error(str(err), icon=":material/error:")
 
 
 # --------------------------------------------------------------------------- live job
