@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from catdog.config import ENV_DATA_DIR, IMAGE_SIZE
+from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE
 from catdog.errors import CatdogError
 
 #: The official download of the course's dataset.
@@ -165,8 +165,8 @@ class DatasetInfo:
 def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     """Check that ``root`` is a usable dataset folder and list its images.
 
-    A usable folder holds ``train/`` and ``validation/``, each with the same class
-    sub-folders (at least two), and at least one image per class in ``train/``.
+    A usable folder holds ``train/`` and ``validation/``, each with the same two class
+    sub-folders (the models have two outputs), and at least one image per class in ``train/``.
     Nothing is created or changed in ``root``.
 
     Raises:
@@ -196,9 +196,10 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
             "they must be the same."
         )
     class_names = tuple(classes["train"])
-    if len(class_names) < 2:
+    if len(class_names) != len(CLASS_NAMES):
         raise CatdogError(
-            f"train/ in '{root}' must hold one sub-folder per class (at least two); found {list(class_names)}."
+            f"train/ in '{root}' must hold exactly two class folders (such as cats/ and dogs/): every catdog model "
+            f"ends in Dense(2), two logits, as in the course. Found {len(class_names)}: {list(class_names)}."
         )
     files: dict[str, dict[str, list[Path]]] = {}
     ignored: list[str] = []
@@ -210,12 +211,15 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
             for path in sorted((root / split / name).iterdir()):
                 if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
                     images.append(path)
+                elif path.is_dir() and not path.name.startswith("."):
+                    ignored.append(f"{path.relative_to(root)}/ (a folder: only images directly in a class folder "
+                                   "are read)")
                 elif not path.name.startswith("."):
                     ignored.append(f"{path.relative_to(root)} (not an image file)")
             files[split][name] = images
             if not images:
                 empty.append(f"{split}/{name}")
-    for path in sorted(root.iterdir()):
+    for path in [*sorted(root.iterdir()), *(p for split in SPLIT_DIRS for p in sorted((root / split).iterdir()))]:
         if path.is_file() and not path.name.startswith("."):
             ignored.append(f"{path.relative_to(root)} (not in a class folder)")
     if empty_train := [e for e in empty if e.startswith("train/")]:
@@ -226,12 +230,18 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     return DatasetInfo(root, class_names, files, tuple(ignored), tuple(empty))
 
 
+#: PIL's names of the formats ``tf.io.decode_image`` reads (its error: "One of JPEG, JPEG XL, PNG, GIF, BMP, WebP
+#: required"; MPO is a JPEG with extra pictures, as some cameras write; DIB is a BMP without its file header).
+TF_DECODABLE_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "DIB", "WEBP")
+
+
 def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
-    """Files among ``paths`` that PIL cannot decode.
+    """Files among ``paths`` that PIL cannot decode, or that TensorFlow's decoder would refuse.
 
     Each file is decoded in full (``Image.load``), so truncated JPEGs are caught
     too; JPEGs are decoded at 1/8 scale (``Image.draft``), which still reads every
-    byte of the file.
+    byte of the file.  A file PIL reads in a format outside :data:`TF_DECODABLE_FORMATS`
+    (a TIFF named ``.jpg``) is unreadable too: training and previews decode with TensorFlow.
 
     Returns:
         ``(path, reason)`` pairs, in the order of ``paths``.
@@ -242,6 +252,10 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     for path in paths:
         try:
             with Image.open(path) as image:
+                if image.format not in TF_DECODABLE_FORMATS:
+                    bad.append((Path(path), f"a {image.format} image under an image name; TensorFlow reads only "
+                                            "JPEG, PNG, GIF, BMP and WebP"))
+                    continue
                 image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
                 image.load()
         except Exception as err:  # PIL raises many types for broken files.
@@ -300,6 +314,8 @@ class Splits:
 def _stratified_take(n_take: int, per_class: dict[str, int]) -> dict[str, int]:
     """Share ``n_take`` among classes in proportion to their sizes (largest remainder)."""
     total = sum(per_class.values())
+    if not total:
+        return {c: 0 for c in per_class}
     exact = {c: n_take * n / total for c, n in per_class.items()}
     take = {c: int(np.floor(v)) for c, v in exact.items()}
     for c in sorted(exact, key=lambda c: exact[c] - take[c], reverse=True)[: n_take - sum(take.values())]:
@@ -318,8 +334,9 @@ def make_splits(
     """Split ``validation/`` once into disjoint validation and test splits.
 
     Per class, the sorted file list is permuted with ``numpy.random.default_rng(seed)``
-    and the first share goes to test, the next to validation; shares are
-    proportional to class sizes (stratified).  Same files and seed → same splits.
+    and the first share goes to test, the next to validation; test shares are
+    proportional to class sizes, validation shares to what test left of each class
+    (stratified; the splits have exactly the sizes asked for).  Same files and seed → same splits.
 
     Args:
         info: the scanned dataset.
@@ -331,7 +348,7 @@ def make_splits(
 
     Raises:
         CatdogError: ``validation_size + test_size`` exceeds the images in
-            ``validation/`` or a size is negative.
+            ``validation/``, a size is negative, or a class has no readable training image.
     """
     skipped_paths = {str(p) for p, _ in skip}
     pool = {
@@ -349,7 +366,8 @@ def make_splits(
         )
     sizes = {c: len(v) for c, v in pool.items()}
     test_take = _stratified_take(test_size, sizes)
-    val_take = _stratified_take(validation_size, sizes)
+    # shared out over what test leaves of each class, so that no class is asked for more than it has left
+    val_take = _stratified_take(validation_size, {c: n - test_take[c] for c, n in sizes.items()})
     rng = np.random.default_rng(seed)
     validation, test = [], []
     for label, name in enumerate(info.class_names):
@@ -365,6 +383,10 @@ def make_splits(
         for p in info.files["train"][name]
         if str(p) not in skipped_paths
     ]
+    unread = [f"train/{name}" for label, name in enumerate(info.class_names) if all(lab != label for _, lab in train)]
+    if unread:
+        raise CatdogError(f"Every class needs training images, but no image in {' and '.join(unread)} of "
+                          f"'{info.root}' can be read ({len(skip)} unreadable file(s) in the dataset folder).")
     return Splits(
         class_names=info.class_names,
         train=tuple(train),

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from catdog import data
+from catdog import data, training
+from catdog.config import DataConfig
 from catdog.errors import CatdogError
 from tests.synthetic import make_dataset
 
@@ -94,13 +96,19 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
     (root / "train/cats/notes.txt").write_text("hello")
     (root / "train/dogs/broken.jpg").write_bytes((root / "train/dogs/dog.0.jpg").read_bytes()[:300])
     (root / "validation/dogs/empty.jpg").write_bytes(b"")
+    Image.open(root / "train/cats/cat.0.jpg").save(root / "train/cats/tiff.jpg", format="TIFF")  # PIL reads it, TF not
+    (root / "train/dogs/nested").mkdir()
+    (root / "validation/readme.md").write_text("a stray file")
     info = data.scan_dataset(root)
-    assert any("notes.txt" in item for item in info.ignored)
+    assert any("notes.txt (not an image file)" in item for item in info.ignored)
+    assert any("nested/ (a folder" in item for item in info.ignored)
+    assert any("readme.md (not in a class folder)" in item for item in info.ignored)
     everything = [p for split in info.files.values() for files in split.values() for p in files]
     bad = data.find_unreadable(everything)
-    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg"]
+    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "tiff.jpg"]
+    assert "a TIFF image" in dict((p.name, why) for p, why in bad)["tiff.jpg"]
     splits = data.make_splits(info, validation_size=6, test_size=2, skip=bad)
-    assert len(splits.train) == 8 and len(splits.skipped) == 2  # 4 + 4 good, broken.jpg left out
+    assert len(splits.train) == 8 and len(splits.skipped) == 3  # 4 + 4 good; broken.jpg, tiff.jpg left out
     assert splits.ignored == info.ignored and splits.empty_classes == info.empty_classes == ()
 
 
@@ -207,3 +215,29 @@ def test_gradient_accumulation_over_split_batches_equals_whole_batch_updates():
 def test_samples_give_a_row_per_class(synthetic_data):
     rows = data.sample_items(splits_of(synthetic_data, validation_size=12, test_size=8), "train", 3, seed=1)
     assert [[label for _, label in row] for row in rows] == [[0, 0, 0], [1, 1, 1]]
+
+
+def test_a_dataset_must_have_exactly_two_classes(tmp_path):
+    root = make_dataset(tmp_path / "d", 2, 2)
+    for split in ("train", "validation"):
+        (root / split / "birds").mkdir()
+        (root / split / "cats/cat.0.jpg").rename(root / split / "birds/bird.0.jpg")
+    with pytest.raises(CatdogError, match=r"exactly two class folders .* Found 3: \['birds', 'cats', 'dogs'\]"):
+        data.scan_dataset(root)
+
+
+def test_splits_have_the_sizes_asked_for_when_classes_are_unbalanced(tmp_path):
+    root = make_dataset(tmp_path / "d", 2, 3)
+    for f in sorted((root / "validation/cats").iterdir())[1:]:  # 1 cat, 3 dogs
+        f.unlink()
+    counts = splits_of(root, validation_size=2, test_size=2, seed=0).counts()
+    assert sum(counts["validation"].values()) == 2 and sum(counts["test"].values()) == 2  # was 1 validation image
+    assert counts["test"] == {"cats": 1, "dogs": 1} and counts["validation"] == {"cats": 0, "dogs": 2}
+
+
+def test_a_class_without_one_readable_training_image_is_refused(tmp_path):
+    root = make_dataset(tmp_path / "d", 2, 2)
+    for f in (root / "train/dogs").iterdir():
+        f.write_bytes(b"not a picture")
+    with pytest.raises(CatdogError, match="no image in train/dogs of .* can be read"):
+        training.prepare_splits(DataConfig(str(root), validation_size=2, test_size=2))
