@@ -3,8 +3,9 @@
 ``python -m catdog train --model model1 --epochs N [--data-dir D] [--runs-dir R] [--batch-size B]
 [--seed S] [--split-seed S] [--image-size 160|224] …`` prints one JSON object per epoch, then one
 with ``status``, ``test_accuracy`` (final model), ``best_epoch_test_accuracy`` (the best-validation
-checkpoint) and ``model_path``.  Ctrl-C stops after the current batch, as the page's Stop does (the run is
-kept as ``stopped``, exit status 130); a model1/model2 seen collapsing gets a warning on stderr at once.
+checkpoint) and ``model_path`` (``null`` when no epoch was trained); NaN numbers are written as ``null``.  Ctrl-C
+or SIGTERM stops after the current batch, as the page's Stop does (the run is kept as ``stopped``, exit status
+130 or 143); a model1/model2 seen collapsing gets a warning on stderr at once.
 ``python -m catdog predict --model-path P IMAGE...`` prints one JSON object per image.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import sys
 import threading
@@ -25,7 +27,13 @@ from catdog.models import MODEL_SPECS, default_input_size, resolve_mobilenet_wei
 
 
 def _print(obj: dict, file=None) -> None:
-    print(json.dumps(obj), file=file or sys.stdout, flush=True)
+    """One JSON line; NaN and infinite numbers (a diverged loss) become ``null``: bare ``NaN`` is not JSON."""
+    def finite(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return {k: finite(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    print(json.dumps(finite(obj), allow_nan=False), file=file or sys.stdout, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,44 +105,51 @@ def _train(args) -> int:
                 print(f"warning: {hint}", file=sys.stderr, flush=True)
 
     stop = threading.Event()
+    received = []
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 
-    def on_ctrl_c(signum, frame):  # the first Ctrl-C stops like the page's Stop; a second one aborts
+    def on_signal(signum, frame):  # the first Ctrl-C or SIGTERM stops like the page's Stop; a second one aborts
         stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        print("stopping after the current batch (Ctrl-C again to abort)…", file=sys.stderr, flush=True)
+        received.append(signum)
+        signal.signal(signum, defaults[signum])
+        again = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        print(f"stopping after the current batch ({again} again to abort)…", file=sys.stderr, flush=True)
 
     printer = threading.Thread(target=report, daemon=True)
     printer.start()
     in_main_thread = threading.current_thread() is threading.main_thread()  # only there can it take signals
-    previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main_thread else None
+    previous = {sig: signal.signal(sig, on_signal) for sig in defaults} if in_main_thread else {}
     try:
         with contextlib.redirect_stdout(sys.stderr):
             result = train_run(train_config, data_config, store=store, progress=progress, stop=stop)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         done.set()
         printer.join()
     _print({"status": result.run.status, "test_accuracy": (result.test or {}).get("accuracy"),
             "test_loss": (result.test or {}).get("loss"),
             "best_epoch_test_accuracy": (result.test_best or {}).get("accuracy"),
             "best_epoch": (result.test_best or {}).get("epoch"),
-            "model_path": str(result.run.model_path), "run_id": result.run.run_id}, out)
-    return 130 if stop.is_set() else 0  # 128 + SIGINT, as a shell reports an interrupted command
+            "model_path": str(result.run.model_path) if result.run.model_path.is_file() else None,
+            "run_id": result.run.run_id}, out)
+    return 128 + received[0] if received else 0  # 130 (SIGINT) or 143 (SIGTERM), as a shell reports them
 
 
 def _predict(args) -> int:
     from catdog.models import load_model
     from catdog.predict import classify_files
+    from catdog.training import class_names_of
 
     model = load_model(args.model_path)
+    class_names = class_names_of(args.model_path)  # those of the dataset it was trained on
     files, unreadable = [], {}
     for name in args.images:
         try:
             files.append((name, Path(name).read_bytes()))
         except OSError as err:
             unreadable[name] = f"{name}: cannot be read ({err.strerror or err})."
-    predictions = iter(classify_files(model, files))
+    predictions = iter(classify_files(model, files, class_names))
     status = 0
     for name in args.images:  # in the order given
         if name in unreadable:

@@ -362,7 +362,8 @@ def make_splits(
     if validation_size + test_size > available:
         raise CatdogError(
             f"validation/ holds {available} readable images: too few for a validation split of "
-            f"{validation_size} plus a test split of {test_size}."
+            f"{validation_size} plus a test split of {test_size}. Lower those sizes (Dataset settings in the "
+            "sidebar; --validation-size and --test-size on the command line)."
         )
     sizes = {c: len(v) for c, v in pool.items()}
     test_take = _stratified_take(test_size, sizes)

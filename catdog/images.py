@@ -48,6 +48,10 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 #: What to tell a student which files work.
 _SUPPORTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
 
+#: File name extensions the pages' uploaders accept: those of :data:`FORMATS` (the uploader refuses others before
+#: catdog sees them, so this list and the messages above must agree).
+UPLOAD_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
+
 _MIB = 1024 * 1024
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import csv
 import json
+import math
 import os
 import platform
 import queue
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from catdog.atomic import write_atomic
-from catdog.config import DataConfig, TrainConfig, fine_tune_accumulation
+from catdog.config import CLASS_NAMES, DataConfig, TrainConfig, fine_tune_accumulation
 from catdog.errors import CatdogError
 
 #: Run states as written in ``run.json``.  ``interrupted`` is never written: it
@@ -123,6 +124,15 @@ class RunInfo:
     def model(self) -> str:
         """Registry model name (``model1`` …)."""
         return self.record.get("train_config", {}).get("model", "?")
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The class names of the model's two outputs, in logit order: those of the dataset it was trained on
+        (``run.json``'s ``class_names``; runs from before it was recorded: ``("cats", "dogs")``)."""
+        names = self.record.get("class_names")
+        if isinstance(names, list) and len(names) == len(CLASS_NAMES) and all(isinstance(n, str) for n in names):
+            return tuple(names)
+        return CLASS_NAMES
 
     @property
     def test_accuracy(self) -> float | None:
@@ -215,7 +225,8 @@ class RunStore:
         return run
 
     def list(self) -> list[RunInfo]:
-        """All readable runs, newest first; folders without a valid record are skipped."""
+        """All readable runs, newest first; folders without a valid record (unreadable, not JSON, or with a
+        field of the wrong type: :func:`record_problem`) are skipped."""
         if not self.root.is_dir():
             return []
         live = self._live()
@@ -265,12 +276,56 @@ class RunStore:
             record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(record, dict):
+        if not isinstance(record, dict) or record_problem(record):
             return None
         status = record.get("status", "failed")
         if status == "running" and path.name not in live:
             status = "interrupted"
         return RunInfo(path.name, path, record, status)
+
+
+_NUMBER, _INT = (int, float), (int,)
+#: The type of each ``run.json`` field the pages read (``None`` is always allowed), and of the fields inside the
+#: nested records: one hand-edited field of another type (``"created": 5``) broke the runs table and the
+#: Classifier for everyone.
+_RECORD_TYPES = {
+    "name": (str,), "status": (str,), "created": (str,), "error": (str,), "mode": (str,),
+    "train_config": (dict,), "data_config": (dict,), "parameters": (dict,), "test": (dict,), "test_best": (dict,),
+    "partial_epoch": (dict,), "collapsed": (dict,), "class_names": (list,),
+    "best_val_accuracy": _NUMBER, "wall_seconds": _NUMBER, "epochs_done": _INT, "fine_tune_start_epoch": _INT,
+}
+_NESTED_TYPES = {
+    "train_config": {"model": (str,), "epochs": _INT, "fine_tune_epochs": _INT, "seed": _INT},
+    "data_config": {"image_size": (list,)},
+    "parameters": {"trainable": _INT, "non_trainable": _INT, "total": _INT},
+    "test": {"accuracy": _NUMBER, "loss": _NUMBER, "images": _INT},
+    "test_best": {"accuracy": _NUMBER, "loss": _NUMBER, "images": _INT, "epoch": _INT},
+    "partial_epoch": {"epoch": _INT, "batch": _INT, "batches": _INT},
+}
+_REQUIRED = {"partial_epoch": ("epoch", "batch", "batches")}
+
+
+def record_problem(record: dict) -> str | None:
+    """What makes a ``run.json`` record unusable, or ``None``: a field of :data:`_RECORD_TYPES` (or inside one of
+    :data:`_NESTED_TYPES`) with another type (booleans are no numbers), a partial epoch without its three numbers,
+    or an input size that is not two integers."""
+    def wrong(value, types) -> bool:
+        return value is not None and (isinstance(value, bool) and bool not in types or not isinstance(value, types))
+
+    for key, types in _RECORD_TYPES.items():
+        if wrong(record.get(key), types):
+            return f"{key} is not a {types[0].__name__}"
+    for key, fields in _NESTED_TYPES.items():
+        inner = record.get(key) or {}
+        for field_name, types in fields.items():
+            if wrong(inner.get(field_name), types):
+                return f"{key}.{field_name} is not a {types[0].__name__}"
+        if inner and any(inner.get(name) is None for name in _REQUIRED.get(key, ())):
+            return f"{key} lacks one of {_REQUIRED[key]}"
+    size = (record.get("data_config") or {}).get("image_size")
+    if size is not None and (len(size) != 2 or wrong(size[0], _INT) or wrong(size[1], _INT)):
+        return "data_config.image_size is not two integers"
+    return None
 
 
 def library_versions() -> dict[str, str]:
@@ -689,17 +744,24 @@ def check_settings(train_config: TrainConfig, data_config: DataConfig) -> None:
     """Refuse settings that cannot train, before any run folder is made.
 
     Raises:
-        CatdogError: epochs < 1, fine-tuning epochs < 0, a learning rate or factor that is not > 0, gradient
-            accumulation steps < 0, batch size < 1, validation or test size < 1, or an image side outside
-            :data:`IMAGE_SIDES`; the message names the setting and what it accepts.
+        CatdogError: epochs < 1, fine-tuning epochs < 0, a learning rate or factor that is not a finite number
+            > 0, a seed outside 0 … 2³² − 1 (NumPy's and Keras's seed range), gradient accumulation steps < 0,
+            batch size < 1, validation or test size < 1, an image side outside :data:`IMAGE_SIDES`, or for
+            model4 a weights path with a visible problem (:func:`catdog.models.weights_file_problem`); the
+            message names the setting and what it accepts.
     """
+    from catdog.models import resolve_mobilenet_weights, weights_file_problem
+
     if train_config.epochs < 1:
         raise CatdogError("Train for at least one epoch.")
     if train_config.fine_tune_epochs < 0:
         raise CatdogError("Fine-tuning epochs cannot be negative.")
-    if not (train_config.learning_rate > 0 and train_config.fine_tune_lr_factor > 0):  # also refuses NaN
-        raise CatdogError(f"The learning rate (and the fine-tuning factor) must be greater than 0, not "
+    rates = (train_config.learning_rate, train_config.fine_tune_lr_factor)
+    if not all(math.isfinite(rate) and rate > 0 for rate in rates):  # NaN and inf train to NaN
+        raise CatdogError(f"The learning rate (and the fine-tuning factor) must be a number greater than 0, not "
                           f"{train_config.learning_rate} (factor {train_config.fine_tune_lr_factor}).")
+    if not 0 <= train_config.seed < 2**32:
+        raise CatdogError(f"The seed must be between 0 and {2**32 - 1}, not {train_config.seed}.")
     if train_config.fine_tune_accumulation_steps < 0:
         raise CatdogError(f"Gradient accumulation steps must be 0 (automatic) or between 1 and the batch size, "
                           f"not {train_config.fine_tune_accumulation_steps}.")
@@ -712,6 +774,9 @@ def check_settings(train_config: TrainConfig, data_config: DataConfig) -> None:
     if not all(low <= side <= high for side in data_config.image_size):
         raise CatdogError(f"The input size must be between {low} and {high} pixels a side, not "
                           f"{data_config.image_size[0]}×{data_config.image_size[1]}.")
+    if train_config.model == "model4" and (problem := weights_file_problem(
+            resolve_mobilenet_weights(train_config.weights))):
+        raise CatdogError(problem)
 
 
 def _train_run(train_config, data_config, *, store, progress, stop, on_run_created, prepared) -> TrainResult:
@@ -742,7 +807,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
     run = store.create(
         train_config, replace(data_config, data_dir=str(root)),
         extra={"counts": splits.counts(), "skipped_files": [p for p, _ in splits.skipped],
-               "mode": "fast" if fast else "standard"},
+               "mode": "fast" if fast else "standard", "class_names": list(splits.class_names)},
     )
     if on_run_created is not None:
         on_run_created(run)
@@ -826,7 +891,8 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             fine_tuned = True
             history = progress.snapshot()["history"]
             stopped = stop is not None and stop.is_set()
-        save_for_inference(model, run.path / MODEL_FILE)
+        if history:  # else nothing was trained (say, stopped during feature extraction): no model to offer
+            save_for_inference(model, run.path / MODEL_FILE)
         test = test_best = None
         if history:
             progress.set(phase="testing", message="")
@@ -858,6 +924,18 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         store.update(run, status="failed", error=message, wall_seconds=round(time.time() - started, 2))
         progress.set(phase="failed", message=message)
         raise
+
+
+def class_names_of(model_path: str | os.PathLike) -> tuple[str, ...]:
+    """The class names of a saved model's outputs: from the ``run.json`` of the run folder it sits in (see
+    :attr:`RunInfo.class_names`), else ``("cats", "dogs")`` (a model file kept elsewhere)."""
+    path = Path(model_path)
+    folder = path if path.is_dir() else path.parent
+    try:
+        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return CLASS_NAMES
+    return RunInfo(folder.name, folder, record if isinstance(record, dict) else {}, "done").class_names
 
 
 # --------------------------------------------------------------------------- job queue

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from catdog import augment, data, ui
-from catdog.images import decode_image, to_model_input
+from catdog.images import UPLOAD_TYPES, decode_image, to_model_input
 
 ui.page_setup()
 st.title("Augmentation")
@@ -33,7 +33,7 @@ with st.sidebar:
 
 source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source")
 if source == "Upload your own":
-    upload = st.file_uploader("Drop an image", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"], key="aug_upload")
+    upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload")
     if upload is None:
         st.info("Drop an image above to see it augmented.")
         st.stop()
@@ -54,7 +54,7 @@ augmented = augment.augment_samples(
 )
 left, right = st.columns([1, 3])
 left.markdown("**Original**")
-left.image(ui.as_display(image), caption=caption, width="stretch")
+left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
 with right:
     st.markdown(f"**{samples} augmented versions** (RandomFlip '{flip_mode}', RandomRotation {rotation:.2f}, "
                 f"fill '{fill_mode}')")

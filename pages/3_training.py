@@ -81,7 +81,7 @@ if spec.mobilenet:
         )
         options["weights"] = _weights_choice()
         if weights_problem := weights_file_problem(options["weights"]):  # said now, not after Train
-            st.error(weights_problem, icon=":material/error:")
+            st.error(ui.plain(weights_problem), icon=":material/error:")
         if options["weights"] == "imagenet":
             st.caption("Empty: Keras's ImageNet weights for this input size, downloaded once (needs the network).")
         side = st.selectbox(
@@ -152,7 +152,7 @@ if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=roo
         try:
             state["job_id"] = jobs.submit(train_config, run_data, owner=ui.owner_id()).job_id
         except CatdogError as err:  # the server is shutting down
-            st.error(str(err), icon=":material/error:")
+            st.error(ui.plain(str(err)), icon=":material/error:")
 
 
 # --------------------------------------------------------------------------- live job
@@ -209,12 +209,14 @@ def _other_jobs_of_mine(shown) -> None:
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
-    """The job of this session, else the newest job of the server; redrawn every :data:`LIVE_REFRESH_SECONDS`
+    """The job of this session, else the newest job of the server that did not fail; redrawn every :data:`LIVE_REFRESH_SECONDS`
     while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
     job = jobs.get(state.get("job_id"))
     if job is None:
         mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]
-        job = (mine or jobs.jobs() or [None])[-1]
+        # someone else's failure (say, their weights download) is theirs to read, not a red box on every page
+        others = [j for j in jobs.jobs() if j.state != "failed"]
+        job = (mine or others or [None])[-1]
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
         return
@@ -234,7 +236,7 @@ def live_job():
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
     if job.state == "failed":
-        st.error(f"Training failed: {job.error}", icon=":material/error:")
+        st.error(f"Training failed: {ui.plain(job.error or '')}", icon=":material/error:")
     history = snap["history"]
     if hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"]):  # above the curves
         st.info(hint, icon=":material/lightbulb:")
@@ -335,4 +337,4 @@ with st.expander("Rename or delete a run"):
     a.button("Rename", key="rename_run", on_click=_manage, args=("rename",))
     b.button("Delete", key="delete_run", type="secondary", on_click=_manage, args=("delete",))
 if error := state.pop("manage_error", None):  # under the expander, seen even if it is folded
-    st.error(error, icon=":material/error:")
+    st.error(ui.plain(error), icon=":material/error:")

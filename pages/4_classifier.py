@@ -5,8 +5,7 @@ import streamlit as st
 
 from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
-from catdog.images import MAX_BYTES, for_display, to_model_input
-from catdog.models import input_size
+from catdog.images import MAX_BYTES, UPLOAD_TYPES, for_display
 from catdog.predict import classify_files
 
 ui.page_setup()
@@ -14,7 +13,9 @@ st.title("Classifier")
 st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
            "probability of each class, and Grad-CAM shows where it looked.")
 
-runs = [run for run in ui.queue().store.list() if run.model_path.is_file() and run.status in ("done", "stopped")]
+# Runs that trained at least one epoch (a model4 stopped during feature extraction has an untrained head).
+runs = [run for run in ui.queue().store.list()
+        if run.model_path.is_file() and run.status in ("done", "stopped") and run.has_epochs]
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
@@ -22,6 +23,10 @@ if not runs:
 runs.sort(key=lambda r: (not reporting.guesses(r.history(), r.record.get("collapsed")), r.test_accuracy or 0.0),
           reverse=True)
 by_id = {run.run_id: run for run in runs}
+if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:
+    st.session_state.pop("classifier_run")  # the select box would switch models without a word
+    st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
+            "below come from the first run of the list.", icon=":material/info:")
 left, right = st.columns([3, 1])
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=reporting.distinct_labels(runs).get,
                            key="classifier_run",
@@ -29,6 +34,7 @@ run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=repor
 right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:")
 model = ui.load_run_model(run)
+class_names = run.class_names  # those of the dataset the run trained on, in the order of its two logits
 if reporting.guesses(run.history(), run.record.get("collapsed")):
     st.warning("This model stayed at chance level while it trained (validation accuracy never above 52 %, or its "
                "network was seen giving one answer to every image it was checked on): it answers the same class "
@@ -40,7 +46,7 @@ classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"
 
 with classify_tab:
     uploads = st.file_uploader(
-        "Drop images here", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"], accept_multiple_files=True,
+        "Drop images here", type=UPLOAD_TYPES, accept_multiple_files=True,
         key="classifier_uploads", help=f"Up to {MAX_BYTES // 2**20} MB each.",
     )
     files = [(upload.name, upload.getvalue()) for upload in uploads or []]
@@ -53,12 +59,12 @@ with classify_tab:
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)
     if files:
-        predictions = classify_files(model, files)
-        rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in ("cats", "dogs")},
+        predictions = classify_files(model, files, class_names)
+        rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
                  "message": p.error or ""} for p in predictions]
         st.dataframe(rows, hide_index=True, column_config={
             c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
-            for c in ("cats", "dogs")
+            for c in class_names
         })
         st.download_button("Download results (CSV)", pd.DataFrame(rows).to_csv(index=False),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
@@ -66,23 +72,30 @@ with classify_tab:
         for i, prediction in enumerate(predictions):
             with columns[i % 3]:
                 if prediction.error:
-                    st.error(prediction.error, icon=":material/error:")
+                    st.error(ui.plain(prediction.error), icon=":material/error:")
                     continue
                 shown = for_display(prediction.image)
                 if show_cam:
                     with ui.user_errors():
-                        pixels = to_model_input(prediction.image, input_size(model))
-                        shown = explain.overlay(pixels, explain.grad_cam(model, pixels), alpha)
-                st.image(shown, caption=prediction.name, width="stretch")
-                st.markdown(f"### {prediction.label} · {prediction.probabilities[prediction.label]:.1%}")
+                        pixels, heatmap = ui.cached_grad_cam(str(run.model_path), run.model_path.stat().st_mtime,
+                                                             files[i][1])
+                        shown = explain.overlay(pixels, heatmap, alpha)
+                st.image(shown, caption=ui.plain(prediction.name), width="stretch")
+                st.markdown(f"### {ui.plain(prediction.label)} · {prediction.probabilities[prediction.label]:.1%}")
                 for name, probability in prediction.probabilities.items():
-                    st.progress(probability, text=f"{name}: {probability:.1%}")
+                    st.progress(probability, text=f"{ui.plain(name)}: {probability:.1%}")
 
 with evaluate_tab:
     config = ui.data_config()
     root, splits = ui.prepared_splits(config)
     st.caption(f"The {len(splits.test)} test images of the split in the sidebar (seed {splits.seed}); the model "
                "never saw them in training if it was trained with the same split settings.")
+    if tuple(splits.class_names) != class_names:
+        st.error(f"This run was trained on the classes {', '.join(map(ui.plain, class_names))} (its two outputs, in "
+                 f"that order), the dataset in the sidebar has {', '.join(map(ui.plain, splits.class_names))}: its "
+                 "test split cannot score this model. Pick a run trained on this dataset, or change the dataset "
+                 "folder in the sidebar.", icon=":material/error:")
+        st.stop()
     if st.button("Evaluate on the test split", icon=":material/fact_check:", key="evaluate") or \
             st.session_state.get("evaluated") == (run.run_id, splits.test):
         st.session_state["evaluated"] = (run.run_id, splits.test)

@@ -58,7 +58,11 @@ def test_bad_data_dir_is_a_clean_error(tmp_path):
     (["--image-size", "0"], "not 0×0"),
     (["--image-size", "-5"], "not -5×-5"),
     (["--test-size", "0"], "The validation and test splits need at least 1 image each, not 12 and 0."),
-    (["--learning-rate", "-1"], "The learning rate (and the fine-tuning factor) must be greater than 0"),
+    (["--learning-rate", "-1"], "The learning rate (and the fine-tuning factor) must be a number greater than 0"),
+    (["--learning-rate", "inf"], "must be a number greater than 0, not inf"),  # trained to NaN, reported "done"
+    (["--seed", "-1"], "The seed must be between 0 and 4294967295, not -1."),  # was a ValueError traceback
+    (["--seed", str(2**32)], "not 4294967296"),
+    (["--model", "model4", "--weights", "/nowhere/w.h5"], "The MobileNetV2 weights file '/nowhere/w.h5' does not exist"),
     (["--fine-tune-accumulation-steps", "-1"], "must be 0 (automatic) or between 1 and the batch size, not -1"),
 ])
 def test_settings_that_cannot_train_are_refused_before_a_run_is_made(synthetic_data, tmp_path, capsys, args,
@@ -130,3 +134,29 @@ def test_train_warns_of_a_collapse_at_once_and_ctrl_c_stops_like_the_page(synthe
     assert "warning: In epoch 1, after batch 30, this network already gives the very same answer" in err
     assert "Stop it (Ctrl-C)" in err and "stopping after the current batch" in err and "Traceback" not in err
     assert json.loads(out.splitlines()[-1])["status"] == "stopped"
+
+
+def test_sigterm_stops_training_like_ctrl_c_and_nan_is_written_as_null(synthetic_data, tmp_path, monkeypatch,
+                                                                        capsys):
+    """``timeout`` and job schedulers send SIGTERM: the run is kept as stopped (it was left "running")."""
+    from catdog import cli, training
+
+    def diverging(train_config, data_config, *, store, progress, stop):
+        run = store.create(train_config, data_config)
+        progress.set(phase="training", epoch=1)
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        deadline = time.time() + 30
+        while not stop.is_set() and time.time() < deadline:
+            time.sleep(0.01)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return training.TrainResult(run, [], {"accuracy": 0.5, "loss": float("nan"), "images": 8})
+
+    monkeypatch.setattr(training, "train_run", diverging)
+    before = signal.getsignal(signal.SIGTERM)
+    status = cli.main(["train", "--model", "model1", "--data-dir", str(synthetic_data),
+                       "--runs-dir", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    assert status == 143 and signal.getsignal(signal.SIGTERM) is before
+    assert "stopping after the current batch (SIGTERM again to abort)" in err
+    last = json.loads(out.splitlines()[-1])  # strict JSON: no bare NaN
+    assert last["status"] == "stopped" and last["test_loss"] is None and last["model_path"] is None

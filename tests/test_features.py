@@ -259,6 +259,7 @@ def test_fast_run_can_be_stopped_during_extraction(data_config, cache_dir):
     result = train_run(TrainConfig(model="model4", epochs=2, fast=True, views=1), data_config,
                        store=RunStore(os.environ["CATDOG_RUNS_DIR"]), stop=stop)
     assert result.run.record["status"] == "stopped" and result.test is None
+    assert not result.run.model_path.exists()  # nothing trained: no model for the Classifier to offer
     assert not list(cache_dir.glob("*.npz"))
 
 

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -29,12 +30,17 @@ def open_page(page, data_dir, **state):
     return at.run()
 
 
+def shown(markdown: str) -> str:
+    """Markdown as the reader sees it, for text that went through ``ui.plain`` (backslash escapes removed)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def texts(at):
-    """Everything the page wrote as text, in one string."""
+    """Everything the page wrote as text, in one string (as shown: escapes removed)."""
     parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "subheader")
              for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
-    return "\n".join(str(p) for p in parts)
+    return shown("\n".join(str(p) for p in parts))
 
 
 def png(label=0, seed=1):
@@ -88,7 +94,7 @@ def test_data_page_warns_when_a_split_lacks_a_class(tmp_path):
 def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
     at = open_page(PAGES[0], tmp_path / "missing")
     assert not at.exception
-    assert "does not exist" in at.error[0].value
+    assert "does not exist" in shown(at.error[0].value)
     assert not (tmp_path / "missing").exists()
 
 
@@ -96,7 +102,7 @@ def test_training_page_keeps_runs_in_view_while_the_dataset_folder_is_wrong(synt
     train_run(TrainConfig(epochs=1, name="kept"), DataConfig(str(synthetic_data), validation_size=12, test_size=8,
                                                               batch_size=8), store=RunStore(tmp_path / "runs"))
     at = open_page(PAGES[2], tmp_path / "missing")
-    assert not at.exception and "does not exist" in at.error[0].value
+    assert not at.exception and "does not exist" in shown(at.error[0].value)
     assert [b for b in at.button if b.label == "Train"][0].disabled
     assert [r["run"] for r in at.dataframe[-1].value.to_dict("records")] == ["kept"]  # the runs stay in view
 
@@ -118,7 +124,7 @@ def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
     at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
     assert not at.exception and len(at.get("image")) == 9
     at.file_uploader(key="aug_upload").set_value(("pet.jpg", b"hello", "image/jpeg")).run()
-    assert not at.exception and "pet.jpg" in at.error[0].value
+    assert not at.exception and "pet.jpg" in shown(at.error[0].value)
 
 
 def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data, tmp_path):
@@ -278,12 +284,12 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     assert "2,257,984" in texts(at)  # the frozen base's parameters in the layer table caption
     # A missing file, a folder, a file that is not HDF5: said at once, and Train waits for a fix.
     train = lambda: [b for b in at.button if b.label == "Train"][0]  # noqa: E731
-    assert any("nope.h5' does not exist" in e.value for e in at.error) and train().disabled
+    assert any("nope.h5' does not exist" in shown(e.value) for e in at.error) and train().disabled
     at.text_input(key="train_weights").set_value(str(tmp_path)).run()
-    assert any("is a folder" in e.value for e in at.error) and train().disabled
+    assert any("is a folder" in shown(e.value) for e in at.error) and train().disabled
     (tmp_path / "notes.h5").write_text("not weights")
     at.text_input(key="train_weights").set_value(str(tmp_path / "notes.h5")).run()
-    assert any("is not a Keras weights file" in e.value for e in at.error) and train().disabled
+    assert any("is not a Keras weights file" in shown(e.value) for e in at.error) and train().disabled
     # HDF5 but not these weights: found when the job loads them, and said plainly too.
     at.text_input(key="train_weights").set_value(not_mobilenet_weights(tmp_path)).run()
     at.selectbox(key="train_image_size").set_value(224).run()  # (a new file name set the size back to 160)
@@ -297,7 +303,7 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     time.sleep(0.5)
     at.run()
     assert not at.exception
-    assert any("is not a MobileNetV2 (alpha 1.0, no top) weights file" in e.value for e in at.error)
+    assert any("is not a MobileNetV2 (alpha 1.0, no top) weights file" in shown(e.value) for e in at.error)
     assert RunStore(tmp_path / "runs").list()[0].record["data_config"]["image_size"] == [224, 224]
 
 
@@ -364,7 +370,7 @@ def test_training_page_can_choose_keras_download_on_an_offline_configured_server
     assert not at.exception
     [run] = RunStore(tmp_path / "runs").list()
     assert run.record["train_config"]["weights"] == "imagenet"  # not the environment's file
-    assert any("CATDOG_MOBILENET_WEIGHTS" in e.value for e in at.error)  # what to do, said plainly
+    assert any("CATDOG_MOBILENET_WEIGHTS" in shown(e.value) for e in at.error)  # what to do, said plainly
 
 
 def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_runs(synthetic_data, tmp_path):
@@ -406,7 +412,7 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert any("**bold** `code` $x$" in option for option in at.selectbox(key="manage_run").options)
     assert at.text_input(key="manage_name").value == ""  # ready for the next one
     at.button(key="rename_run").click().run()  # an empty name: said plainly, nothing changed
-    assert [e.value for e in at.error] == ["A run name cannot be empty."]
+    assert [shown(e.value) for e in at.error] == ["A run name cannot be empty."]
     assert store.get(ids[0]).name == "**bold** `code` $x$"
     at.selectbox(key="manage_run").set_value(ids[1]).run()
     at.button(key="delete_run").click().run()
@@ -462,7 +468,7 @@ def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp
     assert [r["file"] for r in rows] == ["cat.png", "notes.jpg", "dog.png"]
     assert rows[0]["label"] in ("cats", "dogs") and rows[1]["label"] == "—"
     assert abs(rows[0]["cats"] + rows[0]["dogs"] - 1) < 1e-6
-    assert len(at.error) == 1 and "notes.jpg" in at.error[0].value
+    assert len(at.error) == 1 and "notes.jpg: this file is not an image" in shown(at.error[0].value)
     assert len(at.get("image")) == 2
     # A 1500×1 strip: drawn at column width it would be 0 pixels high (PIL refused, a traceback in class)
     strip = io.BytesIO()
@@ -485,6 +491,53 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
     assert sum(counts) == 8  # the whole test split
     assert "Misclassified test images" in texts(at)
     assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained_runs(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    first, second = (train_run(TrainConfig(epochs=1, name=name), data, store=store).run for name in ("a", "b"))
+    untrained = train_run(TrainConfig(epochs=1, name="nothing trained"), data, store=store).run
+    (untrained.path / "history.csv").write_text("")  # as a model4 stopped during feature extraction leaves it
+    at = open_page(PAGES[3], synthetic_data)
+    assert set(at.selectbox(key="classifier_run").options) == {"a · model1 · test " + f"{first.test_accuracy:.1%}",
+                                                              "b · model1 · test " + f"{second.test_accuracy:.1%}"}
+    at.selectbox(key="classifier_run").set_value(second.run_id).run()
+    store.delete(second.run_id)  # by someone else, on the Training page
+    at.run()
+    assert not at.exception and at.selectbox(key="classifier_run").value == first.run_id
+    assert any("The run you had chosen has been deleted" in i.value for i in at.info)
+
+
+def test_classifier_uses_the_class_names_the_run_was_trained_on(synthetic_data, tmp_path):
+    run = train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8,
+                                                      batch_size=8), store=RunStore(tmp_path / "runs")).run
+    assert run.record["class_names"] == ["cats", "dogs"]
+    RunStore(tmp_path / "runs").update(run, class_names=["a_dogs", "b_cats"])  # trained on other folders
+    at = open_page(PAGES[3], synthetic_data)
+    at.file_uploader(key="classifier_uploads").set_value([("**cat** $x$.png", png(0, 5), "image/png")]).run()
+    assert not at.exception
+    row = at.dataframe[0].value.to_dict("records")[0]
+    assert row["label"] in ("a_dogs", "b_cats") and abs(row["a_dogs"] + row["b_cats"] - 1) < 1e-6
+    assert any("trained on the classes a_dogs, b_cats" in shown(e.value) for e in at.error)  # no test scores for it
+
+
+def test_training_page_leaves_another_users_failure_to_them(synthetic_data, tmp_path, monkeypatch):
+    from catdog import training
+    from catdog.ui import training_queue
+
+    def broken(*args, **kwargs):
+        raise CatdogError("Could not download the MobileNetV2 ImageNet weights")
+
+    monkeypatch.setattr(training, "train_run", broken)
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    job = jobs.submit(TrainConfig(), DataConfig(str(synthetic_data)), owner="someone else")
+    deadline = time.time() + 30
+    while time.time() < deadline and not job.finished:
+        time.sleep(0.05)
+    at = open_page(PAGES[2], synthetic_data)
+    assert job.state == "failed" and not at.exception and not at.error
+    assert "Nothing is training on this server now" in texts(at)
 
 
 def test_settings_survive_a_visit_to_another_page(synthetic_data):

@@ -186,12 +186,19 @@ def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
 
 
 def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
+    from catdog.models import HDF5_SIGNATURE
+
     store = RunStore(tmp_path / "runs")
-    with pytest.raises(CatdogError):
+    with pytest.raises(CatdogError, match="does not exist"):  # seen before any run folder is made
         train_run(TrainConfig(model="model4", epochs=1, weights=str(tmp_path / "missing.h5")),
                   DataConfig(str(synthetic_data), **SMALL), store=store)
+    assert store.list() == []
+    (tmp_path / "bad.h5").write_bytes(HDF5_SIGNATURE + bytes(200))  # looks like HDF5; only loading tells
+    with pytest.raises(CatdogError) as failure:
+        train_run(TrainConfig(model="model4", epochs=1, weights=str(tmp_path / "bad.h5")),
+                  DataConfig(str(synthetic_data), **SMALL), store=store)
     (run,) = store.list()
-    assert run.status == "failed" and "does not exist" in run.record["error"]
+    assert run.status == "failed" and run.record["error"] == str(failure.value)
     assert not run.has_epochs  # nothing for "Compare runs" to draw
 
 
@@ -214,6 +221,23 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     assert store.list() == []
     with pytest.raises(CatdogError):
         store.get("../etc")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("created", 5), ("parameters", [1, 2]), ("partial_epoch", {"epoch": 2}), ("test", {"accuracy": "high"}),
+    ("data_config", {"image_size": [160]}), ("epochs_done", True), ("train_config", {"model": None, "seed": "x"}),
+])
+def test_a_hand_edited_record_of_the_wrong_shape_is_skipped_not_fatal(tmp_path, field, value):
+    """Each of these broke the runs table or the Classifier page for every user (a sort, a ``.get``, a key)."""
+    from catdog.reporting import run_rows
+
+    store = RunStore(tmp_path / "runs")
+    good, edited = store.create(TrainConfig(), DataConfig()), store.create(TrainConfig(seed=1), DataConfig())
+    store.update(edited, status="done", **{field: value})
+    assert [run.run_id for run in store.list()] == [good.run_id]
+    assert len(run_rows(store.list())) == 1
+    with pytest.raises(CatdogError):
+        store.get(edited.run_id)
 
 
 def test_running_record_without_live_job_is_interrupted(tmp_path):
