@@ -101,19 +101,24 @@ def wilson_interval(accuracy: float, n: int, z: float = 1.959964) -> tuple[float
 
 
 def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
-    """Seconds left in the training, from a :meth:`catdog.training.Progress.snapshot`.
+    """Seconds left in the ``model.fit`` running now (the frozen phase, or fine-tuning), from a
+    :meth:`catdog.training.Progress.snapshot`.
 
-    Estimated from the pace of the current epoch (seconds per batch so far) times
-    the batches left in it and in the epochs still to come; validation passes are
-    not counted.  ``None`` before the first batch.
+    Once an epoch of this fit has finished, each epoch is paced by the mean wall time of its finished epochs
+    (their history rows' ``seconds``: training batches *and* validation); before that, by the current epoch's
+    seconds per batch so far, without validation. The current epoch counts for the share of its batches
+    still to run. ``None`` before the first batch, or outside training (feature extraction, testing).
     """
     now = time.time() if now is None else now
     batch, batches = snapshot.get("batch", 0), snapshot.get("batches", 0)
-    if not batch or not batches or not snapshot.get("epoch_started"):
+    if snapshot.get("phase") != "training" or not batch or not batches or not snapshot.get("epoch_started"):
         return None
-    per_batch = (now - snapshot["epoch_started"]) / batch
-    epochs_left = max(snapshot.get("epochs", 0) - snapshot.get("epoch", 0), 0)
-    return per_batch * ((batches - batch) + epochs_left * batches)
+    epoch, first = snapshot.get("epoch", 0), snapshot.get("fit_first_epoch") or 1
+    last = snapshot.get("fit_last_epoch") or snapshot.get("epochs", 0)
+    done = [row["seconds"] for row in snapshot.get("history", [])
+            if first <= row.get("epoch", 0) < epoch and row.get("seconds") and "stopped_after_batch" not in row]
+    per_epoch = sum(done) / len(done) if done else (now - snapshot["epoch_started"]) / batch * batches
+    return per_epoch * ((batches - min(batch, batches)) / batches + max(last - epoch, 0))
 
 
 def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
@@ -171,19 +176,28 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
 
 
 def phase_text(snapshot: dict) -> str:
-    """The running job's phase line: ``"training · epoch 21/30 · fine-tuning MobileNetV2 from layer 100; …"``.
+    """The running job's phase line: ``"training · epoch 21/30 · fine-tuning MobileNetV2 from layer 100; …"``,
+    ``"extracting features · MobileNetV2 pass 3/12"`` (batches of images, each view of an image once).
 
     Args:
-        snapshot: :meth:`catdog.training.Progress.snapshot` (``phase``, ``epoch``, ``epochs``, ``message``).
+        snapshot: :meth:`catdog.training.Progress.snapshot` (``phase``, ``epoch``, ``epochs``, ``message``,
+            ``batch``, ``batches``).
     """
-    text = f"{snapshot.get('phase', '')} · epoch {snapshot.get('epoch', 0)}/{snapshot.get('epochs', 0)}"
+    phase = snapshot.get("phase", "")
+    if phase == "extracting features":
+        text = f"{phase} · MobileNetV2 pass {snapshot.get('batch', 0)}/{snapshot.get('batches', 0)}"
+    else:
+        text = f"{phase} · epoch {snapshot.get('epoch', 0)}/{snapshot.get('epochs', 0)}"
     return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
 
 
 def fraction_done(snapshot: dict) -> float:
-    """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches."""
+    """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches; while features
+    are extracted (fast model4), the share of the MobileNetV2 passes done."""
     epochs = max(snapshot.get("epochs", 0), 1)
     batches = max(snapshot.get("batches", 0), 1)
+    if snapshot.get("phase") == "extracting features":
+        return min(snapshot.get("batch", 0) / batches, 1.0)
     done = max(snapshot.get("epoch", 0) - 1, 0) + min(snapshot.get("batch", 0) / batches, 1.0)
     return min(done / epochs, 1.0)
 

@@ -367,6 +367,10 @@ class Progress:
     #: Keras still validates that partial epoch and logs it as an epoch (its history row then carries
     #: ``stopped_after_batch`` and ``batches``), else ``None``.
     partial_epoch: dict | None = None
+    #: The first and last epoch (1-based) of the ``model.fit`` running now: the frozen phase, then fine-tuning
+    #: (whose epochs take longer), each paced by its own epochs (:func:`catdog.reporting.eta_seconds`).
+    fit_first_epoch: int = 0
+    fit_last_epoch: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict:
@@ -378,6 +382,7 @@ class Progress:
                 "message": self.message, "epoch_started": self.epoch_started,
                 "collapsed": dict(self.collapsed) if self.collapsed else None,
                 "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
+                "fit_first_epoch": self.fit_first_epoch, "fit_last_epoch": self.fit_last_epoch,
             }
 
     def set(self, **changes) -> None:
@@ -397,10 +402,13 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
 
         def on_train_begin(self, logs=None):
             steps = self.params.get("steps") or 0
-            progress.set(batches=-(-steps // steps_per_batch), phase="training")
+            progress.set(batches=-(-steps // steps_per_batch), phase="training", fit_first_epoch=0,
+                         fit_last_epoch=self.params.get("epochs") or 0)  # fit's ``epochs``: its last epoch
 
         def on_epoch_begin(self, epoch, logs=None):
             progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time())
+            with progress.lock:
+                progress.fit_first_epoch = progress.fit_first_epoch or epoch + 1
 
         def on_train_batch_end(self, batch, logs=None):
             progress.set(batch=-(-(batch + 1) // steps_per_batch))

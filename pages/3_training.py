@@ -226,11 +226,13 @@ def live_job():
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
-        st.progress(reporting.fraction_done(snap), text=reporting.phase_text(snap))
-        if snap["batches"]:
-            eta = reporting.format_seconds(reporting.eta_seconds(snap))
-            st.progress(min(snap["batch"] / snap["batches"], 1.0),
-                        text=f"batch {snap['batch']}/{snap['batches']} · about {eta} left")
+        text = reporting.phase_text(snap)
+        if (eta := reporting.eta_seconds(snap)) is not None:
+            then = " before fine-tuning" if snap["fit_last_epoch"] < snap["epochs"] else ""
+            text += f" · about {reporting.format_seconds(eta)} left{then}"
+        st.progress(reporting.fraction_done(snap), text=text)
+        if snap["batches"] and snap["phase"] == "training":
+            st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
     if not job.finished and job.owner == ui.owner_id():
         if st.button("Stop", icon=":material/stop:", key="stop_job"):
             jobs.stop(job)

@@ -384,10 +384,22 @@ def test_queue_survives_a_failing_job(tmp_path):
 def test_reporting_helpers():
     from catdog.reporting import eta_seconds, format_seconds, fraction_done, phase_text, stuck_at_chance
 
-    snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0}
+    snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0, "phase": "training"}
     assert fraction_done(snap) == pytest.approx((1 + 0.5) / 4)
-    assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))  # 2 s per batch
-    assert eta_seconds({**snap, "batch": 0}) is None
+    assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))  # 2 s per batch, no epoch done yet
+    assert eta_seconds({**snap, "batch": 0}) is None and eta_seconds({**snap, "phase": "testing"}) is None
+    # Once an epoch of this fit is done, its wall time (with validation) paces the rest: half of epoch 2, then 3, 4.
+    done = {**snap, "history": [{"epoch": 1, "seconds": 30.0}], "fit_first_epoch": 1, "fit_last_epoch": 4}
+    assert eta_seconds(done, now=110.0) == pytest.approx(30.0 * (0.5 + 2))
+    # The frozen phase of a fast model4 ends at epoch 3 (fine-tuning epochs follow, at their own pace).
+    assert eta_seconds({**done, "fit_last_epoch": 3}, now=110.0) == pytest.approx(30.0 * (0.5 + 1))
+    # Fine-tuning from epoch 3 on: the head-only epochs 1-2 do not pace it.
+    tuning = {**done, "epoch": 4, "history": [{"epoch": 1, "seconds": 1.0}, {"epoch": 2, "seconds": 1.0},
+                                              {"epoch": 3, "seconds": 40.0}], "fit_first_epoch": 3}
+    assert eta_seconds(tuning, now=110.0) == pytest.approx(40.0 * 0.5)
+    extracting = {**snap, "phase": "extracting features", "epoch": 0, "batch": 3, "batches": 12}
+    assert phase_text(extracting) == "extracting features · MobileNetV2 pass 3/12"
+    assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting) is None
     assert format_seconds(75) == "1 min 15 s" and format_seconds(None) == "…"
     assert phase_text({**snap, "phase": "training", "message": ""}) == "training · epoch 2/4"
     assert phase_text({**snap, "phase": "training", "message": "fine-tuning"}) == "training · epoch 2/4 · fine-tuning"
