@@ -56,9 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--weights", default="",
                        help="model4: 'imagenet' (Keras's download) or a .h5 file "
                             "(default: $CATDOG_MOBILENET_WEIGHTS if set, else the download)")
-    train.add_argument("--fast", action="store_true", help="model4: train the head on cached features")
-    train.add_argument("--views", type=int, default=TrainConfig.views)
-    train.add_argument("--fine-tune-epochs", type=int, default=0)
+    train.add_argument("--fast", action="store_true",
+                       help="model4: train the head on cached features (the Training page's default for model4; "
+                            "here off, the course pipeline, unless given)")
+    train.add_argument("--views", type=int, default=TrainConfig.views,
+                       help="model4 fast mode: feature views per training image (1 = no augmentation)")
+    train.add_argument("--fine-tune-epochs", type=int, default=0, help="model4: fine-tuning epochs after the rest")
     train.add_argument("--fine-tune-accumulation-steps", type=int, default=TrainConfig.fine_tune_accumulation_steps,
                        help="model4 fine-tuning: micro-batches per batch, one Adam update per batch "
                             "(gradient accumulation: same updates, less memory; 1 = whole batches; "
@@ -70,9 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options that only model4 (MobileNetV2) uses, with their defaults: given for another model they are ignored.
+MODEL4_OPTIONS = {"fast": False, "views": TrainConfig.views, "fine_tune_epochs": 0,
+                  "fine_tune_accumulation_steps": TrainConfig.fine_tune_accumulation_steps, "weights": ""}
+
+
 def _train(args) -> int:
     from catdog.reporting import chance_hint
-    from catdog.training import Progress, RunStore, train_run
+    from catdog.training import Progress, RunStore, check_settings, train_run
 
     train_config = TrainConfig(
         model=args.model, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
@@ -85,6 +93,12 @@ def _train(args) -> int:
     data_config = DataConfig(data_dir=args.data_dir, batch_size=args.batch_size,
                              validation_size=args.validation_size, test_size=args.test_size, seed=args.split_seed,
                              image_size=(side, side))
+    check_settings(train_config, data_config)  # (train_run checks again) a refusal is the only line on stderr
+    if not MODEL_SPECS[args.model].mobilenet and (
+            given := [name for name, default in MODEL4_OPTIONS.items() if getattr(args, name) != default]):
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        print(f"warning: {options} only change{'s' if len(given) == 1 else ''} model4; {args.model} trains "
+              "without them.", file=sys.stderr, flush=True)
     store = RunStore(args.runs_dir or default_runs_dir())
     progress = Progress()
     done = threading.Event()

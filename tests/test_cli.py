@@ -160,3 +160,21 @@ def test_sigterm_stops_training_like_ctrl_c_and_nan_is_written_as_null(synthetic
     assert "stopping after the current batch (SIGTERM again to abort)" in err
     last = json.loads(out.splitlines()[-1])  # strict JSON: no bare NaN
     assert last["status"] == "stopped" and last["test_loss"] is None and last["model_path"] is None
+
+
+def test_model4_options_given_for_another_model_get_a_warning(synthetic_data, tmp_path, monkeypatch, capsys):
+    from catdog import cli, training
+
+    def quick(train_config, data_config, *, store, progress, stop):
+        run = store.create(train_config, data_config)
+        store.update(run, status="done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", quick)
+    assert cli.main(["train", "--model", "model1", "--fast", "--fine-tune-epochs", "3", "--data-dir",
+                     str(synthetic_data), "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert "warning: --fast, --fine-tune-epochs only change model4; model1 trains without them." in \
+        capsys.readouterr().err
+    assert cli.main(["train", "--model", "model1", "--data-dir", str(synthetic_data), "--runs-dir",
+                     str(tmp_path / "runs")]) == 0
+    assert "warning" not in capsys.readouterr().err
