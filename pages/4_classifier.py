@@ -62,8 +62,10 @@ with classify_tab:
         predictions = classify_files(model, files, class_names)
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
                  "message": p.error or ""} for p in predictions]
-        st.dataframe(rows, hide_index=True, column_config={
-            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
+        # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
+        shown = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
+        st.dataframe(shown, hide_index=True, column_config={
+            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%")
             for c in class_names
         })
         st.download_button("Download results (CSV)", pd.DataFrame(rows).to_csv(index=False),
@@ -113,7 +115,7 @@ with evaluate_tab:
         names = evaluation.class_names
         ui.image_grid(
             [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]],
-            [f"true {names[m.true_label]} · said {names[m.predicted_label]} {m.confidence:.0%}" for m in wrong[:24]],
+            [f"true {names[m.true_label]} · said {names[m.predicted_label]} {m.confidence:.1%}" for m in wrong[:24]],
             columns=6,
         )
         if len(wrong) > 24:
