@@ -1018,10 +1018,10 @@ class TrainingQueue:
         """Stop every job and end the training thread; wait for it at most ``timeout`` seconds.
 
         Runs when the main thread ends (one of ``threading``'s exit hooks), so a server ended with Ctrl-C or
-        SIGTERM ends its training the way Stop does: the run is recorded as ``stopped`` with its model and test score, instead of being
-        left ``running`` (listed as interrupted) while TensorFlow still computes as Python tears itself down
-        (which ended the process with SIGSEGV once in three SIGTERMs under load). Further :meth:`submit` calls
-        raise :class:`CatdogError`.
+        SIGTERM ends its training the way Stop does: the run is recorded as ``stopped`` with its model and test
+        score, instead of being left ``running`` (listed as interrupted) while TensorFlow still computes as Python
+        tears itself down (which ended the process with SIGSEGV once in three SIGTERMs under load). Queued jobs are
+        cancelled. Further :meth:`submit` calls raise :class:`CatdogError`.
 
         Returns:
             True when the training thread has ended.

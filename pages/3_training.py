@@ -209,8 +209,8 @@ def _other_jobs_of_mine(shown) -> None:
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
-    """The job of this session, else the newest job of the server that did not fail; redrawn every :data:`LIVE_REFRESH_SECONDS`
-    while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
+    """The job of this session, else the newest job of the server that did not fail; redrawn every
+    :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
     job = jobs.get(state.get("job_id"))
     if job is None:
         mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]

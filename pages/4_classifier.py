@@ -63,8 +63,8 @@ with classify_tab:
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
                  "message": p.error or ""} for p in predictions]
         # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
-        shown = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
-        st.dataframe(shown, hide_index=True, column_config={
+        table = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
+        st.dataframe(table, hide_index=True, column_config={
             c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%")
             for c in class_names
         })

@@ -62,7 +62,7 @@ def test_bad_data_dir_is_a_clean_error(tmp_path):
     (["--learning-rate", "inf"], "must be a number greater than 0, not inf"),  # trained to NaN, reported "done"
     (["--seed", "-1"], "The seed must be between 0 and 4294967295, not -1."),  # was a ValueError traceback
     (["--seed", str(2**32)], "not 4294967296"),
-    (["--model", "model4", "--weights", "/nowhere/w.h5"], "The MobileNetV2 weights file '/nowhere/w.h5' does not exist"),
+    (["--model", "model4", "--weights", "/nowhere/w.h5"], "weights file '/nowhere/w.h5' does not exist"),
     (["--fine-tune-accumulation-steps", "-1"], "must be 0 (automatic) or between 1 and the batch size, not -1"),
 ])
 def test_settings_that_cannot_train_are_refused_before_a_run_is_made(synthetic_data, tmp_path, capsys, args,
