@@ -25,7 +25,7 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
     for split, per_class in counts.items():
         fig.add_bar(
             name=split, x=list(per_class), y=list(per_class.values()), text=list(per_class.values()),
-            marker_color=SPLIT_COLORS.get(split),
+            marker_color=SPLIT_COLORS.get(split), textangle=0,  # plotly turns labels sideways in short bars
         )
     fig.update_layout(
         barmode="group", xaxis_title="class", yaxis_title="images", legend_title="split",

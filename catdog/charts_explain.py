@@ -37,7 +37,7 @@ def confusion_figure(evaluation: Evaluation, title: str | None = None):
     names = list(evaluation.class_names)
     counts = np.asarray(evaluation.confusion, dtype=np.int64)
     rates = evaluation.row_rates()
-    text = [[f"{counts[t, p]}<br>{rates[t, p]:.0%}" for p in range(len(names))] for t in range(len(names))]
+    text = [[f"{counts[t, p]}<br>{rates[t, p]:.1%}" for p in range(len(names))] for t in range(len(names))]
     heatmap = go.Heatmap(
         z=rates,
         x=names,

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from catdog.config import IMAGE_SIZE, DataConfig, TrainConfig, default_runs_dir
@@ -99,6 +100,7 @@ def _train(args) -> int:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         print(f"warning: {options} only change{'s' if len(given) == 1 else ''} model4; {args.model} trains "
               "without them.", file=sys.stderr, flush=True)
+        train_config = replace(train_config, **MODEL4_OPTIONS)  # and its run.json does not claim them
     store = RunStore(args.runs_dir or default_runs_dir())
     progress = Progress()
     done = threading.Event()
@@ -182,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.time()
     try:
-        return _train(args) if args.command == "train" else _predict(args)
+        status = _train(args) if args.command == "train" else _predict(args)
     except CatdogError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)  # the one line a refusal prints
         return 2
-    finally:
-        if args.command == "train":
-            print(f"# {time.time() - started:.1f} s", file=sys.stderr)
+    if args.command == "train":
+        print(f"# {time.time() - started:.1f} s", file=sys.stderr)
+    return status

@@ -104,20 +104,27 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     """Seconds left in the ``model.fit`` running now (the frozen phase, or fine-tuning), from a
     :meth:`catdog.training.Progress.snapshot`.
 
-    Once an epoch of this fit has finished, each epoch is paced by the mean wall time of its finished epochs
-    (their history rows' ``seconds``: training batches *and* validation); before that, by the current epoch's
-    seconds per batch so far, without validation. The current epoch counts for the share of its batches
-    still to run. ``None`` before the first batch, or outside training (feature extraction, testing).
+    Once an epoch of this fit has finished, each epoch left is paced by the wall time of the last finished one
+    (its history row's ``seconds``: training batches *and* validation; not a mean, which the first epoch's
+    one-time work, tracing and the first checkpoint, kept too high: a 40-s model1 run was said to need 59 s, and
+    fine-tuning 35 s for 8); before that, by the current epoch's seconds per batch so far, without validation.
+    The current epoch counts for the share of its batches still to run. ``None`` before the first batch of a
+    fit, or outside training (feature extraction, testing).
     """
     now = time.time() if now is None else now
     batch, batches = snapshot.get("batch", 0), snapshot.get("batches", 0)
-    if snapshot.get("phase") != "training" or not batch or not batches or not snapshot.get("epoch_started"):
+    if snapshot.get("phase") != "training" or not batches or not snapshot.get("epoch_started"):
         return None
     epoch, first = snapshot.get("epoch", 0), snapshot.get("fit_first_epoch") or 1
     last = snapshot.get("fit_last_epoch") or snapshot.get("epochs", 0)
     done = [row["seconds"] for row in snapshot.get("history", [])
             if first <= row.get("epoch", 0) < epoch and row.get("seconds") and "stopped_after_batch" not in row]
-    per_epoch = sum(done) / len(done) if done else (now - snapshot["epoch_started"]) / batch * batches
+    if done:
+        per_epoch = done[-1]
+    elif batch:
+        per_epoch = (now - snapshot["epoch_started"]) / batch * batches
+    else:  # the fit's first batch is still running: no pace yet
+        return None
     return per_epoch * ((batches - min(batch, batches)) / batches + max(last - epoch, 0))
 
 

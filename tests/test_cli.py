@@ -74,6 +74,7 @@ def test_settings_that_cannot_train_are_refused_before_a_run_is_made(synthetic_d
     assert main(base + args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err.splitlines()[0] and "Traceback" not in err
+    assert len(err.splitlines()) == 1  # nothing else, not even the time taken
     assert not (tmp_path / "runs").exists()  # no failed run left behind
 
 
@@ -175,6 +176,8 @@ def test_model4_options_given_for_another_model_get_a_warning(synthetic_data, tm
                      str(synthetic_data), "--runs-dir", str(tmp_path / "runs")]) == 0
     assert "warning: --fast, --fine-tune-epochs only change model4; model1 trains without them." in \
         capsys.readouterr().err
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/run.json")]
+    assert record["train_config"]["fast"] is False and record["train_config"]["fine_tune_epochs"] == 0
     assert cli.main(["train", "--model", "model1", "--data-dir", str(synthetic_data), "--runs-dir",
                      str(tmp_path / "runs")]) == 0
     assert "warning" not in capsys.readouterr().err

@@ -391,12 +391,17 @@ def test_reporting_helpers():
     # Once an epoch of this fit is done, its wall time (with validation) paces the rest: half of epoch 2, then 3, 4.
     done = {**snap, "history": [{"epoch": 1, "seconds": 30.0}], "fit_first_epoch": 1, "fit_last_epoch": 4}
     assert eta_seconds(done, now=110.0) == pytest.approx(30.0 * (0.5 + 2))
+    assert eta_seconds({**done, "batch": 0}, now=100.0) == pytest.approx(30.0 * 3)  # a new epoch's start: said too
+    # The last finished epoch paces, not the mean: the first carries one-time work (tracing, first checkpoint).
+    assert eta_seconds({**done, "epoch": 3, "history": [{"epoch": 1, "seconds": 30.0}, {"epoch": 2, "seconds": 10.0}]},
+                       now=110.0) == pytest.approx(10.0 * (0.5 + 1))
     # The frozen phase of a fast model4 ends at epoch 3 (fine-tuning epochs follow, at their own pace).
     assert eta_seconds({**done, "fit_last_epoch": 3}, now=110.0) == pytest.approx(30.0 * (0.5 + 1))
     # Fine-tuning from epoch 3 on: the head-only epochs 1-2 do not pace it.
     tuning = {**done, "epoch": 4, "history": [{"epoch": 1, "seconds": 1.0}, {"epoch": 2, "seconds": 1.0},
                                               {"epoch": 3, "seconds": 40.0}], "fit_first_epoch": 3}
     assert eta_seconds(tuning, now=110.0) == pytest.approx(40.0 * 0.5)
+    assert eta_seconds({**tuning, "epoch": 3, "history": tuning["history"][:2]}, now=110.0) == pytest.approx(2 * 15)
     extracting = {**snap, "phase": "extracting features", "epoch": 0, "batch": 3, "batches": 12}
     assert phase_text(extracting) == "extracting features · MobileNetV2 pass 3/12"
     assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting) is None
