@@ -270,7 +270,7 @@ def test_confusion_figure():
     np.testing.assert_allclose(np.asarray(heatmap.z), [[1.0, 0.0], [0.5, 0.5]])
     np.testing.assert_array_equal(np.asarray(heatmap.customdata), [[2, 0], [1, 1]])
     assert list(heatmap.x) == ["cats", "dogs"] and list(heatmap.y) == ["cats", "dogs"]
-    assert heatmap.text[0][0] == "2<br>100%" and heatmap.text[1][0] == "1<br>50%"
+    assert heatmap.text[0][0] == "2<br>100.0%" and heatmap.text[1][0] == "1<br>50.0%"  # as the per-class table
     assert figure.layout.xaxis.title.text == "predicted class"
     assert figure.layout.yaxis.title.text == "true class"
     assert "75.0%" in figure.layout.title.text
