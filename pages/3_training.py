@@ -140,9 +140,11 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
-if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=root is None or bool(weights_problem),
-             help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else
-             "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else None):
+train_column, status_column = st.columns([1, 6], vertical_alignment="center")
+if train_column.button("Train", type="primary", icon=":material/play_arrow:",
+                       disabled=root is None or bool(weights_problem),
+                       help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else
+                       "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else None):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
         st.toast(f"“{ui.plain(twin.train_config.name or twin.train_config.model)}” with these settings is already "
@@ -207,6 +209,31 @@ def _other_jobs_of_mine(shown) -> None:
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
 
+def _progress_text(snap: dict) -> str:
+    """The running job's phase, epoch and time left, e.g. "training · epoch 2/3 · about 31 s left"."""
+    text = reporting.phase_text(snap)
+    if (eta := reporting.eta_seconds(snap)) is not None:
+        then = " before fine-tuning" if snap["fit_last_epoch"] < snap["epochs"] else ""
+        text += f" · about {reporting.format_seconds(eta)} left{then}"
+    return text
+
+
+@st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else None)
+def train_status():
+    """One line beside Train on this browser's job while it waits or runs: on a projector the live view below
+    starts under the fold (1280×720, 1024×768), so a click on Train showed nothing happening."""
+    job = jobs.get(state.get("job_id"))
+    if job is None or job.finished:
+        return
+    snap = job.progress.snapshot()
+    where = f"queued, position {jobs.position(job)}" if job.state == "queued" else _progress_text(snap)
+    st.caption(f"{ui.plain(job.train_config.name or job.train_config.model)} · {where} · live view below ↓")
+
+
+with status_column:
+    train_status()
+
+
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
@@ -226,11 +253,7 @@ def live_job():
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
-        text = reporting.phase_text(snap)
-        if (eta := reporting.eta_seconds(snap)) is not None:
-            then = " before fine-tuning" if snap["fit_last_epoch"] < snap["epochs"] else ""
-            text += f" · about {reporting.format_seconds(eta)} left{then}"
-        st.progress(reporting.fraction_done(snap), text=text)
+        st.progress(reporting.fraction_done(snap), text=_progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
     if not job.finished and job.owner == ui.owner_id():

@@ -250,6 +250,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     assert second.state == "queued" and not at.exception
     # The live view follows the newest job; the first, running, is listed with Show and Stop.
     assert "second · queued" in texts(at) and "Your other trainings" in texts(at)
+    assert "second · queued, position 1 · live view below" in texts(at)  # beside Train, above the fold
     assert any(m.value.startswith("first · training") for m in at.markdown)
     at.button(key="stop_job").click().run()  # Stop on the queued job cancels it at once
     assert second.state == "stopped" and "Cancelled before it started: it made no run." in texts(at)
