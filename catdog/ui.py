@@ -130,20 +130,33 @@ def user_errors():
         st.stop()
 
 
+@st.cache_resource(show_spinner=False)
+def _browser_settings() -> dict[str, dict]:
+    """``{owner id: {setting: value}}``: the dataset settings each browser changed last, server-wide, so that a
+    second tab of the browser (a new Streamlit session, with defaults) opens with them; with the defaults a tab
+    on a small dataset folder showed a split-size error above the running job."""
+    return {}
+
+
 def _keep_setting(key: str) -> None:
-    """``on_change`` of the dataset settings: remember the new value beyond the page."""
+    """``on_change`` of the dataset settings: remember the new value beyond the page, and for the browser's
+    other tabs (:func:`_browser_settings`)."""
     st.session_state[f"_kept_{key}"] = st.session_state[key]
+    _browser_settings().setdefault(owner_id(), {})[key] = st.session_state[key]
 
 
 def data_config() -> DataConfig:
-    """The sidebar's dataset settings, shared by every page through ``st.session_state``.
+    """The sidebar's dataset settings, shared by every page through ``st.session_state``, and by a browser's tabs.
 
     Widgets: data folder (default ``$CATDOG_DATA_DIR``; empty → Keras cache or
-    download), validation and test split sizes, split seed.
+    download), validation and test split sizes, split seed.  A new session starts from the settings its
+    browser last changed in another tab (:func:`_browser_settings`), else from the defaults.
     """
     state = st.session_state
     defaults = {"data_dir": os.environ.get(ENV_DATA_DIR, ""), "validation_size": DataConfig.validation_size,
                 "test_size": DataConfig.test_size, "split_seed": DataConfig.seed}
+    if "_kept_data_dir" not in state:  # a new session: the browser's other tabs may have settings
+        defaults.update(_browser_settings().get(owner_id(), {}))
     # A widget's id depends on its page, so Streamlit resets these sidebar widgets on every page switch
     # (and drops their values on pages without them). Their values are kept under "_kept_<key>" and put back.
     for key, default in defaults.items():

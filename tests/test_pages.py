@@ -553,6 +553,23 @@ def test_settings_survive_a_visit_to_another_page(synthetic_data):
     assert at.text_input(key="data_dir").value == str(synthetic_data)
 
 
+def test_a_second_tab_of_the_browser_opens_with_its_dataset_settings(synthetic_data, monkeypatch):
+    from catdog import ui
+
+    monkeypatch.setattr(ui, "owner_id", lambda: "one-browser")  # what the tabs' shared cookie gives
+    first = open_page(PAGES[0], synthetic_data)
+    first.number_input(key="validation_size").set_value(10).run()
+    first.number_input(key="test_size").set_value(6).run()
+    first.text_input(key="data_dir").input(str(synthetic_data) + "/").run()
+    second = AppTest.from_file(str(REPO / PAGES[2]), default_timeout=120).run()  # a new session, nothing set
+    assert not second.exception and not second.error, [e.value for e in second.error]
+    assert second.text_input(key="data_dir").value == str(synthetic_data) + "/"
+    assert second.number_input(key="validation_size").value == 10 and second.number_input(key="test_size").value == 6
+    monkeypatch.setattr(ui, "owner_id", lambda: "another-browser")
+    third = AppTest.from_file(str(REPO / PAGES[0]), default_timeout=120).run()
+    assert third.number_input(key="validation_size").value == DataConfig.validation_size
+
+
 def test_page_runs_leave_keras_state_alone_for_the_training_thread(synthetic_data, monkeypatch):
     # Streamlit's end-of-run clean-up called keras.backend.clear_session(), which re-traced a job
     # training in another thread on every rerun (a browser test stalled at batch 0 for minutes).
