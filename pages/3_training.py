@@ -140,8 +140,8 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
-train_column, status_column = st.columns([1, 6], vertical_alignment="center")
-if train_column.button("Train", type="primary", icon=":material/play_arrow:",
+train_row = st.container(horizontal=True, vertical_alignment="center", gap="medium")  # each as wide as it needs
+if train_row.button("Train", type="primary", icon=":material/play_arrow:",
                        disabled=root is None or bool(weights_problem),
                        help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else
                        "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else None):
@@ -230,7 +230,7 @@ def train_status():
     st.caption(f"{ui.plain(job.train_config.name or job.train_config.model)} · {where} · live view below ↓")
 
 
-with status_column:
+with train_row:
     train_status()
 
 
@@ -309,6 +309,8 @@ st.dataframe(
     ui.percent_table(rows, ("best val accuracy", "test accuracy", "test accuracy (best epoch)")), hide_index=True,
     column_order=[k for k in rows[0] if k != "id"],
     column_config={
+        # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view
+        "run": st.column_config.TextColumn(pinned=True),
         "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
         "test accuracy": st.column_config.NumberColumn(
             help="The final model (after the last epoch) on the held-out test split."),
