@@ -251,7 +251,7 @@ def cached_evaluation(model_path: str, mtime: float, items: tuple, class_names: 
         return evaluate_split(cached_model(model_path, mtime), items, class_names)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=64)  # ≈ 0.8 MB each at 224×224: ≤ 50 MB
 def cached_grad_cam(model_path: str, mtime: float, image_bytes: bytes):
     """:func:`catdog.explain.grad_cam` of an uploaded image for the model at ``model_path`` (``mtime`` keys the
     file version), cached: a rerun (say, moving the opacity slider) recomputes none.  Measured: 30 photos and a
