@@ -293,12 +293,21 @@ def percent_table(rows: list[dict], percent_columns):
     """``rows`` as a table for ``st.dataframe`` whose ``percent_columns`` (fractions in [0, 1]) all read
     with one decimal, e.g. ``83.3%`` next to ``50.0%`` (``NumberColumn(format="percent")`` drops trailing
     zeros and shows ``83.33%`` next to ``50%``).  A pandas ``Styler``: the values stay numbers, so columns
-    still sort by value.
+    still sort by value.  The other number columns read as whole numbers with thousands separators, or with one
+    decimal when they have a fraction: a column with an empty cell holds floats, which a Styler shows with six
+    decimals ("3.000000" epochs, "5337250.000000" parameters next to a failed run).
     """
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    return frame.style.format({c: "{:.1%}" for c in percent_columns if c in frame}, na_rep="–")
+    formats = {c: _number_text for c in frame.select_dtypes("number").columns}
+    formats.update({c: "{:.1%}" for c in percent_columns if c in frame})
+    return frame.style.format(formats, na_rep="–")
+
+
+def _number_text(value) -> str:
+    """``5337250.0`` → ``"5,337,250"``, ``12.34`` → ``"12.3"``."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def plain(text: str) -> str:

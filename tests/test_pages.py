@@ -603,11 +603,14 @@ def test_the_owner_is_the_browsers_token_whatever_mask_a_page_load_gives_its_coo
 def test_percent_columns_read_alike_and_stay_numbers():
     from catdog.ui import percent_table
 
-    styled = percent_table([{"run": "a", "acc": 0.8333, "n": 3}, {"run": "b", "acc": 0.5, "n": None},
-                            {"run": "c", "acc": None, "n": 1}], ("acc", "missing column"))
+    styled = percent_table([{"run": "a", "acc": 0.8333, "n": 3, "params": 5337250, "s": 12.34},
+                            {"run": "b", "acc": 0.5, "n": None, "params": None, "s": None},
+                            {"run": "c", "acc": None, "n": 1, "params": 2562, "s": 7.0}], ("acc", "missing column"))
     html = styled.to_html()
     assert "83.3%" in html and "50.0%" in html and "–" in html
     assert styled.data["acc"].dtype.kind == "f"  # sorts by value, not as text
+    # a column with an empty cell holds floats: still whole numbers, not "3.000000" or "5337250.000000"
+    assert styled.to_string().splitlines()[1].split() == ["0", "a", "83.3%", "3", "5,337,250", "12.3"]
 
 
 def test_the_server_does_not_force_a_garbage_collection_after_every_rerun():
