@@ -939,12 +939,8 @@ def class_names_of(model_path: str | os.PathLike) -> tuple[str, ...]:
     """The class names of a saved model's outputs: from the ``run.json`` of the run folder it sits in (see
     :attr:`RunInfo.class_names`), else ``("cats", "dogs")`` (a model file kept elsewhere)."""
     path = Path(model_path)
-    folder = path if path.is_dir() else path.parent
-    try:
-        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return CLASS_NAMES
-    return RunInfo(folder.name, folder, record if isinstance(record, dict) else {}, "done").class_names
+    run = RunStore._read(path if path.is_dir() else path.parent, live=set())  # the run store's own reading
+    return run.class_names if run is not None else CLASS_NAMES
 
 
 # --------------------------------------------------------------------------- job queue
