@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from typing import Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -47,6 +48,16 @@ def _epoch_markers(history: Sequence[Mapping[str, float]]) -> dict:
     )
 
 
+def _accuracy_axis(fig, values: Sequence[float | None]) -> None:
+    """Set an accuracy y axis in percent that runs from the 10 % step below the lowest of ``values`` (less a
+    point, so that a marker on it is not cut in half) to 100 %, as the TensorFlow tutorials plot accuracy
+    (``plt.ylim([min(plt.ylim()), 1])``): a fixed 0–100 % axis drew model4's curves, 88–99 %, as two flat lines
+    along the top, hiding the training/validation gap and what fine-tuning adds. 0–100 % with no values."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    low = max(0.0, math.floor((min(finite) - 0.01) * 10) / 10) if finite else 0.0
+    fig.update_yaxes(range=[low, 1.02], tickformat=".0%")
+
+
 def history_figure(
     history: Sequence[Mapping[str, float]],
     metric: str = "accuracy",
@@ -85,7 +96,7 @@ def history_figure(
         margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
     )
     if metric == "accuracy":
-        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+        _accuracy_axis(fig, [row.get(key) for row in history for key in (metric, f"val_{metric}")])
     fig.update_xaxes(rangemode="tozero", dtick=1 if len(epochs) <= 20 else None)
     return fig
 
@@ -110,6 +121,6 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: 
         margin=dict(t=30, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
     )
     if "accuracy" in metric:
-        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+        _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history])
     fig.update_xaxes(rangemode="tozero", dtick=1 if max((len(h) for h in curves.values()), default=0) <= 20 else None)
     return fig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -85,3 +86,25 @@ def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAME
                 files[index][0], class_names[best], {c: float(p) for c, p in zip(class_names, row)}, image=image
             )
     return results
+
+
+def verdict_rows(names: Sequence[str], verdicts: Mapping[str, Sequence[Prediction]]) -> list[dict]:
+    """The Classifier's comparison of models: one row per file, one column per model.
+
+    Args:
+        names: the file names, in upload order.
+        verdicts: ``{column title: predictions}``, each :func:`classify_files`'s result for those same files
+            with one model.
+
+    Returns:
+        ``{"file": name, title: "cats · 97.3%", …}`` per file: the predicted class and its softmax probability
+        with one decimal; ``"—"`` where the file is not an image (as the Classifier's results table shows it).
+    """
+    rows = []
+    for i, name in enumerate(names):
+        row = {"file": name}
+        for title, predictions in verdicts.items():
+            p = predictions[i]
+            row[title] = "—" if p.label is None else f"{p.label} · {p.probabilities[p.label]:.1%}"
+        rows.append(row)
+    return rows

@@ -68,6 +68,33 @@ def distinct_labels(runs) -> dict[str, str]:
     return {rid: f"{label} · {rid}" if seen[label] > 1 else label for rid, label in labels.items()}
 
 
+def rank_runs(runs) -> list:
+    """Trained runs for a model picker, best first: by the final model's test accuracy, but a run whose model
+    only guesses (:func:`guesses`) never ahead of one that learned, and unscored runs last among their kind.
+
+    Args:
+        runs: :class:`catdog.training.RunInfo` objects.
+
+    Returns:
+        A new list of the same runs.
+    """
+    return sorted(runs, key=lambda r: (not guesses(r.history(), r.record.get("collapsed")), r.test_accuracy or 0.0),
+                  reverse=True)
+
+
+def best_per_model(ranked) -> list:
+    """The first run of each model kind in ``ranked`` (as :func:`rank_runs` orders them), in model-name order
+    (model1, model2, …): the line-up the Classifier compares by default.
+
+    Args:
+        ranked: :class:`catdog.training.RunInfo` objects, best first.
+    """
+    first = {}
+    for run in ranked:
+        first.setdefault(run.model, run)
+    return [first[model] for model in sorted(first)]
+
+
 def _interval_text(test: dict | None) -> str | None:
     if not test or test.get("accuracy") is None or not test.get("images"):
         return None

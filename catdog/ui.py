@@ -119,6 +119,26 @@ def keep_selection(key: str, options: list[str], first: list[str]) -> None:
     st.session_state[seen_key] = set(options)
 
 
+def follow_default(key: str, options: list[str], default: list[str]) -> None:
+    """Session state of the multiselect ``key`` before it is drawn: ``default`` until the user changes the
+    selection, and the new ``default`` whenever it changes meanwhile (a better run has been trained); once
+    changed, the user's selection without the options that have gone (a deleted run). Create the widget with
+    ``key`` and no ``default``.
+
+    Args:
+        key: the widget's key.
+        options: the options it is drawn with now (hashable strings).
+        default: the selection while the user keeps it, a subset of ``options``.
+    """
+    default_key = f"_default_{key}"
+    current = st.session_state.get(key)
+    if current is None or current == st.session_state.get(default_key):
+        st.session_state[key] = list(default)
+    else:
+        st.session_state[key] = [option for option in current if option in options]
+    st.session_state[default_key] = list(default)
+
+
 @contextlib.contextmanager
 def user_errors():
     """Show a :class:`CatdogError` as ``st.error`` (as plain text: file names hold ``*`` or ``$``) and stop the
@@ -234,7 +254,7 @@ def queue():
     return training_queue(str(default_runs_dir().resolve()))
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=6)  # the Classifier compares 4, + 2
 def cached_model(path: str, mtime: float):
     """A ``.keras`` model loaded once per file version (``mtime`` keys the cache)."""
     from catdog.models import load_model
@@ -281,12 +301,23 @@ def cached_image(path: str):
     return load_image(path)
 
 
+def run_model(run):
+    """The final model of a run, from the cache.
+
+    Raises:
+        CatdogError: the run has no saved model, or its file is not a Keras model.
+    """
+    try:
+        mtime = run.model_path.stat().st_mtime
+    except OSError:
+        raise CatdogError(f"Run '{run.name}' has no saved model (deleted, or not trained yet).") from None
+    return cached_model(str(run.model_path), mtime)
+
+
 def load_run_model(run):
-    """The final model of a run, from the cache; errors shown in the page."""
+    """:func:`run_model`, with an error shown in the page, which then stops."""
     with user_errors():
-        if not run.model_path.is_file():
-            raise CatdogError(f"Run '{run.name}' has no saved model yet.")
-        return cached_model(str(run.model_path), run.model_path.stat().st_mtime)
+        return run_model(run)
 
 
 def percent_table(rows: list[dict], percent_columns):

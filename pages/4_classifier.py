@@ -5,8 +5,11 @@ import streamlit as st
 
 from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
+from catdog.errors import CatdogError
 from catdog.images import MAX_BYTES, UPLOAD_TYPES, for_display
-from catdog.predict import classify_files
+from catdog.predict import classify_files, verdict_rows
+
+COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_model keeps 6)
 
 ui.page_setup()
 st.title("Classifier")
@@ -19,16 +22,15 @@ runs = [run for run in ui.queue().store.list()
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
-# Best test accuracy first, but a model that only guesses never ahead of one that learned.
-runs.sort(key=lambda r: (not reporting.guesses(r.history(), r.record.get("collapsed")), r.test_accuracy or 0.0),
-          reverse=True)
+runs = reporting.rank_runs(runs)  # best test accuracy first, a model that only guesses last
 by_id = {run.run_id: run for run in runs}
+labels = reporting.distinct_labels(runs)
 if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:
     st.session_state.pop("classifier_run")  # the select box would switch models without a word
     st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
             "below come from the first run of the list.", icon=":material/info:")
 left, right = st.columns([3, 1])
-run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=reporting.distinct_labels(runs).get,
+run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run",
                            help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
 right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
@@ -70,6 +72,23 @@ with classify_tab:
         })
         st.download_button("Download results (CSV)", pd.DataFrame(rows).to_csv(index=False),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
+        if len(runs) > 1:
+            st.markdown("#### Every model's verdict")
+            ui.follow_default("classifier_compare", list(by_id), [r.run_id for r in reporting.best_per_model(runs)])
+            compared = st.multiselect(
+                "Models to compare", list(by_id), format_func=labels.get, key="classifier_compare",
+                max_selections=COMPARE_MAX, placeholder="Choose trained runs",
+                help="At first, the best run of each model (model1 … model4), following newer and better runs until "
+                     f"you change the choice; at most {COMPARE_MAX} (each is loaded into memory).",
+            )
+            verdicts = {}
+            for rid in compared:
+                try:
+                    verdicts[labels[rid]] = classify_files(ui.run_model(by_id[rid]), files, by_id[rid].class_names)
+                except CatdogError as err:  # one broken run must not hide the others' verdicts
+                    st.warning(ui.plain(str(err)), icon=":material/warning:")
+            if verdicts:
+                st.dataframe(verdict_rows([name for name, _ in files], verdicts), hide_index=True)
         columns = st.columns(3)
         for i, prediction in enumerate(predictions):
             with columns[i % 3]:

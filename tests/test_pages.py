@@ -4,6 +4,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -619,3 +620,39 @@ def test_the_server_does_not_force_a_garbage_collection_after_every_rerun():
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    one = train_run(TrainConfig(epochs=1, name="one"), data, store=store).run
+    three = train_run(TrainConfig(model="model3", epochs=1, name="three"), data, store=store).run
+    store.update(one, test={"accuracy": 0.75, "loss": 0.6, "images": 8})
+    store.update(three, test={"accuracy": 0.625, "loss": 0.6, "images": 8})
+    for run in (one, three):  # both learned (a 1-epoch model1 may stay at chance, and would be ranked last)
+        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,0.75,0.6\n")
+    at = open_page(PAGES[3], synthetic_data)
+    at.file_uploader(key="classifier_uploads").set_value([
+        ("cat.png", png(0, 5), "image/png"), ("notes.jpg", b"plain text", "image/jpeg")]).run()
+    assert not at.exception and "Every model's verdict" in texts(at)
+    assert at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]  # best of each model
+    rows = at.dataframe[1].value.to_dict("records")
+    assert [r["file"] for r in rows] == ["cat.png", "notes.jpg"]
+    titles = ["one · model1 · test 75.0%", "three · model3 · test 62.5%"]
+    assert list(rows[0]) == ["file", *titles]
+    assert all(re.fullmatch(r"(cats|dogs) · \d+\.\d%", rows[0][t]) for t in titles)
+    assert rows[1][titles[0]] == "—"  # not an image: its message is in the table above
+    # A better model1 run appears: the untouched choice follows it.
+    better_id = "20991231-235959-model1-bbbbbb"
+    shutil.copytree(one.path, store.root / better_id)
+    store.update(store.get(better_id), name="better", test={"accuracy": 0.875, "loss": 0.5, "images": 8})
+    at.run()
+    assert at.multiselect(key="classifier_compare").value == [better_id, three.run_id]
+    # The user's own choice stays, whatever runs come and go, and a broken model leaves the others' verdicts.
+    at.multiselect(key="classifier_compare").set_value([one.run_id, three.run_id]).run()
+    store.delete(better_id)
+    three.model_path.write_bytes(b"not a model")
+    at.run()
+    assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
+    assert any("is not a Keras model file" in shown(w.value) for w in at.warning)
+    assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1

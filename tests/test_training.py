@@ -576,3 +576,14 @@ def test_the_fine_tuning_label_sits_on_the_side_with_room():
     # away from the curves: accuracy ends near the top of its chart, loss near the bottom
     assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].y == 0
     assert history_figure(rows[:5], "loss", fine_tune_start=3).layout.annotations[0].y == 1
+
+
+def test_accuracy_axes_zoom_on_the_curves_up_to_100_percent():
+    from catdog.charts import compare_figure, history_figure
+
+    model4 = [{"epoch": 1, "accuracy": 0.88, "val_accuracy": 0.97}, {"epoch": 2, "accuracy": 0.95, "val_accuracy": 0.98}]
+    assert tuple(history_figure(model4).layout.yaxis.range) == (0.8, 1.02)  # not two flat lines along the top
+    model1 = [{"epoch": 1, "val_accuracy": 0.5}]
+    assert tuple(compare_figure({"model4": model4, "model1": model1}).layout.yaxis.range) == (0.4, 1.02)
+    assert tuple(history_figure([]).layout.yaxis.range) == (0.0, 1.02)
+    assert tuple(history_figure([{"epoch": 1, "accuracy": float("nan")}]).layout.yaxis.range) == (0.0, 1.02)
