@@ -22,9 +22,12 @@ with right:
         hide_index=True,
     )
     majority, baseline = data.majority_baseline(splits)
-    st.metric("Majority-class baseline", f"{baseline:.1%}",
-              help=f"Test accuracy of always answering '{majority}', the most common training class. A model "
-                   "must beat this.")
+    if len(majority) == 1:
+        meaning = f"Test accuracy of always answering '{majority[0]}', the most common training class."
+    else:
+        meaning = (f"The training split has as many {' as '.join(majority)}: always answering one of them scores "
+                   "this on the test split, on average over the classes.")
+    st.metric("Majority-class baseline", f"{baseline:.1%}", help=f"{ui.plain(meaning)} A model must beat this.")
 st.caption(f"Dataset folder: `{root}`")
 for split, missing in data.missing_classes(counts).items():
     st.warning(f"The {split} split holds no {' and no '.join(missing)}: its accuracy says nothing about "

@@ -51,7 +51,20 @@ def test_too_large_split_is_refused(synthetic_data):
 
 
 def test_majority_baseline_is_half_on_balanced_data(synthetic_data):
-    assert data.majority_baseline(splits_of(synthetic_data, validation_size=12, test_size=8)) == ("cats", 0.5)
+    assert data.majority_baseline(splits_of(synthetic_data, validation_size=12, test_size=8)) == (("cats", "dogs"),
+                                                                                                 0.5)
+
+
+def test_majority_baseline_answers_the_training_majority_and_averages_a_tie(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 4, 6)
+    for f in (root / "validation/dogs").iterdir():  # a test split of cats only
+        f.unlink()
+    # Tied training classes: neither is the majority; one of them always answered scores 100 % or 0 %.
+    assert data.majority_baseline(splits_of(root, validation_size=4, test_size=2)) == (("cats", "dogs"), 0.5)
+    next((root / "train/cats").iterdir()).unlink()
+    assert data.majority_baseline(splits_of(root, validation_size=4, test_size=2)) == (("dogs",), 0.0)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -90,6 +90,8 @@ def test_data_page_warns_when_a_split_lacks_a_class(tmp_path):
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("The validation split holds no dogs") for w in warnings)
     assert any(w.startswith("The test split holds no dogs") for w in warnings)
+    baseline = next(m for m in at.metric if m.label == "Majority-class baseline")  # tied training classes
+    assert baseline.value == "50.0%" and "as many cats as dogs" in shown(baseline.proto.help)
 
 
 def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):

@@ -19,7 +19,7 @@ def test_counts_and_baseline():
         "test": {"cats": 100, "dogs": 100},
     }
     assert splits.skipped == ()
-    assert data.majority_baseline(splits) == ("cats", 0.5)
+    assert data.majority_baseline(splits) == (("cats", "dogs"), 0.5)
 
 
 def test_batches_like_the_course():
