@@ -153,7 +153,7 @@ if train_row.button("Train", type="primary", icon=":material/play_arrow:",
     else:
         try:
             state["job_id"] = jobs.submit(train_config, run_data, owner=ui.owner_id()).job_id
-        except CatdogError as err:  # the server is shutting down
+        except CatdogError as err:  # the queue is full, or the server is shutting down
             st.error(ui.plain(str(err)), icon=":material/error:")
 
 
@@ -183,7 +183,10 @@ def _retry_with_next_seed(job) -> None:
     if job.stop.is_set():  # a second click before the redraw: the retry is queued already
         return
     state["train_seed"] = job.train_config.seed + 1
-    state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=state["train_seed"]).job_id
+    try:
+        state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=state["train_seed"]).job_id
+    except CatdogError as err:  # the server is shutting down
+        st.toast(ui.plain(str(err)), icon=":material/error:")
 
 
 def _show_job(job) -> None:

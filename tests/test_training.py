@@ -324,6 +324,26 @@ def test_queue_stop_works_for_running_and_queued_jobs(tmp_path):
     assert len(jobs.store.list()) == 1  # the cancelled jobs never made a run
 
 
+def test_the_queue_holds_a_few_waiting_jobs_per_browser_and_a_bounded_number_in_all(tmp_path):
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release), max_waiting=3, max_waiting_per_owner=2)
+    running = jobs.submit(TrainConfig(seed=0), DataConfig(), owner="alice")
+    wait_for(lambda: running.state == "running")  # the running job does not count
+    waiting = [jobs.submit(TrainConfig(seed=s), DataConfig(), owner="alice") for s in (1, 2)]
+    with pytest.raises(CatdogError, match="already have 2 trainings waiting"):
+        jobs.submit(TrainConfig(seed=3), DataConfig(), owner="alice")
+    jobs.submit(TrainConfig(seed=4), DataConfig(), owner="bob")
+    with pytest.raises(CatdogError, match="The queue is full: 3 trainings are waiting"):
+        jobs.submit(TrainConfig(seed=5), DataConfig(), owner="carol")
+    jobs.stop(waiting[0])  # a cancelled job frees its place
+    jobs.submit(TrainConfig(seed=3), DataConfig(), owner="alice")
+    again = jobs.retry(running, owner="alice", seed=9)  # replaces a job: allowed over the limits
+    assert again.state == "queued" and len([j for j in jobs.active() if j.state == "queued"]) == 4
+    for job in jobs.active():
+        jobs.stop(job)
+    release.set()
+
+
 def test_queue_finds_the_owners_unfinished_twin_of_a_training(tmp_path):
     release = threading.Event()
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
