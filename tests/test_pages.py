@@ -228,6 +228,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     import threading
 
     from catdog import training
+    from catdog.ui import training_queue
 
     release = threading.Event()
 
@@ -255,6 +256,10 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     assert "second · queued" in texts(at) and "Your other trainings" in texts(at)
     assert "second · queued, position 1 · live view below" in texts(at)  # beside Train, above the fold
     assert any(m.value.startswith("first · training") for m in at.markdown)
+    training_queue(str((tmp_path / "runs").resolve())).max_waiting_per_owner = 1
+    at.text_input(key="train_name").input("third").run()
+    train()  # over this browser's share of the queue: said, and nothing queued
+    assert "already have 1 trainings waiting in the queue" in texts(at) and len(_queue_jobs(tmp_path)) == 2
     at.button(key="stop_job").click().run()  # Stop on the queued job cancels it at once
     assert second.state == "stopped" and "Cancelled before it started: it made no run." in texts(at)
     at.button(key=f"show_{first.job_id}").click().run()
