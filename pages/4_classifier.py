@@ -84,7 +84,7 @@ with classify_tab:
             verdicts = {}
             for rid in compared:
                 try:
-                    verdicts[labels[rid]] = classify_files(ui.run_model(by_id[rid]), files, by_id[rid].class_names)
+                    verdicts[labels[rid]] = ui.run_verdicts(by_id[rid], files)
                 except CatdogError as err:  # one broken run must not hide the others' verdicts
                     st.warning(ui.plain(str(err)), icon=":material/warning:")
             if verdicts:
