@@ -366,6 +366,9 @@ class Progress:
     phase: str = "queued"
     message: str = ""
     epoch_started: float = 0.0
+    #: When the current epoch's first batch ended (``time.time()``), else 0: that batch carries the fit's one-time
+    #: work (tracing the training step), so the pace before any epoch has finished is measured from here.
+    first_batch_ended: float = 0.0
     #: ``{"epoch": e, "batch": b, "images": n}`` (1-based) while the network gives the same logits to all n
     #: probe images (a collapsed model1/model2, see :func:`_make_collapse_check`), else ``None``.
     collapsed: dict | None = None
@@ -386,6 +389,7 @@ class Progress:
                 "epochs": self.epochs, "epoch": self.epoch, "batch": self.batch, "batches": self.batches,
                 "history": [dict(row) for row in self.history], "phase": self.phase,
                 "message": self.message, "epoch_started": self.epoch_started,
+                "first_batch_ended": self.first_batch_ended,
                 "collapsed": dict(self.collapsed) if self.collapsed else None,
                 "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
                 "fit_first_epoch": self.fit_first_epoch, "fit_last_epoch": self.fit_last_epoch,
@@ -412,12 +416,13 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
                          fit_last_epoch=self.params.get("epochs") or 0)  # fit's ``epochs``: its last epoch
 
         def on_epoch_begin(self, epoch, logs=None):
-            progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time())
+            progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time(), first_batch_ended=0.0)
             with progress.lock:
                 progress.fit_first_epoch = progress.fit_first_epoch or epoch + 1
 
         def on_train_batch_end(self, batch, logs=None):
-            progress.set(batch=-(-(batch + 1) // steps_per_batch))
+            done = -(-(batch + 1) // steps_per_batch)
+            progress.set(batch=done, **({"first_batch_ended": time.time()} if batch + 1 == steps_per_batch else {}))
             if stop is not None and stop.is_set():
                 self.model.stop_training = True
 

@@ -404,10 +404,13 @@ def test_queue_survives_a_failing_job(tmp_path):
 def test_reporting_helpers():
     from catdog.reporting import eta_seconds, format_seconds, fraction_done, phase_text, stuck_at_chance
 
-    snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0, "phase": "training"}
+    snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0, "phase": "training",
+            "first_batch_ended": 102.0}
     assert fraction_done(snap) == pytest.approx((1 + 0.5) / 4)
-    assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))  # 2 s per batch, no epoch done yet
+    # No epoch done yet: 2 s per batch since the first batch ended (it traced the step for 2 s more).
+    assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))
     assert eta_seconds({**snap, "batch": 0}) is None and eta_seconds({**snap, "phase": "testing"}) is None
+    assert eta_seconds({**snap, "batch": 2}) is None  # one batch past the first: no pace yet
     # Once an epoch of this fit is done, its wall time (with validation) paces the rest: half of epoch 2, then 3, 4.
     done = {**snap, "history": [{"epoch": 1, "seconds": 30.0}], "fit_first_epoch": 1, "fit_last_epoch": 4}
     assert eta_seconds(done, now=110.0) == pytest.approx(30.0 * (0.5 + 2))
