@@ -238,6 +238,27 @@ def fraction_done(snapshot: dict) -> float:
     return min(done / epochs, 1.0)
 
 
+def cancelled_text(entries) -> str:
+    """The Training page's note on trainings a server shutdown cancelled while they waited
+    (:meth:`catdog.training.TrainingQueue.take_cancelled`), e.g. "When the server stopped (2 Dec 14:02), 2 of
+    your trainings were still waiting …: demo (model2), model3. …"; times in the server's local time zone."""
+    from datetime import datetime
+
+    def when(entry) -> str:
+        try:
+            moment = datetime.fromisoformat(str(entry.get("cancelled"))).astimezone()
+        except ValueError:
+            return "?"
+        return f"{moment.day} {moment:%b %H:%M}"
+
+    names = ", ".join(f"{e['name']} ({e.get('model')})" if e.get("name") else str(e.get("model")) for e in entries)
+    times = sorted({when(e) for e in entries})
+    count = "1 of your trainings was" if len(entries) == 1 else f"{len(entries)} of your trainings were"
+    return (f"When the server stopped ({', '.join(times)}), {count} still waiting in the queue and "
+            f"{'was' if len(entries) == 1 else 'were'} cancelled: {names}. Press Train to queue "
+            f"{'it' if len(entries) == 1 else 'them'} again.")
+
+
 def format_seconds(seconds: float | None) -> str:
     """``75`` → ``"1 min 15 s"``; ``None`` → ``"…"``."""
     if seconds is None:

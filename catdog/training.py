@@ -24,6 +24,7 @@ A run folder (``runs/<run id>/``) holds:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import json
 import math
@@ -63,6 +64,9 @@ SHUTDOWN_SECONDS = 30.0
 #: ahead of the teacher's next demo. A running job does not count.
 MAX_WAITING_PER_OWNER = 3
 MAX_WAITING = 10
+#: In the runs folder: the trainings a server shutdown cancelled while they waited, until their browser is told
+#: (:meth:`TrainingQueue.take_cancelled`); jobs live in memory, so nothing else would say they were dropped.
+CANCELLED_FILE = ".cancelled_at_shutdown.json"
 
 
 # --------------------------------------------------------------------------- run store
@@ -1031,18 +1035,59 @@ class TrainingQueue:
         SIGTERM ends its training the way Stop does: the run is recorded as ``stopped`` with its model and test
         score, instead of being left ``running`` (listed as interrupted) while TensorFlow still computes as Python
         tears itself down (which ended the process with SIGSEGV once in three SIGTERMs under load). Queued jobs are
-        cancelled. Further :meth:`submit` calls raise :class:`CatdogError`.
+        cancelled and listed in :data:`CANCELLED_FILE`, for :meth:`take_cancelled` after a restart. Further
+        :meth:`submit` calls raise :class:`CatdogError`.
 
         Returns:
             True when the training thread has ended.
         """
         with self._lock:
             self._closed = True
+        waiting = [job for job in self.active() if job.state == "queued"]
         for job in self.active():
             self.stop(job)
+        self._record_cancelled(waiting)
         self._pending.put(None)  # wakes an idle worker
         self._worker.join(timeout)
         return not self._worker.is_alive()
+
+    def _record_cancelled(self, jobs: list[TrainingJob]) -> None:
+        """Add ``jobs`` to :data:`CANCELLED_FILE`; a failure to write is ignored (the server is shutting down)."""
+        if not jobs:
+            return
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        entries = [{"owner": job.owner, "name": job.train_config.name, "model": job.train_config.model,
+                    "cancelled": when} for job in jobs]
+        with contextlib.suppress(OSError, ValueError):
+            self.store.root.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(self.store.root / CANCELLED_FILE, self._cancelled() + entries)
+
+    def _cancelled(self) -> list[dict]:
+        """The entries of :data:`CANCELLED_FILE` (none when it is missing or unreadable)."""
+        try:
+            entries = json.loads((self.store.root / CANCELLED_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+    def take_cancelled(self, owner: str) -> list[dict]:
+        """The trainings of ``owner`` that a server shutdown cancelled while they waited, each once: they are
+        removed from :data:`CANCELLED_FILE`.
+
+        Returns:
+            ``{"owner", "name", "model", "cancelled" (ISO 8601 time, UTC)}`` dicts, oldest first.
+        """
+        with self._lock:
+            entries = self._cancelled()
+            mine = [e for e in entries if e.get("owner") == owner]
+            if mine:
+                rest = [e for e in entries if e.get("owner") != owner]
+                with contextlib.suppress(OSError):
+                    if rest:
+                        write_json_atomic(self.store.root / CANCELLED_FILE, rest)
+                    else:
+                        (self.store.root / CANCELLED_FILE).unlink()
+            return mine
 
     def submit(self, train_config: TrainConfig, data_config: DataConfig, owner: str = "", *,
                limits: bool = True) -> TrainingJob:

@@ -22,6 +22,13 @@ if splits and splits.skipped:
                "The Data page lists them.", icon=":material/warning:")
 jobs = ui.queue()
 state = st.session_state
+if "_cancelled_notice" not in state:  # once per session: trainings the last server shutdown dropped from the queue
+    state["_cancelled_notice"] = reporting.cancelled_text(cancelled) if (cancelled := jobs.take_cancelled(
+        ui.owner_id())) else None
+if state["_cancelled_notice"]:
+    notice, dismiss = st.columns([12, 1], vertical_alignment="center")
+    notice.warning(ui.plain(state["_cancelled_notice"]), icon=":material/warning:")
+    dismiss.button("OK", key="cancelled_ok", on_click=lambda: state.update(_cancelled_notice=None))
 
 # --------------------------------------------------------------------------- settings
 defaults = TrainConfig()

@@ -271,6 +271,23 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     assert first.state == "stopped" and [r.name for r in RunStore(tmp_path / "runs").list()] == ["first"]
 
 
+def test_training_page_tells_the_browser_once_which_waiting_trainings_a_shutdown_cancelled(synthetic_data, tmp_path):
+    from catdog.training import CANCELLED_FILE
+
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([
+        {"owner": "alice", "name": "**demo**", "model": "model2", "cancelled": "2026-12-02T14:02:00+00:00"},
+        {"owner": "bob", "name": "", "model": "model3", "cancelled": "2026-12-02T14:02:00+00:00"}]))
+    at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")
+    [warning] = [w for w in at.warning if "When the server stopped" in w.value]
+    assert "was cancelled: **demo** (model2). Press Train to queue it again." in shown(warning.value)
+    assert "model3" not in shown(warning.value)  # bob's, for bob's browser
+    at.button(key="cancelled_ok").click().run()
+    assert not any("When the server stopped" in w.value for w in at.warning)
+    again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # a new session of the same browser
+    assert not any("When the server stopped" in w.value for w in again.warning)
+
+
 def _queue_jobs(tmp_path):
     from catdog.ui import training_queue
 

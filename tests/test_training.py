@@ -14,7 +14,7 @@ import pytest
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
 from catdog.training import (
-    Progress, RunInfo, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits, read_history_csv, train_run,
+    CANCELLED_FILE, Progress, RunInfo, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits, read_history_csv, train_run,
     write_json_atomic,
 )
 
@@ -357,16 +357,30 @@ def test_queue_finds_the_owners_unfinished_twin_of_a_training(tmp_path):
 
 
 def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
+    from catdog.reporting import cancelled_text
+
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
-    running = jobs.submit(TrainConfig(), DataConfig())
-    waiting = jobs.submit(TrainConfig(seed=1), DataConfig())
+    running = jobs.submit(TrainConfig(), DataConfig(), owner="alice")
+    waiting = jobs.submit(TrainConfig(seed=1), DataConfig(), owner="alice")
+    theirs = jobs.submit(TrainConfig(model="model3", name="demo"), DataConfig(), owner="bob")
     wait_for(lambda: running.run_id is not None)
     assert jobs.close(timeout=10) is True
-    assert running.state == waiting.state == "stopped" and waiting.run_id is None
+    assert running.state == waiting.state == theirs.state == "stopped" and waiting.run_id is None
     assert jobs.store.get(running.run_id).status == "stopped"
     with pytest.raises(CatdogError, match="shutting down"):
         jobs.submit(TrainConfig(), DataConfig())
     assert TrainingQueue(tmp_path / "idle").close(timeout=10) is True  # an idle worker wakes up and ends
+    # After a restart, each browser is told once which of its waiting trainings the shutdown cancelled.
+    restarted = TrainingQueue(tmp_path / "runs")
+    assert [r.run_id for r in restarted.store.list()] == [running.run_id]  # the record is no run
+    [mine] = restarted.take_cancelled("alice")
+    assert mine["model"] == "model1" and mine["name"] == "" and restarted.take_cancelled("alice") == []
+    [bobs] = restarted.take_cancelled("bob")
+    assert cancelled_text([bobs]).endswith("1 of your trainings was still waiting in the queue and was cancelled: "
+                                           "demo (model3). Press Train to queue it again.")
+    assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
+    (tmp_path / "runs" / CANCELLED_FILE).write_text("{not json")  # hand-edited: no notice, no error
+    assert restarted.take_cancelled("alice") == [] and restarted.close(timeout=10)
 
 
 def test_a_process_that_exits_mid_training_records_the_run_as_stopped(tmp_path):
