@@ -67,6 +67,9 @@ MAX_WAITING = 10
 #: In the runs folder: the trainings a server shutdown cancelled while they waited, until their browser is told
 #: (:meth:`TrainingQueue.take_cancelled`); jobs live in memory, so nothing else would say they were dropped.
 CANCELLED_FILE = ".cancelled_at_shutdown.json"
+#: Age in seconds past which a temporary model file is a killed process's leftover
+#: (:meth:`RunStore.remove_stale_temporaries`).
+STALE_TEMPORARY_SECONDS = 3600.0
 
 
 # --------------------------------------------------------------------------- run store
@@ -279,6 +282,23 @@ class RunStore:
         if run.status == "running":
             raise CatdogError(f"Run '{run.name}' is training now; stop it before deleting it.")
         shutil.rmtree(run.path)
+
+    def remove_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> int:
+        """Delete the temporary model files (``.model.<pid>.<id>.tmp.keras``, :func:`catdog.models.save_model`)
+        last written over ``older_than`` seconds ago: a process killed while saving (SIGKILL, power cut) leaves
+        one, tens of MB, in its run folder. A save takes seconds, so an old one is no other process's save in
+        progress, even one on another machine sharing the folder.
+
+        Returns:
+            How many files were deleted.
+        """
+        removed, now = 0, time.time()
+        for tmp in self.root.glob("*/.*.tmp.keras") if self.root.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > older_than:
+                    tmp.unlink()
+                    removed += 1
+        return removed
 
     @staticmethod
     def _read(path: Path, live: set[str]) -> RunInfo | None:
@@ -1015,6 +1035,7 @@ class TrainingQueue:
     def __init__(self, runs_dir: str | os.PathLike, trainer: Callable[..., TrainResult] | None = None, *,
                  max_waiting: int = MAX_WAITING, max_waiting_per_owner: int = MAX_WAITING_PER_OWNER):
         self.store = RunStore(runs_dir, live=self.live_run_ids)
+        self.store.remove_stale_temporaries()
         self.max_waiting, self.max_waiting_per_owner = max_waiting, max_waiting_per_owner
         self._trainer = trainer or train_run
         self._jobs: dict[str, TrainingJob] = {}

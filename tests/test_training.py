@@ -624,3 +624,14 @@ def test_accuracy_axes_zoom_on_the_curves_up_to_100_percent():
     assert tuple(compare_figure({"model4": model4, "model1": model1}).layout.yaxis.range) == (0.4, 1.02)
     assert tuple(history_figure([]).layout.yaxis.range) == (0.0, 1.02)
     assert tuple(history_figure([{"epoch": 1, "accuracy": float("nan")}]).layout.yaxis.range) == (0.0, 1.02)
+
+
+def test_a_restarted_server_deletes_the_temporary_model_files_of_killed_saves(tmp_path):
+    run = RunStore(tmp_path / "runs").create(TrainConfig(), DataConfig())
+    stale, fresh = run.path / ".model.123.7f.tmp.keras", run.path / ".best.456.7f.tmp.keras"
+    for tmp in (stale, fresh):
+        tmp.write_bytes(b"half a model")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))  # a save takes seconds: this one was killed
+    jobs = TrainingQueue(tmp_path / "runs")
+    assert not stale.exists() and fresh.exists()  # perhaps another process saving right now
+    assert [r.run_id for r in jobs.store.list()] == [run.run_id] and jobs.close(timeout=10)
