@@ -618,12 +618,20 @@ def test_the_fine_tuning_label_sits_on_the_side_with_room():
 def test_accuracy_axes_zoom_on_the_curves_up_to_100_percent():
     from catdog.charts import compare_figure, history_figure
 
+    def axis(figure):
+        y = figure.layout.yaxis
+        return [round(v, 4) for v in y.range], list(y.tickvals)
+
     model4 = [{"epoch": 1, "accuracy": 0.88, "val_accuracy": 0.97}, {"epoch": 2, "accuracy": 0.95, "val_accuracy": 0.98}]
-    assert tuple(history_figure(model4).layout.yaxis.range) == (0.8, 1.02)  # not two flat lines along the top
+    # not two flat lines along the top; no tick above 100 %, and room for a whole marker at both ends
+    assert axis(history_figure(model4)) == ([0.796, 1.004], [0.8, 0.85, 0.9, 0.95, 1.0])
+    assert axis(compare_figure({"model4": model4[1:]}, "accuracy")) == ([0.898, 1.002], [0.9, 0.92, 0.94, 0.96,
+                                                                                          0.98, 1.0])
     model1 = [{"epoch": 1, "val_accuracy": 0.5}]
-    assert tuple(compare_figure({"model4": model4, "model1": model1}).layout.yaxis.range) == (0.4, 1.02)
-    assert tuple(history_figure([]).layout.yaxis.range) == (0.0, 1.02)
-    assert tuple(history_figure([{"epoch": 1, "accuracy": float("nan")}]).layout.yaxis.range) == (0.0, 1.02)
+    assert axis(compare_figure({"model4": model4, "model1": model1}))[1] == [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert axis(history_figure([])) == ([-0.02, 1.02], [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert axis(history_figure([{"epoch": 1, "accuracy": 0.0}]))[0] == [-0.02, 1.02]  # a marker on 0 % drawn whole
+    assert axis(history_figure([{"epoch": 1, "accuracy": float("nan")}]))[0] == [-0.02, 1.02]
 
 
 def test_a_restarted_server_deletes_the_temporary_model_files_of_killed_saves(tmp_path):
