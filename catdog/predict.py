@@ -66,6 +66,9 @@ def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAME
 
     Returns:
         One :class:`Prediction` per file, in input order.
+
+    Raises:
+        CatdogError: the model fails on the images, or does not give one output per class.
     """
     from catdog.models import input_size
 
@@ -79,7 +82,13 @@ def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAME
         except CatdogError as err:
             results.append(Prediction(name, None, {}, error=str(err)))
     if decoded:
-        probs = predict_probabilities(model, np.stack([x for _, _, x in decoded]))
+        try:
+            probs = predict_probabilities(model, np.stack([x for _, _, x in decoded]))
+        except Exception as err:  # a model file that loads but is no image → logits model of this dashboard
+            raise CatdogError(f"The model could not classify the images ({type(err).__name__}: {err}).") from err
+        if probs.shape[-1] != len(class_names):
+            raise CatdogError(f"The model gives {probs.shape[-1]} outputs, not one per class "
+                              f"({', '.join(class_names)}): it is not a classifier of these classes.")
         for (index, image, _), row in zip(decoded, probs):
             best = int(np.argmax(row))
             results[index] = Prediction(

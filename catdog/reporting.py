@@ -95,6 +95,17 @@ def best_per_model(ranked) -> list:
     return [first[model] for model in sorted(first)]
 
 
+def verdict_titles(runs) -> dict[str, str]:
+    """``{run id: column title}`` for the Classifier's comparison of models: model and run name
+    ("model1 · 2 Dec 11:55:17"), short enough for four columns on a 1024-px projector (the test accuracy is in
+    the picker), "· at chance" after a model that only guesses (:func:`guesses`), and the run id after titles
+    that would coincide."""
+    titles = {run.run_id: f"{run.model} · {run.name}" + (" · at chance" if guesses(
+        run.history(), run.record.get("collapsed")) else "") for run in runs}
+    seen = Counter(titles.values())
+    return {rid: f"{title} · {rid}" if seen[title] > 1 else title for rid, title in titles.items()}
+
+
 def _interval_text(test: dict | None) -> str | None:
     if not test or test.get("accuracy") is None or not test.get("images"):
         return None

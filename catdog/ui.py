@@ -119,7 +119,7 @@ def keep_selection(key: str, options: list[str], first: list[str]) -> None:
     st.session_state[seen_key] = set(options)
 
 
-def follow_default(key: str, options: list[str], default: list[str]) -> None:
+def follow_default(key: str, options: list[str], default: list[str]) -> list[str]:
     """Session state of the multiselect ``key`` before it is drawn: ``default`` until the user changes the
     selection, and the new ``default`` whenever it changes meanwhile (a better run has been trained); once
     changed, the user's selection without the options that have gone (a deleted run). Create the widget with
@@ -129,14 +129,20 @@ def follow_default(key: str, options: list[str], default: list[str]) -> None:
         key: the widget's key.
         options: the options it is drawn with now (hashable strings).
         default: the selection while the user keeps it, a subset of ``options``.
+
+    Returns:
+        The options of the user's own selection that have gone, for the page to say so.
     """
     default_key = f"_default_{key}"
     current = st.session_state.get(key)
+    gone = []
     if current is None or current == st.session_state.get(default_key):
         st.session_state[key] = list(default)
     else:
         st.session_state[key] = [option for option in current if option in options]
+        gone = [option for option in current if option not in options]
     st.session_state[default_key] = list(default)
+    return gone
 
 
 @contextlib.contextmanager

@@ -61,7 +61,8 @@ with classify_tab:
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)
     if files:
-        predictions = classify_files(model, files, class_names)
+        with ui.user_errors():
+            predictions = classify_files(model, files, class_names)
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
                  "message": p.error or ""} for p in predictions]
         # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
@@ -74,21 +75,29 @@ with classify_tab:
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
             st.markdown("#### Every model's verdict")
-            ui.follow_default("classifier_compare", list(by_id), [r.run_id for r in reporting.best_per_model(runs)])
+            if gone := ui.follow_default("classifier_compare", list(by_id),
+                                         [r.run_id for r in reporting.best_per_model(runs)]):
+                st.info(f"{len(gone)} of the runs you compared {'has' if len(gone) == 1 else 'have'} been deleted (on "
+                        "the Training page, perhaps by someone else).", icon=":material/info:")
             compared = st.multiselect(
                 "Models to compare", list(by_id), format_func=labels.get, key="classifier_compare",
-                max_selections=COMPARE_MAX, placeholder="Choose trained runs",
+                max_selections=COMPARE_MAX, select_all=False, placeholder="Choose trained runs",
                 help="At first, the best run of each model (model1 … model4), following newer and better runs until "
                      f"you change the choice; at most {COMPARE_MAX} (each is loaded into memory).",
             )
-            verdicts = {}
+            titles, verdicts = reporting.verdict_titles(runs), {}
             for rid in compared:
                 try:
-                    verdicts[labels[rid]] = ui.run_verdicts(by_id[rid], files)
+                    verdicts[titles[rid]] = ui.run_verdicts(by_id[rid], files)
                 except CatdogError as err:  # one broken run must not hide the others' verdicts
-                    st.warning(ui.plain(str(err)), icon=":material/warning:")
+                    st.warning(f"{ui.plain(labels[rid])}: {ui.plain(str(err))}", icon=":material/warning:")
             if verdicts:
-                st.dataframe(verdict_rows([name for name, _ in files], verdicts), hide_index=True)
+                st.dataframe(verdict_rows([name for name, _ in files], verdicts), hide_index=True, column_config={
+                    "file": st.column_config.TextColumn(pinned=True),
+                    **{titles[rid]: st.column_config.TextColumn(help=labels[rid]) for rid in compared
+                       if titles[rid] in verdicts}})
+            elif not compared:
+                st.caption("Choose trained runs above to see their verdicts side by side.")
         columns = st.columns(3)
         for i, prediction in enumerate(predictions):
             with columns[i % 3]:

@@ -321,6 +321,25 @@ def test_classify_files_all_bad_makes_no_model_call():
     assert all(r.error for r in results)
 
 
+def test_classify_files_says_plainly_when_the_model_is_no_two_class_image_model():
+    from catdog.predict import classify_files
+
+    class Fake:
+        input_shape = (None, 160, 160, 3)
+
+        def __init__(self, answer):
+            self.answer = answer
+
+        def predict_on_batch(self, images):
+            return self.answer(images)
+
+    files = [("photo.webp", encode(photo(), "WEBP"))]
+    with pytest.raises(CatdogError, match=r"gives 3 outputs, not one per class \(cats, dogs\)"):
+        classify_files(Fake(lambda images: np.zeros((len(images), 3))), files)
+    with pytest.raises(CatdogError, match=r"could not classify the images \(ValueError: wrong input\)"):
+        classify_files(Fake(lambda images: (_ for _ in ()).throw(ValueError("wrong input"))), files)
+
+
 # --------------------------------------------------------------------------- model input
 
 

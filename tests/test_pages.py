@@ -662,7 +662,7 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     assert at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]  # best of each model
     rows = at.dataframe[1].value.to_dict("records")
     assert [r["file"] for r in rows] == ["cat.png", "notes.jpg"]
-    titles = ["one · model1 · test 75.0%", "three · model3 · test 62.5%"]
+    titles = ["model1 · one", "model3 · three"]  # short: four fit a projector (the test accuracy is in the picker)
     assert list(rows[0]) == ["file", *titles]
     assert all(re.fullmatch(r"(cats|dogs) · \d+\.\d%", rows[0][t]) for t in titles)
     assert rows[1][titles[0]] == "—"  # not an image: its message is in the table above
@@ -673,10 +673,14 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     at.run()
     assert at.multiselect(key="classifier_compare").value == [better_id, three.run_id]
     # The user's own choice stays, whatever runs come and go, and a broken model leaves the others' verdicts.
-    at.multiselect(key="classifier_compare").set_value([one.run_id, three.run_id]).run()
+    at.multiselect(key="classifier_compare").set_value([one.run_id, three.run_id, better_id]).run()
     store.delete(better_id)
     three.model_path.write_bytes(b"not a model")
     at.run()
     assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
-    assert any("is not a Keras model file" in shown(w.value) for w in at.warning)
+    assert any("1 of the runs you compared has been deleted" in i.value for i in at.info)
+    assert any(shown(w.value).startswith("three · model3 · test 62.5%: ") and "is not a Keras model file"
+               in shown(w.value) for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
+    at.multiselect(key="classifier_compare").set_value([]).run()
+    assert "Choose trained runs above" in texts(at)

@@ -643,3 +643,26 @@ def test_a_restarted_server_deletes_the_temporary_model_files_of_killed_saves(tm
     jobs = TrainingQueue(tmp_path / "runs")
     assert not stale.exists() and fresh.exists()  # perhaps another process saving right now
     assert [r.run_id for r in jobs.store.list()] == [run.run_id] and jobs.close(timeout=10)
+
+
+def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(tmp_path):
+    from catdog.reporting import best_per_model, rank_runs, verdict_titles
+
+    def run(run_id, model, accuracy, val_accuracy, name=""):
+        path = tmp_path / run_id
+        path.mkdir()
+        (path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n")
+        return RunInfo(run_id, path, {"name": name, "train_config": {"model": model},
+                                      "test": {"accuracy": accuracy, "loss": 0.5, "images": 200}}, "done")
+
+    runs = [run("20261202-101010-model2-aaaaaa", "model2", 0.5, 0.5, "stuck"),
+            run("20261202-101011-model1-bbbbbb", "model1", 0.55, 0.6, "demo"),
+            run("20261202-101012-model1-cccccc", "model1", 0.60, 0.6, "demo"),
+            run("20261202-101013-model4-dddddd", "model4", 0.97, 0.98)]
+    ranked = rank_runs(runs)
+    assert [r.run_id[-6:] for r in ranked] == ["dddddd", "cccccc", "bbbbbb", "aaaaaa"]  # the guesser last
+    assert [r.run_id[-6:] for r in best_per_model(ranked)] == ["cccccc", "aaaaaa", "dddddd"]  # model order
+    titles = verdict_titles(runs)
+    assert titles[runs[0].run_id] == "model2 · stuck · at chance"
+    assert titles[runs[1].run_id] == "model1 · demo · 20261202-101011-model1-bbbbbb"  # two alike: told apart
+    assert titles[runs[3].run_id] == "model4 · 2 Dec 10:10:13"
