@@ -251,23 +251,28 @@ def fraction_done(snapshot: dict) -> float:
 
 def cancelled_text(entries) -> str:
     """The Training page's note on trainings a server shutdown cancelled while they waited
-    (:meth:`catdog.training.TrainingQueue.take_cancelled`), e.g. "When the server stopped (2 Dec 14:02), 2 of
-    your trainings were still waiting …: demo (model2), model3. …"; times in the server's local time zone."""
+    (:meth:`catdog.training.TrainingQueue.cancelled_for`), e.g. "When the server stopped (2 Dec 14:02), 2 of
+    your trainings were still waiting …: “demo” (model2, 20 epochs, seed 42), model3 (…). …"; times in the server's
+    local time zone, in order."""
     from datetime import datetime
 
-    def when(entry) -> str:
+    moments = set()
+    for entry in entries:
         try:
-            moment = datetime.fromisoformat(str(entry.get("cancelled"))).astimezone()
+            moments.add(datetime.fromisoformat(str(entry.get("cancelled"))).astimezone())
         except ValueError:
-            return "?"
-        return f"{moment.day} {moment:%b %H:%M}"
+            pass
+    when = "; ".join(f"{m.day} {m:%b %H:%M}" for m in sorted(moments))
 
-    names = ", ".join(f"{e['name']} ({e.get('model')})" if e.get("name") else str(e.get("model")) for e in entries)
-    times = sorted({when(e) for e in entries})
-    count = "1 of your trainings was" if len(entries) == 1 else f"{len(entries)} of your trainings were"
-    return (f"When the server stopped ({', '.join(times)}), {count} still waiting in the queue and "
-            f"{'was' if len(entries) == 1 else 'were'} cancelled: {names}. Press Train to queue "
-            f"{'it' if len(entries) == 1 else 'them'} again.")
+    def one(entry) -> str:
+        settings = f"{entry.get('model')}, {entry.get('epochs')} epochs, seed {entry.get('seed')}"
+        return f"“{entry['name']}” ({settings})" if entry.get("name") else f"{settings}"
+
+    many = len(entries) > 1
+    return (f"When the server stopped{f' ({when})' if when else ''}, "
+            f"{len(entries)} of your trainings {'were' if many else 'was'} still waiting in the queue and "
+            f"{'were' if many else 'was'} cancelled, before any run was made: {'; '.join(map(one, entries))}. "
+            f"Set {'each' if many else 'it'} up again and press Train.")
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import csv
+import itertools
 import json
 import math
 import os
@@ -64,9 +65,11 @@ SHUTDOWN_SECONDS = 30.0
 #: ahead of the teacher's next demo. A running job does not count.
 MAX_WAITING_PER_OWNER = 3
 MAX_WAITING = 10
-#: In the runs folder: the trainings a server shutdown cancelled while they waited, until their browser is told
-#: (:meth:`TrainingQueue.take_cancelled`); jobs live in memory, so nothing else would say they were dropped.
+#: In the runs folder: the trainings a server shutdown cancelled while they waited, until their browser has read
+#: so (:meth:`TrainingQueue.cancelled_for`); jobs live in memory, so nothing else would say they were dropped.
 CANCELLED_FILE = ".cancelled_at_shutdown.json"
+#: Days an entry of :data:`CANCELLED_FILE` is kept for a browser that does not come back.
+CANCELLED_KEEP_DAYS = 7
 #: Age in seconds past which a temporary model file is a killed process's leftover
 #: (:meth:`RunStore.remove_stale_temporaries`).
 STALE_TEMPORARY_SECONDS = 3600.0
@@ -1009,6 +1012,9 @@ class TrainingJob:
     result_best: dict | None = None
     error: str | None = None
     submitted: float = field(default_factory=time.time)
+    #: Waits ahead of the jobs submitted before it: :meth:`TrainingQueue.retry`'s job, which takes the place of
+    #: the running job it replaces.
+    first: bool = False
 
     @property
     def finished(self) -> bool:
@@ -1039,7 +1045,9 @@ class TrainingQueue:
         self.max_waiting, self.max_waiting_per_owner = max_waiting, max_waiting_per_owner
         self._trainer = trainer or train_run
         self._jobs: dict[str, TrainingJob] = {}
-        self._pending: queue.Queue[TrainingJob] = queue.Queue()
+        # (0 for a job that goes first, else 1; submission number; job): first-in first-out within each rank
+        self._pending: queue.PriorityQueue[tuple[int, int, TrainingJob | None]] = queue.PriorityQueue()
+        self._submissions = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
         self._worker = threading.Thread(target=self._work, name="catdog-training", daemon=True)
@@ -1056,7 +1064,7 @@ class TrainingQueue:
         SIGTERM ends its training the way Stop does: the run is recorded as ``stopped`` with its model and test
         score, instead of being left ``running`` (listed as interrupted) while TensorFlow still computes as Python
         tears itself down (which ended the process with SIGSEGV once in three SIGTERMs under load). Queued jobs are
-        cancelled and listed in :data:`CANCELLED_FILE`, for :meth:`take_cancelled` after a restart. Further
+        cancelled and listed in :data:`CANCELLED_FILE`, for :meth:`cancelled_for` after a restart. Further
         :meth:`submit` calls raise :class:`CatdogError`.
 
         Returns:
@@ -1068,7 +1076,7 @@ class TrainingQueue:
         for job in self.active():
             self.stop(job)
         self._record_cancelled(waiting)
-        self._pending.put(None)  # wakes an idle worker
+        self._pending.put((-1, next(self._submissions), None))  # wakes an idle worker
         self._worker.join(timeout)
         return not self._worker.is_alive()
 
@@ -1078,10 +1086,11 @@ class TrainingQueue:
             return
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         entries = [{"owner": job.owner, "name": job.train_config.name, "model": job.train_config.model,
-                    "cancelled": when} for job in jobs]
+                    "epochs": job.train_config.epochs, "seed": job.train_config.seed, "cancelled": when}
+                   for job in jobs]
         with contextlib.suppress(OSError, ValueError):
             self.store.root.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(self.store.root / CANCELLED_FILE, self._cancelled() + entries)
+            self._write_cancelled(self._cancelled() + entries)
 
     def _cancelled(self) -> list[dict]:
         """The entries of :data:`CANCELLED_FILE` (none when it is missing or unreadable)."""
@@ -1091,37 +1100,51 @@ class TrainingQueue:
             return []
         return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
-    def take_cancelled(self, owner: str) -> list[dict]:
-        """The trainings of ``owner`` that a server shutdown cancelled while they waited, each once: they are
-        removed from :data:`CANCELLED_FILE`.
+    def _write_cancelled(self, entries: list[dict]) -> None:
+        """Rewrite :data:`CANCELLED_FILE` with ``entries`` less those over :data:`CANCELLED_KEEP_DAYS` old (a
+        browser whose cookie has changed never comes back for its own); remove it when none is left."""
+        horizon = datetime.now(timezone.utc).timestamp() - CANCELLED_KEEP_DAYS * 86400
+
+        def recent(entry: dict) -> bool:
+            try:
+                return datetime.fromisoformat(str(entry.get("cancelled"))).timestamp() >= horizon
+            except ValueError:
+                return False
+
+        entries = [e for e in entries if recent(e)]
+        path = self.store.root / CANCELLED_FILE
+        if entries:
+            write_json_atomic(path, entries)
+        else:
+            path.unlink(missing_ok=True)
+
+    def cancelled_for(self, owner: str) -> list[dict]:
+        """The trainings of ``owner`` that a server shutdown cancelled while they waited, until
+        :meth:`forget_cancelled`.
 
         Returns:
-            ``{"owner", "name", "model", "cancelled" (ISO 8601 time, UTC)}`` dicts, oldest first.
+            ``{"owner", "name", "model", "epochs", "seed", "cancelled" (ISO 8601 time, UTC)}`` dicts, oldest first.
         """
-        with self._lock:
-            entries = self._cancelled()
-            mine = [e for e in entries if e.get("owner") == owner]
-            if mine:
-                rest = [e for e in entries if e.get("owner") != owner]
-                with contextlib.suppress(OSError):
-                    if rest:
-                        write_json_atomic(self.store.root / CANCELLED_FILE, rest)
-                    else:
-                        (self.store.root / CANCELLED_FILE).unlink()
-            return mine
+        return [e for e in self._cancelled() if e.get("owner") == owner]
+
+    def forget_cancelled(self, owner: str) -> None:
+        """Remove ``owner``'s entries from :data:`CANCELLED_FILE` (its browser has read them)."""
+        with self._lock, contextlib.suppress(OSError):
+            self._write_cancelled([e for e in self._cancelled() if e.get("owner") != owner])
 
     def submit(self, train_config: TrainConfig, data_config: DataConfig, owner: str = "", *,
-               limits: bool = True) -> TrainingJob:
+               limits: bool = True, first: bool = False) -> TrainingJob:
         """Queue a training and return its job at once.
 
         Args:
             limits: refuse it when ``owner`` already has ``max_waiting_per_owner`` jobs waiting, or the queue
                 ``max_waiting`` (:meth:`retry`, which replaces a job, passes False).
+            first: it waits ahead of the jobs already waiting (:attr:`TrainingJob.first`).
 
         Raises:
             CatdogError: the queue is closed (the server is shutting down), or full.
         """
-        job = TrainingJob(uuid.uuid4().hex[:12], train_config, data_config, owner=owner)
+        job = TrainingJob(uuid.uuid4().hex[:12], train_config, data_config, owner=owner, first=first)
         job.progress.set(epochs=train_config.epochs)
         with self._lock:
             if self._closed:
@@ -1134,7 +1157,7 @@ class TrainingQueue:
                 raise CatdogError(f"The queue is full: {len(waiting)} trainings are waiting on this server, which "
                                   "trains one at a time. Try again when one has started.")
             self._jobs[job.job_id] = job
-        self._pending.put(job)
+        self._pending.put((0 if job.first else 1, next(self._submissions), job))
         return job
 
     def get(self, job_id: str | None) -> TrainingJob | None:
@@ -1157,7 +1180,7 @@ class TrainingQueue:
             return -1
         active = self.active()
         running = [j for j in active if j.state == "running"]
-        waiting = [j for j in active if j.state == "queued"]
+        waiting = sorted((j for j in active if j.state == "queued"), key=lambda j: not j.first)  # stable: FIFO
         if job in running:
             return 0
         return waiting.index(job) + (1 if running else 0) if job in waiting else -1
@@ -1185,7 +1208,7 @@ class TrainingQueue:
         """Stop ``job`` and queue the same training with ``changes`` to its :class:`TrainConfig` (e.g. ``seed``).
 
         The stopped job ends after its current batch and keeps its run folder (with the curves so
-        far); the new job starts as soon as it has.
+        far); the new job takes its place, ahead of the jobs waiting, and starts as soon as it has ended.
 
         Raises:
             TypeError: a change that is not a :class:`TrainConfig` field.
@@ -1193,7 +1216,7 @@ class TrainingQueue:
         """
         config = replace(job.train_config, **changes)
         self.stop(job)
-        return self.submit(config, job.data_config, owner=owner, limits=False)
+        return self.submit(config, job.data_config, owner=owner, limits=False, first=True)
 
     def live_run_ids(self) -> set[str]:
         """Run ids being written by an unfinished job of this process."""
@@ -1201,7 +1224,7 @@ class TrainingQueue:
 
     def _work(self) -> None:
         while True:
-            job = self._pending.get()
+            job = self._pending.get()[-1]
             if job is None:  # :meth:`close`
                 return
             with self._lock:

@@ -22,13 +22,10 @@ if splits and splits.skipped:
                "The Data page lists them.", icon=":material/warning:")
 jobs = ui.queue()
 state = st.session_state
-if "_cancelled_notice" not in state:  # once per session: trainings the last server shutdown dropped from the queue
-    state["_cancelled_notice"] = reporting.cancelled_text(cancelled) if (cancelled := jobs.take_cancelled(
-        ui.owner_id())) else None
-if state["_cancelled_notice"]:
+if cancelled := jobs.cancelled_for(ui.owner_id()):  # trainings the last server shutdown dropped from the queue
     notice, dismiss = st.columns([12, 1], vertical_alignment="center")
-    notice.warning(ui.plain(state["_cancelled_notice"]), icon=":material/warning:")
-    dismiss.button("OK", key="cancelled_ok", on_click=lambda: state.update(_cancelled_notice=None))
+    notice.warning(ui.plain(reporting.cancelled_text(cancelled)), icon=":material/warning:")
+    dismiss.button("OK", key="cancelled_ok", on_click=jobs.forget_cancelled, args=(ui.owner_id(),))
 
 # --------------------------------------------------------------------------- settings
 defaults = TrainConfig()

@@ -271,21 +271,27 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     assert first.state == "stopped" and [r.name for r in RunStore(tmp_path / "runs").list()] == ["first"]
 
 
-def test_training_page_tells_the_browser_once_which_waiting_trainings_a_shutdown_cancelled(synthetic_data, tmp_path):
+def test_training_page_tells_the_browser_which_waiting_trainings_a_shutdown_cancelled(synthetic_data, tmp_path):
+    from datetime import datetime, timezone
+
     from catdog.training import CANCELLED_FILE
 
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([
-        {"owner": "alice", "name": "**demo**", "model": "model2", "cancelled": "2026-12-02T14:02:00+00:00"},
-        {"owner": "bob", "name": "", "model": "model3", "cancelled": "2026-12-02T14:02:00+00:00"}]))
+        {"owner": "alice", "name": "**demo**", "model": "model2", "epochs": 3, "seed": 7, "cancelled": now},
+        {"owner": "bob", "name": "", "model": "model3", "epochs": 20, "seed": 42, "cancelled": now}]))
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")
     [warning] = [w for w in at.warning if "When the server stopped" in w.value]
-    assert "was cancelled: **demo** (model2). Press Train to queue it again." in shown(warning.value)
+    assert "was cancelled, before any run was made: “**demo**” (model2, 3 epochs, seed 7). Set it up again and " \
+           "press Train." in shown(warning.value)
     assert "model3" not in shown(warning.value)  # bob's, for bob's browser
+    assert any("When the server stopped" in w.value for w in at.run().warning)  # until read: a rerun keeps it
     at.button(key="cancelled_ok").click().run()
     assert not any("When the server stopped" in w.value for w in at.warning)
-    again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # a new session of the same browser
+    again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # a reload, another tab
     assert not any("When the server stopped" in w.value for w in again.warning)
+    assert any("model3" in w.value for w in open_page(PAGES[2], synthetic_data, _catdog_owner="bob").warning)
 
 
 def _queue_jobs(tmp_path):

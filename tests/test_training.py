@@ -337,8 +337,10 @@ def test_the_queue_holds_a_few_waiting_jobs_per_browser_and_a_bounded_number_in_
         jobs.submit(TrainConfig(seed=5), DataConfig(), owner="carol")
     jobs.stop(waiting[0])  # a cancelled job frees its place
     jobs.submit(TrainConfig(seed=3), DataConfig(), owner="alice")
-    again = jobs.retry(running, owner="alice", seed=9)  # replaces a job: allowed over the limits
-    assert again.state == "queued" and len([j for j in jobs.active() if j.state == "queued"]) == 4
+    again = jobs.retry(running, owner="alice", seed=9)  # replaces a job: allowed over the limits, and goes first
+    assert len([j for j in jobs.active() if j.state == "queued"]) == 4 and jobs.position(again) in (1, 0)
+    wait_for(lambda: again.state == "running")  # takes the place of the job it replaced
+    assert running.state == "stopped" and len([j for j in jobs.active() if j.state == "queued"]) == 3
     for job in jobs.active():
         jobs.stop(job)
     release.set()
@@ -370,17 +372,29 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     with pytest.raises(CatdogError, match="shutting down"):
         jobs.submit(TrainConfig(), DataConfig())
     assert TrainingQueue(tmp_path / "idle").close(timeout=10) is True  # an idle worker wakes up and ends
-    # After a restart, each browser is told once which of its waiting trainings the shutdown cancelled.
+    # After a restart, each browser is told which of its waiting trainings the shutdown cancelled, until it has read so.
     restarted = TrainingQueue(tmp_path / "runs")
     assert [r.run_id for r in restarted.store.list()] == [running.run_id]  # the record is no run
-    [mine] = restarted.take_cancelled("alice")
-    assert mine["model"] == "model1" and mine["name"] == "" and restarted.take_cancelled("alice") == []
-    [bobs] = restarted.take_cancelled("bob")
-    assert cancelled_text([bobs]).endswith("1 of your trainings was still waiting in the queue and was cancelled: "
-                                           "demo (model3). Press Train to queue it again.")
+    [mine] = restarted.cancelled_for("alice")
+    assert (mine["model"], mine["name"], mine["epochs"], mine["seed"]) == ("model1", "", 20, 1)
+    assert restarted.cancelled_for("alice") == [mine]  # a reload before reading it loses nothing
+    restarted.forget_cancelled("alice")
+    assert restarted.cancelled_for("alice") == []
+    [bobs] = restarted.cancelled_for("bob")
+    assert cancelled_text([bobs]).endswith("1 of your trainings was still waiting in the queue and was cancelled, "
+                                           "before any run was made: “demo” (model3, 20 epochs, seed 42). Set it up "
+                                           "again and press Train.")
+    restarted.forget_cancelled("bob")
+    assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
+    # Two stops, in order of time (not of text); an entry a week old is dropped at the next write.
+    entries = [{**bobs, "cancelled": "2026-12-10T08:00:00+00:00"}, {**bobs, "cancelled": "2026-12-09T09:00:00+00:00"}]
+    assert cancelled_text(entries).index("9 Dec") < cancelled_text(entries).index("10 Dec")
+    old = {**bobs, "owner": "gone", "cancelled": "2020-01-01T00:00:00+00:00"}
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([old, mine]))
+    restarted.forget_cancelled("alice")
     assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
     (tmp_path / "runs" / CANCELLED_FILE).write_text("{not json")  # hand-edited: no notice, no error
-    assert restarted.take_cancelled("alice") == [] and restarted.close(timeout=10)
+    assert restarted.cancelled_for("alice") == [] and restarted.close(timeout=10)
 
 
 def test_a_process_that_exits_mid_training_records_the_run_as_stopped(tmp_path):
