@@ -222,6 +222,48 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
             f"recover from that. Stop it{stop_how} and try {advice}.")
 
 
+#: Training minus validation accuracy, in the last epoch, from which the Training page calls a run overfitting
+#: (:func:`overfitting_hint`). On the course data model1 ends 20 epochs 30–40 points apart (README's results).
+OVERFITTING_GAP = 0.10
+_OVERFITTING_ADVICE = {
+    "model1": "model2 adds random flips and rotations (the Augmentation page), so that no epoch shows it quite the "
+              "same images",
+    "model2": "model4 starts from MobileNetV2's features, learned on over a million ImageNet photos, and trains only "
+              "its small head on these 2,000",
+    "model4": "fewer epochs, or the best-validation checkpoint, scored below as what early stopping would have kept",
+}
+_OVERFITTING_ADVICE["model3"] = _OVERFITTING_ADVICE["model2"]
+
+
+def overfitting_hint(model: str, history) -> str | None:
+    """The Training page's note on a run whose training accuracy has pulled away from its validation accuracy,
+    or ``None``: the course's lesson on model1 ("strong overfitting"), told while the curves show it.
+
+    Given from the third epoch on when the last epoch's training accuracy is at least :data:`OVERFITTING_GAP`
+    above its validation accuracy (not for a run stuck at chance: :func:`chance_hint` speaks for it); says since
+    which epoch the validation loss has risen when its lowest point lies 2 or more epochs back.
+
+    Args:
+        model: registry name of the run's model.
+        history: per-epoch rows with ``epoch``, ``accuracy``, ``val_accuracy`` and ``val_loss``.
+    """
+    rows = [r for r in history if r.get("accuracy") is not None and r.get("val_accuracy") is not None]
+    if len(rows) < 3 or stuck_at_chance(history):
+        return None
+    last = rows[-1]
+    if not last["accuracy"] - last["val_accuracy"] >= OVERFITTING_GAP:
+        return None
+    text = (f"Overfitting: in epoch {last['epoch']:.0f} the model got {last['accuracy']:.0%} of its training images "
+            f"right but only {last['val_accuracy']:.0%} of the validation images, which it never trains on: it is "
+            f"learning the training images by heart rather than what tells cats from dogs.")
+    losses = [r for r in rows if r.get("val_loss") is not None and math.isfinite(r["val_loss"])]
+    if losses and (lowest := min(losses, key=lambda r: r["val_loss"]))["epoch"] <= last["epoch"] - 2:
+        text += f" Its validation loss has risen since epoch {lowest['epoch']:.0f}, its lowest."
+    if advice := _OVERFITTING_ADVICE.get(model):
+        text += f" What helps: {advice}."
+    return text
+
+
 def phase_text(snapshot: dict) -> str:
     """The running job's phase line: ``"training · epoch 21/30 · fine-tuning MobileNetV2 from layer 100; …"``,
     ``"extracting features · MobileNetV2 pass 3/12"`` (batches of images, each view of an image once).

@@ -283,6 +283,8 @@ def live_job():
         if cut := snap["partial_epoch"]:
             st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
                        "Keras still validated that partial epoch and logged it.")
+        if hint := reporting.overfitting_hint(cfg.model, history):
+            st.info(hint, icon=":material/school:")
     if job.result:
         a, b = st.columns(2)
         a.metric("Test accuracy", f"{job.result['accuracy']:.1%}",

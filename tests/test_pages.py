@@ -224,6 +224,30 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     assert compared["marker"]["symbol"] == ["circle-open"]
 
 
+def test_training_page_points_out_overfitting_under_the_curves(synthetic_data, tmp_path, monkeypatch):
+    from catdog import training
+
+    def overfitted(train_config, data_config, *, store, progress, stop, on_run_created):
+        """Logs three epochs whose training accuracy pulls away from validation, as model1's do."""
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(history=[{"epoch": e, "accuracy": a, "loss": 0.5, "val_accuracy": 0.6, "val_loss": 0.7}
+                              for e, a in ((1, 0.6), (2, 0.8), (3, 0.95))])
+        store.update(run, status="done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", overfitted)
+    at = open_page(PAGES[2], synthetic_data, train_epochs=3)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    deadline = time.time() + 30
+    while time.time() < deadline and not _queue_jobs(tmp_path)[0].finished:
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception
+    assert any(i.value.startswith("Overfitting: in epoch 3 the model got 95% of its training images right but only "
+                                  "60%") and "model2 adds random flips" in i.value for i in at.info)
+
+
 def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, tmp_path, monkeypatch):
     import threading
 

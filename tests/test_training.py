@@ -680,3 +680,21 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert titles[runs[0].run_id] == "model2 · stuck · at chance"
     assert titles[runs[1].run_id] == "model1 · demo · 20261202-101011-model1-bbbbbb"  # two alike: told apart
     assert titles[runs[3].run_id] == "model4 · 2 Dec 10:10:13"
+
+
+def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
+    from catdog.reporting import overfitting_hint
+
+    rows = [{"epoch": e, "accuracy": a, "val_accuracy": v, "val_loss": loss}
+            for e, a, v, loss in ((1, 0.55, 0.55, 0.68), (2, 0.62, 0.60, 0.66), (3, 0.70, 0.61, 0.67),
+                                  (4, 0.80, 0.62, 0.75), (5, 0.90, 0.61, 0.90))]
+    assert overfitting_hint("model1", rows[:2]) is None  # too early to tell
+    assert overfitting_hint("model1", rows[:3]) is None  # 9 points apart
+    text = overfitting_hint("model1", rows)
+    assert text.startswith("Overfitting: in epoch 5 the model got 90% of its training images right but only 61% of "
+                           "the validation images")
+    assert "Its validation loss has risen since epoch 2, its lowest." in text and "model2 adds random flips" in text
+    falling = [{**row, "val_loss": 1.0 - row["epoch"] / 10} for row in rows]
+    assert "risen" not in overfitting_hint("model4", falling) and "early stopping" in overfitting_hint("model4", rows)
+    stuck = [{**row, "val_accuracy": 0.5} for row in rows]
+    assert overfitting_hint("model1", stuck) is None  # at chance: chance_hint speaks for it
