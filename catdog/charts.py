@@ -49,16 +49,21 @@ def _epoch_markers(history: Sequence[Mapping[str, float]]) -> dict:
 
 
 def _accuracy_axis(fig, values: Sequence[float | None]) -> None:
-    """Set an accuracy y axis in percent that runs from the 10 % step below the lowest of ``values`` (less a
-    point) to 100 %, as the TensorFlow tutorials plot accuracy (``plt.ylim([min(plt.ylim()), 1])``): a fixed
-    0–100 % axis drew model4's curves, 88–99 %, as two flat lines along the top, hiding the training/validation
-    gap and what fine-tuning adds. 0–100 % with no values. Ticks stop at 100 % (with plotly's own, a 90–100 %
-    axis read "102%" at its top); the range reaches 2 % of its span past both ends, so that a marker on 0 % or
-    100 % is drawn whole."""
+    """Set an accuracy y axis in percent from a round tick below the lowest of ``values`` to 100 %, as the
+    TensorFlow tutorials plot accuracy (``plt.ylim([min(plt.ylim()), 1])``): a fixed 0–100 % axis drew model4's
+    curves, 88–99 %, as two flat lines along the top, hiding the training/validation gap and what fine-tuning
+    adds. 0–100 % with no values.
+
+    The bottom is the 10 % step below the lowest value less a point, taken down to a multiple of the tick step
+    (20, 10, 5 or 2 %), so that the ticks include 100 % and stop there: plotly's own read "102%" at the top of a
+    90–100 % axis, and steps from an odd start lacked 100 %. The range reaches 2 % of its span past both ends, so
+    that a marker on 0 % or 100 % is drawn whole.
+    """
     finite = [v for v in values if v is not None and math.isfinite(v)]
     low = max(0.0, math.floor((min(finite) - 0.01) * 10) / 10) if finite else 0.0
+    step = 0.2 if low < 0.4 else 0.1 if low < 0.7 else 0.05 if low < 0.9 else 0.02
+    low = math.floor(low / step + 1e-9) * step  # a tick at the bottom, and so one at 100 %
     span = 1.0 - low
-    step = 0.2 if span > 0.6 else 0.1 if span > 0.3 else 0.05 if span > 0.1 else 0.02
     ticks = [round(low + k * step, 6) for k in range(round(span / step) + 1)]
     fig.update_yaxes(range=[low - 0.02 * span, 1.0 + 0.02 * span], tickvals=ticks, tickformat=".0%")
 

@@ -481,8 +481,8 @@ def load_model(path: str | os.PathLike):
     if not path.is_file():
         raise CatdogError(f"The model file '{path}' does not exist.")
     if not zipfile.is_zipfile(path):
-        raise CatdogError(f"'{path}' is not a Keras model file (a .keras file is a zip archive, as Keras's "
-                          "model.save writes it, e.g. a run's model.keras).")
+        raise CatdogError(f"'{path}' is not a Keras model file: a .keras file is a zip archive, as Keras's "
+                          "model.save writes it, and this one is damaged or something else.")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 
@@ -98,10 +99,13 @@ def best_per_model(ranked) -> list:
 def verdict_titles(runs) -> dict[str, str]:
     """``{run id: column title}`` for the Classifier's comparison of models: model and run name
     ("model1 · 2 Dec 11:55:17"), short enough for four columns on a 1024-px projector (the test accuracy is in
-    the picker), "· at chance" after a model that only guesses (:func:`guesses`), and the run id after titles
-    that would coincide."""
+    the picker), "· at chance" after a model that only guesses (:func:`guesses`), and when the run started after
+    titles that would coincide (its id, as a last resort)."""
     titles = {run.run_id: f"{run.model} · {run.name}" + (" · at chance" if guesses(
         run.history(), run.record.get("collapsed")) else "") for run in runs}
+    seen = Counter(titles.values())
+    titles = {run.run_id: f"{titles[run.run_id]} · {run.started}" if seen[titles[run.run_id]] > 1
+              else titles[run.run_id] for run in runs}
     seen = Counter(titles.values())
     return {rid: f"{title} · {rid}" if seen[title] > 1 else title for rid, title in titles.items()}
 
@@ -193,8 +197,9 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
     to move it (seeds 2, 12 and 42 of 0–16 and 42–45 do this on the course data, README).  A
     running job gets the note as soon as the training thread has seen the network give one
     answer to every probe image (``collapsed``, usually within the first 10–40 batches), else
-    from its second epoch at chance on, so that a class need not wait for all 20 epochs of a run
-    that cannot learn; a finished one gets it too.
+    from its third epoch at chance on (with seed 43 model1 sat at 49–51 % for two epochs and then learned: told
+    after the second that it would not, a class would have stopped it), so that a class need not wait for all 20
+    epochs of a run that cannot learn; a finished one gets it too.
 
     Args:
         model: registry name of the run's model.
@@ -216,10 +221,11 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
         return (f"In epoch {collapsed['epoch']}, after batch {collapsed['batch']}, this network already gives the "
                 f"very same answer for all {collapsed.get('images', 'the')} training images it is checked on: {why}, "
                 f"and it does not recover from that. Stop it{stop_how} and try {advice}.")
-    if len(history) < 2:
+    if len(history) < 3:
         return None
-    return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %): {why}, and it does not "
-            f"recover from that. Stop it{stop_how} and try {advice}.")
+    return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %). Some runs of model1 take a few "
+            f"epochs to leave it (seed 43 on the course data: 51 % after epoch 2, 53 % after epoch 3), but {why}, "
+            f"and then it never does. If it stays there, stop it{stop_how} and try {advice}.")
 
 
 #: Training minus validation accuracy, in the last epoch, from which the Training page calls a run overfitting
@@ -262,6 +268,11 @@ def overfitting_hint(model: str, history) -> str | None:
     if advice := _OVERFITTING_ADVICE.get(model):
         text += f" What helps: {advice}."
     return text
+
+
+def without_seed(name: str) -> str:
+    """A run name without the " (seed N)" that "Stop and train again with seed N" puts at its end."""
+    return re.sub(r" \(seed \d+\)$", "", name)
 
 
 def phase_text(snapshot: dict) -> str:
@@ -307,8 +318,11 @@ def cancelled_text(entries) -> str:
     when = "; ".join(f"{m.day} {m:%b %H:%M}" for m in sorted(moments))
 
     def one(entry) -> str:
-        settings = f"{entry.get('model')}, {entry.get('epochs')} epochs, seed {entry.get('seed')}"
-        return f"“{entry['name']}” ({settings})" if entry.get("name") else f"{settings}"
+        epochs = entry.get("epochs")
+        settings = f"{epochs} epoch{'' if epochs == 1 else 's'}, seed {entry.get('seed')}"
+        if entry.get("name"):
+            return f"“{entry['name']}” ({entry.get('model')}, {settings})"
+        return f"{entry.get('model')} ({settings})"
 
     many = len(entries) > 1
     return (f"When the server stopped{f' ({when})' if when else ''}, "

@@ -128,8 +128,12 @@ class RunInfo:
         """Display name: the user's name for the run, else when it started, e.g. "2 Dec 11:55:17" (from the
         run id's local time stamp; the id itself where that does not parse). Chart legends and pickers show
         it: the full id (``20261202-115517-model1-1c9585``) was cut off on a 1024-px projector."""
-        if self.record.get("name"):
-            return self.record["name"]
+        return self.record.get("name") or self.started
+
+    @property
+    def started(self) -> str:
+        """When the run started, e.g. "2 Dec 11:55:17" (from the run id's local time stamp; the id itself where
+        that does not parse)."""
         try:
             started = datetime.strptime(self.run_id[:15], "%Y%m%d-%H%M%S")
         except ValueError:
@@ -497,7 +501,7 @@ def _make_collapse_check(progress: Progress, probe_images, every: int = COLLAPSE
     every ``every``-th batch of the first epoch and at the end of every epoch: 16 images at
     160×160 take about 0.05 s on 2 cores, some 26 checks per 20-epoch run.  A collapsed network
     has no gradient left to leave that state, so the page can say so within seconds instead of
-    after the second epoch's flat validation accuracy.
+    after the third epoch's flat validation accuracy.
     """
     import keras
 
@@ -1175,7 +1179,8 @@ class TrainingQueue:
         return [job for job in self.jobs() if not job.finished]
 
     def position(self, job: TrainingJob) -> int:
-        """0 for the running job, n for the n-th waiting one, -1 when finished."""
+        """0 for the running job, n for the n-th waiting one (1 for the next to start, also while the training
+        thread has yet to pick it up: "position 0" read as running), -1 when finished."""
         if job.finished:
             return -1
         active = self.active()
@@ -1183,7 +1188,7 @@ class TrainingQueue:
         waiting = sorted((j for j in active if j.state == "queued"), key=lambda j: not j.first)  # stable: FIFO
         if job in running:
             return 0
-        return waiting.index(job) + (1 if running else 0) if job in waiting else -1
+        return waiting.index(job) + 1 if job in waiting else -1
 
     def stop(self, job: TrainingJob) -> None:
         """Ask a job to stop: a running one ends after its current batch; a queued one is cancelled at once

@@ -1,6 +1,7 @@
 """Training: pick a model, train it with live curves, keep and compare runs."""
 
 import os
+from dataclasses import replace
 
 import streamlit as st
 
@@ -183,14 +184,21 @@ busy = not all(finished for _, _, finished in jobs_drawn)
 
 
 def _retry_with_next_seed(job) -> None:
-    """Button callback: stop ``job`` and queue it again with the next seed, which the Seed field then shows."""
+    """Button callback: stop ``job`` and queue it again with the next seed (a named run's name says which, so the
+    two runs are told apart), which the Seed field then shows if the form holds that job's other settings (else
+    the form would mix two trainings: this seed, another job's epochs and name)."""
     if job.stop.is_set():  # a second click before the redraw: the retry is queued already
         return
-    state["train_seed"] = job.train_config.seed + 1
+    cfg, seed = job.train_config, job.train_config.seed + 1
+    suffix = f" (seed {seed})"
+    name = f"{reporting.without_seed(cfg.name)[:80 - len(suffix)]}{suffix}" if cfg.name else ""  # the field's 80
     try:
-        state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=state["train_seed"]).job_id
+        state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=seed, name=name).job_id
     except CatdogError as err:  # the server is shutting down
         st.toast(ui.plain(str(err)), icon=":material/error:")
+        return
+    if replace(train_config, seed=cfg.seed) == cfg:  # the form as it was drawn (this run of the page's globals)
+        state["train_seed"], state["train_name"] = seed, name
 
 
 def _show_job(job) -> None:

@@ -170,7 +170,7 @@ def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(syntheti
         return training.TrainResult(run, [], None)
 
     monkeypatch.setattr(training, "train_run", collapsing)  # before the page makes the queue for this runs folder
-    at = open_page(PAGES[2], synthetic_data)
+    at = open_page(PAGES[2], synthetic_data, train_name="demo")
     [b for b in at.button if b.label == "Train"][0].click().run()
     jobs = {job.train_config.seed: job for job in _queue_jobs(tmp_path)}
     deadline = time.time() + 30
@@ -188,6 +188,7 @@ def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(syntheti
     at.run()
     assert not at.exception and jobs[43].state == "running"
     assert at.number_input(key="train_seed").value == 43  # the next Train uses it too
+    assert jobs[43].train_config.name == at.text_input(key="train_name").value == "demo (seed 43)"  # two runs apart
     assert "same answer" not in texts(at) and not [b for b in at.button if b.key == "retry_seed"]
     release.set()
     assert [run.status for run in RunStore(tmp_path / "runs").list()].count("stopped") == 1  # kept, with its curves

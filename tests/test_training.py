@@ -296,6 +296,7 @@ def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
     release = threading.Event()
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
     first = jobs.submit(TrainConfig(name="a"), DataConfig(), owner="alice")
+    assert jobs.position(first) in (1, 0)  # next, or running already: never "position 0" while it waits
     second = jobs.submit(TrainConfig(name="b"), DataConfig(), owner="bob")
     wait_for(lambda: first.state == "running" and first.run_id is not None)  # the run folder exists
     assert second.state == "queued" and jobs.position(first) == 0 and jobs.position(second) == 1
@@ -526,13 +527,13 @@ def test_retry_stops_the_job_and_queues_it_again_with_the_change(tmp_path):
         jobs.retry(again, colour="red")
 
 
-def test_chance_hint_comes_from_the_second_epoch_of_a_stuck_model1_or_model2():
+def test_chance_hint_comes_from_the_third_epoch_of_a_stuck_model1_or_model2():
     from catdog.reporting import chance_hint
 
-    stuck = [{"val_accuracy": 0.5}, {"val_accuracy": 0.5}]
-    assert chance_hint("model1", stuck[:1], finished=False) is None  # one epoch proves nothing yet
-    assert "After 2 epochs" in chance_hint("model1", stuck, finished=False)
-    assert "Stop it" in chance_hint("model2", stuck, finished=False)
+    stuck = [{"val_accuracy": 0.5}, {"val_accuracy": 0.5}, {"val_accuracy": 0.5}]
+    assert chance_hint("model1", stuck[:2], finished=False) is None  # seed 43 sat there two epochs, then learned
+    assert "After 3 epochs" in chance_hint("model1", stuck, finished=False)
+    assert "If it stays there, stop it" in chance_hint("model2", stuck, finished=False)
     assert chance_hint("model1", stuck[:1], finished=True).startswith("This run stayed at chance level")
     assert chance_hint("model3", stuck, finished=True) is None  # scaled pixels: not this failure
     assert chance_hint("model1", [{"val_accuracy": 0.5}, {"val_accuracy": 0.6}], finished=False) is None
@@ -678,7 +679,7 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert [r.run_id[-6:] for r in best_per_model(ranked)] == ["cccccc", "aaaaaa", "dddddd"]  # model order
     titles = verdict_titles(runs)
     assert titles[runs[0].run_id] == "model2 · stuck · at chance"
-    assert titles[runs[1].run_id] == "model1 · demo · 20261202-101011-model1-bbbbbb"  # two alike: told apart
+    assert titles[runs[1].run_id] == "model1 · demo · 2 Dec 10:10:11"  # two alike: told apart by their start
     assert titles[runs[3].run_id] == "model4 · 2 Dec 10:10:13"
 
 
@@ -698,3 +699,12 @@ def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_valid
     assert "risen" not in overfitting_hint("model4", falling) and "early stopping" in overfitting_hint("model4", rows)
     stuck = [{**row, "val_accuracy": 0.5} for row in rows]
     assert overfitting_hint("model1", stuck) is None  # at chance: chance_hint speaks for it
+
+
+def test_accuracy_axes_always_have_a_tick_at_100_percent_in_round_steps():
+    from catdog.charts import history_figure
+
+    for lowest in (0.0, 0.15, 0.35, 0.45, 0.55, 0.75, 0.88, 0.93, 1.0):
+        ticks = list(history_figure([{"epoch": 1, "accuracy": lowest}]).layout.yaxis.tickvals)
+        step = round(ticks[1] - ticks[0], 6)
+        assert ticks[-1] == 1.0 and ticks[0] <= lowest and step in (0.2, 0.1, 0.05, 0.02), (lowest, ticks)
