@@ -14,8 +14,8 @@ import pytest
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
 from catdog.training import (
-    CANCELLED_FILE, Progress, RunInfo, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits, read_history_csv, train_run,
-    write_json_atomic,
+    CANCELLED_FILE, Progress, RunInfo, RunStore, TrainResult, TrainingQueue, best_epoch, prepare_splits,
+    read_history_csv, train_run, write_json_atomic,
 )
 
 SMALL = dict(validation_size=12, test_size=8, batch_size=4)
@@ -637,7 +637,8 @@ def test_accuracy_axes_zoom_on_the_curves_up_to_100_percent():
         y = figure.layout.yaxis
         return [round(v, 4) for v in y.range], list(y.tickvals)
 
-    model4 = [{"epoch": 1, "accuracy": 0.88, "val_accuracy": 0.97}, {"epoch": 2, "accuracy": 0.95, "val_accuracy": 0.98}]
+    model4 = [{"epoch": 1, "accuracy": 0.88, "val_accuracy": 0.97},
+              {"epoch": 2, "accuracy": 0.95, "val_accuracy": 0.98}]
     # not two flat lines along the top; no tick above 100 %, and room for a whole marker at both ends
     assert axis(history_figure(model4)) == ([0.796, 1.004], [0.8, 0.85, 0.9, 0.95, 1.0])
     assert axis(compare_figure({"model4": model4[1:]}, "accuracy")) == ([0.898, 1.002], [0.9, 0.92, 0.94, 0.96,
