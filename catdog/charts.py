@@ -48,6 +48,30 @@ def _epoch_markers(history: Sequence[Mapping[str, float]]) -> dict:
     )
 
 
+#: Up to this many epochs the x axis labels every epoch; beyond, plotly picks the steps (20 labels ran together
+#: into a smear on a half-width chart at 1024 px).
+EPOCH_TICKS_MAX = 10
+#: The first epoch's training loss is left off the top of a loss chart when it is over this many times every other
+#: value: model1 on raw [0, 255] pixels starts near 50, which flattened all later points onto 0.
+FIRST_LOSS_OUTLIER = 3.0
+
+
+def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
+    """Fit a loss chart's y axis to the epochs after the first when the first epoch's training loss is an
+    outlier (:data:`FIRST_LOSS_OUTLIER`), and say so on the chart with its value; else leave plotly's range."""
+    finite = lambda v: v is not None and math.isfinite(v)  # noqa: E731
+    if len(history) < 2 or not finite(first := history[0].get("loss")):
+        return
+    rest = [v for i, row in enumerate(history) for key in ("loss", "val_loss")
+            if (i or key == "val_loss") and finite(v := row.get(key))]
+    top = max(rest, default=0.0)
+    if top <= 0 or first <= FIRST_LOSS_OUTLIER * top:
+        return
+    fig.update_yaxes(range=[0, 1.15 * top])
+    fig.add_annotation(x=history[0]["epoch"], y=1.15 * top, text=f"epoch {history[0]['epoch']:.0f}: {first:.3g} ↑",
+                       showarrow=False, yanchor="top", xanchor="left", font=dict(size=11))
+
+
 def _accuracy_axis(fig, values: Sequence[float | None]) -> None:
     """Set an accuracy y axis in percent from a round tick below the lowest of ``values`` to 100 %, as the
     TensorFlow tutorials plot accuracy (``plt.ylim([min(plt.ylim()), 1])``): a fixed 0–100 % axis drew model4's
@@ -107,7 +131,9 @@ def history_figure(
     )
     if metric == "accuracy":
         _accuracy_axis(fig, [row.get(key) for row in history for key in (metric, f"val_{metric}")])
-    fig.update_xaxes(rangemode="tozero", dtick=1 if len(epochs) <= 20 else None)
+    elif metric == "loss":
+        _loss_axis(fig, history)
+    fig.update_xaxes(rangemode="tozero", dtick=1 if len(epochs) <= EPOCH_TICKS_MAX else None)
     return fig
 
 
@@ -132,5 +158,6 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: 
     )
     if "accuracy" in metric:
         _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history])
-    fig.update_xaxes(rangemode="tozero", dtick=1 if max((len(h) for h in curves.values()), default=0) <= 20 else None)
+    fig.update_xaxes(rangemode="tozero",
+                     dtick=1 if max((len(h) for h in curves.values()), default=0) <= EPOCH_TICKS_MAX else None)
     return fig

@@ -103,8 +103,9 @@ if spec.mobilenet:
             st.caption(f"This weights file was trained on {trained}×{trained} images; at {side}×{side} its "
                        f"features are a little less accurate. Choose {trained} to match it.")
         a, b = st.columns(2)
-        options["fast"] = a.toggle("Fast mode: cache MobileNetV2 features", key="train_fast",
-                                   help="Run the frozen base once, cache its features, train the head on them.")
+        options["fast"] = a.toggle("Fast mode", key="train_fast",
+                                   help="Cache MobileNetV2's features: run the frozen base once, cache its features, "
+                                        "train the head on them.")
         options["views"] = b.number_input(
             "Augmented views per training image (fast mode)", 1, 20, key="train_views", disabled=not options["fast"],
             help="K: features are cached for the image itself plus K − 1 versions through the augmentation layers "

@@ -29,7 +29,7 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
     st.session_state.pop("classifier_run")  # the select box would switch models without a word
     st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
             "below come from the first run of the list.", icon=":material/info:")
-left, right = st.columns([3, 1])
+left, right = st.columns([2, 1])  # at 1024 px a quarter cut the download label to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run",
                            help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
@@ -104,14 +104,15 @@ with classify_tab:
                 if prediction.error:
                     st.error(ui.plain(prediction.error), icon=":material/error:")
                     continue
-                shown = for_display(prediction.image)
+                shown, caption = for_display(prediction.image), prediction.name
                 if show_cam:
                     with ui.user_errors():
                         pixels, heatmap = ui.cached_grad_cam(str(run.model_path), run.model_path.stat().st_mtime,
                                                              files[i][1])
                         shown = explain.overlay(pixels, heatmap, alpha)
-                st.image(shown, caption=ui.plain(prediction.name), width="stretch")
-                st.markdown(f"### {ui.plain(prediction.label)} · {prediction.probabilities[prediction.label]:.1%}")
+                    caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
+                st.image(shown, caption=ui.plain(caption), width="stretch")
+                st.markdown(f"#### {ui.plain(prediction.label)} · {prediction.probabilities[prediction.label]:.1%}")
                 for name, probability in prediction.probabilities.items():
                     st.progress(probability, text=f"{ui.plain(name)}: {probability:.1%}")
 
@@ -132,7 +133,7 @@ with evaluate_tab:
         evaluation = ui.cached_evaluation(str(run.model_path), run.model_path.stat().st_mtime, splits.test,
                                           splits.class_names)
         correct = int(evaluation.confusion.trace())
-        a, b = st.columns([2, 3])
+        a, b = st.columns(2)  # at 1024 px two fifths cut the per-class table's "support" column
         a.metric("Test accuracy", f"{evaluation.accuracy:.1%}", help=f"{correct} of {evaluation.size} correct")
         a.caption(f"{correct} of {evaluation.size} test images correct.")
         a.dataframe(ui.percent_table([{"class": name, **stats} for name, stats in evaluation.per_class.items()],

@@ -132,7 +132,7 @@ def main(argv=None) -> int:
             else:
                 files = [str(data / "validation/cats/cat.2000.jpg"), str(data / "validation/dogs/dog.2000.jpg")]
             page.get_by_test_id("stFileUploader").locator("input[type='file']").set_input_files(files)
-            verdicts = page.get_by_test_id("stMain").locator("h3").filter(has_text=re.compile(r"^(cats|dogs) · "))
+            verdicts = page.get_by_test_id("stMain").locator("h4").filter(has_text=re.compile(r"^(cats|dogs) · "))
             expect(verdicts).to_have_count(2)
             page.get_by_test_id("stMain").get_by_text("Show Grad-CAM").click()
             settle(page)

@@ -709,3 +709,18 @@ def test_accuracy_axes_always_have_a_tick_at_100_percent_in_round_steps():
         ticks = list(history_figure([{"epoch": 1, "accuracy": lowest}]).layout.yaxis.tickvals)
         step = round(ticks[1] - ticks[0], 6)
         assert ticks[-1] == 1.0 and ticks[0] <= lowest and step in (0.2, 0.1, 0.05, 0.02), (lowest, ticks)
+
+
+def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so():
+    from catdog.charts import history_figure
+
+    rows = [{"epoch": 1, "loss": 50.3, "val_loss": 0.69}, {"epoch": 2, "loss": 0.68, "val_loss": 0.67},
+            {"epoch": 3, "loss": 0.6, "val_loss": 0.66}]
+    figure = history_figure(rows, "loss")
+    assert tuple(figure.layout.yaxis.range) == (0, pytest.approx(1.15 * 0.69))
+    assert [a.text for a in figure.layout.annotations] == ["epoch 1: 50.3 ↑"]
+    assert history_figure(rows[1:], "loss").layout.yaxis.range is None  # no outlier: plotly's own range
+    assert history_figure(rows[:1], "loss").layout.yaxis.range is None
+    many = [{"epoch": e, "loss": 0.5, "val_loss": 0.5} for e in range(1, 21)]
+    assert history_figure(many, "loss").layout.xaxis.dtick is None  # 20 labels ran together at 1024 px
+    assert history_figure(many[:10], "loss").layout.xaxis.dtick == 1
