@@ -58,7 +58,7 @@ FIRST_LOSS_OUTLIER = 3.0
 
 def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
     """Fit a loss chart's y axis to the epochs after the first when the first epoch's training loss is an
-    outlier (:data:`FIRST_LOSS_OUTLIER`), and say so on the chart with its value; else leave plotly's range."""
+    outlier (:data:`FIRST_LOSS_OUTLIER`), and give its value in the title; else leave plotly's range."""
     finite = lambda v: v is not None and math.isfinite(v)  # noqa: E731
     if len(history) < 2 or not finite(first := history[0].get("loss")):
         return
@@ -68,8 +68,9 @@ def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
     if top <= 0 or first <= FIRST_LOSS_OUTLIER * top:
         return
     fig.update_yaxes(range=[0, 1.15 * top])
-    fig.add_annotation(x=history[0]["epoch"], y=1.15 * top, text=f"epoch {history[0]['epoch']:.0f}: {first:.3g} ↑",
-                       showarrow=False, yanchor="top", xanchor="left", font=dict(size=11))
+    # in the title: a note inside the plot sat on the curves, which start at the top left and end at the top right
+    fig.update_layout(title_text=f"{fig.layout.title.text} (epoch {history[0]['epoch']:.0f} training: {first:.3g}, "
+                                 "off the top)")
 
 
 def _accuracy_axis(fig, values: Sequence[float | None]) -> None:

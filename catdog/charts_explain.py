@@ -53,7 +53,8 @@ def confusion_figure(evaluation: Evaluation, title: str | None = None):
         hovertemplate="true %{y}, predicted %{x}<br>%{customdata} images (%{z:.1%} of true %{y})<extra></extra>",
     )
     if title is None:
-        title = f"Confusion matrix: {evaluation.accuracy:.1%} correct of {evaluation.size} images"
+        # two lines: on one, a half-width chart at 1024 px cut it after "correct of 200"
+        title = f"Confusion matrix<br><sup>{evaluation.accuracy:.1%} correct of {evaluation.size} images</sup>"
     figure = go.Figure(heatmap)
     figure.update_layout(
         title=title,

@@ -29,12 +29,13 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
     st.session_state.pop("classifier_run")  # the select box would switch models without a word
     st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
             "below come from the first run of the list.", icon=":material/info:")
-left, right = st.columns([2, 1])  # at 1024 px a quarter cut the download label to "Download …"
+left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run",
                            help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
-right.download_button("Download model (.keras)", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
-                      mime="application/octet-stream", icon=":material/download:")
+right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
+                      mime="application/octet-stream", icon=":material/download:",
+                      help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")
 model = ui.load_run_model(run)
 class_names = run.class_names  # those of the dataset the run trained on, in the order of its two logits
 if reporting.guesses(run.history(), run.record.get("collapsed")):
