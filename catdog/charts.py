@@ -69,8 +69,8 @@ def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
         return
     fig.update_yaxes(range=[0, 1.15 * top])
     # in the title: a note inside the plot sat on the curves, which start at the top left and end at the top right
-    fig.update_layout(title_text=f"{fig.layout.title.text} (epoch {history[0]['epoch']:.0f} training: {first:.3g}, "
-                                 "off the top)")
+    fig.update_layout(title_text=f"{fig.layout.title.text}<br><sup>epoch {history[0]['epoch']:.0f} training: "
+                                 f"{first:.3g}, off the top</sup>")
 
 
 def _accuracy_axis(fig, values: Sequence[float | None]) -> None:

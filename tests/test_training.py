@@ -718,7 +718,7 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
             {"epoch": 3, "loss": 0.6, "val_loss": 0.66}]
     figure = history_figure(rows, "loss")
     assert tuple(figure.layout.yaxis.range) == (0, pytest.approx(1.15 * 0.69))
-    assert figure.layout.title.text == "loss (epoch 1 training: 50.3, off the top)"
+    assert figure.layout.title.text == "loss<br><sup>epoch 1 training: 50.3, off the top</sup>"
     assert history_figure(rows[1:], "loss").layout.yaxis.range is None  # no outlier: plotly's own range
     assert history_figure(rows[:1], "loss").layout.yaxis.range is None
     many = [{"epoch": e, "loss": 0.5, "val_loss": 0.5} for e in range(1, 21)]
