@@ -390,11 +390,12 @@ def load_or_extract_parts(
         def tick():
             nonlocal done
             done += 1
-            if progress is not None:
-                progress.set(batch=done)
+            if progress is not None:  # the first pass also builds the extractor's graph: the pace starts after it
+                progress.set(batch=done, **({"first_batch_ended": time.time()} if done == 1 else {}))
 
         if progress is not None:
-            progress.set(phase="extracting features", batch=0, batches=total)
+            progress.set(phase="extracting features", batch=0, batches=total, epoch_started=time.time(),
+                         first_batch_ended=0.0)
         extractor = FeatureExtractor(model)
         for name, items, k in todo:
             features = extract_features(extractor, items, image_size=image_size, views=k,

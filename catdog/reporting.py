@@ -153,10 +153,15 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     (``first_batch_ended``; that batch traces the training step: counting it, a 44-s model1 run was said to
     have 243 s left at batch 2 and 69 s at batch 10, with 34 and 32 s to go), without validation. The current
     epoch counts for the share of its batches still to run. ``None`` until a pace is known (before a fit's third
-    batch), or outside training (feature extraction, testing).
+    batch), or outside training (testing). While fast model4 extracts features: the seconds left in that
+    extraction, paced by its MobileNetV2 passes since the first (which also builds the graph).
     """
     now = time.time() if now is None else now
     batch, batches = snapshot.get("batch", 0), snapshot.get("batches", 0)
+    if snapshot.get("phase") == "extracting features":  # MobileNetV2's passes left, paced the same way
+        if batch < 3 or not snapshot.get("first_batch_ended"):
+            return None
+        return (now - snapshot["first_batch_ended"]) / (batch - 1) * max(batches - batch, 0)
     if snapshot.get("phase") != "training" or not batches or not snapshot.get("epoch_started"):
         return None
     epoch, first = snapshot.get("epoch", 0), snapshot.get("fit_first_epoch") or 1

@@ -229,8 +229,11 @@ def _progress_text(snap: dict) -> str:
     """The running job's phase, epoch and time left, e.g. "training · epoch 2/3 · about 31 s left"."""
     text = reporting.phase_text(snap)
     if (eta := reporting.eta_seconds(snap)) is not None:
-        then = " before fine-tuning" if snap["fit_last_epoch"] < snap["epochs"] else ""
-        text += f" · about {reporting.format_seconds(eta)} left{then}"
+        if snap["phase"] == "extracting features":
+            text += f" · about {reporting.format_seconds(eta)} of it left"
+        else:
+            then = " before fine-tuning" if snap["fit_last_epoch"] < snap["epochs"] else ""
+            text += f" · about {reporting.format_seconds(eta)} left{then}"
     return text
 
 

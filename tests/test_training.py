@@ -456,7 +456,9 @@ def test_reporting_helpers():
     assert eta_seconds({**tuning, "epoch": 3, "history": tuning["history"][:2]}, now=110.0) == pytest.approx(2 * 15)
     extracting = {**snap, "phase": "extracting features", "epoch": 0, "batch": 3, "batches": 12}
     assert phase_text(extracting) == "extracting features · MobileNetV2 pass 3/12"
-    assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting) is None
+    assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting, now=110.0) == pytest.approx(
+        4.0 * 9)  # 4 s per pass since the first ended (at 102 s), 9 passes to go
+    assert eta_seconds({**extracting, "batch": 2}, now=110.0) is None
     assert format_seconds(75) == "1 min 15 s" and format_seconds(None) == "…"
     assert phase_text({**snap, "phase": "training", "message": ""}) == "training · epoch 2/4"
     assert phase_text({**snap, "phase": "training", "message": "fine-tuning"}) == "training · epoch 2/4 · fine-tuning"
