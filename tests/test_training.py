@@ -723,6 +723,9 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
     assert figure.layout.title.text == "loss<br><sup>epoch 1 training: 50.3, off the top</sup>"
     assert history_figure(rows[1:], "loss").layout.yaxis.range is None  # no outlier: plotly's own range
     assert history_figure(rows[:1], "loss").layout.yaxis.range is None
+    model4 = [{"epoch": 1, "loss": 0.503, "val_loss": 0.07}, {"epoch": 2, "loss": 0.13, "val_loss": 0.04},
+              {"epoch": 3, "loss": 0.15, "val_loss": 0.1}]
+    assert history_figure(model4, "loss").layout.yaxis.range is None  # a plain learning curve: all of it shown
     many = [{"epoch": e, "loss": 0.5, "val_loss": 0.5} for e in range(1, 21)]
     assert history_figure(many, "loss").layout.xaxis.dtick is None  # 20 labels ran together at 1024 px
     assert history_figure(many[:10], "loss").layout.xaxis.dtick == 1
