@@ -15,11 +15,11 @@ def run_rows(runs) -> list[dict]:
         runs: :class:`catdog.training.RunInfo` objects.
 
     Returns:
-        Dicts, in this column order: run; test accuracy of the final model, best validation accuracy and
-        test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``); model;
+        Dicts, in this column order: run; model; test accuracy of the final model, best validation accuracy
+        and test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``);
         status (for a run stopped mid-epoch e.g. ``stopped: epoch 2, batch 30/63``); epochs (logged, a
         partial one included; for a failed or interrupted run, and its best validation accuracy, read
-        from its history; ``None`` while running); input size (text, e.g. ``160×160``); the test
+        from its history; ``None`` while running); training seed; input size (text, e.g. ``160×160``); the test
         accuracy's 95 % interval (text, see :func:`wilson_interval`); wall time in seconds; trainable /
         total parameters.
     """
@@ -39,14 +39,17 @@ def run_rows(runs) -> list[dict]:
             epochs = len(history)
             best_val = max((row["val_accuracy"] for row in history if "val_accuracy" in row), default=None)
         # (a running run's epochs are left out: the live view shows them, a table drawn earlier would go stale)
-        rows.append({  # the results first: on a projector's narrow page the last columns need scrolling
+        # which run, then its results: on a projector's narrow page the last columns need scrolling (at 1024 px
+        # model1 runs named by their start time could not be told from model4 ones)
+        rows.append({
             "run": run.name,
+            "model": run.model + mode,
             "test accuracy": run.test_accuracy,
             "best val accuracy": best_val,
             "test accuracy (best epoch)": run.test_best_accuracy,
-            "model": run.model + mode,
             "status": status,
             "epochs": epochs,
+            "seed": config.get("seed"),
             "input size": f"{size[0]}×{size[1]}" if size else None,
             "test 95 % interval": _interval_text(record.get("test")),
             "wall time (s)": record.get("wall_seconds"),

@@ -251,7 +251,8 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
 
     [row] = run_rows([store.get(run.run_id)])
     assert row["status"] == "interrupted" and row["epochs"] == 1 and row["best val accuracy"] == 0.55
-    assert list(row)[:4] == ["run", "test accuracy", "best val accuracy", "test accuracy (best epoch)"]
+    assert list(row)[:5] == ["run", "model", "test accuracy", "best val accuracy", "test accuracy (best epoch)"]
+    assert row["seed"] == 42
     live.add(run.run_id)  # while it trains, the live view has the numbers; the table would go stale
     [row] = run_rows([store.get(run.run_id)])
     assert row["status"] == "running" and row["epochs"] is None and row["best val accuracy"] is None
