@@ -162,9 +162,8 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     now = time.time() if now is None else now
     batch, batches = snapshot.get("batch", 0), snapshot.get("batches", 0)
     if snapshot.get("phase") == "extracting features":  # MobileNetV2's passes left, paced the same way
-        if batch < 3 or not snapshot.get("first_batch_ended"):
-            return None
-        return (now - snapshot["first_batch_ended"]) / (batch - 1) * max(batches - batch, 0)
+        pace = _seconds_per_batch(snapshot, now)
+        return None if pace is None else pace * max(batches - batch, 0)
     if snapshot.get("phase") != "training" or not batches or not snapshot.get("epoch_started"):
         return None
     epoch, first = snapshot.get("epoch", 0), snapshot.get("fit_first_epoch") or 1
@@ -173,11 +172,20 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
             if first <= row.get("epoch", 0) < epoch and row.get("seconds") and "stopped_after_batch" not in row]
     if done:
         per_epoch = done[-1]
-    elif batch >= 3 and snapshot.get("first_batch_ended"):
-        per_epoch = (now - snapshot["first_batch_ended"]) / (batch - 1) * batches
+    elif (pace := _seconds_per_batch(snapshot, now)) is not None:
+        per_epoch = pace * batches
     else:  # the fit's first batches are still running: no pace yet
         return None
     return per_epoch * ((batches - min(batch, batches)) / batches + max(last - epoch, 0))
+
+
+def _seconds_per_batch(snapshot: dict, now: float) -> float | None:
+    """Seconds per batch (or MobileNetV2 pass) since the first ended (``first_batch_ended``), or ``None`` before
+    the third: the first carries one-time work (tracing, building the graph), and one more is no pace yet."""
+    batch = snapshot.get("batch", 0)
+    if batch < 3 or not snapshot.get("first_batch_ended"):
+        return None
+    return (now - snapshot["first_batch_ended"]) / (batch - 1)
 
 
 def stuck_at_chance(history, tolerance: float = 0.02) -> bool:

@@ -307,7 +307,7 @@ def cached_image(path: str):
     return load_image(path)
 
 
-def _model_version(run) -> float:
+def model_version(run) -> float:
     """The modification time of a run's final model file, which keys the caches.
 
     Raises:
@@ -325,7 +325,7 @@ def run_model(run):
     Raises:
         CatdogError: the run has no saved model, or its file is not a Keras model.
     """
-    return cached_model(str(run.model_path), _model_version(run))
+    return cached_model(str(run.model_path), model_version(run))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -345,7 +345,7 @@ def run_verdicts(run, files: list[tuple[str, bytes]]):
     Raises:
         CatdogError: the run has no saved model, or its file is not a Keras model.
     """
-    return cached_verdicts(str(run.model_path), _model_version(run), tuple(files), tuple(run.class_names))
+    return cached_verdicts(str(run.model_path), model_version(run), tuple(files), tuple(run.class_names))
 
 
 def load_run_model(run):

@@ -108,8 +108,7 @@ with classify_tab:
                 shown, caption = for_display(prediction.image), prediction.name
                 if show_cam:
                     with ui.user_errors():
-                        pixels, heatmap = ui.cached_grad_cam(str(run.model_path), run.model_path.stat().st_mtime,
-                                                             files[i][1])
+                        pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])
                         shown = explain.overlay(pixels, heatmap, alpha)
                     caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
                 st.image(shown, caption=ui.plain(caption), width="stretch")
@@ -131,8 +130,9 @@ with evaluate_tab:
     if st.button("Evaluate on the test split", icon=":material/fact_check:", key="evaluate") or \
             st.session_state.get("evaluated") == (run.run_id, splits.test):
         st.session_state["evaluated"] = (run.run_id, splits.test)
-        evaluation = ui.cached_evaluation(str(run.model_path), run.model_path.stat().st_mtime, splits.test,
-                                          splits.class_names)
+        with ui.user_errors():  # the run deleted meanwhile
+            evaluation = ui.cached_evaluation(str(run.model_path), ui.model_version(run), splits.test,
+                                              splits.class_names)
         correct = int(evaluation.confusion.trace())
         a, b = st.columns(2)  # at 1024 px two fifths cut the per-class table's "support" column
         a.metric("Test accuracy", f"{evaluation.accuracy:.1%}", help=f"{correct} of {evaluation.size} correct")
