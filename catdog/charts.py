@@ -7,6 +7,7 @@ import math
 from typing import Mapping, Sequence
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 #: Colours per split and per class, kept the same on every page.
 SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
@@ -74,7 +75,7 @@ def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
                                  f"{first:.3g}, off the top</sup>")
 
 
-def _accuracy_axis(fig, values: Sequence[float | None]) -> None:
+def _accuracy_axis(fig, values: Sequence[float | None], **where) -> None:
     """Set an accuracy y axis in percent from a round tick below the lowest of ``values`` to 100 %, as the
     TensorFlow tutorials plot accuracy (``plt.ylim([min(plt.ylim()), 1])``): a fixed 0–100 % axis drew model4's
     curves, 88–99 %, as two flat lines along the top, hiding the training/validation gap and what fine-tuning
@@ -83,7 +84,7 @@ def _accuracy_axis(fig, values: Sequence[float | None]) -> None:
     The bottom is the 10 % step below the lowest value less a point, taken down to a multiple of the tick step
     (20, 10, 5 or 2 %), so that the ticks include 100 % and stop there: plotly's own read "102%" at the top of a
     90–100 % axis, and steps from an odd start lacked 100 %. The range reaches 2 % of its span past both ends, so
-    that a marker on 0 % or 100 % is drawn whole.
+    that a marker on 0 % or 100 % is drawn whole. ``where`` picks a subplot's axis (``row=1, col=2``).
     """
     finite = [v for v in values if v is not None and math.isfinite(v)]
     low = max(0.0, math.floor((min(finite) - 0.01) * 10) / 10) if finite else 0.0
@@ -91,7 +92,7 @@ def _accuracy_axis(fig, values: Sequence[float | None]) -> None:
     low = math.floor(low / step + 1e-9) * step  # a tick at the bottom, and so one at 100 %
     span = 1.0 - low
     ticks = [round(low + k * step, 6) for k in range(round(span / step) + 1)]
-    fig.update_yaxes(range=[low - 0.02 * span, 1.0 + 0.02 * span], tickvals=ticks, tickformat=".0%")
+    fig.update_yaxes(range=[low - 0.02 * span, 1.0 + 0.02 * span], tickvals=ticks, tickformat=".0%", **where)
 
 
 def history_figure(
@@ -139,27 +140,38 @@ def history_figure(
     return fig
 
 
-def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], metric: str = "val_accuracy"):
-    """One line per run of ``metric`` over epochs, for the comparison view.
+def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
+                   metrics: Sequence[str] = ("val_accuracy", "val_loss")):
+    """Side by side, one chart per metric, one line per run over epochs, for the comparison view.
+
+    One figure with one legend under both charts, not a figure per metric: two legends of the same runs, each
+    half the page wide, cut labels such as "course model4-finetune (seed 42) · model4 · test 94.0%" at 1024 px.
+    A run's lines share a legend entry, so that clicking it hides the run in every chart.
 
     Args:
         curves: ``{run label: history}`` (:meth:`catdog.training.RunInfo.history`; an epoch that Stop cut
             short gets an open marker).
-        metric: the history key to draw, e.g. ``val_accuracy`` or ``val_loss``.
+        metrics: history keys, one chart each from left to right, e.g. ``val_accuracy`` and ``val_loss``; an
+            accuracy chart gets a percent axis (:func:`_accuracy_axis`).
+
+    Returns:
+        A ``plotly.graph_objects.Figure`` with one ``Scatter`` trace per run and metric, metric by metric; the
+        first chart's axes are ``layout.xaxis``/``layout.yaxis``, the next ones' ``xaxis2``/``yaxis2``, ….
     """
-    fig = go.Figure()
-    for i, (label, history) in enumerate(curves.items()):
-        fig.add_scatter(
-            x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
-            mode="lines+markers", name=html.escape(label), line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]),
-            **_epoch_markers(history),
-        )
-    fig.update_layout(
-        xaxis_title="epoch", yaxis_title=metric.replace("_", " "), height=360,
-        margin=dict(t=30, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
-    )
-    if "accuracy" in metric:
-        _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history])
-    fig.update_xaxes(rangemode="tozero",
-                     dtick=1 if max((len(h) for h in curves.values()), default=0) <= EPOCH_TICKS_MAX else None)
+    titles = [metric.replace("val_", "validation ").replace("_", " ") for metric in metrics]
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=titles, horizontal_spacing=0.1)
+    longest = max((len(h) for h in curves.values()), default=0)
+    for col, metric in enumerate(metrics, start=1):
+        for i, (label, history) in enumerate(curves.items()):
+            fig.add_scatter(
+                x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
+                mode="lines+markers", name=html.escape(label), legendgroup=str(i), showlegend=col == 1,
+                line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]), **_epoch_markers(history), row=1, col=col,
+            )
+        if "accuracy" in metric:
+            _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)
+        fig.update_xaxes(title_text="epoch", rangemode="tozero", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
+                         row=1, col=col)
+    fig.update_layout(height=380, margin=dict(t=30, b=10, l=10, r=10),
+                      legend=dict(orientation="h", y=-0.22, yanchor="top"))
     return fig

@@ -73,8 +73,14 @@ def distinct_labels(runs) -> dict[str, str]:
 
 
 def rank_runs(runs) -> list:
-    """Trained runs for a model picker, best first: by the final model's test accuracy, but a run whose model
-    only guesses (:func:`guesses`) never ahead of one that learned, and unscored runs last among their kind.
+    """Trained runs for a model picker, best first: by the lower end of the 95 % interval of the final model's
+    test accuracy (:func:`wilson_interval`), but a run whose model only guesses (:func:`guesses`) never ahead of
+    one that learned, and unscored runs last among their kind.
+
+    The lower end, not the accuracy itself, so that a score on a few images does not outrank a like score on
+    many: 70 % of 20 test images (interval 48–85 %) comes after 62 % of 200 (55–68 %), whereas on test splits of
+    one size the order is the accuracies' (ranking by the Wilson lower bound is E. Miller's "How not to sort by
+    average rating", 2009).
 
     Args:
         runs: :class:`catdog.training.RunInfo` objects.
@@ -82,7 +88,14 @@ def rank_runs(runs) -> list:
     Returns:
         A new list of the same runs.
     """
-    return sorted(runs, key=lambda r: (not guesses(r.history(), r.record.get("collapsed")), r.test_accuracy or 0.0),
+    def lower_bound(run) -> float:
+        test = run.record.get("test") or {}
+        accuracy, images = test.get("accuracy"), test.get("images")
+        if accuracy is None or not 0.0 <= accuracy <= 1.0:
+            return -1.0
+        return wilson_interval(accuracy, int(images))[0] if images and images >= 1 else accuracy
+
+    return sorted(runs, key=lambda r: (not guesses(r.history(), r.record.get("collapsed")), lower_bound(r)),
                   reverse=True)
 
 

@@ -355,9 +355,7 @@ if without := len(runs) - len(with_curves):
     st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no curves.")
 if picked:
     curves = {labels[rid]: by_id[rid].history() for rid in picked}
-    a, b = st.columns(2)
-    a.plotly_chart(charts.compare_figure(curves, "val_accuracy"), key="compare_accuracy")
-    b.plotly_chart(charts.compare_figure(curves, "val_loss"), key="compare_loss")
+    st.plotly_chart(charts.compare_figure(curves), key="compare_curves")
     if any(by_id[rid].record.get("partial_epoch") for rid in picked):
         st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
                    "(the status column says how many).")

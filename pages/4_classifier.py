@@ -22,7 +22,7 @@ runs = [run for run in ui.queue().store.list()
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
-runs = reporting.rank_runs(runs)  # best test accuracy first, a model that only guesses last
+runs = reporting.rank_runs(runs)  # best test accuracy first (on few test images: further down), guessers last
 by_id = {run.run_id: run for run in runs}
 labels = reporting.distinct_labels(runs)
 if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:
@@ -32,7 +32,9 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run",
-                           help="Sorted by test accuracy (runs that stayed at chance level last); the first is chosen.")]
+                           help="Sorted by test accuracy, a score on few test images after a like one on many "
+                                "(by the low end of its 95 % interval), runs that stayed at chance level last; the "
+                                "first is chosen.")]
 right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
                       help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")

@@ -122,7 +122,7 @@ def main(argv=None) -> int:
             full_page(page, args.out / "3_training_live.png")
             wait_for_run_status(server.runs_dir, run_id, timeout=900)
             expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy").first).to_be_visible()
-            expect(page.locator(".st-key-compare_accuracy .js-plotly-plot")).to_be_visible()
+            expect(page.locator(".st-key-compare_curves .js-plotly-plot")).to_be_visible()
             full_page(page, args.out / "4_training_done.png")
 
             go_to(page, "Classifier")

@@ -644,10 +644,16 @@ def test_accuracy_axes_zoom_on_the_curves_up_to_100_percent():
               {"epoch": 2, "accuracy": 0.95, "val_accuracy": 0.98}]
     # not two flat lines along the top; no tick above 100 %, and room for a whole marker at both ends
     assert axis(history_figure(model4)) == ([0.796, 1.004], [0.8, 0.85, 0.9, 0.95, 1.0])
-    assert axis(compare_figure({"model4": model4[1:]}, "accuracy")) == ([0.898, 1.002], [0.9, 0.92, 0.94, 0.96,
-                                                                                          0.98, 1.0])
-    model1 = [{"epoch": 1, "val_accuracy": 0.5}]
-    assert axis(compare_figure({"model4": model4, "model1": model1}))[1] == [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert axis(compare_figure({"model4": model4[1:]}, ["accuracy"])) == ([0.898, 1.002], [0.9, 0.92, 0.94, 0.96,
+                                                                                            0.98, 1.0])
+    model1 = [{"epoch": 1, "val_accuracy": 0.5, "val_loss": 0.69}]
+    both = compare_figure({"model4": model4, "model1": model1})
+    assert axis(both)[1] == [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert both.layout.yaxis2.tickformat is None  # the loss chart keeps plotly's own axis
+    # one legend under both charts: a run's two lines share one entry, which hides both
+    assert [(t.name, t.legendgroup, t.showlegend) for t in both.data] == [
+        ("model4", "0", True), ("model1", "1", True), ("model4", "0", False), ("model1", "1", False)]
+    assert [a.text for a in both.layout.annotations] == ["validation accuracy", "validation loss"]
     assert axis(history_figure([])) == ([-0.02, 1.02], [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     assert axis(history_figure([{"epoch": 1, "accuracy": 0.0}]))[0] == [-0.02, 1.02]  # a marker on 0 % drawn whole
     assert axis(history_figure([{"epoch": 1, "accuracy": float("nan")}]))[0] == [-0.02, 1.02]
@@ -667,12 +673,12 @@ def test_a_restarted_server_deletes_the_temporary_model_files_of_killed_saves(tm
 def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(tmp_path):
     from catdog.reporting import best_per_model, rank_runs, verdict_titles
 
-    def run(run_id, model, accuracy, val_accuracy, name=""):
+    def run(run_id, model, accuracy, val_accuracy, name="", images=200):
         path = tmp_path / run_id
         path.mkdir()
         (path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n")
         return RunInfo(run_id, path, {"name": name, "train_config": {"model": model},
-                                      "test": {"accuracy": accuracy, "loss": 0.5, "images": 200}}, "done")
+                                      "test": {"accuracy": accuracy, "loss": 0.5, "images": images}}, "done")
 
     runs = [run("20261202-101010-model2-aaaaaa", "model2", 0.5, 0.5, "stuck"),
             run("20261202-101011-model1-bbbbbb", "model1", 0.55, 0.6, "demo"),
@@ -681,6 +687,8 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     ranked = rank_runs(runs)
     assert [r.run_id[-6:] for r in ranked] == ["dddddd", "cccccc", "bbbbbb", "aaaaaa"]  # the guesser last
     assert [r.run_id[-6:] for r in best_per_model(ranked)] == ["cccccc", "aaaaaa", "dddddd"]  # model order
+    few = run("20261202-101014-model1-eeeeee", "model1", 0.70, 0.7, "synthetic", images=20)
+    assert [r.run_id[-6:] for r in rank_runs([few, *runs])][:3] == ["dddddd", "cccccc", "eeeeee"]  # 48–85 % < 53–67 %
     titles = verdict_titles(runs)
     assert titles[runs[0].run_id] == "model2 · stuck · at chance"
     assert titles[runs[1].run_id] == "model1 · demo · 2 Dec 10:10:11"  # two alike: told apart by their start
