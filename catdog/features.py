@@ -41,7 +41,7 @@ from catdog.config import ENV_CACHE_DIR
 from catdog.errors import CatdogError
 
 #: Bump when the cached arrays' meaning changes, so old files are not reused.
-CACHE_FORMAT = "catdog-features-v1"
+CACHE_FORMAT = "catdog-features-v2"
 
 #: Largest number of views per training image offered.
 MAX_VIEWS = 20

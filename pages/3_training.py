@@ -142,7 +142,7 @@ def _summary(model_name: str, side: int):
 
 with st.expander(f"Layers of {choice}"):
     table, counts = _summary(choice, side)
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, placeholder="–")
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
@@ -328,6 +328,7 @@ if not runs:
 rows = reporting.run_rows(runs)
 st.dataframe(
     ui.percent_table(rows, ("best val accuracy", "test accuracy", "test accuracy (best epoch)")), hide_index=True,
+    placeholder="–",  # not Streamlit's grey "None" in a cell with no value: a run not (yet) scored, say
     column_order=[k for k in rows[0] if k != "id"],
     column_config={
         # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view

@@ -70,7 +70,7 @@ with classify_tab:
                  "message": p.error or ""} for p in predictions]
         # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
         table = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
-        st.dataframe(table, hide_index=True, column_config={
+        st.dataframe(table, hide_index=True, placeholder="–", column_config={
             c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%")
             for c in class_names
         })
@@ -95,10 +95,12 @@ with classify_tab:
                 except CatdogError as err:  # one broken run must not hide the others' verdicts
                     st.warning(f"{ui.plain(labels[rid])}: {ui.plain(str(err))}", icon=":material/warning:")
             if verdicts:
-                st.dataframe(verdict_rows([name for name, _ in files], verdicts), hide_index=True, column_config={
-                    "file": st.column_config.TextColumn(pinned=True),
-                    **{titles[rid]: st.column_config.TextColumn(help=labels[rid]) for rid in compared
-                       if titles[rid] in verdicts}})
+                st.dataframe(
+                    verdict_rows([name for name, _ in files], verdicts), hide_index=True, placeholder="–",
+                    column_config={
+                        "file": st.column_config.TextColumn(pinned=True),
+                        **{titles[rid]: st.column_config.TextColumn(help=labels[rid]) for rid in compared
+                           if titles[rid] in verdicts}})
             elif not compared:
                 st.caption("Choose trained runs above to see their verdicts side by side.")
         columns = st.columns(3)

@@ -1,5 +1,7 @@
 """The one augmentation builder."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,19 @@ def test_samples_are_seeded_and_varied():
     assert a.shape == (4, 32, 32, 3) and a.dtype == np.float32
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a[0], a[1])
+
+
+def test_flips_and_rotations_are_drawn_independently():
+    # a bright dot right of centre: a horizontal flip puts it on the left, and the rotation turns it up or down
+    dot = np.zeros((33, 33, 3), "float32")
+    dot[15:18, 26:29] = 255.0
+    out = augment_samples(dot, 64, rotation_factor=0.2, fill_mode="constant", seed=42)
+    combos = Counter()
+    for sample in out:
+        ys, xs = np.nonzero(sample[:, :, 0] > 128)
+        combos[bool(xs.mean() < 16), bool(ys.mean() < 16)] += 1
+    # one seed for both layers drew the same numbers for both: 62 of the 64 dots ended up above the centre
+    assert len(combos) == 4 and min(combos.values()) >= 5, combos
 
 
 def test_no_flip_no_rotation_is_identity():
