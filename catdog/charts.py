@@ -122,12 +122,16 @@ def history_figure(
             line=dict(color=color), **_epoch_markers(history),
         )
     if fine_tune_start is not None:
-        # The label on the side with more room, so that it is never cut off, and away from the curves:
-        # accuracy ends near the top of its chart, loss near the bottom of its own.
-        right = fine_tune_start - 1 <= max(epochs, default=fine_tune_start) - fine_tune_start + 1
+        # The x axis reaches the first fine-tuning epoch before it has ended, so that the line is not on the
+        # chart's edge; the label goes on the side of the line with more room (the axis starts at 0), so that
+        # it is never cut off ("fine-tuning st" at 1024 px, QA), and away from the curves: accuracy ends near
+        # the top of its chart, loss near the bottom of its own.
+        last = max([*epochs, fine_tune_start])
+        right = last - fine_tune_start + 0.5 > fine_tune_start - 0.5
         fig.add_vline(x=fine_tune_start - 0.5, line_dash="dash", annotation_text="fine-tuning starts",
                       annotation_position=f"{'bottom' if metric == 'accuracy' else 'top'} "
                                           f"{'right' if right else 'left'}")
+        fig.update_xaxes(range=[-0.3, last + 0.3])
     fig.update_layout(
         title=title or metric, xaxis_title="epoch", yaxis_title=metric, height=300,
         margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),

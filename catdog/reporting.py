@@ -7,6 +7,8 @@ import re
 import time
 from collections import Counter
 
+from catdog.training import STOPPED_AT_SHUTDOWN
+
 
 def run_rows(runs) -> list[dict]:
     """One row per run for the comparison table.
@@ -17,7 +19,8 @@ def run_rows(runs) -> list[dict]:
     Returns:
         Dicts, in this column order: run; model; test accuracy of the final model, best validation accuracy
         and test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``);
-        status (for a run stopped mid-epoch e.g. ``stopped: epoch 2, batch 30/63``); epochs (logged, a
+        status (for a run stopped mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, by a server shutdown
+        ``stopped at shutdown: …``); epochs (logged, a
         partial one included; for a failed or interrupted run, and its best validation accuracy, read
         from its history; ``None`` while running); training seed; input size (text, e.g. ``160×160``); the test
         accuracy's 95 % interval (text, see :func:`wilson_interval`); wall time in seconds; trainable /
@@ -31,8 +34,10 @@ def run_rows(runs) -> list[dict]:
         mode = " (fast)" if config.get("fast") and run.model == "model4" else ""
         size = (record.get("data_config") or {}).get("image_size")
         status, cut = run.status, record.get("partial_epoch")
-        if cut and status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
-            status = f"stopped: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
+        if status == "stopped" and record.get("stopped_by") == STOPPED_AT_SHUTDOWN:
+            status = "stopped at shutdown"
+        if cut and run.status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
+            status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
         if epochs is None and run.status != "running":  # failed or interrupted: what its history holds
             history = run.history()

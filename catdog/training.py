@@ -197,6 +197,14 @@ class RunInfo:
         return f"{self.name} · {self.model} · {score}"
 
 
+#: ``run.json``'s ``stopped_by`` for a run whose training a server shutdown stopped (:meth:`TrainingQueue.close`).
+STOPPED_AT_SHUTDOWN = "server shutdown"
+
+#: Serialises :meth:`RunStore.update`'s read-merge-write of ``run.json`` across the threads of a process (the
+#: training thread and the page's Rename).
+_RECORD_LOCK = threading.Lock()
+
+
 class RunStore:
     """The runs folder: create, list, rename and delete run folders.
 
@@ -238,9 +246,21 @@ class RunStore:
         return RunInfo(run_id, path, record, "running")
 
     def update(self, run: RunInfo, **changes) -> RunInfo:
-        """Merge ``changes`` into the run's record and rewrite it atomically."""
-        run.record.update(changes)
-        write_json_atomic(run.path / RUN_FILE, run.record)
+        """Merge ``changes`` into the run's record as it is on disk now, rewrite it atomically, and give ``run``
+        that record.
+
+        On disk, not ``run.record``: the training thread holds its own copy of the record from when the run
+        started, and writing that copy back (at the start of fine-tuning, at the end) undid a rename made from
+        the page meanwhile (QA). Updates in this process take turns (:data:`_RECORD_LOCK`); a record that cannot
+        be read any more (deleted, hand-edited into bad JSON) is rewritten from ``run.record``.
+        """
+        with _RECORD_LOCK:
+            try:
+                current = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                current = None
+            run.record = {**(current if isinstance(current, dict) else run.record), **changes}
+            write_json_atomic(run.path / RUN_FILE, run.record)
         run.status = run.record.get("status", run.status)
         return run
 
@@ -329,7 +349,8 @@ _RECORD_TYPES = {
     "name": (str,), "status": (str,), "created": (str,), "error": (str,), "mode": (str,),
     "train_config": (dict,), "data_config": (dict,), "parameters": (dict,), "test": (dict,), "test_best": (dict,),
     "partial_epoch": (dict,), "collapsed": (dict,), "class_names": (list,),
-    "best_val_accuracy": _NUMBER, "wall_seconds": _NUMBER, "epochs_done": _INT, "fine_tune_start_epoch": _INT,
+    "stopped_by": (str,), "best_val_accuracy": _NUMBER, "wall_seconds": _NUMBER, "epochs_done": _INT,
+    "fine_tune_start_epoch": _INT,
 }
 _NESTED_TYPES = {
     "train_config": {"model": (str,), "epochs": _INT, "fine_tune_epochs": _INT, "seed": _INT},
@@ -465,6 +486,8 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
                     row.update(stopped_after_batch=progress.batch, batches=progress.batches)
                     progress.partial_epoch = {"epoch": epoch + 1, "batch": progress.batch, "batches": progress.batches}
                 progress.history.append(row)
+            if stop is not None and stop.is_set():  # pressed during validation: not one batch of the next epoch
+                self.model.stop_training = True
 
     return LiveProgress()
 
@@ -1077,12 +1100,19 @@ class TrainingQueue:
         with self._lock:
             self._closed = True
         waiting = [job for job in self.active() if job.state == "queued"]
+        running = [job for job in self.active() if job.state == "running"]
         for job in self.active():
             self.stop(job)
         self._record_cancelled(waiting)
         self._pending.put((-1, next(self._submissions), None))  # wakes an idle worker
         self._worker.join(timeout)
-        return not self._worker.is_alive()
+        if self._worker.is_alive():
+            return False
+        for job in running:  # its run reads "stopped at shutdown", not like a Stop pressed by its owner (QA)
+            if job.run_id and job.state == "stopped":
+                with contextlib.suppress(CatdogError, OSError):
+                    self.store.update(self.store.get(job.run_id), stopped_by=STOPPED_AT_SHUTDOWN)
+        return True
 
     def _record_cancelled(self, jobs: list[TrainingJob]) -> None:
         """Add ``jobs`` to :data:`CANCELLED_FILE`; a failure to write is ignored (the server is shutting down)."""
@@ -1201,13 +1231,14 @@ class TrainingQueue:
 
     def unfinished_twin(self, train_config: TrainConfig, data_config: DataConfig, owner: str = ""
                         ) -> TrainingJob | None:
-        """``owner``'s queued or running job with these very configs, or ``None``.
+        """``owner``'s queued or running job with these very configs, or ``None``; a job told to stop (still
+        ending its batch) is none: Stop then Train again meant a fresh run, and was told "already running" (QA).
 
         A seeded training repeats itself exactly, so a second such job is a second click, not a wish:
         the Training page shows the first instead of queueing another.
         """
         return next((job for job in self.active() if job.owner == owner and job.train_config == train_config
-                     and job.data_config == data_config), None)
+                     and job.data_config == data_config and not job.stop.is_set()), None)
 
     def retry(self, job: TrainingJob, owner: str = "", **changes) -> TrainingJob:
         """Stop ``job`` and queue the same training with ``changes`` to its :class:`TrainConfig` (e.g. ``seed``).

@@ -24,9 +24,9 @@ if splits and splits.skipped:
 jobs = ui.queue()
 state = st.session_state
 if cancelled := jobs.cancelled_for(ui.owner_id()):  # trainings the last server shutdown dropped from the queue
-    notice, dismiss = st.columns([12, 1], vertical_alignment="center")
-    notice.warning(ui.plain(reporting.cancelled_text(cancelled)), icon=":material/warning:")
-    dismiss.button("OK", key="cancelled_ok", on_click=jobs.forget_cancelled, args=(ui.owner_id(),))
+    st.warning(ui.plain(reporting.cancelled_text(cancelled)), icon=":material/warning:")
+    # under the notice, not in a column beside it: a 13th of the page cut the button to "O" at 1024 px (QA)
+    st.button("OK", key="cancelled_ok", on_click=jobs.forget_cancelled, args=(ui.owner_id(),))
 
 # --------------------------------------------------------------------------- settings
 defaults = TrainConfig()
@@ -365,23 +365,39 @@ if picked:
 def _manage(action: str) -> None:
     """Rename/Delete callback: runs before the page is drawn again, so every list already shows the change."""
     try:
+        try:
+            run = jobs.store.get(state.get("manage_run"))
+        except CatdogError:  # deleted since this page was drawn (another tab, another user)
+            state["manage_run"] = None  # said by this error, not once more by the expander's note
+            raise CatdogError("The run you had chosen has been deleted meanwhile (in another tab, or by someone "
+                              "else): nothing was renamed or deleted. Choose a run again.") from None
         if action == "rename":
-            run = jobs.store.rename(state.get("manage_run"), state.get("manage_name", ""))
+            run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
             state["manage_name"] = ""
             st.toast(f"Renamed to “{ui.plain(run.name)}”.", icon=":material/edit:")
         else:
-            name = by_id[state["manage_run"]].name if state.get("manage_run") in by_id else "the run"
-            jobs.store.delete(state.get("manage_run"))
-            st.toast(f"Deleted “{ui.plain(name)}”.", icon=":material/delete:")
+            jobs.store.delete(run.run_id)
+            state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
+            st.toast(f"Deleted “{ui.plain(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
 
 
 with st.expander("Rename or delete a run"):
-    st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run")
+    if (chosen := state.get("manage_run")) is not None and chosen not in by_id:
+        # Streamlit would quietly choose the newest run instead, and the next Delete removed that one (QA)
+        state["manage_run"] = None
+        st.info("The run you had chosen has been deleted (in another tab, or by someone else). Choose a run again.",
+                icon=":material/info:")
+    picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
+                              placeholder="Choose a run")
     st.text_input("New name", key="manage_name", max_chars=80)
     a, b = st.columns(2)
-    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",))
-    b.button("Delete", key="delete_run", type="secondary", on_click=_manage, args=("delete",))
+    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
+    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None):
+        if picked_run is not None:
+            st.markdown(f"Delete **{ui.plain(by_id[picked_run].name)}** with its models, curves and test "
+                        "scores? This cannot be undone.")
+            st.button("Delete for good", key="delete_run", type="primary", on_click=_manage, args=("delete",))
 if error := state.pop("manage_error", None):  # under the expander, seen even if it is folded
     st.error(ui.plain(error), icon=":material/error:")

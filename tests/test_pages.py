@@ -461,7 +461,8 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert len(set(picker.options)) == 2
     assert all(rid in option for rid, option in zip(sorted(ids), sorted(picker.options)))
     at.multiselect(key="compare_runs").set_value(ids).run()
-    assert len(json.loads(at.get("plotly_chart")[0].proto.spec)["data"]) == 2  # one line per run, not per label
+    lines = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]  # accuracy and loss side by side
+    assert len({line["name"] for line in lines}) == 2 == len(lines) / 2  # one line per run, not per label
     at.selectbox(key="manage_run").set_value(ids[0]).run()
     at.text_input(key="manage_name").input("**bold** `code` $x$").run()
     at.button(key="rename_run").click().run()
@@ -472,9 +473,34 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert [shown(e.value) for e in at.error] == ["A run name cannot be empty."]
     assert store.get(ids[0]).name == "**bold** `code` $x$"
     at.selectbox(key="manage_run").set_value(ids[1]).run()
-    at.button(key="delete_run").click().run()
+    at.button(key="delete_run").click().run()  # in the Delete popover: "Delete for good"
     assert not at.exception and [r.run_id for r in store.list()] == [ids[0]]
     assert at.selectbox(key="manage_run").options == [store.get(ids[0]).label()]
+    assert at.selectbox(key="manage_run").value is None  # nothing chosen, and nothing to announce:
+    assert not any("The run you had chosen" in info.value for info in at.info)
+    assert at.button(key="rename_run").disabled
+
+
+def test_a_run_deleted_in_another_tab_is_never_swapped_for_another_in_rename_or_delete(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    a, b, c = (train_run(TrainConfig(epochs=1, name=name), data, store=store).run.run_id for name in "abc")
+    at = open_page(PAGES[2], synthetic_data)
+    assert at.selectbox(key="manage_run").value is None  # a destructive action starts with no run chosen
+    at.selectbox(key="manage_run").set_value(a).run()
+    store.delete(a)  # in another tab
+    at.text_input(key="manage_name").input("x").run()  # any rerun: the choice is cleared and said, not swapped
+    assert at.selectbox(key="manage_run").value is None and at.button(key="rename_run").disabled
+    assert any("The run you had chosen has been deleted" in info.value for info in at.info)
+    at.selectbox(key="manage_run").set_value(b).run()
+    store.delete(b)
+    at.button(key="delete_run").click().run()  # this tab's Delete, drawn before: refused, the newest run stays
+    assert [r.run_id for r in store.list()] == [c] and not at.exception
+    assert [shown(e.value) for e in at.error] == [
+        "The run you had chosen has been deleted meanwhile (in another tab, or by someone else): nothing was "
+        "renamed or deleted. Choose a run again."]
+    assert at.selectbox(key="manage_run").value is None  # said once, by the error
+    assert not any("The run you had chosen" in info.value for info in at.info)
 
 
 def test_classifier_warns_when_the_model_stayed_at_chance(synthetic_data, tmp_path):

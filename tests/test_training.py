@@ -185,6 +185,26 @@ def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
     assert list(validation.marker.symbol) == ["circle-open"] and "stopped after batch 1 of" in validation.hovertext[0]
 
 
+def test_stop_pressed_during_validation_ends_the_fit_with_that_epoch():
+    from types import SimpleNamespace
+
+    from catdog.training import Progress, _make_live_callback
+
+    stop, progress = threading.Event(), Progress()
+    callback, model = _make_live_callback(progress, stop), SimpleNamespace(stop_training=False)
+    callback.set_model(model)
+    callback.set_params({"steps": 4, "epochs": 3})
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    for batch in range(4):
+        callback.on_train_batch_end(batch)
+    assert not model.stop_training
+    stop.set()  # while Keras validates epoch 1: before, epoch 2 trained one batch and was validated again
+    callback.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6})
+    assert model.stop_training and progress.partial_epoch is None  # a whole epoch, not a cut one
+    assert "stopped_after_batch" not in progress.history[-1]
+
+
 def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
     from catdog.models import HDF5_SIGNATURE
 
@@ -355,13 +375,25 @@ def test_queue_finds_the_owners_unfinished_twin_of_a_training(tmp_path):
     assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="alice") is first  # a second click
     assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="bob") is None  # someone else's
     assert jobs.unfinished_twin(TrainConfig(name="a", seed=7), DataConfig(), owner="alice") is None
+    wait_for(lambda: first.state == "running")
+    jobs.stop(first)  # Stop, then Train at once: the stopping job (still ending its batch) is no twin
+    assert not first.finished and jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="alice") is None
     release.set()
     wait_for(lambda: first.finished)
     assert jobs.unfinished_twin(TrainConfig(name="a"), DataConfig(), owner="alice") is None  # may train it again
 
 
+def test_an_update_keeps_a_rename_made_while_the_run_trains(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run = store.create(TrainConfig(name="ren2"), DataConfig())  # the training thread's copy of the record
+    store.rename(run.run_id, "renamed2")  # from the page, meanwhile
+    store.update(run, status="done", seconds=12.5)  # the training ends and writes its record
+    assert (store.get(run.run_id).name, store.get(run.run_id).status) == ("renamed2", "done")
+    assert run.record["name"] == "renamed2" and run.status == "done"
+
+
 def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
-    from catdog.reporting import cancelled_text
+    from catdog.reporting import cancelled_text, run_rows
 
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
     running = jobs.submit(TrainConfig(), DataConfig(), owner="alice")
@@ -371,6 +403,7 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     assert jobs.close(timeout=10) is True
     assert running.state == waiting.state == theirs.state == "stopped" and waiting.run_id is None
     assert jobs.store.get(running.run_id).status == "stopped"
+    assert run_rows([jobs.store.get(running.run_id)])[0]["status"] == "stopped at shutdown"  # not by its owner
     with pytest.raises(CatdogError, match="shutting down"):
         jobs.submit(TrainConfig(), DataConfig())
     assert TrainingQueue(tmp_path / "idle").close(timeout=10) is True  # an idle worker wakes up and ends
@@ -627,7 +660,12 @@ def test_the_fine_tuning_label_sits_on_the_side_with_room():
     rows = [{"epoch": e, "accuracy": 0.9, "val_accuracy": 0.9, "loss": 0.3, "val_loss": 0.3} for e in range(1, 31)]
     # 2 frozen epochs + 1 fine-tuning epoch: the line is near the right edge, so the label goes left of it
     assert history_figure(rows[:3], fine_tune_start=3).layout.annotations[0].xanchor == "right"
-    assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].xanchor == "left"
+    assert history_figure(rows[:6], fine_tune_start=3).layout.annotations[0].xanchor == "left"
+    # 1 frozen epoch, fine-tuning's first still running: the axis reaches epoch 2, the label is left of the line
+    # (right of it, it ran off the chart: "fine-tuning st", QA)
+    waiting = history_figure(rows[:1], fine_tune_start=2)
+    assert waiting.layout.annotations[0].xanchor == "right" and list(waiting.layout.xaxis.range) == [-0.3, 2.3]
+    assert history_figure(rows[:2], fine_tune_start=2).layout.annotations[0].xanchor == "right"
     # away from the curves: accuracy ends near the top of its chart, loss near the bottom
     assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].y == 0
     assert history_figure(rows[:5], "loss", fine_tune_start=3).layout.annotations[0].y == 1
