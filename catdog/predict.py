@@ -9,7 +9,13 @@ import numpy as np
 
 from catdog.config import CLASS_NAMES
 from catdog.errors import CatdogError
-from catdog.images import decode_image, to_model_input
+from catdog.images import decode_image, for_display, to_model_input
+
+#: Longest side, in pixels, of the image a :class:`Prediction` keeps for display: the Classifier draws it in a
+#: third of the page (about 400 CSS pixels, 800 device pixels on a 2× screen). Not the decoded photo itself: 20
+#: uploaded 6300×6300 PNGs (2.6 MB of files, 40 MP each when decoded) kept 119 MB each and took a server from
+#: 2.2 to 8.7 GB (QA, 2 Dec 2026).
+DISPLAY_MAX_SIDE = 800
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -43,7 +49,8 @@ class Prediction:
         label: predicted class name, or ``None`` when the file was not an image.
         probabilities: ``{class name: probability}``, empty on error.
         error: the message for an unreadable file, else ``None``.
-        image: the decoded RGB ``PIL.Image`` (for display), else ``None``.
+        image: the decoded RGB ``PIL.Image`` shrunk for display (:func:`catdog.images.for_display`, at most
+            :data:`DISPLAY_MAX_SIDE` pixels a side), else ``None``.
     """
 
     name: str
@@ -76,8 +83,9 @@ def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAME
     decoded, results = [], []
     for name, data in files:
         try:
-            image = decode_image(data, name)
-            decoded.append((len(results), image, to_model_input(image, image_size)))
+            with decode_image(data, name) as image:  # full size: freed before the next file is decoded
+                decoded.append((len(results), for_display(image, max_side=DISPLAY_MAX_SIDE),
+                                to_model_input(image, image_size)))
             results.append(None)
         except CatdogError as err:
             results.append(Prediction(name, None, {}, error=str(err)))

@@ -339,6 +339,22 @@ def cached_verdicts(model_path: str, mtime: float, files: tuple, class_names: tu
     return [replace(p, image=None) for p in classify_files(cached_model(model_path, mtime), list(files), class_names)]
 
 
+@st.cache_data(show_spinner=False, max_entries=64)  # ≤ 800×800 RGB, ≤ 1.9 MB each: ≤ 120 MB
+def cached_thumbnail(image_bytes: bytes):
+    """An uploaded image decoded and shrunk for display (:func:`catdog.images.for_display`, at most
+    :data:`catdog.predict.DISPLAY_MAX_SIDE` pixels a side), cached: a rerun (the opacity slider) decodes nothing.
+    With 18 phone photos, every step of the slider decoded and classified them all again: 4.3–6.5 s (QA).
+
+    Raises:
+        CatdogError: the bytes are not an image (:func:`catdog.images.decode_image`).
+    """
+    from catdog.images import decode_image, for_display
+    from catdog.predict import DISPLAY_MAX_SIDE
+
+    with decode_image(image_bytes) as image:
+        return for_display(image, max_side=DISPLAY_MAX_SIDE)
+
+
 def run_verdicts(run, files: list[tuple[str, bytes]]):
     """:func:`cached_verdicts` of ``(name, bytes)`` uploads with a run's final model and class names.
 

@@ -6,8 +6,8 @@ import streamlit as st
 from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
 from catdog.errors import CatdogError
-from catdog.images import MAX_BYTES, UPLOAD_TYPES, for_display
-from catdog.predict import classify_files, verdict_rows
+from catdog.images import MAX_BYTES, UPLOAD_TYPES
+from catdog.predict import verdict_rows
 
 COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_model keeps 6)
 
@@ -65,7 +65,7 @@ with classify_tab:
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)
     if files:
         with ui.user_errors():
-            predictions = classify_files(model, files, class_names)
+            predictions = ui.run_verdicts(run, files)  # cached: the opacity slider classifies nothing again
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
                  "message": p.error or ""} for p in predictions]
         # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
@@ -109,7 +109,8 @@ with classify_tab:
                 if prediction.error:
                     st.error(ui.plain(prediction.error), icon=":material/error:")
                     continue
-                shown, caption = for_display(prediction.image), prediction.name
+                with ui.user_errors():
+                    shown, caption = ui.cached_thumbnail(files[i][1]), prediction.name
                 if show_cam:
                     with ui.user_errors():
                         pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])

@@ -305,6 +305,17 @@ def test_classify_files_resizes_to_the_models_input_size():
     assert result.error is None and sum(result.probabilities.values()) == pytest.approx(1.0)
 
 
+def test_classify_files_keeps_a_display_copy_not_the_decoded_photo(tiny_model):
+    from catdog.predict import DISPLAY_MAX_SIDE, classify_files, predict_probabilities
+
+    big = Image.fromarray(np.random.default_rng(1).integers(0, 256, (1200, 2400, 3), dtype=np.uint8))
+    [result] = classify_files(tiny_model, [("big.png", encode(big, "PNG"))])
+    assert result.image.size == (DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE // 2)  # 20 such kept at full size: 8.7 GB
+    # the verdict is still the full-size photo's, resized as training resizes it
+    expected = predict_probabilities(tiny_model, to_model_input(big, (160, 160))[None])[0]
+    assert [result.probabilities[c] for c in ("cats", "dogs")] == pytest.approx(list(expected), abs=1e-6)
+
+
 def test_classify_files_all_bad_makes_no_model_call():
     from catdog.predict import classify_files
 
