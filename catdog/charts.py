@@ -28,6 +28,7 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
         fig.add_bar(
             name=split, x=list(per_class), y=list(per_class.values()), text=list(per_class.values()),
             marker_color=SPLIT_COLORS.get(split), textangle=0,  # plotly turns labels sideways in short bars
+            textposition="outside", cliponaxis=False,  # inside, the narrow bars at 1024 px shrank "1000" to 5 px
         )
     fig.update_layout(
         barmode="group", xaxis_title="class", yaxis_title="images", legend_title="split",

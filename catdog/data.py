@@ -192,14 +192,15 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     }
     if classes["train"] != classes["validation"]:
         raise CatdogError(
-            f"train/ has the class folders {classes['train']} but validation/ has {classes['validation']}; "
+            f"train/ has the class folders {', '.join(classes['train'])} but validation/ has "
+            f"{', '.join(classes['validation']) or 'none'}; "
             "they must be the same."
         )
     class_names = tuple(classes["train"])
     if len(class_names) != len(CLASS_NAMES):
         raise CatdogError(
             f"train/ in '{root}' must hold exactly two class folders (such as cats/ and dogs/): every catdog model "
-            f"ends in Dense(2), two logits, as in the course. Found {len(class_names)}: {list(class_names)}."
+            f"ends in Dense(2), two logits, as in the course. Found {len(class_names)}: {', '.join(class_names)}."
         )
     files: dict[str, dict[str, list[Path]]] = {}
     ignored: list[str] = []

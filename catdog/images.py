@@ -37,7 +37,10 @@ from catdog.errors import CatdogError
 MAX_BYTES = 20 * 1024 * 1024
 
 #: Largest image accepted, in pixels (width × height); larger ones are refused
-#: as possible decompression bombs.  40 MP covers any phone photo.
+#: as possible decompression bombs.  40 MP covers the 12-MP photos phones save by
+#: default, not the 48–200 MP of their "high resolution" modes (those are refused
+#: with a message to shrink them): decoding one 40-MP photo for the model takes
+#: about 0.9 GB for a moment (20 × 6300×6300 PNGs, ``classify_files``, 2 Dec 2026).
 MAX_PIXELS = 40_000_000
 
 #: PIL formats :func:`decode_image` opens.  Others PIL knows (EPS, which runs
@@ -49,8 +52,9 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 _SUPPORTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
 
 #: File name extensions the pages' uploaders accept: those of :data:`FORMATS` (the uploader refuses others before
-#: catdog sees them, so this list and the messages above must agree).
-UPLOAD_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
+#: catdog sees them, so this list and the messages above must agree). ``.jfif`` is how Chrome and Edge on Windows
+#: save many JPEGs from the web; without it the uploader refused them ("image/jpeg files are not allowed", QA).
+UPLOAD_TYPES = ("jpg", "jpeg", "jfif", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 _MIB = 1024 * 1024
 

@@ -6,8 +6,9 @@ from catdog import charts, data, ui
 
 ui.page_setup()
 st.title("Data")
-st.caption("Step 1 · the cats_and_dogs_filtered dataset: 3,000 JPEGs of cats and dogs from Kaggle's "
-           "Dogs vs. Cats competition, which the course resizes to 160×160 and reads in batches of 32.")
+st.caption("Step 1 · the course's dataset, cats_and_dogs_filtered, holds 3,000 JPEGs of cats and dogs from "
+           "Kaggle's Dogs vs. Cats competition, which the course resizes to 160×160 and reads in batches of 32; "
+           "the counts below are those of the dataset folder in use (sidebar).")
 
 config = ui.data_config()
 root, splits = ui.prepared_splits(config)

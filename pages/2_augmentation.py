@@ -59,3 +59,6 @@ with right:
     st.markdown(f"**{samples} augmented versions** (RandomFlip '{flip_mode}', RandomRotation {rotation:.2f}, "
                 f"fill '{fill_mode}')")
     ui.image_grid([ui.as_display(a) for a in augmented], [f"#{i + 1}" for i in range(samples)], columns=4)
+    if fill_mode == "constant":  # the layer fills with 0, which is black only on model2's raw pixels (QA)
+        st.caption("'constant' fills the corners with 0: black here and in model2, which augments raw [0, 255] "
+                   "pixels, but mid-grey in model3 and model4, which augment after rescaling them to [-1, 1].")

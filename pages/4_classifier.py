@@ -67,14 +67,21 @@ with classify_tab:
         with ui.user_errors():
             predictions = ui.run_verdicts(run, files)  # cached: the opacity slider classifies nothing again
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
-                 "message": p.error or ""} for p in predictions]
+                 # without the file name that begins it, which the first column gives (cut off at 1024 px, QA)
+                 "message": (p.error or "").removeprefix(f"{p.name}: ")} for p in predictions]
         # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
         table = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
         st.dataframe(table, hide_index=True, placeholder="–", column_config={
             c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%")
             for c in class_names
         })
-        st.download_button("Download results (CSV)", pd.DataFrame(rows).to_csv(index=False),
+        if any(p.label for p in predictions):  # a 1×1 image or a test pattern got a confident "cats" (QA)
+            st.caption(f"The model knows only {' and '.join(map(ui.plain, class_names))}: every picture gets one of "
+                       "them, even one that shows neither, because the softmax of its two logits always sums to "
+                       "100 %.")
+        # with the run, and a byte-order mark so that Excel reads the UTF-8 ("été 🐱.jpg" came out garbled, QA)
+        table_csv = pd.DataFrame([{"run": run.name, "model": run.model, **row} for row in rows]).to_csv(index=False)
+        st.download_button("Download results (CSV)", table_csv.encode("utf-8-sig"),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
             st.markdown("#### Every model's verdict")
