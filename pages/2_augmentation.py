@@ -12,8 +12,7 @@ st.caption("Step 2 · random flips and rotations show the model a slightly diffe
            "which fights overfitting. model2, model3 and model4 use exactly these layers; they are active only "
            "while training.")
 
-config = ui.data_config()
-_, splits = ui.prepared_splits(config)
+config = ui.data_config()  # the sidebar's dataset settings
 state = st.session_state
 
 ui.defaults({"aug_flip": "horizontal", "aug_rotation": 0.2, "aug_fill": "reflect", "aug_samples": 8, "aug_seed": 7,
@@ -40,7 +39,8 @@ if source == "Upload your own":
     with ui.user_errors():
         image = to_model_input(decode_image(upload.getvalue(), upload.name))
     caption = upload.name
-else:
+else:  # the dataset only now: with a wrong dataset folder, "Upload your own" above still works (QA)
+    _, splits = ui.prepared_splits(config)
     if st.button("Another image", icon=":material/shuffle:"):
         state["aug_pick"] = state.get("aug_pick", 0) + 1
     rng = np.random.default_rng(state.get("aug_pick", 0))

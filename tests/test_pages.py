@@ -130,6 +130,14 @@ def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
     assert not at.exception and "pet.jpg" in shown(at.error[0].value)
 
 
+def test_augmentation_of_an_upload_works_while_the_dataset_folder_is_wrong(synthetic_data, tmp_path):
+    at = open_page(PAGES[1], tmp_path / "missing")
+    assert not at.exception and "does not exist" in shown(at.error[0].value)
+    at.radio(key="aug_source").set_value("Upload your own").run()  # still offered, and needs no dataset
+    at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
+    assert not at.exception and not at.error and len(at.get("image")) == 9
+
+
 def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_epochs=2, train_batch=8)
     assert any("conv1" in str(row) for row in at.dataframe[0].value.to_dict("records"))
