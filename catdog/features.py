@@ -391,11 +391,13 @@ def load_or_extract_parts(
             nonlocal done
             done += 1
             if progress is not None:  # the first pass also builds the extractor's graph: the pace starts after it
-                progress.set(batch=done, **({"first_batch_ended": time.time()} if done == 1 else {}))
+                now = time.time()
+                progress.set(batch=done, last_batch_ended=now, batches_ended=done,
+                             **({"first_batch_ended": now} if done == 1 else {}))
 
         if progress is not None:
             progress.set(phase="extracting features", batch=0, batches=total, epoch_started=time.time(),
-                         first_batch_ended=0.0)
+                         first_batch_ended=0.0, last_batch_ended=0.0, batches_ended=0)
         extractor = FeatureExtractor(model)
         for name, items, k in todo:
             features = extract_features(extractor, items, image_size=image_size, views=k,

@@ -421,6 +421,11 @@ class Progress:
     #: When the current epoch's first batch ended (``time.time()``), else 0: that batch carries the fit's one-time
     #: work (tracing the training step), so the pace before any epoch has finished is measured from here.
     first_batch_ended: float = 0.0
+    #: When the current epoch's latest whole batch ended, else 0, and how many whole batches had ended then (with
+    #: gradient accumulation ``batch`` counts a batch whose micro-batches have begun): they pace the time left, and
+    #: :func:`catdog.reporting.eta_seconds` counts the time since then as spent on the batches left.
+    last_batch_ended: float = 0.0
+    batches_ended: int = 0
     #: ``{"epoch": e, "batch": b, "images": n}`` (1-based) while the network gives the same logits to all n
     #: probe images (a collapsed model1/model2, see :func:`_make_collapse_check`), else ``None``.
     collapsed: dict | None = None
@@ -441,7 +446,8 @@ class Progress:
                 "epochs": self.epochs, "epoch": self.epoch, "batch": self.batch, "batches": self.batches,
                 "history": [dict(row) for row in self.history], "phase": self.phase,
                 "message": self.message, "epoch_started": self.epoch_started,
-                "first_batch_ended": self.first_batch_ended,
+                "first_batch_ended": self.first_batch_ended, "last_batch_ended": self.last_batch_ended,
+                "batches_ended": self.batches_ended,
                 "collapsed": dict(self.collapsed) if self.collapsed else None,
                 "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
                 "fit_first_epoch": self.fit_first_epoch, "fit_last_epoch": self.fit_last_epoch,
@@ -468,13 +474,18 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
                          fit_last_epoch=self.params.get("epochs") or 0)  # fit's ``epochs``: its last epoch
 
         def on_epoch_begin(self, epoch, logs=None):
-            progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time(), first_batch_ended=0.0)
+            progress.set(epoch=epoch + 1, batch=0, epoch_started=time.time(), first_batch_ended=0.0,
+                         last_batch_ended=0.0, batches_ended=0)
             with progress.lock:
                 progress.fit_first_epoch = progress.fit_first_epoch or epoch + 1
 
         def on_train_batch_end(self, batch, logs=None):
-            done = -(-(batch + 1) // steps_per_batch)
-            progress.set(batch=done, **({"first_batch_ended": time.time()} if batch + 1 == steps_per_batch else {}))
+            done, now = -(-(batch + 1) // steps_per_batch), time.time()
+            if (batch + 1) % steps_per_batch == 0:  # a whole batch has ended (the last of its micro-batches)
+                progress.set(batch=done, last_batch_ended=now, batches_ended=done,
+                             **({"first_batch_ended": now} if done == 1 else {}))
+            else:
+                progress.set(batch=done)
             if stop is not None and stop.is_set():
                 self.model.stop_training = True
 

@@ -488,6 +488,13 @@ def test_reporting_helpers():
                                               {"epoch": 3, "seconds": 40.0}], "fit_first_epoch": 3}
     assert eta_seconds(tuning, now=110.0) == pytest.approx(40.0 * 0.5)
     assert eta_seconds({**tuning, "epoch": 3, "history": tuning["history"][:2]}, now=110.0) == pytest.approx(2 * 15)
+    # Paced up to the end of the last whole batch; the batch under way counts down, at most one batch's worth.
+    ended = {**snap, "last_batch_ended": 110.0, "batches_ended": 5}  # 2 s per batch from 102 to 110 s
+    assert [eta_seconds(ended, now=t) for t in (110.0, 111.0, 113.0)] == pytest.approx([50.0, 49.0, 48.0])
+    # with gradient accumulation, "batch" counts the batch whose micro-batches have begun; the pace does not
+    assert eta_seconds({**ended, "batch": 6}, now=111.0) == pytest.approx(49.0)
+    validating = {**ended, "batch": 10, "batches_ended": 10, "last_batch_ended": 120.0}  # epoch 2's batches ran
+    assert eta_seconds(validating, now=125.0) == pytest.approx(20.0 * 2)  # epochs 3 and 4 left
     extracting = {**snap, "phase": "extracting features", "epoch": 0, "batch": 3, "batches": 12}
     assert phase_text(extracting) == "extracting features · MobileNetV2 pass 3/12"
     assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting, now=110.0) == pytest.approx(
