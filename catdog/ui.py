@@ -94,6 +94,29 @@ def defaults(values: dict) -> None:
         st.session_state.setdefault(key, value)
 
 
+def whole_number(container, label: str, low: int, high: int, *, key: str, **kwargs) -> tuple[int, str | None]:
+    """An integer ``st.number_input`` whose range ``low`` … ``high`` catdog checks, not the widget.
+
+    With ``min_value``/``max_value`` Streamlit keeps a typed 0 or 999 in the field in red with only a small icon,
+    and the script goes on with the last value in range: a student typed 999 epochs and Train started 20 (QA). Here
+    the typed value stays the value, and an out-of-range one gets a message for the page to show (and to keep Train
+    off until it is fixed).
+
+    Args:
+        container: where to draw it (``st``, a column).
+        label: the field's label, also named in the message.
+        low, high: the values accepted, both included.
+        key: the widget's session-state key (its value set with :func:`defaults`).
+        kwargs: further ``st.number_input`` arguments (``help``, ``disabled``).
+
+    Returns:
+        ``(value, problem)``: the field's value as an ``int``, and ``None`` or the message.
+    """
+    value = int(container.number_input(label, step=1, key=key, **kwargs))
+    problem = None if low <= value <= high else f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,}."
+    return value, problem
+
+
 def keep_selection(key: str, options: list[str], first: list[str]) -> None:
     """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
 

@@ -58,12 +58,16 @@ spec = MODEL_SPECS[choice]
 st.markdown(spec.description)
 
 left, middle, right = st.columns(3)
-epochs = left.number_input("Epochs", 1, 200, key="train_epochs")
+problems = []  # out-of-range numbers: said above Train, which stays off until they are fixed
+epochs, problem = ui.whole_number(left, "Epochs", 1, 200, key="train_epochs")
+problems.append(problem)
 batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], key="train_batch")
 learning_rate = right.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
                                     key="train_lr", format_func=lambda v: f"{v:g}")
 left, middle, right = st.columns(3)
-seed = left.number_input("Seed", 0, 2**31 - 1, key="train_seed", help="Same seed → same run on this machine.")
+seed, problem = ui.whole_number(left, "Seed", 0, 2**31 - 1, key="train_seed",
+                                help="Same seed → same run on this machine.")
+problems.append(problem)
 run_name = middle.text_input("Run name (optional)", key="train_name", max_chars=80)
 
 options = {}
@@ -106,17 +110,21 @@ if spec.mobilenet:
         options["fast"] = a.toggle("Fast mode", key="train_fast",
                                    help="Cache MobileNetV2's features: run the frozen base once, cache its features, "
                                         "train the head on them.")
-        options["views"] = b.number_input(
-            "Augmented views per training image (fast mode)", 1, 20, key="train_views", disabled=not options["fast"],
+        options["views"], problem = ui.whole_number(
+            b, "Augmented views per training image (fast mode)", 1, 20, key="train_views", disabled=not options["fast"],
             help="K: features are cached for the image itself plus K − 1 versions through the augmentation layers "
                  "above; each epoch uses one of them per image. 1 = no augmentation. Each extra view costs one "
                  "more MobileNetV2 pass over the 2,000 training images (≈ 20 s at 160×160, ≈ 40 s at 224 here).")
+        problems.append(problem if options["fast"] else None)
         if options["fast"] and options["views"] == 1:
             b.caption("1 view: the head trains on the images as they are, without augmentation "
                       "(fine-tuning, if any, augments).")
         a, b, c, d = st.columns(4)
-        options["fine_tune_epochs"] = a.number_input("Fine-tuning epochs (0 = none)", 0, 50, key="train_ft")
-        options["fine_tune_at"] = b.number_input("Unfreeze from layer", 0, 154, key="train_ft_at")
+        options["fine_tune_epochs"], problem = ui.whole_number(a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft")
+        problems.append(problem)
+        options["fine_tune_at"], problem = ui.whole_number(b, "Unfreeze from layer", 0, 154, key="train_ft_at",
+                                                           disabled=not options["fine_tune_epochs"])
+        problems.append(problem if options["fine_tune_epochs"] else None)
         options["fine_tune_lr_factor"] = c.select_slider("Fine-tuning learning rate factor", [0.01, 0.1, 1.0],
                                                          key="train_ft_lr")
         auto = fine_tune_accumulation(0, (side, side))
@@ -146,11 +154,15 @@ with st.expander(f"Layers of {choice}"):
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
+problems = [problem for problem in problems if problem]
+for problem in problems:
+    st.error(ui.plain(problem), icon=":material/error:")
 train_row = st.container(horizontal=True, vertical_alignment="center", gap="medium")  # each as wide as it needs
 if train_row.button("Train", type="primary", icon=":material/play_arrow:",
-                       disabled=root is None or bool(weights_problem),
+                       disabled=root is None or bool(weights_problem) or bool(problems),
                        help="Fix the dataset settings in the sidebar first (see the error above)." if root is None else
-                       "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else None):
+                       "Fix the MobileNetV2 weights file first (see the error above)." if weights_problem else
+                       "Fix the settings named above first." if problems else None):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
         st.toast(f"“{ui.plain(twin.train_config.name or twin.train_config.model)}” with these settings is already "

@@ -631,6 +631,20 @@ def test_training_page_leaves_another_users_failure_to_them(synthetic_data, tmp_
     assert "Nothing is training on this server now" in texts(at)
 
 
+def test_an_out_of_range_number_is_said_and_keeps_train_off(synthetic_data, tmp_path):
+    at = open_page(PAGES[2], synthetic_data)
+    train = lambda: [b for b in at.button if b.label == "Train"][0]  # noqa: E731
+    assert not train().disabled
+    at.number_input(key="train_epochs").set_value(999).run()  # the widget's own range kept 20 and trained that
+    assert [shown(e.value) for e in at.error] == ["Epochs: 999 is not allowed here; choose 1 to 200."]
+    assert train().disabled
+    at.number_input(key="train_seed").set_value(-5).run()
+    assert len(at.error) == 2 and "Seed: -5 is not allowed here" in shown(at.error[1].value)
+    at.number_input(key="train_epochs").set_value(2).run()
+    at.number_input(key="train_seed").set_value(7).run()
+    assert not at.error and not train().disabled and not at.exception
+
+
 def test_settings_survive_a_visit_to_another_page(synthetic_data):
     at = open_page("dashboard.py", synthetic_data)
     at.switch_page("pages/3_training.py").run()
