@@ -174,9 +174,9 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     (``first_batch_ended``; that batch traces the training step: counting it, a 44-s model1 run was said to
     have 243 s left at batch 2 and 69 s at batch 10, with 34 and 32 s to go), without validation. The current
     epoch counts for the share of its batches still to run, the batch under way for the share of its time still
-    to go (:func:`_batches_left`), so that the estimate counts down between batches. ``None`` until a pace is known (before a fit's third
-    batch), or outside training (testing). While fast model4 extracts features: the seconds left in that
-    extraction, paced by its MobileNetV2 passes since the first (which also builds the graph).
+    to go (:func:`_batches_left`), so that the estimate counts down between batches. ``None`` until a pace is
+    known (before a fit's third batch), or outside training (testing). While fast model4 extracts features: the
+    seconds left in that extraction, paced by its MobileNetV2 passes since the first (which also builds the graph).
     """
     now = time.time() if now is None else now
     batches = snapshot.get("batches", 0)
@@ -203,7 +203,7 @@ def _seconds_per_batch(snapshot: dict, now: float) -> float | None:
     (``first_batch_ended``, ``last_batch_ended``, ``batches_ended``; up to ``now`` in a snapshot without them), or
     ``None`` before the third: the first carries one-time work (tracing, building the graph), and one more is no
     pace."""
-    if not snapshot.get("last_batch_ended"):  # a snapshot of before 2 Dec: paced up to now
+    if not snapshot.get("last_batch_ended"):  # a snapshot without it (a caller's own): paced up to now
         batch = snapshot.get("batch", 0)
         if batch < 3 or not snapshot.get("first_batch_ended"):
             return None
@@ -221,7 +221,7 @@ def _batches_left(snapshot: dict, now: float, seconds_per_batch: float) -> float
     in between, so the two lines that show it, drawn a second apart, read "1 min 35 s" and "2 min 13 s" early in
     a fine-tuning epoch (QA, 2 Dec 2026)."""
     batches = snapshot.get("batches", 0)
-    if not snapshot.get("last_batch_ended"):  # none ended yet in this epoch, or a snapshot of before 2 Dec
+    if not snapshot.get("last_batch_ended"):  # none ended yet in this epoch, or a snapshot without the field
         return float(batches - min(snapshot.get("batch", 0), batches))
     ended = min(snapshot.get("batches_ended", 0), batches)
     if ended >= batches:

@@ -120,7 +120,8 @@ if spec.mobilenet:
             b.caption("1 view: the head trains on the images as they are, without augmentation "
                       "(fine-tuning, if any, augments).")
         a, b, c, d = st.columns(4)
-        options["fine_tune_epochs"], problem = ui.whole_number(a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft")
+        options["fine_tune_epochs"], problem = ui.whole_number(a, "Fine-tuning epochs (0 = none)", 0, 50,
+                                                               key="train_ft")
         problems.append(problem)
         options["fine_tune_at"], problem = ui.whole_number(b, "Unfreeze from layer", 0, 154, key="train_ft_at",
                                                            disabled=not options["fine_tune_epochs"])
