@@ -31,7 +31,7 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
             textposition="outside", cliponaxis=False,
         )
     fig.update_layout(
-        barmode="group", xaxis_title="class", yaxis_title="images", legend_title="split",
+        barmode="group", xaxis_title="class", yaxis_title="images", legend_title="split", yaxis_tickformat=",",
         height=320, margin=dict(t=30, b=10, l=10, r=10),
         uniformtext=dict(minsize=11, mode="show"),  # plotly shrank "1000" to fit a narrow bar: 5 px at 1024 px (QA)
     )

@@ -351,7 +351,7 @@ def run_model(run):
     return cached_model(str(run.model_path), model_version(run))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner="Classifying the images…", max_entries=32)  # 20 large PNGs took a minute (QA)
 def cached_verdicts(model_path: str, mtime: float, files: tuple, class_names: tuple):
     """:func:`catdog.predict.classify_files` of uploads with a saved model (``mtime`` keys the file version),
     without the decoded images: a rerun (the opacity slider, a change of the compared models) decodes and predicts

@@ -38,9 +38,9 @@ for split, missing in data.missing_classes(counts).items():
 with st.expander("How the validation and test splits are made", expanded=True):
     st.markdown(
         f"""
-- **train** = every image of `train/` ({sum(counts['train'].values())} images).
-- `validation/` is split **once** into **validation** ({sum(counts['validation'].values())}) and
-  **test** ({sum(counts['test'].values())}): per class, the files are shuffled with seed {splits.seed} and the
+- **train** = every image of `train/` ({sum(counts['train'].values()):,} images).
+- `validation/` is split **once** into **validation** ({sum(counts['validation'].values()):,}) and
+  **test** ({sum(counts['test'].values()):,}): per class, the files are shuffled with seed {splits.seed} and the
   first ones go to test, so both splits keep the class balance (stratified), share no image (disjoint), and the
   same seed always gives the same files.
 - The course instead takes the first 1/5 of the *batches* of a validation dataset that reshuffles on every

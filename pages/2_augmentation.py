@@ -53,7 +53,7 @@ augmented = augment.augment_samples(
     seed=int(seed) + 1000 * state.get("aug_draw", 0),
 )
 left, right = st.columns([1, 3])
-left.markdown(f"**Original**, as the models get it ({image.shape[1]}×{image.shape[0]})")
+left.markdown(f"**Original**, resized as model1–3 get it ({image.shape[1]}×{image.shape[0]})")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
 with right:
     st.markdown(f"**{samples} augmented versions** (RandomFlip '{flip_mode}', RandomRotation {rotation:.2f}, "

@@ -72,15 +72,19 @@ with classify_tab:
         # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
         table = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
         st.dataframe(table, hide_index=True, placeholder="–", column_config={
-            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%")
-            for c in class_names
+            # narrow bars, so that the message of a file that is no image is readable at 1024 px (QA)
+            **{c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%", width="small")
+               for c in class_names},
+            "message": st.column_config.TextColumn(width="large"),
         })
         if any(p.label for p in predictions):  # a 1×1 image or a test pattern got a confident "cats" (QA)
             st.caption(f"The model knows only {' and '.join(map(ui.plain, class_names))}: every picture gets one of "
                        "them, even one that shows neither, because the softmax of its two logits always sums to "
                        "100 %.")
         # with the run, and a byte-order mark so that Excel reads the UTF-8 ("été 🐱.jpg" came out garbled, QA)
-        table_csv = pd.DataFrame([{"run": run.name, "model": run.model, **row} for row in rows]).to_csv(index=False)
+        table_csv = pd.DataFrame([{"run": run.name, "run id": run.run_id, "model": run.model, **row,
+                                   "label": row["label"] if row["label"] != "—" else ""} for row in rows]
+                                 ).to_csv(index=False)
         st.download_button("Download results (CSV)", table_csv.encode("utf-8-sig"),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
