@@ -13,6 +13,7 @@ import re
 import sys
 import uuid
 from dataclasses import replace
+from typing import Mapping
 
 import streamlit as st
 
@@ -115,6 +116,33 @@ def whole_number(container, label: str, low: int, high: int, *, key: str, **kwar
     value = int(container.number_input(label, step=1, key=key, **kwargs))
     problem = None if low <= value <= high else f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,}."
     return value, problem
+
+
+def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
+    """Before the select box or multiselect ``key`` over the ids of ``labels`` (``{id: label}``) is drawn: turn
+    chosen labels the browser sent back into ids again, and have it show their labels of now.
+
+    Streamlit's select widgets send the browser's choice back as the *label* of each chosen option and turn it
+    into the option only while that label is still offered; otherwise the label string itself becomes the value.
+    The browser keeps showing the label the run had when it was chosen, and a run's label changes when it is
+    renamed, finishes or is scored ("x · model1 · running" → "x · model1 · test 62.0%"): after a rename,
+    Rename/Delete said the chosen run had been deleted, and a run that finished while compared left the
+    comparison (QA). Every label this session has drawn is kept with its id (in ``_labels_<key>``, the latest id
+    for a label) to map such values back; setting the value anew makes the browser show the new label. The id of
+    a run that is gone stays as it is, for the page to say so.
+
+    Args:
+        key: the widget's key.
+        labels: ``{option id: label}`` of this draw (:func:`catdog.reporting.distinct_labels`).
+    """
+    state = st.session_state
+    back = {**(state.get(f"_labels_{key}") or {}), **{label: rid for rid, label in labels.items()}}
+    value = state.get(key)
+    if isinstance(value, list) and any(v not in labels and v in back for v in value):
+        state[key] = [back.get(v, v) if v not in labels else v for v in value]
+    elif isinstance(value, str) and value not in labels and value in back:
+        state[key] = back[value]
+    state[f"_labels_{key}"] = back
 
 
 def keep_selection(key: str, options: list[str], first: list[str]) -> None:

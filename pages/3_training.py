@@ -360,8 +360,9 @@ st.dataframe(
 )
 by_id = {run.run_id: run for run in runs}
 with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
-ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new runs join the comparison
 labels = reporting.distinct_labels(runs)
+ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
+ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new runs join the comparison
 picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
                         help="Runs with at least one finished epoch; a run failed or stopped before that has no "
                              "curves to compare.")
@@ -387,6 +388,7 @@ def _manage(action: str) -> None:
         if action == "rename":
             run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
             state["manage_name"] = ""
+            state["manage_run"] = run.run_id  # set anew, so that the browser shows the run's new label
             st.toast(f"Renamed to “{ui.plain(run.name)}”.", icon=":material/edit:")
         else:
             jobs.store.delete(run.run_id)
@@ -397,6 +399,7 @@ def _manage(action: str) -> None:
 
 
 with st.expander("Rename or delete a run"):
+    ui.ids_from_labels("manage_run", labels)  # renamed, finished or scored since it was chosen: still chosen
     if (chosen := state.get("manage_run")) is not None and chosen not in by_id:
         # Streamlit would quietly choose the newest run instead, and the next Delete removed that one (QA)
         state["manage_run"] = None

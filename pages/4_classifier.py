@@ -25,6 +25,8 @@ if not runs:
 runs = reporting.rank_runs(runs)  # best test accuracy first (on few test images: further down), guessers last
 by_id = {run.run_id: run for run in runs}
 labels = reporting.distinct_labels(runs)
+ui.ids_from_labels("classifier_run", labels)  # renamed or scored meanwhile: still the chosen run
+ui.ids_from_labels("classifier_compare", labels)
 if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:
     st.session_state.pop("classifier_run")  # the select box would switch models without a word
     st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "

@@ -489,6 +489,31 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert at.button(key="rename_run").disabled
 
 
+def test_a_run_renamed_meanwhile_stays_chosen_though_the_browser_sends_back_its_old_label(monkeypatch):
+    from types import SimpleNamespace
+
+    from catdog import ui
+
+    # Streamlit's select widgets send back the label of each choice and keep the label string as the value when
+    # it is no longer offered (AppTest sends options, so only a browser shows it): after a rename, Rename/Delete
+    # said the run had been deleted, and a run that finished while compared left the comparison (QA).
+    state = {}
+    monkeypatch.setattr(ui, "st", SimpleNamespace(session_state=state))
+    ui.ids_from_labels("manage_run", {"id-a": "a · model1 · running", "id-b": "b · model1 · test 50.0%"})
+    state.update(manage_run="a · model1 · running", compare=["a · model1 · running", "id-b"])  # from the browser
+    ui.ids_from_labels("compare", {"id-a": "a · model1 · running", "id-b": "b · model1 · test 50.0%"})
+    labels = {"id-a": "renamed · model1 · test 62.0%", "id-b": "b · model1 · test 50.0%"}
+    ui.ids_from_labels("manage_run", labels)
+    ui.ids_from_labels("compare", labels)
+    assert state["manage_run"] == "id-a" and state["compare"] == ["id-a", "id-b"]
+    state["manage_run"] = "a · model1 · running"  # the browser shows the label of when it was chosen
+    ui.ids_from_labels("manage_run", {**labels, "id-a": "renamed twice · model1 · test 62.0%"})
+    assert state["manage_run"] == "id-a"
+    state["manage_run"] = "b · model1 · test 50.0%"  # deleted meanwhile: its id stays, for the page to say so
+    ui.ids_from_labels("manage_run", {"id-a": labels["id-a"]})
+    assert state["manage_run"] == "id-b"
+
+
 def test_a_run_deleted_in_another_tab_is_never_swapped_for_another_in_rename_or_delete(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)

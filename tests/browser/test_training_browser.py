@@ -13,7 +13,7 @@ expect = pytest.importorskip("playwright.sync_api", reason="the playwright packa
 from catdog.training import read_history_csv  # noqa: E402
 from tests.browser.helpers import (  # noqa: E402
     TRAIN_TIMEOUT_S, chart_points, click_train, configure_data, error_texts, go_to, new_runs, open_app, read_runs,
-    set_training, start_training, wait_for, wait_for_run_status, wait_mid_epoch,
+    set_training, settle, start_training, wait_for, wait_for_run_status, wait_mid_epoch,
 )
 from tests.synthetic import synthetic_image  # noqa: E402
 
@@ -175,3 +175,27 @@ def test_classifier_gives_a_verdict_and_names_a_bad_file(page, app_server, train
     expect(bad).to_have_count(1, timeout=120_000)
     expect(bad).to_contain_text("holiday.jpg: this file is not an image")
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_a_run_renamed_twice_from_the_page_stays_chosen(page, app_server, trained_run):
+    # The browser sends back the label a run had when it was chosen; after a rename that label is no longer
+    # offered, and the page took the choice for a deleted run (QA): Rename went off until the run was chosen again.
+    open_app(page, app_server, "training")
+    configure_data(page)  # the synthetic dataset's split sizes (the page's dataset error aside)
+    page.get_by_text("Rename or delete a run").click()
+    settle(page)
+    manage = page.get_by_test_id("stExpander").filter(has_text="Rename or delete a run")
+    manage.get_by_test_id("stSelectbox").click()
+    page.get_by_role("option").filter(has_text="for the classifier").first.click()
+    settle(page)
+    name, rename = manage.get_by_label("New name"), manage.get_by_role("button", name="Rename")
+    for new in ("renamed once", "for the classifier"):  # the second puts the fixture's name back
+        name.fill(new)
+        name.press("Enter")
+        settle(page)
+        expect(rename).to_be_enabled()
+        rename.click()
+        settle(page)
+        wait_for(lambda: read_runs(app_server.runs_dir)[trained_run].get("name") == new, timeout=60)
+    expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="has been deleted")).to_have_count(0)
+    assert error_texts(page) == []
