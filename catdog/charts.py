@@ -141,6 +141,7 @@ def history_figure(
     if metric == "accuracy":
         _accuracy_axis(fig, [row.get(key) for row in history for key in (metric, f"val_{metric}")])
     elif metric == "loss":
+        fig.update_yaxes(rangemode="tozero")  # a flat loss is drawn flat, not as plotly's zoom on its digits
         _loss_axis(fig, history)
     fig.update_xaxes(rangemode="tozero", dtick=1 if len(epochs) <= EPOCH_TICKS_MAX else None)
     return fig
@@ -176,6 +177,8 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             )
         if "accuracy" in metric:
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)
+        elif "loss" in metric:  # from 0: a stuck run's 0.693178 → 0.693172 was drawn as a steep fall (QA)
+            fig.update_yaxes(rangemode="tozero", row=1, col=col)
         fig.update_xaxes(title_text="epoch", rangemode="tozero", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
                          row=1, col=col)
     fig.update_layout(height=380, margin=dict(t=30, b=10, l=10, r=10),

@@ -975,6 +975,8 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             fine_tuned = True
             history = progress.snapshot()["history"]
             stopped = stop is not None and stop.is_set()
+        if stopped and len(history) >= total_epochs and not progress.snapshot()["partial_epoch"]:
+            stopped = False  # Stop came during the last epoch's validation: every epoch ran, the run is done (QA)
         if history:  # else nothing was trained (say, stopped during feature extraction): no model to offer
             save_for_inference(model, run.path / MODEL_FILE)
         test = test_best = None
@@ -1289,7 +1291,7 @@ class TrainingQueue:
                     progress=job.progress, stop=job.stop, on_run_created=created,
                 )
                 job.result, job.result_best = result.test, result.test_best
-                job.state = "stopped" if job.stop.is_set() else "done"
+                job.state = "stopped" if result.run.status == "stopped" else "done"
             except Exception as err:  # shown in the page; the thread must live on.
                 job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
                 job.progress.set(phase="failed", message=job.error)

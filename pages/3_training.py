@@ -1,5 +1,6 @@
 """Training: pick a model, train it with live curves, keep and compare runs."""
 
+import contextlib
 import os
 from dataclasses import replace
 
@@ -215,6 +216,15 @@ def _retry_with_next_seed(job) -> None:
         state["train_seed"], state["train_name"] = seed, name
 
 
+def _job_name(job) -> str:
+    """The job's run name as it is now (renamed from the Runs table meanwhile, say), else its model."""
+    name = job.train_config.name
+    if job.run_id:
+        with contextlib.suppress(CatdogError):
+            name = jobs.store.get(job.run_id).record.get("name") or ""
+    return name or job.train_config.model
+
+
 def _show_job(job) -> None:
     """Button callback: the live view follows ``job`` from now on."""
     state["job_id"] = job.job_id
@@ -229,11 +239,12 @@ def _other_jobs_of_mine(shown) -> None:
     st.caption("Your other trainings")
     for job in mine:
         text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
-        where = (reporting.phase_text(job.progress.snapshot()) if job.state == "running"
+        where = ("stopping after the current batch" if job.stop.is_set()  # not "training" with a Stop (QA)
+                 else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
                  else f"queued, position {jobs.position(job)}")
-        text.markdown(f"{ui.plain(job.train_config.name or job.train_config.model)} · {where}")
+        text.markdown(f"{ui.plain(_job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
-        if stop.button("Stop", key=f"stop_{job.job_id}"):
+        if not job.stop.is_set() and stop.button("Stop", key=f"stop_{job.job_id}"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
@@ -259,7 +270,7 @@ def train_status():
         return
     snap = job.progress.snapshot()
     where = f"queued, position {jobs.position(job)}" if job.state == "queued" else _progress_text(snap)
-    st.caption(f"{ui.plain(job.train_config.name or job.train_config.model)} · {where} · live view below ↓")
+    st.caption(f"{ui.plain(_job_name(job))} · {where} · live view below ↓")
 
 
 with train_row:
@@ -281,7 +292,8 @@ def live_job():
         return
     snap = job.progress.snapshot()
     cfg = job.train_config
-    st.subheader(f"{ui.plain(cfg.name or cfg.model)} · {job.state}")
+    shown_state = "stopping" if job.stop.is_set() and not job.finished else job.state  # until its batch ends
+    st.subheader(f"{ui.plain(_job_name(job))} · {shown_state}")
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
@@ -345,7 +357,7 @@ st.dataframe(
     column_order=[k for k in rows[0] if k != "id"],
     column_config={
         # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view
-        "run": st.column_config.TextColumn(pinned=True),
+        "run": st.column_config.TextColumn(pinned=True, width="medium"),  # a long name hid the rest at 1024 px
         "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
         "test accuracy": st.column_config.NumberColumn(
             help="The final model (after the last epoch) on the held-out test split."),

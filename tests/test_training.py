@@ -205,6 +205,36 @@ def test_stop_pressed_during_validation_ends_the_fit_with_that_epoch():
     assert "stopped_after_batch" not in progress.history[-1]
 
 
+def test_a_stop_during_the_last_epochs_validation_leaves_a_done_run(synthetic_data, tmp_path, monkeypatch):
+    from catdog import training
+
+    stop, make = threading.Event(), training._make_live_callback
+
+    def pressing_stop_in_the_last_validation(progress, stop_event, steps_per_batch=1):
+        callback = make(progress, stop_event, steps_per_batch)
+        on_epoch_end = callback.on_epoch_end
+
+        def late_stop(epoch, logs=None):
+            if epoch + 1 == 2:  # Keras has validated the last epoch; its end is logged next
+                stop.set()
+            on_epoch_end(epoch, logs)
+
+        callback.on_epoch_end = late_stop
+        return callback
+
+    monkeypatch.setattr(training, "_make_live_callback", pressing_stop_in_the_last_validation)
+    result = train_run(TrainConfig(epochs=2), DataConfig(str(synthetic_data), **SMALL),
+                       store=RunStore(tmp_path / "runs"), stop=stop)
+    assert stop.is_set() and len(result.history) == 2
+    assert result.run.status == "done" and run_rows_status(result.run) == "done"  # not "stopped": every epoch ran
+
+
+def run_rows_status(run) -> str:
+    from catdog.reporting import run_rows
+
+    return run_rows([run])[0]["status"]
+
+
 def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
     from catdog.models import HDF5_SIGNATURE
 
@@ -694,7 +724,7 @@ def test_accuracy_axes_zoom_on_the_curves_up_to_100_percent():
     model1 = [{"epoch": 1, "val_accuracy": 0.5, "val_loss": 0.69}]
     both = compare_figure({"model4": model4, "model1": model1})
     assert axis(both)[1] == [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-    assert both.layout.yaxis2.tickformat is None  # the loss chart keeps plotly's own axis
+    assert both.layout.yaxis2.tickformat is None and both.layout.yaxis2.rangemode == "tozero"  # loss from 0
     # one legend under both charts: a run's two lines share one entry, which hides both
     assert [(t.name, t.legendgroup, t.showlegend) for t in both.data] == [
         ("model4", "0", True), ("model1", "1", True), ("model4", "0", False), ("model1", "1", False)]
