@@ -125,3 +125,29 @@ def verdict_rows(names: Sequence[str], verdicts: Mapping[str, Sequence[Predictio
             row[title] = "—" if p.label is None else f"{p.label} · {p.probabilities[p.label]:.1%}"
         rows.append(row)
     return rows
+
+
+def predictions_csv(predictions: Sequence[Prediction], class_names: Sequence[str], run) -> bytes:
+    """The Classifier's results table as a CSV file for download.
+
+    One row per file: the run (name, id, model), the file, the predicted label (empty for a file that is no
+    image), the probability of each class (fractions in [0, 1]) and the message of a file that is no image.
+    UTF-8 with a byte-order mark, so that Excel reads names such as "été 🐱.jpg" (without it they came out
+    garbled, QA).
+
+    Args:
+        predictions: :func:`classify_files`' result.
+        class_names: the run's class names, in the order of its logits.
+        run: the :class:`catdog.training.RunInfo` whose model gave them.
+    """
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["run", "run id", "model", "file", "label", *class_names, "message"])
+    for p in predictions:
+        writer.writerow([run.name, run.run_id, run.model, p.name, p.label or "",
+                         *(p.probabilities.get(c, "") for c in class_names), p.error or ""])
+    return out.getvalue().encode("utf-8-sig")
+

@@ -1,13 +1,12 @@
 """Classifier: drop images, see each verdict, and let the model explain itself."""
 
-import pandas as pd
 import streamlit as st
 
 from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
 from catdog.errors import CatdogError
 from catdog.images import MAX_BYTES, UPLOAD_TYPES
-from catdog.predict import verdict_rows
+from catdog.predict import predictions_csv, verdict_rows
 
 COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_model keeps 6)
 
@@ -83,11 +82,7 @@ with classify_tab:
             st.caption(f"The model knows only {' and '.join(map(ui.plain, class_names))}: every picture gets one of "
                        "them, even one that shows neither, because the softmax of its two logits always sums to "
                        "100 %.")
-        # with the run, and a byte-order mark so that Excel reads the UTF-8 ("été 🐱.jpg" came out garbled, QA)
-        table_csv = pd.DataFrame([{"run": run.name, "run id": run.run_id, "model": run.model, **row,
-                                   "label": row["label"] if row["label"] != "—" else ""} for row in rows]
-                                 ).to_csv(index=False)
-        st.download_button("Download results (CSV)", table_csv.encode("utf-8-sig"),
+        st.download_button("Download results (CSV)", predictions_csv(predictions, class_names, run),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
             st.markdown("#### Every model's verdict")

@@ -316,6 +316,23 @@ def test_classify_files_keeps_a_display_copy_not_the_decoded_photo(tiny_model):
     assert [result.probabilities[c] for c in ("cats", "dogs")] == pytest.approx(list(expected), abs=1e-6)
 
 
+def test_the_results_csv_opens_in_excel_with_the_run_and_plain_labels():
+    import csv
+    from types import SimpleNamespace
+
+    from catdog.predict import Prediction, predictions_csv
+
+    run = SimpleNamespace(name="demo", run_id="20261202-101010-model4-abcdef", model="model4")
+    data = predictions_csv([Prediction("été 🐱.jpg", "cats", {"cats": 0.75, "dogs": 0.25}),
+                            Prediction("notes.jpg", None, {}, error="notes.jpg: this file is not an image")],
+                           ("cats", "dogs"), run)
+    assert data.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs to read UTF-8
+    rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
+    assert rows[0] == {"run": "demo", "run id": run.run_id, "model": "model4", "file": "été 🐱.jpg", "label": "cats",
+                       "cats": "0.75", "dogs": "0.25", "message": ""}
+    assert (rows[1]["label"], rows[1]["cats"], rows[1]["message"]) == ("", "", "notes.jpg: this file is not an image")
+
+
 def test_classify_files_all_bad_makes_no_model_call():
     from catdog.predict import classify_files
 
