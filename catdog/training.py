@@ -1217,6 +1217,11 @@ class TrainingQueue:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.submitted)
 
+    def run_deleted(self, job: TrainingJob) -> bool:
+        """Whether ``job`` has ended and its run folder has been deleted since (Rename or delete a run): the live
+        view shows it no more. Before, its curves and test score stayed under Train, also in new browsers (QA)."""
+        return job.finished and bool(job.run_id) and not (self.store.root / job.run_id).is_dir()
+
     def active(self) -> list[TrainingJob]:
         """Queued and running jobs, oldest first."""
         return [job for job in self.jobs() if not job.finished]

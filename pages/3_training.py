@@ -135,8 +135,9 @@ if spec.mobilenet:
             format_func=lambda steps: f"auto ({auto})" if steps == 0 else str(steps),
             disabled=not options["fine_tune_epochs"],
             help="Fine-tuning runs each batch as this many smaller micro-batches and updates the weights once "
-                 "per batch from their mean gradient (gradient accumulation): the same updates as whole "
-                 "batches, with less memory. 1 = whole batches. Auto: 4 above 160×160 (10 fine-tuning epochs "
+                 "per batch from their mean gradient (gradient accumulation): the same update rule as whole "
+                 "batches, with less memory (random augmentation and dropout draw differently, so curves are "
+                 "not identical). 1 = whole batches. Auto: 4 above 160×160 (10 fine-tuning epochs "
                  "at 224×224 on 2 CPU cores peaked at 2.3 instead of 2.7 GB, up to 10 % slower), else 1 (at "
                  "160×160 whole batches need only 1.8 GB and were faster).")
 
@@ -282,10 +283,11 @@ def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
     job = jobs.get(state.get("job_id"))
-    if job is None:
-        mine = [j for j in jobs.jobs() if j.owner == ui.owner_id()]
+    if job is None or jobs.run_deleted(job):
+        shown = [j for j in jobs.jobs() if not jobs.run_deleted(j)]
+        mine = [j for j in shown if j.owner == ui.owner_id()]
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page
-        others = [j for j in jobs.jobs() if j.state != "failed"]
+        others = [j for j in shown if j.state != "failed"]
         job = (mine or others or [None])[-1]
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
@@ -317,6 +319,11 @@ def live_job():
         marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None
         a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy")
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss")
+        if marker and cfg.fast and cfg.views == 1 and any(row["epoch"] >= marker for row in history):
+            # the drop looked as if fine-tuning had broken the model (QA)
+            st.caption("Training accuracy drops where fine-tuning starts: in fast mode with 1 view the frozen phase "
+                       "trained on the images as they are, fine-tuning trains on augmented ones (the random flips "
+                       "and turns set above), which are harder. Validation images are never augmented.")
         if cut := snap["partial_epoch"]:
             st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
                        "Keras still validated that partial epoch and logged it.")

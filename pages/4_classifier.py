@@ -76,6 +76,7 @@ with classify_tab:
             # narrow bars, so that the message of a file that is no image is readable at 1024 px (QA)
             **{c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%", width="small")
                for c in class_names},
+            "file": st.column_config.TextColumn(width="medium"),  # a long name pushed the bars off at 1024 px
             "message": st.column_config.TextColumn(width="large"),
         })
         if any(p.label for p in predictions):  # a 1×1 image or a test pattern got a confident "cats" (QA)
@@ -106,7 +107,7 @@ with classify_tab:
                 st.dataframe(
                     verdict_rows([name for name, _ in files], verdicts), hide_index=True, placeholder="–",
                     column_config={
-                        "file": st.column_config.TextColumn(pinned=True),
+                        "file": st.column_config.TextColumn(pinned=True, width="medium"),  # long names hid the rest
                         **{titles[rid]: st.column_config.TextColumn(help=labels[rid]) for rid in compared
                            if titles[rid] in verdicts}})
             elif not compared:
