@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from catdog.atomic import write_atomic
-from catdog.config import CLASS_NAMES, DataConfig, TrainConfig, fine_tune_accumulation
+from catdog.config import CLASS_NAMES, IMAGE_SIZE, DataConfig, TrainConfig, fine_tune_accumulation
 from catdog.errors import CatdogError
 
 #: Run states as written in ``run.json``.  ``interrupted`` is never written: it
@@ -153,6 +153,13 @@ class RunInfo:
         if isinstance(names, list) and len(names) == len(CLASS_NAMES) and all(isinstance(n, str) for n in names):
             return tuple(names)
         return CLASS_NAMES
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(height, width) in pixels of the images the run trained on (``data_config.image_size``; runs from
+        before it was recorded: :data:`catdog.config.IMAGE_SIZE`)."""
+        size = (self.record.get("data_config") or {}).get("image_size")
+        return (int(size[0]), int(size[1])) if size else tuple(IMAGE_SIZE)
 
     @property
     def test_accuracy(self) -> float | None:

@@ -380,39 +380,58 @@ def run_model(run):
 
 
 @st.cache_data(show_spinner="Classifying the images…", max_entries=32)  # 20 large PNGs took a minute (QA)
-def cached_verdicts(model_path: str, mtime: float, files: tuple, class_names: tuple):
-    """:func:`catdog.predict.classify_files` of uploads with a saved model (``mtime`` keys the file version),
-    without the decoded images: a rerun (the opacity slider, a change of the compared models) decodes and predicts
-    nothing again. Uncached, 4 compared models decoded every photo 4 times per rerun: 11 photos took 0.05–0.23 s
-    per model at 500×375 pixels, and a phone's 12-megapixel photo takes about 0.1 s to decode alone."""
-    from catdog.predict import classify_files
+def cached_verdicts(model_path: str, mtime: float, files: tuple, class_names: tuple, sizes: tuple):
+    """:func:`catdog.predict.classify_uploads` of uploads with a saved model (``mtime`` keys the file version),
+    without the display copies: a rerun (the opacity slider, a change of the compared models) decodes and
+    predicts nothing again. Uncached, 4 compared models decoded every photo 4 times per rerun: 11 photos took
+    0.05–0.23 s per model at 500×375 pixels, and a phone's 12-megapixel photo takes about 0.1 s to decode alone.
 
-    return [replace(p, image=None) for p in classify_files(cached_model(model_path, mtime), list(files), class_names)]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)  # ≤ 800×800 RGB, ≤ 1.9 MB each: ≤ 120 MB
-def cached_thumbnail(image_bytes: bytes):
-    """An uploaded image decoded and shrunk for display (:func:`catdog.images.for_display`, at most
-    :data:`catdog.predict.DISPLAY_MAX_SIDE` pixels a side), cached: a rerun (the opacity slider) decodes nothing.
-    With 18 phone photos, every step of the slider decoded and classified them all again: 4.3–6.5 s (QA).
+    Args:
+        files: ``(name, bytes)`` pairs.
+        sizes: the input sizes (height, width) of all the models the page may use, so that each file is decoded
+            once for all of them (:func:`cached_upload`); the model's own size is added when missing.
 
     Raises:
-        CatdogError: the bytes are not an image (:func:`catdog.images.decode_image`).
+        CatdogError: the file is not a Keras model, or not an image → logits model of these classes.
     """
-    from catdog.images import decode_image, for_display
-    from catdog.predict import DISPLAY_MAX_SIDE
+    from catdog.models import input_size
+    from catdog.predict import classify_uploads
 
-    with decode_image(image_bytes) as image:
-        return for_display(image, max_side=DISPLAY_MAX_SIDE)
+    model = cached_model(model_path, mtime)
+    size = input_size(model)
+    sizes = sizes if size in sizes else tuple(sorted({*sizes, size}))
+    uploads = [cached_upload(name, data, sizes) for name, data in files]
+    return [replace(p, image=None) for p in classify_uploads(model, uploads, class_names, size)]
 
 
-def run_verdicts(run, files: list[tuple[str, bytes]]):
+@st.cache_data(show_spinner=False, max_entries=64)  # ≤ 1.9 MB for display + 0.3/0.6 MB per input: ≤ 180 MB
+def cached_upload(name: str, data: bytes, sizes: tuple):
+    """:func:`catdog.predict.decode_upload`, cached: the display copy (at most
+    :data:`catdog.predict.DISPLAY_MAX_SIDE` pixels a side) and one model input per size in ``sizes``, from a
+    single decode. A rerun (the opacity slider) decodes nothing; with 18 phone photos every step of the slider
+    decoded and classified them all again: 4.3–6.5 s (QA, 2 Dec 2026)."""
+    from catdog.predict import decode_upload
+
+    return decode_upload(name, data, sizes)
+
+
+def input_sizes(runs) -> tuple[tuple[int, int], ...]:
+    """The distinct input sizes (height, width) of ``runs`` (:attr:`catdog.training.RunInfo.image_size`),
+    sorted: the key under which :func:`cached_upload` decodes every file once for all of them."""
+    return tuple(sorted({run.image_size for run in runs}))
+
+
+def run_verdicts(run, files: list[tuple[str, bytes]], sizes: tuple = ()):
     """:func:`cached_verdicts` of ``(name, bytes)`` uploads with a run's final model and class names.
+
+    Args:
+        sizes: :func:`input_sizes` of the runs the page may compare, so that a file is decoded once for all.
 
     Raises:
         CatdogError: the run has no saved model, or its file is not a Keras model.
     """
-    return cached_verdicts(str(run.model_path), model_version(run), tuple(files), tuple(run.class_names))
+    return cached_verdicts(str(run.model_path), model_version(run), tuple(files), tuple(run.class_names),
+                           tuple(sizes))
 
 
 def load_run_model(run):

@@ -56,6 +56,7 @@ with classify_tab:
         key="classifier_uploads", help=f"Up to {MAX_BYTES // 2**20} MB each.",
     )
     files = [(upload.name, upload.getvalue()) for upload in uploads or []]
+    sizes = ui.input_sizes(runs)  # models at 160 and 224 px: each file decoded once for both
     a, b, c = st.columns(3)
     if a.toggle("Use the camera", key="classifier_camera_on"):
         shot = st.camera_input("Take a picture", key="classifier_camera")
@@ -66,7 +67,7 @@ with classify_tab:
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)
     if files:
         with ui.user_errors():
-            predictions = ui.run_verdicts(run, files)  # cached: the opacity slider classifies nothing again
+            predictions = ui.run_verdicts(run, files, sizes)  # cached: the opacity slider classifies nothing again
         rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
                  # without the file name that begins it, which the first column gives (cut off at 1024 px, QA)
                  "message": (p.error or "").removeprefix(f"{p.name}: ")} for p in predictions]
@@ -100,7 +101,7 @@ with classify_tab:
             titles, verdicts = reporting.verdict_titles(runs), {}
             for rid in compared:
                 try:
-                    verdicts[titles[rid]] = ui.run_verdicts(by_id[rid], files)
+                    verdicts[titles[rid]] = ui.run_verdicts(by_id[rid], files, sizes)
                 except CatdogError as err:  # one broken run must not hide the others' verdicts
                     st.warning(f"{ui.plain(labels[rid])}: {ui.plain(str(err))}", icon=":material/warning:")
             if verdicts:
@@ -119,7 +120,7 @@ with classify_tab:
                     st.error(ui.plain(prediction.error), icon=":material/error:")
                     continue
                 with ui.user_errors():
-                    shown, caption = ui.cached_thumbnail(files[i][1]), prediction.name
+                    shown, caption = ui.cached_upload(*files[i], sizes).image, prediction.name
                 if show_cam:
                     with ui.user_errors():
                         pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])

@@ -316,6 +316,32 @@ def test_classify_files_keeps_a_display_copy_not_the_decoded_photo(tiny_model):
     assert [result.probabilities[c] for c in ("cats", "dogs")] == pytest.approx(list(expected), abs=1e-6)
 
 
+def test_one_decode_serves_models_of_every_input_size(tiny_model, monkeypatch):
+    import keras
+
+    from catdog import predict
+    from catdog.config import TrainConfig
+    from catdog.models import build_model
+
+    decodes = []
+    real_decode = predict.decode_image
+    monkeypatch.setattr(predict, "decode_image", lambda *a, **k: decodes.append(a[1]) or real_decode(*a, **k))
+    files = [("a.webp", encode(photo(), "WEBP")), ("notes.jpg", b"not an image"), ("b.png", encode(flat(RED), "PNG"))]
+    uploads = [predict.decode_upload(name, data, [(160, 160), (48, 48)]) for name, data in files]
+    assert decodes == ["a.webp", "notes.jpg", "b.png"]  # once each, for both sizes
+    assert uploads[1].error.startswith("notes.jpg: ") and uploads[1].inputs == {}
+    np.testing.assert_array_equal(uploads[0].inputs[(48, 48)], to_model_input(decode_ok(files[0][1]), (48, 48)))
+
+    keras.utils.set_random_seed(0)
+    small = build_model(TrainConfig(model="model1"), image_size=(48, 48), compile=False)
+    for model in (tiny_model, small):  # each model gets the input of its own size, as classify_files gives it
+        shared = predict.classify_uploads(model, uploads)
+        alone = predict.classify_files(model, files)
+        assert [p.label for p in shared] == [p.label for p in alone] and shared[1].error == alone[1].error
+        for a, b in zip(shared, alone):
+            assert list(a.probabilities.values()) == pytest.approx(list(b.probabilities.values()), abs=1e-6)
+
+
 def test_the_results_csv_opens_in_excel_with_the_run_and_plain_labels():
     import csv
     from types import SimpleNamespace
