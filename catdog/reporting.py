@@ -335,7 +335,8 @@ def without_seed(name: str) -> str:
 
 def phase_text(snapshot: dict) -> str:
     """The running job's phase line: ``"training · epoch 21/30 · fine-tuning MobileNetV2 from layer 100; …"``,
-    ``"extracting features · MobileNetV2 pass 3/12"`` (batches of images, each view of an image once).
+    ``"extracting features · batch 3/12 through MobileNetV2"`` (batches of 32 images, each view of an image once;
+    "pass" read as a pass over the whole data, QA).
 
     Args:
         snapshot: :meth:`catdog.training.Progress.snapshot` (``phase``, ``epoch``, ``epochs``, ``message``,
@@ -343,15 +344,39 @@ def phase_text(snapshot: dict) -> str:
     """
     phase = snapshot.get("phase", "")
     if phase == "extracting features":
-        text = f"{phase} · MobileNetV2 pass {snapshot.get('batch', 0)}/{snapshot.get('batches', 0)}"
+        text = f"{phase} · batch {snapshot.get('batch', 0)}/{snapshot.get('batches', 0)} through MobileNetV2"
     else:
         text = f"{phase} · epoch {snapshot.get('epoch', 0)}/{snapshot.get('epochs', 0)}"
     return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
 
 
+def progress_text(snapshot: dict, now: float | None = None) -> str:
+    """The Training page's progress line: :func:`phase_text` and the time left (:func:`eta_seconds`), e.g.
+    ``"training · epoch 2/3 · about 31 s left"``, ``"… · about 1 min 5 s left before fine-tuning"``,
+    ``"extracting features · batch 14/95 through MobileNetV2 · about 15 s of it left"``.
+
+    Before a pace is known it says what is going on instead of showing nothing: at batch 0 TensorFlow builds the
+    step (the start of fine-tuning sat at "batch 0/63" for 10–15 s with no word, QA), then the first batches
+    are timed.
+    """
+    text = phase_text(snapshot)
+    eta = eta_seconds(snapshot, now)
+    extracting = snapshot.get("phase") == "extracting features"
+    if eta is not None:
+        if extracting:
+            return f"{text} · about {format_seconds(eta)} of it left"
+        then = " before fine-tuning" if 0 < snapshot.get("fit_last_epoch", 0) < snapshot.get("epochs", 0) else ""
+        return f"{text} · about {format_seconds(eta)} left{then}"
+    if snapshot.get("phase") != "training" and not extracting:
+        return text
+    if not snapshot.get("batch"):
+        return f"{text} · preparing (TensorFlow builds the {'model' if extracting else 'training step'})…"
+    return f"{text} · timing the first batches…"
+
+
 def fraction_done(snapshot: dict) -> float:
     """Share of the training done, in [0, 1]: finished epochs plus the current epoch's batches; while features
-    are extracted (fast model4), the share of the MobileNetV2 passes done."""
+    are extracted (fast model4), the share of the batches through MobileNetV2 done."""
     epochs = max(snapshot.get("epochs", 0), 1)
     batches = max(snapshot.get("batches", 0), 1)
     if snapshot.get("phase") == "extracting features":

@@ -250,18 +250,6 @@ def _other_jobs_of_mine(shown) -> None:
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
 
-def _progress_text(snap: dict) -> str:
-    """The running job's phase, epoch and time left, e.g. "training · epoch 2/3 · about 31 s left"."""
-    text = reporting.phase_text(snap)
-    if (eta := reporting.eta_seconds(snap)) is not None:
-        if snap["phase"] == "extracting features":
-            text += f" · about {reporting.format_seconds(eta)} of it left"
-        else:
-            then = " before fine-tuning" if snap["fit_last_epoch"] < snap["epochs"] else ""
-            text += f" · about {reporting.format_seconds(eta)} left{then}"
-    return text
-
-
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else None)
 def train_status():
     """One line beside Train on this browser's job while it waits or runs: on a projector the live view below
@@ -270,7 +258,7 @@ def train_status():
     if job is None or job.finished:
         return
     snap = job.progress.snapshot()
-    where = f"queued, position {jobs.position(job)}" if job.state == "queued" else _progress_text(snap)
+    where = f"queued, position {jobs.position(job)}" if job.state == "queued" else reporting.progress_text(snap)
     st.caption(f"{ui.plain(_job_name(job))} · {where} · live view below ↓")
 
 
@@ -299,7 +287,7 @@ def live_job():
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
-        st.progress(reporting.fraction_done(snap), text=_progress_text(snap))
+        st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
     if not job.finished and job.owner == ui.owner_id():

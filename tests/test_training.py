@@ -495,7 +495,14 @@ def test_queue_survives_a_failing_job(tmp_path):
 
 
 def test_reporting_helpers():
-    from catdog.reporting import eta_seconds, format_seconds, fraction_done, phase_text, stuck_at_chance
+    from catdog.reporting import (
+        eta_seconds,
+        format_seconds,
+        fraction_done,
+        phase_text,
+        progress_text,
+        stuck_at_chance,
+    )
 
     snap = {"epochs": 4, "epoch": 2, "batch": 5, "batches": 10, "epoch_started": 100.0, "phase": "training",
             "first_batch_ended": 102.0}
@@ -526,7 +533,17 @@ def test_reporting_helpers():
     validating = {**ended, "batch": 10, "batches_ended": 10, "last_batch_ended": 120.0}  # epoch 2's batches ran
     assert eta_seconds(validating, now=125.0) == pytest.approx(20.0 * 2)  # epochs 3 and 4 left
     extracting = {**snap, "phase": "extracting features", "epoch": 0, "batch": 3, "batches": 12}
-    assert phase_text(extracting) == "extracting features · MobileNetV2 pass 3/12"
+    assert phase_text(extracting) == "extracting features · batch 3/12 through MobileNetV2"
+    assert progress_text(extracting, now=110.0) == ("extracting features · batch 3/12 through MobileNetV2 · about "
+                                                    "36 s of it left")
+    # Before a pace is known the line says what is going on (fine-tuning's start sat at batch 0 for 10-15 s)
+    assert progress_text({**snap, "batch": 0}) == ("training · epoch 2/4 · preparing (TensorFlow builds the training "
+                                                   "step)…")
+    assert progress_text({**snap, "batch": 2}).endswith("· timing the first batches…")
+    assert progress_text({**extracting, "batch": 0}).endswith("· preparing (TensorFlow builds the model)…")
+    assert progress_text(done, now=110.0) == "training · epoch 2/4 · about 1 min 15 s left"
+    assert progress_text({**done, "fit_last_epoch": 3}, now=110.0).endswith("about 45 s left before fine-tuning")
+    assert progress_text({**snap, "phase": "testing"}) == "testing · epoch 2/4"
     assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting, now=110.0) == pytest.approx(
         4.0 * 9)  # 4 s per pass since the first ended (at 102 s), 9 passes to go
     assert eta_seconds({**extracting, "batch": 2}, now=110.0) is None
