@@ -400,6 +400,7 @@ def _manage(action: str) -> None:
         else:
             jobs.store.delete(run.run_id)
             state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
+            state["delete_popover"] = False  # closed: it stayed open and empty (QA)
             st.toast(f"Deleted “{ui.plain(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
@@ -417,7 +418,8 @@ with st.expander("Rename or delete a run"):
     st.text_input("New name", key="manage_name", max_chars=80)
     a, b = st.columns(2)
     a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
-    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None):
+    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None, key="delete_popover",
+                   on_change="rerun"):
         if picked_run is not None:
             st.markdown(f"Delete **{ui.plain(by_id[picked_run].name)}** with its models, curves and test "
                         "scores? This cannot be undone.")

@@ -507,6 +507,7 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert at.selectbox(key="manage_run").value is None  # nothing chosen, and nothing to announce:
     assert not any("The run you had chosen" in info.value for info in at.info)
     assert at.button(key="rename_run").disabled
+    assert at.session_state["delete_popover"] is False  # closed, not left open and empty (QA)
 
 
 def test_a_run_renamed_meanwhile_stays_chosen_though_the_browser_sends_back_its_old_label(monkeypatch):
