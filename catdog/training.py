@@ -444,6 +444,9 @@ class Progress:
     #: (whose epochs take longer), each paced by its own epochs (:func:`catdog.reporting.eta_seconds`).
     fit_first_epoch: int = 0
     fit_last_epoch: int = 0
+    #: Validation images per training image (validation split size / training split size): until an epoch has
+    #: been validated, :func:`catdog.reporting.eta_seconds` counts validation from it.
+    validation_share: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict:
@@ -458,6 +461,7 @@ class Progress:
                 "collapsed": dict(self.collapsed) if self.collapsed else None,
                 "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
                 "fit_first_epoch": self.fit_first_epoch, "fit_last_epoch": self.fit_last_epoch,
+                "validation_share": self.validation_share,
             }
 
     def set(self, **changes) -> None:
@@ -892,6 +896,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             train_config.fine_tune_accumulation_steps, data_config.image_size))
         data.check_accumulation_steps(train_config.fine_tune_accumulation_steps, data_config.batch_size)
     root, splits = prepared or prepare_splits(data_config)
+    progress.set(validation_share=len(splits.validation) / max(len(splits.train), 1))
     if is_model4:  # the run records the weights actually used ($CATDOG_MOBILENET_WEIGHTS for the default "")
         train_config = replace(train_config, weights=resolve_mobilenet_weights(train_config.weights))
     started = time.time()

@@ -511,6 +511,12 @@ def test_reporting_helpers():
     assert eta_seconds(snap, now=110.0) == pytest.approx(2.0 * (5 + 2 * 10))
     assert eta_seconds({**snap, "batch": 0}) is None and eta_seconds({**snap, "phase": "testing"}) is None
     assert eta_seconds({**snap, "batch": 2}) is None  # one batch past the first: no pace yet
+    # Validation counts before any epoch has been validated: 0.4 validation images per training image, each
+    # batch at VALIDATION_BATCH_COST of the training pace (2 s): 10 × 0.4 × 0.25 × 2 = 2 s per epoch
+    validated = {**snap, "validation_share": 0.4}
+    assert eta_seconds(validated, now=110.0) == pytest.approx(2.0 * 5 + 2.0 + 2 * (2.0 * 10 + 2.0))
+    validating = {**validated, "batch": 10, "batches_ended": 10, "last_batch_ended": 120.0}  # validation under way
+    assert [eta_seconds(validating, now=t) for t in (120.0, 121.5, 125.0)] == pytest.approx([46.0, 44.5, 44.0])
     # Once an epoch of this fit is done, its wall time (with validation) paces the rest: half of epoch 2, then 3, 4.
     done = {**snap, "history": [{"epoch": 1, "seconds": 30.0}], "fit_first_epoch": 1, "fit_last_epoch": 4}
     assert eta_seconds(done, now=110.0) == pytest.approx(30.0 * (0.5 + 2))
