@@ -11,6 +11,11 @@ Measures, per model:
 
 Targets: p50 ≤ 150 ms for one image, first prediction ≤ 3 s.
 
+``--compare N`` also times the Classifier's comparison of models: N synthetic 12-megapixel JPEGs (a phone's
+photos) classified by every model, each file decoded once per model (``classify_files`` per model, as the page
+did before 3 Dec 2026) against once for all of them (``decode_upload`` at every input size, then
+``classify_uploads`` per model, as the page does now).  ``--sizes`` gives each model's input size.
+
 The image is a real validation JPEG from ``../shared/datasets`` when present,
 else a synthetic one.  model1 is built untrained, model4 with the MobileNetV2
 weights file (``$CATDOG_MOBILENET_WEIGHTS`` or the shared copy); each is saved to
@@ -21,6 +26,7 @@ Usage::
 
     .venv/bin/python bench/predict_speed.py
     .venv/bin/python bench/predict_speed.py --model-path runs/<run>/model.keras --repeats 100
+    .venv/bin/python bench/predict_speed.py --models model1 model2 model3 model4 --sizes 160 160 160 224 --compare 10
 """
 
 from __future__ import annotations
@@ -56,13 +62,14 @@ def image_bytes(path: str | None) -> tuple[str, bytes]:
     return "synthetic 500×375 JPEG", buffer.getvalue()
 
 
-def save_fresh_model(name: str, folder: Path) -> Path:
-    """Build registry model ``name`` (model4 with local weights) and save it as ``.keras``."""
+def save_fresh_model(name: str, folder: Path, size: int = 160) -> Path:
+    """Build registry model ``name`` (model4 with local weights) for ``size``×``size`` images and save it as
+    ``.keras``."""
     from catdog.config import TrainConfig
     from catdog.models import build_model
 
     weights = os.environ.get("CATDOG_MOBILENET_WEIGHTS") or (str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else "")
-    model = build_model(TrainConfig(model=name, weights=weights or "imagenet"))
+    model = build_model(TrainConfig(model=name, weights=weights or "imagenet"), image_size=(size, size))
     path = folder / f"{name}.keras"
     model.save(path)
     return path
@@ -79,13 +86,14 @@ def measure(model_path: Path, data: bytes, repeats: int) -> dict:
     import numpy as np
 
     from catdog.images import decode_image, to_model_input
-    from catdog.models import load_model
+    from catdog.models import input_size, load_model
     from catdog.predict import predict_probabilities
 
     start = time.perf_counter()
     model = load_model(model_path)
     loaded = time.perf_counter()
-    first = predict_probabilities(model, to_model_input(decode_image(data, "bench.jpg"))[None])
+    size = input_size(model)
+    first = predict_probabilities(model, to_model_input(decode_image(data, "bench.jpg"), size)[None])
     done = time.perf_counter()
 
     steps: dict[str, list[float]] = {"decode": [], "resize": [], "predict": [], "total": []}
@@ -93,7 +101,7 @@ def measure(model_path: Path, data: bytes, repeats: int) -> dict:
         t0 = time.perf_counter()
         image = decode_image(data, "bench.jpg")
         t1 = time.perf_counter()
-        array = to_model_input(image)
+        array = to_model_input(image, size)
         t2 = time.perf_counter()
         probabilities = predict_probabilities(model, array[None])
         t3 = time.perf_counter()
@@ -114,6 +122,43 @@ def measure(model_path: Path, data: bytes, repeats: int) -> dict:
     }
 
 
+def phone_photos(count: int) -> list[tuple[str, bytes]]:
+    """``count`` synthetic 4000×3000 JPEGs (quality 90), different pictures."""
+    from tests.synthetic import synthetic_image
+
+    files = []
+    for i in range(count):
+        buffer = io.BytesIO()
+        synthetic_image(i % 2, i, size=(4000, 3000)).save(buffer, "JPEG", quality=90)
+        files.append((f"photo{i}.jpg", buffer.getvalue()))
+    return files
+
+
+def measure_compare(model_paths: list[Path], count: int) -> dict:
+    """Seconds to classify ``count`` phone photos with every model: one decode per file and model, against one
+    decode per file for all models (the verdicts must agree to 1e-6)."""
+    import numpy as np
+
+    from catdog.models import input_size, load_model
+    from catdog.predict import classify_files, classify_uploads, decode_upload
+
+    models = [load_model(path) for path in model_paths]
+    files = phone_photos(count)
+    for model in models:  # warm: the first predict traces the model
+        classify_files(model, files[:1])
+    start = time.perf_counter()
+    per_model = [classify_files(model, files) for model in models]
+    middle = time.perf_counter()
+    uploads = [decode_upload(name, data, sorted({input_size(m) for m in models})) for name, data in files]
+    once = [classify_uploads(model, uploads) for model in models]
+    end = time.perf_counter()
+    for a, b in zip(per_model, once):
+        assert np.allclose([list(p.probabilities.values()) for p in a], [list(p.probabilities.values()) for p in b],
+                           atol=1e-6), "the verdicts differ"
+    return {"files": count, "models": len(models), "decode_per_model_s": round(middle - start, 2),
+            "decode_once_s": round(end - middle, 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["model1", "model4"], help="registry models to build")
@@ -121,13 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", help="image file to classify (default: a shared validation JPEG)")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--json", action="store_true", help="print one JSON object per model")
+    parser.add_argument("--sizes", nargs="+", type=int, help="input size of each model of --models (default 160)")
+    parser.add_argument("--compare", type=int, default=0, metavar="N",
+                        help="also time N phone photos classified by every model (the Classifier's comparison)")
     args = parser.parse_args(argv)
 
     label, data = image_bytes(args.image)
     print(f"image: {label} ({len(data):,} bytes)", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [Path(p) for p in args.model_path] or [save_fresh_model(m, Path(tmp)) for m in args.models]
+        sizes = args.sizes or [160] * len(args.models)
+        if len(sizes) != len(args.models):
+            parser.error("--sizes needs one size per model of --models")
+        paths = [Path(p) for p in args.model_path] or [
+            save_fresh_model(m, Path(tmp), size) for m, size in zip(args.models, sizes)]
         results = [measure(path, data, args.repeats) for path in paths]
+        compared = measure_compare(paths, args.compare) if args.compare else None
     ok = True
     for r in results:
         passed = r["p50_ms"] <= 150 and r["first_prediction_s"] <= 3.0
@@ -141,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"load {r['load_s']} s, first prediction {r['first_prediction_s']} s "
                 f"[{'within' if passed else 'OVER'} targets 150 ms / 3 s]"
             )
+    if compared:
+        print(json.dumps(compared) if args.json else
+              f"{compared['files']} phone photos × {compared['models']} models: decoded once per model "
+              f"{compared['decode_per_model_s']} s, once for all models {compared['decode_once_s']} s")
     return 0 if ok else 1
 
 
