@@ -19,8 +19,9 @@ def run_rows(runs) -> list[dict]:
     Returns:
         Dicts, in this column order: run; model; test accuracy of the final model, best validation accuracy
         and test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``);
-        status (for a run stopped mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, by a server shutdown
-        ``stopped at shutdown: …``); epochs (logged, a
+        model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning epochs); status (for a run stopped
+        mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, by a server shutdown ``stopped at shutdown: …``; ``" ·
+        collapsed"`` after it where the network was seen giving one answer to every image); epochs (logged, a
         partial one included; for a failed or interrupted run, and its best validation accuracy, read
         from its history; ``None`` while running); training seed; input size (text, e.g. ``160×160``); the test
         accuracy's 95 % interval (text, see :func:`wilson_interval`); wall time in seconds; trainable /
@@ -31,13 +32,17 @@ def run_rows(runs) -> list[dict]:
         record = run.record
         params = record.get("parameters") or {}
         config = record.get("train_config", {})
-        mode = " (fast)" if config.get("fast") and run.model == "model4" else ""
+        # the frozen and the fine-tuned model4 both read "model4 (fast)" (QA)
+        mode = ", ".join([*(["fast"] if config.get("fast") and run.model == "model4" else []),
+                          *([f"FT {config.get('fine_tune_epochs')}"] if record.get("fine_tune_start_epoch") else [])])
         size = (record.get("data_config") or {}).get("image_size")
         status, cut = run.status, record.get("partial_epoch")
         if status == "stopped" and record.get("stopped_by") == STOPPED_AT_SHUTDOWN:
             status = "stopped at shutdown"
         if cut and run.status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
             status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
+        if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
+            status += " · collapsed"
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
         if epochs is None and run.status != "running":  # failed or interrupted: what its history holds
             history = run.history()
@@ -48,9 +53,9 @@ def run_rows(runs) -> list[dict]:
         # model1 runs named by their start time could not be told from model4 ones)
         rows.append({
             "run": run.name,
-            "model": run.model + mode,
+            "model": f"{run.model} ({mode})" if mode else run.model,
             "test accuracy": run.test_accuracy,
-            "best val accuracy": best_val,
+            "best validation accuracy": best_val,
             "test accuracy (best epoch)": run.test_best_accuracy,
             "status": status,
             "epochs": epochs,
@@ -288,7 +293,17 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
            "answers the same class")
     advice = "another seed, or model3, which scales the pixels to [-1, 1] first"
     if finished:
-        return f"This run stayed at chance level (≈ 50 %): {why}. Try {advice}."
+        if collapsed:
+            return (f"This run stayed at chance level (≈ 50 %): in epoch {collapsed['epoch']}, after batch "
+                    f"{collapsed['batch']}, its network already gave the very same answer for every training image "
+                    f"it was checked on: {why}. Try {advice}.")
+        if len(history) < 3:  # not seen collapsing: it may just have had too few epochs (QA: seed 43, 2 epochs)
+            epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
+            return (f"This run ended at chance level (≈ 50 %) after only {epochs}. Its network did not collapse (it "
+                    f"gave different answers to different images): {model} on raw [0, 255] pixels can take a few "
+                    "epochs to leave 50 % (seed 43 on the course data: 51 % after epoch 2, 53 % after epoch 3). "
+                    f"Train it for more epochs; if it still stays at 50 %, try {advice}.")
+        return f"This run stayed at chance level (≈ 50 %) in all {len(history)} epochs: probably {why}. Try {advice}."
     if collapsed:
         return (f"In epoch {collapsed['epoch']}, after batch {collapsed['batch']}, this network already gives the "
                 f"very same answer for all {collapsed.get('images', 'the')} training images it is checked on: {why}, "

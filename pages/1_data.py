@@ -20,7 +20,7 @@ left.plotly_chart(charts.counts_figure(counts), key="counts_chart")
 with right:
     table = [{"split": s, **counts[s], "total": sum(counts[s].values())} for s in data.SPLITS]
     st.dataframe(table, hide_index=True, column_config={  # "2,000", not "2000"
-        column: st.column_config.NumberColumn(format="localized") for column in table[0] if column != "split"})
+        column: st.column_config.NumberColumn(format="%,d") for column in table[0] if column != "split"})
     majority, baseline = data.majority_baseline(splits)
     if len(majority) == 1:
         meaning = f"Test accuracy of always answering '{majority[0]}', the most common training class."

@@ -153,7 +153,19 @@ def _summary(model_name: str, side: int):
 
 with st.expander(f"Layers of {choice}"):
     table, counts = _summary(choice, side)
-    st.dataframe(table, hide_index=True, placeholder="–")
+    # every row in view, counts with thousands separators and short headers: at 1024 px the last row hid behind
+    # the table's own scroll bar, "non-trainable params" was cut to "non" and 5308480 was hard to read (QA)
+    st.dataframe(table, hide_index=True, placeholder="–", height=35 * (len(table) + 1) + 3, column_config={
+        "output shape": st.column_config.TextColumn(
+            help="(batch, height, width, channels) or (batch, values): None is the batch size, any number of "
+                 "images."),
+        "trainable params": st.column_config.NumberColumn("trainable", format="%,d",
+                                                          help="Weights that training changes."),
+        "non-trainable params": st.column_config.NumberColumn(
+            "non-trainable", format="%,d",
+            help="Weights that training leaves alone: model4's frozen MobileNetV2 and BatchNormalization's "
+                 "running statistics."),
+    })
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
 
@@ -259,7 +271,8 @@ def train_status():
         return
     snap = job.progress.snapshot()
     where = f"queued, position {jobs.position(job)}" if job.state == "queued" else reporting.progress_text(snap)
-    st.caption(f"{ui.plain(_job_name(job))} · {where} · live view below ↓")
+    below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
+    st.caption(f"{ui.plain(_job_name(job))} · {where} · {below}")
 
 
 with train_row:
@@ -347,12 +360,17 @@ if not runs:
     st.stop()
 rows = reporting.run_rows(runs)
 st.dataframe(
-    ui.percent_table(rows, ("best val accuracy", "test accuracy", "test accuracy (best epoch)")), hide_index=True,
+    ui.percent_table(rows, ("best validation accuracy", "test accuracy", "test accuracy (best epoch)")),
+    hide_index=True,
     placeholder="–",  # not Streamlit's grey "None" in a cell with no value: a run not (yet) scored, say
     column_order=[k for k in rows[0] if k != "id"],
     column_config={
         # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view
-        "run": st.column_config.TextColumn(pinned=True, width="medium"),  # a long name hid the rest at 1024 px
+        # 130 px: "3 Dec 00:48:14" fits; 200 px ("medium") took a third of the table at 1024 px (QA), longer
+        # names are cut and shown whole on hover
+        "run": st.column_config.TextColumn(pinned=True, width=130),
+        "model": st.column_config.TextColumn(help="fast: fast mode (cached MobileNetV2 features); FT n: n "
+                                                  "fine-tuning epochs after the frozen ones."),
         "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
         "test accuracy": st.column_config.NumberColumn(
             help="The final model (after the last epoch) on the held-out test split."),
@@ -363,6 +381,11 @@ st.dataframe(
         "test accuracy (best epoch)": st.column_config.NumberColumn(
             help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "
                  "what early stopping would have kept."),
+        "wall time (s)": st.column_config.NumberColumn(
+            format="%,.0f", help="Seconds from the start of the training (after any wait in the queue) to its test "
+                                 "score."),
+        "trainable params": st.column_config.NumberColumn(format="%,d"),
+        "total params": st.column_config.NumberColumn(format="%,d"),
     },
 )
 by_id = {run.run_id: run for run in runs}

@@ -285,6 +285,11 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["fine_tune_start_epoch"] == 2
     assert record["train_config"]["fine_tune_accumulation_steps"] == 4  # each batch as 4 micro-batches
+    from catdog.reporting import run_rows
+
+    [row] = run_rows([result.run])
+    assert row["model"] == "model4 (fast, FT 1)"  # not "model4 (fast)", as the frozen run reads (QA)
+    assert row["trainable params"] > 1_000_000  # MobileNetV2's layers from 100 on train too, not only the head
     # The page counts batches, not micro-batch steps, and says what fine-tuning does.
     snap = progress.snapshot()
     assert snap["batches"] == math.ceil(sum(record["counts"]["train"].values()) / data_config.batch_size)
