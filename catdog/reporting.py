@@ -182,7 +182,9 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     Once an epoch of this fit has finished, each epoch left is paced by the wall time of the last finished one
     (its history row's ``seconds``: training batches *and* validation; not a mean, which the first epoch's
     one-time work, tracing and the first checkpoint, kept too high: a 40-s model1 run was said to need 59 s, and
-    fine-tuning 35 s for 8); before that, by the current epoch's seconds per batch since its first batch ended
+    fine-tuning 35 s for 8; the fit's first epoch by its ``steady_seconds``, its wall time without the first
+    batch, which traces the training step, counted at the pace of the others); before that, by the current
+    epoch's seconds per batch since its first batch ended
     (``first_batch_ended``; that batch traces the training step: counting it, a 44-s model1 run was said to
     have 243 s left at batch 2 and 69 s at batch 10, with 34 and 32 s to go), with validation counted as
     ``validation_share`` × batches at :data:`VALIDATION_BATCH_COST` of that pace each (left out, a 20-epoch model1
@@ -201,10 +203,13 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
         return None
     epoch, first = snapshot.get("epoch", 0), snapshot.get("fit_first_epoch") or 1
     last = snapshot.get("fit_last_epoch") or snapshot.get("epochs", 0)
-    done = [row["seconds"] for row in snapshot.get("history", [])
+    done = [row for row in snapshot.get("history", [])
             if first <= row.get("epoch", 0) < epoch and row.get("seconds") and "stopped_after_batch" not in row]
     if done:
-        per_epoch = done[-1]
+        # the fit's first epoch traced the training step in its first batch: paced without it (its
+        # ``steady_seconds``), fine-tuning's estimate no longer rose from 44 s to 1 min 16 s when its second
+        # epoch began (QA)
+        per_epoch = (done[0].get("steady_seconds") if len(done) == 1 else None) or done[-1]["seconds"]
         return per_epoch * (_batches_left(snapshot, now, per_epoch / batches) / batches + max(last - epoch, 0))
     if (pace := _seconds_per_batch(snapshot, now)) is None:  # the fit's first batches are still running
         return None
@@ -379,15 +384,18 @@ def phase_text(snapshot: dict) -> str:
     return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
 
 
-def progress_text(snapshot: dict, now: float | None = None) -> str:
+def progress_text(snapshot: dict, now: float | None = None, *, short: bool = False) -> str:
     """The Training page's progress line: :func:`phase_text` and the time left (:func:`eta_seconds`), e.g.
     ``"training · epoch 2/3 · about 31 s left"``, ``"… · about 1 min 5 s left before fine-tuning"``,
     ``"extracting features · batch 14/95 through MobileNetV2 · about 15 s of it left"``.
 
     Before a pace is known it says what is going on instead of showing nothing: at batch 0 TensorFlow builds the
     step (the start of fine-tuning sat at "batch 0/63" for 10–15 s with no word, QA), then the first batches
-    are timed.
+    are timed. ``short``: the message only up to its first ";" (the status line beside Train wrapped to three
+    lines at 1024 px with "…; each batch as 4 micro-batches (gradient accumulation)", QA).
     """
+    if short and snapshot.get("message"):
+        snapshot = {**snapshot, "message": snapshot["message"].split(";")[0]}
     text = phase_text(snapshot)
     eta = eta_seconds(snapshot, now)
     extracting = snapshot.get("phase") == "extracting features"

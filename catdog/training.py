@@ -501,9 +501,14 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
+            now = time.time()
             row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                   "seconds": time.time() - progress.epoch_started}
+                   "seconds": now - progress.epoch_started}
             with progress.lock:
+                if progress.batches_ended >= 3 and progress.first_batch_ended:  # without the first, which traces
+                    row["steady_seconds"] = (  # the step: what the next epochs should take
+                        (progress.last_batch_ended - progress.first_batch_ended) / (progress.batches_ended - 1)
+                        * progress.batches + now - progress.last_batch_ended)
                 if stop is not None and stop.is_set() and progress.batch < progress.batches:  # Stop cut it short
                     row.update(stopped_after_batch=progress.batch, batches=progress.batches)
                     progress.partial_epoch = {"epoch": epoch + 1, "batch": progress.batch, "batches": progress.batches}

@@ -270,7 +270,8 @@ def train_status():
     if job is None or job.finished:
         return
     snap = job.progress.snapshot()
-    where = f"queued, position {jobs.position(job)}" if job.state == "queued" else reporting.progress_text(snap)
+    where = (f"queued, position {jobs.position(job)}" if job.state == "queued"
+             else reporting.progress_text(snap, short=True))
     below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
     st.caption(f"{ui.plain(_job_name(job))} · {where} · {below}")
 

@@ -81,6 +81,8 @@ def test_train_run_writes_a_complete_run(synthetic_data, tmp_path):
     # TensorBoard event files for both splits, so `tensorboard --logdir runs/` shows the run.
     assert {p.parent.name for p in (run.path / "tensorboard").rglob("events.out.tfevents.*")} == {"train", "validation"}
     assert progress.snapshot()["batches"] == 4 and progress.snapshot()["phase"] == "done"
+    # each epoch's wall time without its first batch (which traced the step in epoch 1) paces the time left
+    assert all(0 < row["steady_seconds"] for row in progress.snapshot()["history"])
     # best.keras is scored on the test split too, and it is the best-validation epoch's model.
     best = run.record["test_best"]
     assert best["epoch"] == best_epoch(run.history()) and best["images"] == 8
@@ -525,6 +527,9 @@ def test_reporting_helpers():
     done = {**snap, "history": [{"epoch": 1, "seconds": 30.0}], "fit_first_epoch": 1, "fit_last_epoch": 4}
     assert eta_seconds(done, now=110.0) == pytest.approx(30.0 * (0.5 + 2))
     assert eta_seconds({**done, "batch": 0}, now=100.0) == pytest.approx(30.0 * 3)  # a new epoch's start: said too
+    # The fit's first epoch traced the step in its first batch: its steady pace (without that batch) paces the rest
+    steady = {**done, "history": [{"epoch": 1, "seconds": 30.0, "steady_seconds": 20.0}]}
+    assert eta_seconds({**steady, "batch": 0}, now=100.0) == pytest.approx(20.0 * 3)
     # The last finished epoch paces, not the mean: the first carries one-time work (tracing, first checkpoint).
     assert eta_seconds({**done, "epoch": 3, "history": [{"epoch": 1, "seconds": 30.0}, {"epoch": 2, "seconds": 10.0}]},
                        now=110.0) == pytest.approx(10.0 * (0.5 + 1))
@@ -554,6 +559,9 @@ def test_reporting_helpers():
     assert progress_text(done, now=110.0) == "training · epoch 2/4 · about 1 min 15 s left"
     assert progress_text({**done, "fit_last_epoch": 3}, now=110.0).endswith("about 45 s left before fine-tuning")
     assert progress_text({**snap, "phase": "testing"}) == "testing · epoch 2/4"
+    tuning_line = {**done, "message": "fine-tuning MobileNetV2 from layer 100; each batch as 4 micro-batches"}
+    assert progress_text(tuning_line, now=110.0, short=True) == (
+        "training · epoch 2/4 · fine-tuning MobileNetV2 from layer 100 · about 1 min 15 s left")
     assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting, now=110.0) == pytest.approx(
         4.0 * 9)  # 4 s per pass since the first ended (at 102 s), 9 passes to go
     assert eta_seconds({**extracting, "batch": 2}, now=110.0) is None
