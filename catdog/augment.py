@@ -11,6 +11,9 @@ import numpy as np
 
 #: ``RandomFlip`` modes; ``"none"`` leaves the flip layer out.
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical", "none")
+#: What each of :data:`FLIP_MODES` does (Keras's ``RandomFlip``: each direction with probability 1/2), for help texts.
+FLIP_HELP = ("horizontal: mirror left-right half the time; vertical: upside down half the time; "
+             "horizontal_and_vertical: each of the two, independently; none: no flips.")
 
 #: ``RandomRotation`` fill modes (how pixels rotated in from outside are filled).
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")

@@ -246,11 +246,17 @@ def data_config() -> DataConfig:
                  "cats_and_dogs_filtered.zip (68 MB) if there is no copy yet.",
         )
         st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size",
-                        on_change=_keep_setting, args=("validation_size",))
+                        on_change=_keep_setting, args=("validation_size",),
+                        help="Images of validation/ that score every epoch (the curves); the model never trains "
+                             "on them, but you choose epochs and settings by them.")
         st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size",
-                        on_change=_keep_setting, args=("test_size",))
+                        on_change=_keep_setting, args=("test_size",),
+                        help="Images of validation/ held out for the final score only: a fair estimate of "
+                             "accuracy on new photos, since nothing was chosen by them.")
         st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed",
-                        on_change=_keep_setting, args=("split_seed",))
+                        on_change=_keep_setting, args=("split_seed",),
+                        help="Which images go to the test split (drawn once, per class): the same seed gives "
+                             "the same split. Compare runs only on the same split.")
     return DataConfig(
         data_dir=state["data_dir"].strip() or None,
         validation_size=int(state["validation_size"]),

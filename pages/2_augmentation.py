@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from catdog import augment, data, ui
+from catdog.config import TrainConfig
 from catdog.images import UPLOAD_TYPES, decode_image, to_model_input
 
 ui.page_setup()
@@ -15,18 +16,23 @@ st.caption("Step 2 · random flips and rotations show the model a slightly diffe
 config = ui.data_config()  # the sidebar's dataset settings
 state = st.session_state
 
-ui.defaults({"aug_flip": "horizontal", "aug_rotation": 0.2, "aug_fill": "reflect", "aug_samples": 8, "aug_seed": 7,
-             "aug_source": "Random training image"})
+course = TrainConfig()  # the models' augmentation settings: the Training page starts from them too
+ui.defaults({"aug_flip": course.flip_mode, "aug_rotation": course.rotation_factor, "aug_fill": course.fill_mode,
+             "aug_samples": 8, "aug_seed": 7, "aug_source": "Random training image"})
 with st.sidebar:
     st.subheader("Augmentation layers")
-    flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip")
+    flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip", help=augment.FLIP_HELP)
     rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01, key="aug_rotation",
                          help="Fraction of a full turn: rotations are drawn from ± factor × 360°.")
     st.caption(f"± {augment.rotation_degrees(rotation):.0f}° at most")
     fill_mode = st.selectbox("Fill mode", augment.FILL_MODES, key="aug_fill",
                              help="How the corners that rotate into view are filled.")
-    samples = st.slider("Augmented samples", 1, 16, key="aug_samples")
-    seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed")
+    samples = st.slider("Augmented versions", 1, 16, key="aug_samples",
+                        help="How many random versions of the image to draw (as many epochs would show it).")
+    seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed",
+                           help="The same seed draws the same versions; Regenerate draws new ones.")
+    st.caption("These settings are for this preview. The Training page has its own, with the same defaults, "
+               "under \"Augmentation (model2–4)\".")
     if st.button("Regenerate", icon=":material/casino:"):
         state["aug_draw"] = state.get("aug_draw", 0) + 1
 

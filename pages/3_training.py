@@ -77,10 +77,13 @@ side = IMAGE_SIZE[0]
 if spec.augmentation:
     with st.expander("Augmentation (model2–4)"):
         a, b, c = st.columns(3)
-        options["flip_mode"] = a.selectbox("RandomFlip mode", augment.FLIP_MODES, key="train_flip")
+        options["flip_mode"] = a.selectbox("RandomFlip mode", augment.FLIP_MODES, key="train_flip",
+                                           help=augment.FLIP_HELP)
         options["rotation_factor"] = b.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01,
                                               key="train_rotation")
         options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill")
+        st.caption("The Augmentation page previews these layers; its settings there are its own, with the same "
+                   "defaults.")
 if spec.mobilenet:
     with st.expander("MobileNetV2 (model4)", expanded=True):
         st.text_input(
@@ -107,6 +110,9 @@ if spec.mobilenet:
         if trained and trained != side:
             st.caption(f"This weights file was trained on {trained}×{trained} images; at {side}×{side} its "
                        f"features are a little less accurate. Choose {trained} to match it.")
+        elif side != IMAGE_SIZE[0]:  # why not the course's size, said where it is chosen (QA)
+            st.caption(f"The course uses {IMAGE_SIZE[0]}×{IMAGE_SIZE[1]}; {side}×{side} is the size this weights "
+                       "file was trained at: more accurate features, about twice the work per image.")
         a, b = st.columns(2)
         options["fast"] = a.toggle("Fast mode", key="train_fast",
                                    help="Cache MobileNetV2's features: run the frozen base once, cache its features, "

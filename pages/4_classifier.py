@@ -150,7 +150,7 @@ with evaluate_tab:
                                               splits.class_names)
         correct = int(evaluation.confusion.trace())
         a, b = st.columns(2)  # at 1024 px two fifths cut the per-class table's "support" column
-        a.metric("Test accuracy", f"{evaluation.accuracy:.1%}", help=f"{correct} of {evaluation.size} correct")
+        a.metric("Test accuracy", f"{evaluation.accuracy:.1%}")
         a.caption(f"{correct} of {evaluation.size} test images correct.")
         a.dataframe(ui.percent_table([{"class": name, **stats} for name, stats in evaluation.per_class.items()],
                                      ("precision", "recall")), hide_index=True)
