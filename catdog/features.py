@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -407,7 +408,15 @@ def load_or_extract_parts(
             labels = np.array([label for _, label in items], dtype=np.int32)
             meta = {"format": CACHE_FORMAT, "split": name, "images": len(items), "views": k,
                     "weights": weights_identity(weights), "image_size": list(image_size)}
-            save_features(cache / f"{keys[name]}.npz", features, labels, meta)
+            try:
+                save_features(cache / f"{keys[name]}.npz", features, labels, meta)
+            except OSError as err:  # the cache only saves time: a read-only or full disk failed the run (QA)
+                notice = (f"The feature cache could not be saved in {cache} ({err.strerror or err}): training goes "
+                          "on with the features in memory, and the next run extracts them again. Set "
+                          f"${ENV_CACHE_DIR} to a folder you can write to.")
+                logging.getLogger(__name__).warning(notice)
+                if progress is not None and hasattr(progress, "add_notice"):
+                    progress.add_notice(notice)
             arrays[name] = (features, labels)
     return arrays, keys, hits
 

@@ -139,7 +139,10 @@ def verdict_titles(runs) -> dict[str, str]:
 def _interval_text(test: dict | None) -> str | None:
     if not test or test.get("accuracy") is None or not test.get("images"):
         return None
-    low, high = wilson_interval(test["accuracy"], int(test["images"]))
+    try:
+        low, high = wilson_interval(test["accuracy"], int(test["images"]))
+    except ValueError:  # out of range (the run store skips such records; a caller's own may not)
+        return None
     return f"{low:.1%}–{high:.1%}"
 
 

@@ -52,6 +52,8 @@ from catdog.errors import CatdogError
 RUN_STATES = ("running", "done", "stopped", "failed", "interrupted")
 
 RUN_FILE = "run.json"
+#: Start of the hidden name a run folder gets while it is deleted (:meth:`RunStore.delete`).
+DELETED_PREFIX = ".deleted-"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BEST_MODEL_FILE = "best.keras"
@@ -263,26 +265,43 @@ class RunStore:
         """
         with _RECORD_LOCK:
             try:
-                current = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
+                current = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8-sig"))
             except (OSError, ValueError):
                 current = None
-            run.record = {**(current if isinstance(current, dict) else run.record), **changes}
-            write_json_atomic(run.path / RUN_FILE, run.record)
+            record = {**(current if isinstance(current, dict) else run.record), **changes}
+            try:
+                write_json_atomic(run.path / RUN_FILE, record)
+            except OSError as err:  # a read-only runs folder gave a traceback on Rename (QA)
+                raise CatdogError(f"Cannot write the record of run '{run.name}' in '{run.path}' "
+                                  f"({err.strerror or err}): nothing was changed. The runs folder must be one you "
+                                  "can write to ($CATDOG_RUNS_DIR, or --runs-dir).") from err
+            run.record = record
         run.status = run.record.get("status", run.status)
         return run
 
     def list(self) -> list[RunInfo]:
         """All readable runs, newest first; folders without a valid record (unreadable, not JSON, or with a
-        field of the wrong type: :func:`record_problem`) are skipped."""
+        field of the wrong type or range: :func:`record_problem`) are skipped (:meth:`unreadable` lists them), as
+        are hidden ones (a run being deleted)."""
+        live = self._live()
+        runs = [run for run, _ in (self._load(path, live) for path in self._folders()) if run is not None]
+        return sorted(runs, key=lambda r: r.record.get("created", ""), reverse=True)
+
+    def unreadable(self) -> list[tuple[str, str]]:
+        """``(folder name, why)`` for each folder with a ``run.json`` that :meth:`list` skips, sorted by name: a
+        hand-edited record that broke vanished from every page without a word (QA)."""
+        found = []
+        for path in self._folders():
+            if (path / RUN_FILE).exists() and (problem := self._load(path, set())[1]):
+                found.append((path.name, problem))
+        return sorted(found)
+
+    def _folders(self) -> list[Path]:
         if not self.root.is_dir():
             return []
-        live = self._live()
-        runs = []
-        for path in self.root.iterdir():
-            run = self._read(path, live)
-            if run is not None:
-                runs.append(run)
-        return sorted(runs, key=lambda r: r.record.get("created", ""), reverse=True)
+        with contextlib.suppress(OSError):
+            return [path for path in self.root.iterdir() if not path.name.startswith(".") and path.is_dir()]
+        return []
 
     def get(self, run_id: str) -> RunInfo:
         """The run ``run_id``.
@@ -290,7 +309,8 @@ class RunStore:
         Raises:
             CatdogError: no such run.
         """
-        run = self._read(self.root / run_id, self._live()) if run_id and "/" not in run_id else None
+        run = (self._load(self.root / run_id, self._live())[0]
+               if run_id and "/" not in run_id and not run_id.startswith(".") else None)
         if run is None:
             raise CatdogError(f"There is no run '{run_id}' in {self.root}.")
         return run
@@ -315,7 +335,15 @@ class RunStore:
         run = self.get(run_id)
         if run.status == "running":
             raise CatdogError(f"Run '{run.name}' is training now; stop it before deleting it.")
-        shutil.rmtree(run.path)
+        # Moved out of the listing in one step first: ``rmtree`` failing halfway (a file it may not remove)
+        # left a run with its record but not its models, and a traceback in the page (QA).
+        trash = self.root / f"{DELETED_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}"
+        try:
+            os.rename(run.path, trash)
+        except OSError as err:
+            raise CatdogError(f"Cannot delete run '{run.name}' ({err.strerror or err}): nothing was deleted. The runs "
+                              f"folder '{self.root}' must be one you can write to.") from err
+        shutil.rmtree(trash, ignore_errors=True)  # what is left is hidden, and removed when a server next opens it
 
     def remove_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> int:
         """Delete the temporary model files (``.model.<pid>.<id>.tmp.keras``, :func:`catdog.models.save_model`)
@@ -332,20 +360,30 @@ class RunStore:
                 if now - tmp.stat().st_mtime > older_than:
                     tmp.unlink()
                     removed += 1
+        for trash in self.root.glob(f"{DELETED_PREFIX}*") if self.root.is_dir() else ():  # deletes left half done
+            shutil.rmtree(trash, ignore_errors=True)
         return removed
 
     @staticmethod
-    def _read(path: Path, live: set[str]) -> RunInfo | None:
+    def _load(path: Path, live: set[str]) -> tuple[RunInfo | None, str | None]:
+        """The run in folder ``path``, or ``None`` and why not. UTF-8 with or without a byte-order mark (Windows
+        Notepad writes one: a run renamed by hand vanished, QA)."""
         try:
-            record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(record, dict) or record_problem(record):
-            return None
+            record = json.loads((path / RUN_FILE).read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            return None, "no run.json"
+        except OSError as err:
+            return None, f"run.json cannot be read ({err.strerror or err})"
+        except ValueError:
+            return None, "run.json is not valid JSON in UTF-8"
+        if not isinstance(record, dict):
+            return None, "run.json holds no JSON object"
+        if problem := record_problem(record):
+            return None, problem
         status = record.get("status", "failed")
         if status == "running" and path.name not in live:
             status = "interrupted"
-        return RunInfo(path.name, path, record, status)
+        return RunInfo(path.name, path, record, status), None
 
 
 _NUMBER, _INT = (int, float), (int,)
@@ -368,12 +406,18 @@ _NESTED_TYPES = {
     "partial_epoch": {"epoch": _INT, "batch": _INT, "batches": _INT},
 }
 _REQUIRED = {"partial_epoch": ("epoch", "batch", "batches")}
+#: ``(field, inner field or None, low, high)``: numbers the pages compute with, and the range they must lie in
+#: (finite; Python's json reads a bare ``NaN``): one test accuracy of 1.7 broke the runs table for everyone (QA).
+_RANGES = [
+    ("test", "accuracy", 0.0, 1.0), ("test", "images", 0, math.inf), ("test_best", "accuracy", 0.0, 1.0),
+    ("test_best", "images", 0, math.inf), ("best_val_accuracy", None, 0.0, 1.0), ("wall_seconds", None, 0.0, math.inf),
+]
 
 
 def record_problem(record: dict) -> str | None:
     """What makes a ``run.json`` record unusable, or ``None``: a field of :data:`_RECORD_TYPES` (or inside one of
     :data:`_NESTED_TYPES`) with another type (booleans are no numbers), a partial epoch without its three numbers,
-    or an input size that is not two integers."""
+    an input size that is not two integers, or a number out of its range (:data:`_RANGES`)."""
     def wrong(value, types) -> bool:
         return value is not None and (isinstance(value, bool) and bool not in types or not isinstance(value, types))
 
@@ -390,6 +434,10 @@ def record_problem(record: dict) -> str | None:
     size = (record.get("data_config") or {}).get("image_size")
     if size is not None and (len(size) != 2 or wrong(size[0], _INT) or wrong(size[1], _INT)):
         return "data_config.image_size is not two integers"
+    for key, inner, low, high in _RANGES:
+        value = (record.get(key) or {}).get(inner) if inner else record.get(key)
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            return f"{key}{'.' + inner if inner else ''} is not between {low:g} and {high:g}"
     return None
 
 
@@ -447,6 +495,8 @@ class Progress:
     #: Validation images per training image (validation split size / training split size): until an epoch has
     #: been validated, :func:`catdog.reporting.eta_seconds` counts validation from it.
     validation_share: float = 0.0
+    #: Warnings for the live view that stay until the job ends (e.g. the feature cache could not be saved).
+    notices: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict:
@@ -461,8 +511,14 @@ class Progress:
                 "collapsed": dict(self.collapsed) if self.collapsed else None,
                 "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
                 "fit_first_epoch": self.fit_first_epoch, "fit_last_epoch": self.fit_last_epoch,
-                "validation_share": self.validation_share,
+                "validation_share": self.validation_share, "notices": list(self.notices),
             }
+
+    def add_notice(self, text: str) -> None:
+        """Add a warning for the live view (:attr:`notices`), once."""
+        with self.lock:
+            if text not in self.notices:
+                self.notices.append(text)
 
     def set(self, **changes) -> None:
         """Update fields under the lock."""
@@ -1025,7 +1081,8 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         return TrainResult(run, history, test, test_best)
     except BaseException as err:
         message = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
-        store.update(run, status="failed", error=message, wall_seconds=round(time.time() - started, 2))
+        with contextlib.suppress(CatdogError):  # a runs folder gone read-only: the first error is the one to tell
+            store.update(run, status="failed", error=message, wall_seconds=round(time.time() - started, 2))
         progress.set(phase="failed", message=message)
         raise
 
@@ -1034,7 +1091,7 @@ def class_names_of(model_path: str | os.PathLike) -> tuple[str, ...]:
     """The class names of a saved model's outputs: from the ``run.json`` of the run folder it sits in (see
     :attr:`RunInfo.class_names`), else ``("cats", "dogs")`` (a model file kept elsewhere)."""
     path = Path(model_path)
-    run = RunStore._read(path if path.is_dir() else path.parent, live=set())  # the run store's own reading
+    run = RunStore._load(path if path.is_dir() else path.parent, live=set())[0]  # the run store's own reading
     return run.class_names if run is not None else CLASS_NAMES
 
 

@@ -421,6 +421,17 @@ def cached_upload(name: str, data: bytes, sizes: tuple):
     return decode_upload(name, data, sizes)
 
 
+def distinct_names(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` uploads with repeated names told apart: the second "IMG_0001.jpg" becomes
+    "IMG_0001.jpg (2)", and so on, in upload order; the bytes are unchanged."""
+    seen: dict[str, int] = {}
+    named = []
+    for name, data in files:
+        seen[name] = seen.get(name, 0) + 1
+        named.append((name if seen[name] == 1 else f"{name} ({seen[name]})", data))
+    return named
+
+
 def input_sizes(runs) -> tuple[tuple[int, int], ...]:
     """The distinct input sizes (height, width) of ``runs`` (:attr:`catdog.training.RunInfo.image_size`),
     sorted: the key under which :func:`cached_upload` decodes every file once for all of them."""

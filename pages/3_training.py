@@ -316,6 +316,8 @@ def live_job():
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
     if job.state == "failed":
         st.error(f"Training failed: {ui.plain(job.error or '')}", icon=":material/error:")
+    for notice in snap["notices"]:
+        st.warning(ui.plain(notice), icon=":material/warning:")
     history = snap["history"]
     if hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"]):  # above the curves
         st.info(hint, icon=":material/lightbulb:")
@@ -362,6 +364,13 @@ live_job()
 st.divider()
 st.subheader("Runs")
 runs = jobs.store.list()
+if unreadable := jobs.store.unreadable():  # a hand-edited run.json that broke: said, not silently left out (QA)
+    listed = "; ".join(f"{ui.plain(name)} ({ui.plain(why)})" for name, why in unreadable[:5])
+    many = len(unreadable) > 1
+    st.warning(f"{len(unreadable)} run folder{'s' if many else ''} in the runs folder could not be read and "
+               f"{'are' if many else 'is'} not listed: {listed}{'; …' if len(unreadable) > 5 else ''}. Fix the "
+               f"run.json in {'them' if many else 'it'}, or delete the folder{'s' if many else ''}.",
+               icon=":material/warning:")
 if not runs:
     st.caption(f"No runs yet in `{jobs.store.root}`.")
     st.stop()

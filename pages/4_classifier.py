@@ -62,6 +62,7 @@ with classify_tab:
         shot = st.camera_input("Take a picture", key="classifier_camera")
         if shot is not None:
             files.append(("camera.jpg", shot.getvalue()))
+    files = ui.distinct_names(files)  # two "IMG_0001.jpg" from two folders gave rows no one could tell apart (QA)
     show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam",
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)

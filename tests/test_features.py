@@ -120,6 +120,19 @@ def test_extraction_is_cached_and_reused(random_model4, splits, extracted, monke
     np.testing.assert_array_equal(second.test, first.test)
 
 
+def test_a_cache_that_cannot_be_written_costs_time_not_the_run(random_model4, splits, extracted, tmp_path):
+    from catdog.training import Progress
+
+    blocked = tmp_path / "not a folder"
+    blocked.write_text("a file where the cache folder should be")  # as a read-only or full disk: OSError
+    progress = Progress()
+    fs = _extract(random_model4, splits, blocked / "features", progress=progress)
+    np.testing.assert_array_equal(fs.test, extracted[1].test)  # extracted all the same, kept in memory
+    [notice] = progress.snapshot()["notices"]  # said once, though all three splits failed to save
+    assert notice.startswith(f"The feature cache could not be saved in {blocked / 'features'} (")
+    assert "training goes on" in notice and "$CATDOG_CACHE_DIR" in notice
+
+
 def test_any_list_of_images_shares_the_split_cache(random_model4, splits, extracted, monkeypatch):
     """``load_or_extract_parts`` (what the benches use for all of validation/) hits the same cache files."""
     folder, first, _ = extracted

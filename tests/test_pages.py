@@ -508,6 +508,13 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert not any("The run you had chosen" in info.value for info in at.info)
     assert at.button(key="rename_run").disabled
     assert at.session_state["delete_popover"] is False  # closed, not left open and empty (QA)
+    (store.root / "hand-edited").mkdir()  # a record that cannot be used is said, not silently left out (QA)
+    (store.root / "hand-edited" / "run.json").write_text('{"status": "done", "test": {"accuracy": 1.7}}')
+    at.run()
+    assert not at.exception and [r.run_id for r in store.list()] == [ids[0]]
+    assert any("1 run folder in the runs folder could not be read and is not listed: hand-edited (test.accuracy is "
+               "not between 0 and 1). Fix the run.json in it, or delete the folder." in shown(w.value)
+               for w in at.warning)
 
 
 def test_a_run_renamed_meanwhile_stays_chosen_though_the_browser_sends_back_its_old_label(monkeypatch):
@@ -611,8 +618,10 @@ def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp
     strip = io.BytesIO()
     Image.new("RGB", (1500, 1), (200, 30, 30)).save(strip, format="PNG")
     at.file_uploader(key="classifier_uploads").set_value([
-        ("strip.png", strip.getvalue(), "image/png"), ("dog.png", png(1, 6), "image/png")]).run()
-    assert not at.exception and len(at.get("image")) == 2 and not at.error
+        ("strip.png", strip.getvalue(), "image/png"), ("dog.png", png(1, 6), "image/png"),
+        ("dog.png", png(0, 7), "image/png")]).run()  # the same name from two folders: told apart (QA)
+    assert not at.exception and len(at.get("image")) == 3 and not at.error
+    assert [r["file"] for r in at.dataframe[0].value.to_dict("records")] == ["strip.png", "dog.png", "dog.png (2)"]
 
 
 def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tmp_path):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -270,14 +271,54 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     with pytest.raises(CatdogError):
         store.rename(run.run_id, " ")
     store.delete(run.run_id)
-    assert store.list() == []
+    assert store.list() == [] and not any(p.name.startswith(".deleted-") for p in store.root.iterdir())
     with pytest.raises(CatdogError):
         store.get("../etc")
+    assert store.unreadable() == [("half-written", "run.json is not valid JSON in UTF-8")]  # "empty": no run.json
+
+
+def test_a_record_saved_with_a_byte_order_mark_is_read(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run = store.create(TrainConfig(), DataConfig())
+    path = run.path / "run.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows Notepad saves it: the run vanished (QA)
+    assert store.get(run.run_id).run_id == run.run_id and store.unreadable() == []
+    assert store.rename(run.run_id, "renamed by hand").name == "renamed by hand"
+
+
+def test_a_runs_folder_that_cannot_be_written_is_said_plainly_and_nothing_is_lost(tmp_path, monkeypatch):
+    from catdog import training
+
+    store = RunStore(tmp_path / "runs")
+    run = store.create(TrainConfig(), DataConfig())
+    store.update(run, status="done", name="kept")
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(training, "write_json_atomic", read_only)
+    with pytest.raises(CatdogError, match=r"Cannot write the record of run 'kept' .*\(Read-only file system\): "
+                                          r"nothing was changed"):
+        store.rename(run.run_id, "new name")
+    monkeypatch.setattr(training.os, "rename", read_only)
+    with pytest.raises(CatdogError, match=r"Cannot delete run 'kept' \(Read-only file system\): nothing was deleted"):
+        store.delete(run.run_id)
+    monkeypatch.undo()
+    assert store.get(run.run_id).name == "kept" and store.get(run.run_id).model_path.parent.is_dir()
+    # a delete that rmtree could finish only in part leaves a hidden folder, gone from the listing at once
+    trash = store.root / ".deleted-old-abcdef"
+    shutil.copytree(run.path, trash)
+    assert [r.run_id for r in store.list()] == [run.run_id] and store.unreadable() == []
+    store.remove_stale_temporaries()  # when a server next opens the folder
+    assert not trash.exists()
 
 
 @pytest.mark.parametrize("field, value", [
     ("created", 5), ("parameters", [1, 2]), ("partial_epoch", {"epoch": 2}), ("test", {"accuracy": "high"}),
     ("data_config", {"image_size": [160]}), ("epochs_done", True), ("train_config", {"model": None, "seed": "x"}),
+    # numbers out of range broke the runs table for everyone, even after a restart (QA)
+    ("test", {"accuracy": 1.7, "loss": 0.1, "images": 200}), ("test", {"accuracy": 0.9, "loss": 0.1, "images": -5}),
+    ("test_best", {"accuracy": float("nan"), "images": 200}), ("best_val_accuracy", -0.1),
 ])
 def test_a_hand_edited_record_of_the_wrong_shape_is_skipped_not_fatal(tmp_path, field, value):
     """Each of these broke the runs table or the Classifier page for every user (a sort, a ``.get``, a key)."""
@@ -290,6 +331,8 @@ def test_a_hand_edited_record_of_the_wrong_shape_is_skipped_not_fatal(tmp_path, 
     assert len(run_rows(store.list())) == 1
     with pytest.raises(CatdogError):
         store.get(edited.run_id)
+    [(name, why)] = store.unreadable()  # and said, not left out without a word
+    assert name == edited.run_id and why.startswith(field)
 
 
 def test_running_record_without_live_job_is_interrupted(tmp_path):
