@@ -26,6 +26,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def probability_text(probability: float) -> str:
+    """A softmax probability in percent with one decimal, e.g. ``"97.3%"``; ``">99.9%"`` and ``"<0.1%"`` at the
+    ends, where one decimal would round to a certainty that a softmax never gives ("cats · 100.0%", QA)."""
+    if probability >= 0.9995:
+        return ">99.9%"
+    if probability < 0.0005:
+        return "<0.1%"
+    return f"{probability:.1%}"
+
+
 def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
     """Class probabilities for a batch.
 
@@ -180,14 +190,14 @@ def verdict_rows(names: Sequence[str], verdicts: Mapping[str, Sequence[Predictio
 
     Returns:
         ``{"file": name, title: "cats · 97.3%", …}`` per file: the predicted class and its softmax probability
-        with one decimal; ``"—"`` where the file is not an image (as the Classifier's results table shows it).
+        (:func:`probability_text`); ``"—"`` where the file is not an image (as the Classifier's results table shows it).
     """
     rows = []
     for i, name in enumerate(names):
         row = {"file": name}
         for title, predictions in verdicts.items():
             p = predictions[i]
-            row[title] = "—" if p.label is None else f"{p.label} · {p.probabilities[p.label]:.1%}"
+            row[title] = "—" if p.label is None else f"{p.label} · {probability_text(p.probabilities[p.label])}"
         rows.append(row)
     return rows
 

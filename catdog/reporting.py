@@ -61,7 +61,7 @@ def run_rows(runs) -> list[dict]:
             "epochs": epochs,
             "seed": config.get("seed"),
             "input size": f"{size[0]}×{size[1]}" if size else None,
-            "test 95 % interval": _interval_text(record.get("test")),
+            "test 95% interval": _interval_text(record.get("test")),
             "wall time (s)": record.get("wall_seconds"),
             "trainable params": params.get("trainable"),
             "total params": params.get("total"),
@@ -302,24 +302,24 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
     advice = "another seed, or model3, which scales the pixels to [-1, 1] first"
     if finished:
         if collapsed:
-            return (f"This run stayed at chance level (≈ 50 %): in epoch {collapsed['epoch']}, after batch "
+            return (f"This run stayed at chance level (≈ 50%): in epoch {collapsed['epoch']}, after batch "
                     f"{collapsed['batch']}, its network already gave the very same answer for every training image "
                     f"it was checked on: {why}. Try {advice}.")
         if len(history) < 3:  # not seen collapsing: it may just have had too few epochs (QA: seed 43, 2 epochs)
             epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
-            return (f"This run ended at chance level (≈ 50 %) after only {epochs}. Its network did not collapse (it "
+            return (f"This run ended at chance level (≈ 50%) after only {epochs}. Its network did not collapse (it "
                     f"gave different answers to different images): {model} on raw [0, 255] pixels can take a few "
-                    "epochs to leave 50 % (seed 43 on the course data: 51 % after epoch 2, 53 % after epoch 3). "
-                    f"Train it for more epochs; if it still stays at 50 %, try {advice}.")
-        return f"This run stayed at chance level (≈ 50 %) in all {len(history)} epochs: probably {why}. Try {advice}."
+                    "epochs to leave 50% (seed 43 on the course data: 51% after epoch 2, 53% after epoch 3). "
+                    f"Train it for more epochs; if it still stays at 50%, try {advice}.")
+        return f"This run stayed at chance level (≈ 50%) in all {len(history)} epochs: probably {why}. Try {advice}."
     if collapsed:
         return (f"In epoch {collapsed['epoch']}, after batch {collapsed['batch']}, this network already gives the "
                 f"very same answer for all {collapsed.get('images', 'the')} training images it is checked on: {why}, "
                 f"and it does not recover from that. Stop it{stop_how} and try {advice}.")
     if len(history) < 3:
         return None
-    return (f"After {len(history)} epochs this run is still at chance level (≈ 50 %). Some runs of model1 take a few "
-            f"epochs to leave it (seed 43 on the course data: 51 % after epoch 2, 53 % after epoch 3), but {why}, "
+    return (f"After {len(history)} epochs this run is still at chance level (≈ 50%). Some runs of model1 take a few "
+            f"epochs to leave it (seed 43 on the course data: 51% after epoch 2, 53% after epoch 3), but {why}, "
             f"and then it never does. If it stays there, stop it{stop_how} and try {advice}.")
 
 

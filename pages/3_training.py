@@ -103,7 +103,7 @@ if spec.mobilenet:
             help="Pretrained weights work best on images of the size they were trained at. Keras's download "
                  "for a 160×160 model holds weights trained at 160; the offline file …_1.0_224_no_top.h5 was "
                  "trained at 224, so it is the default when that file is used. Measured here with that file "
-                 "(fast mode, 20 epochs): 160 → 95.5 % test, 224 → 97.0 % test. At 224 the frozen base does "
+                 "(fast mode, 20 epochs): 160 → 95.5% test, 224 → 97.0% test. At 224 the frozen base does "
                  "about 2× the work per image: feature extraction and fine-tuning epochs take longer (see the "
                  "README's benchmarks).")
         trained = weights_image_size(options["weights"])
@@ -144,7 +144,7 @@ if spec.mobilenet:
                  "per batch from their mean gradient (gradient accumulation): the same update rule as whole "
                  "batches, with less memory (random augmentation and dropout draw differently, so curves are "
                  "not identical). 1 = whole batches. Auto: 4 above 160×160 (10 fine-tuning epochs "
-                 "at 224×224 on 2 CPU cores peaked at 2.3 instead of 2.7 GB, up to 10 % slower), else 1 (at "
+                 "at 224×224 on 2 CPU cores peaked at 2.3 instead of 2.7 GB, up to 10% slower), else 1 (at "
                  "160×160 whole batches need only 1.8 GB and were faster).")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
@@ -390,9 +390,9 @@ st.dataframe(
         "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
         "test accuracy": st.column_config.NumberColumn(
             help="The final model (after the last epoch) on the held-out test split."),
-        "test 95 % interval": st.column_config.TextColumn(
-            help="Where the model's true accuracy lies with 95 % confidence, given the number of test images "
-                 "(Wilson score interval): on 200 images each image is 0.5 %, so runs whose intervals overlap "
+        "test 95% interval": st.column_config.TextColumn(
+            help="Where the model's true accuracy lies with 95% confidence, given the number of test images "
+                 "(Wilson score interval): on 200 images each image is 0.5%, so runs whose intervals overlap "
                  "are not clearly different."),
         "test accuracy (best epoch)": st.column_config.NumberColumn(
             help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "

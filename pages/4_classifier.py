@@ -6,7 +6,7 @@ from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
 from catdog.errors import CatdogError
 from catdog.images import MAX_BYTES, UPLOAD_TYPES
-from catdog.predict import predictions_csv, verdict_rows
+from catdog.predict import predictions_csv, probability_text, verdict_rows
 
 COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_model keeps 6)
 
@@ -34,7 +34,7 @@ left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.k
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run",
                            help="Sorted by test accuracy, a score on few test images after a like one on many "
-                                "(by the low end of its 95 % interval), runs that stayed at chance level last; the "
+                                "(by the low end of its 95% interval), runs that stayed at chance level last; the "
                                 "first is chosen.")]
 right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
@@ -42,7 +42,7 @@ right.download_button("Download model", data=run.model_path.read_bytes, file_nam
 model = ui.load_run_model(run)
 class_names = run.class_names  # those of the dataset the run trained on, in the order of its two logits
 if reporting.guesses(run.history(), run.record.get("collapsed")):
-    st.warning("This model stayed at chance level while it trained (validation accuracy never above 52 %, or its "
+    st.warning("This model stayed at chance level while it trained (validation accuracy never above 52%, or its "
                "network was seen giving one answer to every image it was checked on): it answers the same class "
                "for almost every image, so its verdicts are guesses. Pick another run, or see the Training page "
                "for why model1/model2 can get stuck.", icon=":material/warning:")
@@ -84,7 +84,7 @@ with classify_tab:
         if any(p.label for p in predictions):  # a 1×1 image or a test pattern got a confident "cats" (QA)
             st.caption(f"The model knows only {' and '.join(map(ui.plain, class_names))}: every picture gets one of "
                        "them, even one that shows neither, because the softmax of its two logits always sums to "
-                       "100 %.")
+                       "100%.")
         st.download_button("Download results (CSV)", predictions_csv(predictions, class_names, run),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
@@ -128,9 +128,10 @@ with classify_tab:
                         shown = explain.overlay(pixels, heatmap, alpha)
                     caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
                 st.image(shown, caption=ui.plain(caption), width="stretch")
-                st.markdown(f"#### {ui.plain(prediction.label)} · {prediction.probabilities[prediction.label]:.1%}")
+                st.markdown(f"#### {ui.plain(prediction.label)} · "
+                            f"{probability_text(prediction.probabilities[prediction.label])}")
                 for name, probability in prediction.probabilities.items():
-                    st.progress(probability, text=f"{ui.plain(name)}: {probability:.1%}")
+                    st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
 
 with evaluate_tab:
     config = ui.data_config()
@@ -161,7 +162,8 @@ with evaluate_tab:
         names = evaluation.class_names
         ui.image_grid(
             [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]],
-            [f"true {names[m.true_label]} · said {names[m.predicted_label]} {m.confidence:.1%}" for m in wrong[:24]],
+            [f"true {names[m.true_label]} · said {names[m.predicted_label]} {probability_text(m.confidence)}"
+             for m in wrong[:24]],
             columns=6,
         )
         if len(wrong) > 24:

@@ -342,6 +342,13 @@ def test_one_decode_serves_models_of_every_input_size(tiny_model, monkeypatch):
             assert list(a.probabilities.values()) == pytest.approx(list(b.probabilities.values()), abs=1e-6)
 
 
+def test_probabilities_never_read_as_certainties():
+    from catdog.predict import probability_text
+
+    assert [probability_text(p) for p in (0.973, 0.9994, 0.99951, 1.0, 0.0004, 0.0, 0.5)] == [
+        "97.3%", "99.9%", ">99.9%", ">99.9%", "<0.1%", "<0.1%", "50.0%"]  # "cats · 100.0%" read as certain (QA)
+
+
 def test_the_results_csv_opens_in_excel_with_the_run_and_plain_labels():
     import csv
     from types import SimpleNamespace

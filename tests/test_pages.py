@@ -800,7 +800,7 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     assert [r["file"] for r in rows] == ["cat.png", "notes.jpg"]
     titles = ["model1 · one", "model3 · three"]  # short: four fit a projector (the test accuracy is in the picker)
     assert list(rows[0]) == ["file", *titles]
-    assert all(re.fullmatch(r"(cats|dogs) · \d+\.\d%", rows[0][t]) for t in titles)
+    assert all(re.fullmatch(r"(cats|dogs) · (\d+\.\d|>99\.9)%", rows[0][t]) for t in titles)
     assert rows[1][titles[0]] == "—"  # not an image: its message is in the table above
     # A better model1 run appears: the untouched choice follows it.
     better_id = "20991231-235959-model1-bbbbbb"

@@ -686,10 +686,10 @@ def test_chance_hint_comes_from_the_third_epoch_of_a_stuck_model1_or_model2():
     assert "After 3 epochs" in chance_hint("model1", stuck, finished=False)
     assert "If it stays there, stop it" in chance_hint("model2", stuck, finished=False)
     # finished without being seen collapsing: after 1-2 epochs it may only need more (QA: seed 43, 2 epochs)
-    assert chance_hint("model1", stuck[:2], finished=True).startswith("This run ended at chance level (≈ 50 %) after "
+    assert chance_hint("model1", stuck[:2], finished=True).startswith("This run ended at chance level (≈ 50%) after "
                                                                       "only 2 epochs. Its network did not collapse")
     assert "after only 1 epoch." in chance_hint("model1", stuck[:1], finished=True)
-    assert chance_hint("model1", stuck, finished=True).startswith("This run stayed at chance level (≈ 50 %) in all 3")
+    assert chance_hint("model1", stuck, finished=True).startswith("This run stayed at chance level (≈ 50%) in all 3")
     assert chance_hint("model3", stuck, finished=True) is None  # scaled pixels: not this failure
     assert chance_hint("model1", [{"val_accuracy": 0.5}, {"val_accuracy": 0.6}], finished=False) is None
     assert chance_hint("model1", [], finished=True) is None
@@ -700,7 +700,7 @@ def test_chance_hint_comes_from_the_third_epoch_of_a_stuck_model1_or_model2():
     assert "Stop it (Ctrl-C) and try" in chance_hint("model2", stuck, False, seen, stop_how=" (Ctrl-C)")
     assert chance_hint("model3", [], finished=False, collapsed=seen) is None
     assert chance_hint("model1", stuck[:1], finished=True, collapsed=seen).startswith(
-        "This run stayed at chance level (≈ 50 %): in epoch 1, after batch 20, its network already gave")
+        "This run stayed at chance level (≈ 50%): in epoch 1, after batch 20, its network already gave")
     from catdog.reporting import guesses
 
     assert guesses(stuck) and guesses([], seen) and not guesses([], None) and not guesses([{"val_accuracy": 0.7}])
@@ -721,10 +721,10 @@ def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path)
     store.update(run, status="done", test={"accuracy": 0.955, "loss": 0.1, "images": 200},
                  test_best={"accuracy": 0.935, "loss": 0.2, "images": 200, "epoch": 18})
     [row] = run_rows(store.list())
-    assert row["test 95 % interval"] == "91.7%–97.6%" and row["test accuracy (best epoch)"] == 0.935
+    assert row["test 95% interval"] == "91.7%–97.6%" and row["test accuracy (best epoch)"] == 0.935
     store.create(TrainConfig(), DataConfig())  # still running: no test yet
     [running] = [r for r in run_rows(store.list()) if r["status"] != "done"]
-    assert running["test 95 % interval"] is None
+    assert running["test 95% interval"] is None
 
 
 @pytest.mark.parametrize("setting, pooled", [(None, True), ("false", False)])
