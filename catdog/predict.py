@@ -190,7 +190,8 @@ def verdict_rows(names: Sequence[str], verdicts: Mapping[str, Sequence[Predictio
 
     Returns:
         ``{"file": name, title: "cats · 97.3%", …}`` per file: the predicted class and its softmax probability
-        (:func:`probability_text`); ``"—"`` where the file is not an image (as the Classifier's results table shows it).
+        (:func:`probability_text`); ``"—"`` where the file is not an image (as the Classifier's results table
+        shows it).
     """
     rows = []
     for i, name in enumerate(names):
