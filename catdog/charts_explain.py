@@ -49,7 +49,7 @@ def confusion_figure(evaluation: Evaluation, title: str | None = None):
         zmin=0.0,
         zmax=1.0,
         colorscale="Blues",
-        colorbar={"title": {"text": "row rate"}, "tickformat": ".0%"},
+        colorbar={"title": {"text": "share of<br>true class"}, "tickformat": ".0%"},
         hovertemplate="true %{y}, predicted %{x}<br>%{customdata} images (%{z:.1%} of true %{y})<extra></extra>",
     )
     if title is None:

@@ -127,14 +127,20 @@ if spec.mobilenet:
             b.caption("1 view: the head trains on the images as they are, without augmentation "
                       "(fine-tuning, if any, augments).")
         a, b, c, d = st.columns(4)
-        options["fine_tune_epochs"], problem = ui.whole_number(a, "Fine-tuning epochs (0 = none)", 0, 50,
-                                                               key="train_ft")
+        options["fine_tune_epochs"], problem = ui.whole_number(
+            a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft",
+            help="Epochs after the frozen ones in which the top of MobileNetV2 trains too (fine-tuning); the "
+                 "curves go on, with a marker where it starts.")
         problems.append(problem)
-        options["fine_tune_at"], problem = ui.whole_number(b, "Unfreeze from layer", 0, 154, key="train_ft_at",
-                                                           disabled=not options["fine_tune_epochs"])
+        options["fine_tune_at"], problem = ui.whole_number(
+            b, "Unfreeze from layer", 0, 154, key="train_ft_at", disabled=not options["fine_tune_epochs"],
+            help="MobileNetV2 has 154 layers: those from this one on train during fine-tuning, the earlier ones, "
+                 "which find edges and textures, stay frozen (the TensorFlow tutorial: 100).")
         problems.append(problem if options["fine_tune_epochs"] else None)
-        options["fine_tune_lr_factor"] = c.select_slider("Fine-tuning learning rate factor", [0.01, 0.1, 1.0],
-                                                         key="train_ft_lr")
+        options["fine_tune_lr_factor"] = c.select_slider(
+            "Fine-tuning learning rate factor", [0.01, 0.1, 1.0], key="train_ft_lr",
+            help="Fine-tuning's learning rate is the learning rate above times this factor: small steps, so that "
+                 "the pretrained weights are adjusted, not overwritten (the TensorFlow tutorial: 0.1).")
         auto = fine_tune_accumulation(0, (side, side))
         options["fine_tune_accumulation_steps"] = d.select_slider(
             "Gradient accumulation steps", [0, 1, 2, 4], key="train_ft_accumulation",

@@ -155,7 +155,12 @@ with evaluate_tab:
         a.metric("Test accuracy", f"{evaluation.accuracy:.1%}")
         a.caption(f"{correct} of {evaluation.size} test images correct.")
         a.dataframe(ui.percent_table([{"class": name, **stats} for name, stats in evaluation.per_class.items()],
-                                     ("precision", "recall")), hide_index=True)
+                                     ("precision", "recall")), hide_index=True, column_config={
+            "precision": st.column_config.NumberColumn(
+                help="Of the test images the model called this class, the share that are of it."),
+            "recall": st.column_config.NumberColumn(
+                help="Of the test images of this class, the share the model found."),
+            "support": st.column_config.NumberColumn(help="Test images of this class.")})
         b.plotly_chart(confusion_figure(evaluation), key="confusion")
         wrong = evaluation.misclassified()
         st.subheader(f"Misclassified test images ({len(wrong)})")
