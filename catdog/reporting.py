@@ -21,7 +21,8 @@ def run_rows(runs) -> list[dict]:
         and test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``);
         model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning epochs); status (for a run stopped
         mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, by a server shutdown ``stopped at shutdown: …``; ``" ·
-        collapsed"`` after it where the network was seen giving one answer to every image); epochs (logged, a
+        collapsed"`` after it where the network was seen giving one answer to every image, ``" · model file
+        missing"`` where a trained run's ``model.keras`` is gone); epochs (logged, a
         partial one included; for a failed or interrupted run, and its best validation accuracy, read
         from its history; ``None`` while running); training seed; input size (text, e.g. ``160×160``); the test
         accuracy's 95 % interval (text, see :func:`wilson_interval`); wall time in seconds; trainable /
@@ -43,6 +44,8 @@ def run_rows(runs) -> list[dict]:
             status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
         if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
             status += " · collapsed"
+        if run.status in ("done", "stopped") and record.get("epochs_done") and not run.model_path.is_file():
+            status += " · model file missing"  # why the Classifier does not offer it (deleted by hand, QA)
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
         if epochs is None and run.status != "running":  # failed or interrupted: what its history holds
             history = run.history()

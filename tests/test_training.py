@@ -351,7 +351,9 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
     assert row["seed"] == 42
     store.update(run, collapsed={"epoch": 1, "batch": 30, "images": 16})  # why it guesses, in the table (QA)
     assert run_rows([store.get(run.run_id)])[0]["status"] == "interrupted · collapsed"
-    store.update(run, collapsed=None)
+    store.update(run, collapsed=None, status="done", epochs_done=1)  # trained, but its model file deleted by hand
+    assert run_rows([store.get(run.run_id)])[0]["status"] == "done · model file missing"
+    store.update(run, status="running", epochs_done=None)
     live.add(run.run_id)  # while it trains, the live view has the numbers; the table would go stale
     [row] = run_rows([store.get(run.run_id)])
     assert row["status"] == "running" and row["epochs"] is None and row["best validation accuracy"] is None
