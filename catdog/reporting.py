@@ -17,9 +17,9 @@ def run_rows(runs) -> list[dict]:
         runs: :class:`catdog.training.RunInfo` objects.
 
     Returns:
-        Dicts, in this column order: run; model; test accuracy of the final model, best validation accuracy
-        and test accuracy of the best-validation epoch's checkpoint (fractions in [0, 1] or ``None``);
-        model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning epochs); status (for a run stopped
+        Dicts, in this column order: run; model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning
+        epochs); test accuracy of the final model, best validation accuracy and test accuracy of the
+        best-validation epoch's checkpoint (fractions in [0, 1] or ``None``); status (for a run stopped
         mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, by a server shutdown ``stopped at shutdown: …``; ``" ·
         collapsed"`` after it where the network was seen giving one answer to every image, ``" · model file
         missing"`` where a trained run's ``model.keras`` is gone); epochs (logged, a

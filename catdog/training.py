@@ -437,7 +437,8 @@ def record_problem(record: dict) -> str | None:
     for key, inner, low, high in _RANGES:
         value = (record.get(key) or {}).get(inner) if inner else record.get(key)
         if value is not None and not (math.isfinite(value) and low <= value <= high):
-            return f"{key}{'.' + inner if inner else ''} is not between {low:g} and {high:g}"
+            name = f"{key}.{inner}" if inner else key
+            return f"{name} is not between {low:g} and {high:g}" if math.isfinite(high) else f"{name} is not ≥ {low:g}"
     return None
 
 
