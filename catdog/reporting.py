@@ -385,6 +385,8 @@ def phase_text(snapshot: dict) -> str:
     phase = snapshot.get("phase", "")
     if phase == "extracting features":
         text = f"{phase} · batch {snapshot.get('batch', 0)}/{snapshot.get('batches', 0)} through MobileNetV2"
+    elif not snapshot.get("epoch"):  # "preparing data · epoch 0/2" (QA)
+        text = phase
     else:
         text = f"{phase} · epoch {snapshot.get('epoch', 0)}/{snapshot.get('epochs', 0)}"
     return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
@@ -408,6 +410,8 @@ def progress_text(snapshot: dict, now: float | None = None, *, short: bool = Fal
     if eta is not None:
         if extracting:
             return f"{text} · about {format_seconds(eta)} of it left"
+        if eta < 0.5 and snapshot.get("batch", 0) >= snapshot.get("batches", 0) > 0:  # "about 0 s left" for 6 s
+            return f"{text} · validating…"  # at the end of a fit after its first epoch (QA)
         then = " before fine-tuning" if 0 < snapshot.get("fit_last_epoch", 0) < snapshot.get("epochs", 0) else ""
         return f"{text} · about {format_seconds(eta)} left{then}"
     if snapshot.get("phase") != "training" and not extracting:

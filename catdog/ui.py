@@ -451,6 +451,20 @@ def run_verdicts(run, files: list[tuple[str, bytes]], sizes: tuple = ()):
                            tuple(sizes))
 
 
+def unreadable_runs_note(store) -> None:
+    """A warning naming the run folders whose ``run.json`` cannot be used (:meth:`catdog.training.RunStore.
+    unreadable`), at most 5, with why: a hand-edited record that broke left its run out of every list without a
+    word (QA). Nothing when there are none."""
+    if not (unreadable := store.unreadable()):
+        return
+    listed = "; ".join(f"{plain(name)} ({plain(why)})" for name, why in unreadable[:5])
+    many = len(unreadable) > 1
+    st.warning(f"{len(unreadable)} run folder{'s' if many else ''} in the runs folder could not be read and "
+               f"{'are' if many else 'is'} not listed: {listed}{'; …' if len(unreadable) > 5 else ''}. Fix the "
+               f"run.json in {'them' if many else 'it'}, or delete the folder{'s' if many else ''}.",
+               icon=":material/warning:")
+
+
 def load_run_model(run):
     """:func:`run_model`, with an error shown in the page, which then stops."""
     with user_errors():

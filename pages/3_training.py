@@ -168,13 +168,17 @@ with st.expander(f"Layers of {choice}"):
     # every row in view, counts with thousands separators and short headers: at 1024 px the last row hid behind
     # the table's own scroll bar, "non-trainable params" was cut to "non" and 5308480 was hard to read (QA)
     st.dataframe(table, hide_index=True, placeholder="–", height=35 * (len(table) + 1) + 3, column_config={
+        # widths that fit the expander's 530 px at 1024 px: "non-trainable" and 2,257,984 were cut (QA)
+        "layer": st.column_config.TextColumn(width=118),
+        "type": st.column_config.TextColumn(width=105),
         "output shape": st.column_config.TextColumn(
+            width=122,
             help="(batch, height, width, channels) or (batch, values): None is the batch size, any number of "
                  "images."),
-        "trainable params": st.column_config.NumberColumn("trainable", format="%,d",
+        "trainable params": st.column_config.NumberColumn("trainable", format="%,d", width=75,
                                                           help="Weights that training changes."),
         "non-trainable params": st.column_config.NumberColumn(
-            "non-trainable", format="%,d",
+            "non-trainable", format="%,d", width=102,
             help="Weights that training leaves alone: model4's frozen MobileNetV2 and BatchNormalization's "
                  "running statistics."),
     })
@@ -370,13 +374,7 @@ live_job()
 st.divider()
 st.subheader("Runs")
 runs = jobs.store.list()
-if unreadable := jobs.store.unreadable():  # a hand-edited run.json that broke: said, not silently left out (QA)
-    listed = "; ".join(f"{ui.plain(name)} ({ui.plain(why)})" for name, why in unreadable[:5])
-    many = len(unreadable) > 1
-    st.warning(f"{len(unreadable)} run folder{'s' if many else ''} in the runs folder could not be read and "
-               f"{'are' if many else 'is'} not listed: {listed}{'; …' if len(unreadable) > 5 else ''}. Fix the "
-               f"run.json in {'them' if many else 'it'}, or delete the folder{'s' if many else ''}.",
-               icon=":material/warning:")
+ui.unreadable_runs_note(jobs.store)
 if not runs:
     st.caption(f"No runs yet in `{jobs.store.root}`.")
     st.stop()
@@ -393,7 +391,7 @@ st.dataframe(
         "run": st.column_config.TextColumn(pinned=True, width=130),
         "model": st.column_config.TextColumn(help="fast: fast mode (cached MobileNetV2 features); FT n: n "
                                                   "fine-tuning epochs after the frozen ones."),
-        "status": st.column_config.TextColumn(width="medium"),  # "stopped: epoch 2, batch 30/63"
+        "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
         "test accuracy": st.column_config.NumberColumn(
             help="The final model (after the last epoch) on the held-out test split."),
         "test 95% interval": st.column_config.TextColumn(

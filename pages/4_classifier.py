@@ -18,6 +18,7 @@ st.caption("Step 4 · drop your own cat and dog photos: a trained model gives it
 # Runs that trained at least one epoch (a model4 stopped during feature extraction has an untrained head).
 runs = [run for run in ui.queue().store.list()
         if run.model_path.is_file() and run.status in ("done", "stopped") and run.has_epochs]
+ui.unreadable_runs_note(ui.queue().store)
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
@@ -69,14 +70,14 @@ with classify_tab:
     if files:
         with ui.user_errors():
             predictions = ui.run_verdicts(run, files, sizes)  # cached: the opacity slider classifies nothing again
-        rows = [{"file": p.name, "label": p.label or "—", **{c: p.probabilities.get(c) for c in class_names},
-                 # without the file name that begins it, which the first column gives (cut off at 1024 px, QA)
-                 "message": (p.error or "").removeprefix(f"{p.name}: ")} for p in predictions]
-        # shown in percent with one decimal, as the verdicts below ("percent" would give 32.26 % beside 32.3 %)
-        table = [{**row, **{c: None if row[c] is None else 100 * row[c] for c in class_names}} for row in rows]
+        # probabilities as the verdicts below give them (">99.9%", never a certain "100.0%": a progress column's
+        # printf format rounded 0.9999999 up, QA); the message without the file name that begins it, which the
+        # first column gives (cut off at 1024 px, QA)
+        table = [{"file": p.name, "label": p.label or "—",
+                  **{c: probability_text(p.probabilities[c]) if c in p.probabilities else None for c in class_names},
+                  "message": (p.error or "").removeprefix(f"{p.name}: ")} for p in predictions]
         st.dataframe(table, hide_index=True, placeholder="–", column_config={
-            # narrow bars, so that the message of a file that is no image is readable at 1024 px (QA)
-            **{c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=100.0, format="%.1f%%", width="small")
+            **{c: st.column_config.TextColumn(c, width="small", help=f"Softmax probability of {ui.plain(c)}.")
                for c in class_names},
             "file": st.column_config.TextColumn(width="medium"),  # a long name pushed the bars off at 1024 px
             "message": st.column_config.TextColumn(width="large"),
