@@ -181,6 +181,6 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             fig.update_yaxes(rangemode="tozero", row=1, col=col)
         fig.update_xaxes(title_text="epoch", rangemode="tozero", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
                          row=1, col=col)
-    fig.update_layout(height=380, margin=dict(t=30, b=10, l=10, r=10),
+    fig.update_layout(height=400, margin=dict(t=55, b=10, l=10, r=10),  # the titles below plotly's toolbar (QA)
                       legend=dict(orientation="h", y=-0.22, yanchor="top"))
     return fig

@@ -21,6 +21,12 @@ from catdog.config import ENV_DATA_DIR, DataConfig, default_runs_dir
 from catdog.errors import CatdogError
 
 
+#: ``st.plotly_chart`` settings of every chart: the toolbar keeps zoom, pan, reset and download only, so that on
+#: a 1024-px projector it no longer covers the charts' titles when the mouse is over them (QA).
+PLOTLY_CONFIG = {"displaylogo": False,
+                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
+
+
 def page_setup() -> None:
     """First call of every page: make sure the dashboard's navigation is in force.
 

@@ -16,7 +16,7 @@ counts = splits.counts()
 
 st.subheader("Images per split and class")
 left, right = st.columns([3, 2])
-left.plotly_chart(charts.counts_figure(counts), key="counts_chart")
+left.plotly_chart(charts.counts_figure(counts), key="counts_chart", config=ui.PLOTLY_CONFIG)
 with right:
     table = [{"split": s, **counts[s], "total": sum(counts[s].values())} for s in data.SPLITS]
     st.dataframe(table, hide_index=True, column_config={  # "2,000", not "2000"

@@ -337,8 +337,10 @@ def live_job():
     if history:
         a, b = st.columns(2)
         marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None
-        a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy")
-        b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss")
+        a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy",
+                       config=ui.PLOTLY_CONFIG)
+        b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss",
+                       config=ui.PLOTLY_CONFIG)
         if marker and cfg.fast and cfg.views == 1 and any(row["epoch"] >= marker for row in history):
             # the drop looked as if fine-tuning had broken the model (QA)
             st.caption("Training accuracy drops where fine-tuning starts: in fast mode with 1 view the frozen phase "
@@ -420,7 +422,7 @@ if without := len(runs) - len(with_curves):
     st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no curves.")
 if picked:
     curves = {labels[rid]: by_id[rid].history() for rid in picked}
-    st.plotly_chart(charts.compare_figure(curves), key="compare_curves")
+    st.plotly_chart(charts.compare_figure(curves), key="compare_curves", config=ui.PLOTLY_CONFIG)
     if any(by_id[rid].record.get("partial_epoch") for rid in picked):
         st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
                    "(the status column says how many).")

@@ -162,7 +162,7 @@ with evaluate_tab:
             "recall": st.column_config.NumberColumn(
                 help="Of the test images of this class, the share the model found."),
             "support": st.column_config.NumberColumn(help="Test images of this class.")})
-        b.plotly_chart(confusion_figure(evaluation), key="confusion")
+        b.plotly_chart(confusion_figure(evaluation), key="confusion", config=ui.PLOTLY_CONFIG)
         wrong = evaluation.misclassified()
         st.subheader(f"Misclassified test images ({len(wrong)})")
         names = evaluation.class_names
