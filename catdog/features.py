@@ -415,7 +415,7 @@ def load_or_extract_parts(
                           "on with the features in memory, and the next run extracts them again. Set "
                           f"${ENV_CACHE_DIR} to a folder you can write to.")
                 logging.getLogger(__name__).warning(notice)
-                if progress is not None and hasattr(progress, "add_notice"):
+                if progress is not None:
                     progress.add_notice(notice)
             arrays[name] = (features, labels)
     return arrays, keys, hits

@@ -203,7 +203,7 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     now = time.time() if now is None else now
     batches = snapshot.get("batches", 0)
     if snapshot.get("phase") == "extracting features":  # MobileNetV2's passes left, paced the same way
-        pace = _seconds_per_batch(snapshot, now)
+        pace = seconds_per_batch(snapshot, now)
         return None if pace is None else pace * _batches_left(snapshot, now, pace)
     if snapshot.get("phase") != "training" or not batches or not snapshot.get("epoch_started"):
         return None
@@ -217,7 +217,7 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
         # epoch began (QA)
         per_epoch = (done[0].get("steady_seconds") if len(done) == 1 else None) or done[-1]["seconds"]
         return per_epoch * (_batches_left(snapshot, now, per_epoch / batches) / batches + max(last - epoch, 0))
-    if (pace := _seconds_per_batch(snapshot, now)) is None:  # the fit's first batches are still running
+    if (pace := seconds_per_batch(snapshot, now)) is None:  # the fit's first batches are still running
         return None
     validation = pace * VALIDATION_BATCH_COST * snapshot.get("validation_share", 0.0) * batches
     left = _batches_left(snapshot, now, pace)
@@ -228,7 +228,7 @@ def eta_seconds(snapshot: dict, now: float | None = None) -> float | None:
     return this_epoch + (pace * batches + validation) * max(last - epoch, 0)
 
 
-def _seconds_per_batch(snapshot: dict, now: float) -> float | None:
+def seconds_per_batch(snapshot: dict, now: float) -> float | None:
     """Seconds per batch (or MobileNetV2 pass) from the end of the first to the end of the last whole one
     (``first_batch_ended``, ``last_batch_ended``, ``batches_ended``; up to ``now`` in a snapshot without them), or
     ``None`` before the third: the first carries one-time work (tracing, building the graph), and one more is no

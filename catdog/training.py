@@ -280,21 +280,23 @@ class RunStore:
         return run
 
     def list(self) -> list[RunInfo]:
-        """All readable runs, newest first; folders without a valid record (unreadable, not JSON, or with a
-        field of the wrong type or range: :func:`record_problem`) are skipped (:meth:`unreadable` lists them), as
-        are hidden ones (a run being deleted)."""
-        live = self._live()
-        runs = [run for run, _ in (self._load(path, live) for path in self._folders()) if run is not None]
-        return sorted(runs, key=lambda r: r.record.get("created", ""), reverse=True)
+        """All readable runs, newest first (:meth:`scan`)."""
+        return self.scan()[0]
 
-    def unreadable(self) -> list[tuple[str, str]]:
-        """``(folder name, why)`` for each folder with a ``run.json`` that :meth:`list` skips, sorted by name: a
-        hand-edited record that broke vanished from every page without a word (QA)."""
-        found = []
+    def scan(self) -> tuple[list[RunInfo], list[tuple[str, str]]]:
+        """One read of the runs folder: the readable runs, newest first, and ``(folder name, why)`` for each folder
+        whose ``run.json`` cannot be used (unreadable, not JSON, or a field of the wrong type or range:
+        :func:`record_problem`), sorted by name: a hand-edited record that broke vanished from every page without
+        a word (QA). Folders without a ``run.json`` and hidden ones (a run being deleted) are in neither."""
+        live = self._live()
+        runs, unreadable = [], []
         for path in self._folders():
-            if (path / RUN_FILE).exists() and (problem := self._load(path, set())[1]):
-                found.append((path.name, problem))
-        return sorted(found)
+            run, problem = self._load(path, live)
+            if run is not None:
+                runs.append(run)
+            elif problem:
+                unreadable.append((path.name, problem))
+        return sorted(runs, key=lambda r: r.record.get("created", ""), reverse=True), sorted(unreadable)
 
     def _folders(self) -> list[Path]:
         if not self.root.is_dir():
@@ -366,12 +368,13 @@ class RunStore:
 
     @staticmethod
     def _load(path: Path, live: set[str]) -> tuple[RunInfo | None, str | None]:
-        """The run in folder ``path``, or ``None`` and why not. UTF-8 with or without a byte-order mark (Windows
-        Notepad writes one: a run renamed by hand vanished, QA)."""
+        """The run in folder ``path``, or ``None`` and why not (``None`` too for a folder without a ``run.json``,
+        which is no run). UTF-8 with or without a byte-order mark (Windows Notepad writes one: a run renamed by
+        hand vanished, QA)."""
         try:
             record = json.loads((path / RUN_FILE).read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
-            return None, "no run.json"
+            return None, None
         except OSError as err:
             return None, f"run.json cannot be read ({err.strerror or err})"
         except ValueError:
@@ -558,14 +561,15 @@ def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
-            now = time.time()
+            from catdog.reporting import seconds_per_batch
+
+            now, snap = time.time(), progress.snapshot()
             row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                   "seconds": now - progress.epoch_started}
+                   "seconds": now - snap["epoch_started"]}
+            # what the next epochs should take: paced without the first batch, which traced the step
+            if (pace := seconds_per_batch(snap, now)) is not None:
+                row["steady_seconds"] = pace * snap["batches"] + now - snap["last_batch_ended"]
             with progress.lock:
-                if progress.batches_ended >= 3 and progress.first_batch_ended:  # without the first, which traces
-                    row["steady_seconds"] = (  # the step: what the next epochs should take
-                        (progress.last_batch_ended - progress.first_batch_ended) / (progress.batches_ended - 1)
-                        * progress.batches + now - progress.last_batch_ended)
                 if stop is not None and stop.is_set() and progress.batch < progress.batches:  # Stop cut it short
                     row.update(stopped_after_batch=progress.batch, batches=progress.batches)
                     progress.partial_epoch = {"epoch": epoch + 1, "batch": progress.batch, "batches": progress.batches}

@@ -457,11 +457,11 @@ def run_verdicts(run, files: list[tuple[str, bytes]], sizes: tuple = ()):
                            tuple(sizes))
 
 
-def unreadable_runs_note(store) -> None:
-    """A warning naming the run folders whose ``run.json`` cannot be used (:meth:`catdog.training.RunStore.
-    unreadable`), at most 5, with why: a hand-edited record that broke left its run out of every list without a
-    word (QA). Nothing when there are none."""
-    if not (unreadable := store.unreadable()):
+def unreadable_runs_note(unreadable: list[tuple[str, str]]) -> None:
+    """A warning naming the run folders whose ``run.json`` cannot be used (``(folder name, why)`` pairs of
+    :meth:`catdog.training.RunStore.scan`), at most 5, with why: a hand-edited record that broke left its run out
+    of every list without a word (QA). Nothing when there are none."""
+    if not unreadable:
         return
     listed = "; ".join(f"{plain(name)} ({plain(why)})" for name, why in unreadable[:5])
     many = len(unreadable) > 1

@@ -375,8 +375,8 @@ live_job()
 # --------------------------------------------------------------------------- runs
 st.divider()
 st.subheader("Runs")
-runs = jobs.store.list()
-ui.unreadable_runs_note(jobs.store)
+runs, unreadable = jobs.store.scan()
+ui.unreadable_runs_note(unreadable)
 if not runs:
     st.caption(f"No runs yet in `{jobs.store.root}`.")
     st.stop()

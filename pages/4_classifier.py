@@ -16,9 +16,9 @@ st.caption("Step 4 · drop your own cat and dog photos: a trained model gives it
            "probability of each class, and Grad-CAM shows where it looked.")
 
 # Runs that trained at least one epoch (a model4 stopped during feature extraction has an untrained head).
-runs = [run for run in ui.queue().store.list()
-        if run.model_path.is_file() and run.status in ("done", "stopped") and run.has_epochs]
-ui.unreadable_runs_note(ui.queue().store)
+runs, unreadable = ui.queue().store.scan()
+runs = [run for run in runs if run.model_path.is_file() and run.status in ("done", "stopped") and run.has_epochs]
+ui.unreadable_runs_note(unreadable)
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()

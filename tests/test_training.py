@@ -274,7 +274,7 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     assert store.list() == [] and not any(p.name.startswith(".deleted-") for p in store.root.iterdir())
     with pytest.raises(CatdogError):
         store.get("../etc")
-    assert store.unreadable() == [("half-written", "run.json is not valid JSON in UTF-8")]  # "empty": no run.json
+    assert store.scan()[1] == [("half-written", "run.json is not valid JSON in UTF-8")]  # "empty": no run.json
 
 
 def test_a_record_saved_with_a_byte_order_mark_is_read(tmp_path):
@@ -282,7 +282,7 @@ def test_a_record_saved_with_a_byte_order_mark_is_read(tmp_path):
     run = store.create(TrainConfig(), DataConfig())
     path = run.path / "run.json"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows Notepad saves it: the run vanished (QA)
-    assert store.get(run.run_id).run_id == run.run_id and store.unreadable() == []
+    assert store.get(run.run_id).run_id == run.run_id and store.scan()[1] == []
     assert store.rename(run.run_id, "renamed by hand").name == "renamed by hand"
 
 
@@ -308,7 +308,7 @@ def test_a_runs_folder_that_cannot_be_written_is_said_plainly_and_nothing_is_los
     # a delete that rmtree could finish only in part leaves a hidden folder, gone from the listing at once
     trash = store.root / ".deleted-old-abcdef"
     shutil.copytree(run.path, trash)
-    assert [r.run_id for r in store.list()] == [run.run_id] and store.unreadable() == []
+    assert [r.run_id for r in store.list()] == [run.run_id] and store.scan()[1] == []
     store.remove_stale_temporaries()  # when a server next opens the folder
     assert not trash.exists()
 
@@ -331,7 +331,7 @@ def test_a_hand_edited_record_of_the_wrong_shape_is_skipped_not_fatal(tmp_path, 
     assert len(run_rows(store.list())) == 1
     with pytest.raises(CatdogError):
         store.get(edited.run_id)
-    [(name, why)] = store.unreadable()  # and said, not left out without a word
+    [(name, why)] = store.scan()[1]  # and said, not left out without a word
     assert name == edited.run_id and why.startswith(field)
 
 
