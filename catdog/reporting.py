@@ -127,10 +127,10 @@ def best_per_model(ranked) -> list:
 
 def verdict_titles(runs) -> dict[str, str]:
     """``{run id: column title}`` for the Classifier's comparison of models: model and run name
-    ("model1 · 2 Dec 11:55:17"), short enough for four columns on a 1024-px projector (the test accuracy is in
-    the picker), "· at chance" after a model that only guesses (:func:`guesses`), and when the run started after
-    titles that would coincide (its id, as a last resort)."""
-    titles = {run.run_id: f"{run.model} · {run.name}" + (" · at chance" if guesses(
+    ("model1 · 2 Dec 11:55:17"; :meth:`~catdog.training.RunInfo.name_with_model`), short enough for four columns
+    on a 1024-px projector (the test accuracy is in the picker), "· at chance" after a model that only guesses
+    (:func:`guesses`), and when the run started after titles that would coincide (its id, as a last resort)."""
+    titles = {run.run_id: run.name_with_model(model_first=True) + (" · at chance" if guesses(
         run.history(), run.record.get("collapsed")) else "") for run in runs}
     seen = Counter(titles.values())
     titles = {run.run_id: f"{titles[run.run_id]} · {run.started}" if seen[titles[run.run_id]] > 1

@@ -32,6 +32,7 @@ import math
 import os
 import platform
 import queue
+import re
 import shutil
 import threading
 import time
@@ -199,11 +200,18 @@ class RunInfo:
         except OSError:
             return False
 
+    def name_with_model(self, *, model_first: bool = False) -> str:
+        """The name and the model: "demo · model1", with ``model_first`` "model1 · demo"; the name alone when it
+        names the model already ("model1 · 4 epochs", not "model1 · 4 epochs · model1")."""
+        if re.search(rf"\b{re.escape(self.model)}\b", self.name, re.IGNORECASE):
+            return self.name
+        return f"{self.model} · {self.name}" if model_first else f"{self.name} · {self.model}"
+
     def label(self) -> str:
-        """One-line description for pickers: name, model, test accuracy."""
+        """One-line description for pickers: name, model (:meth:`name_with_model`), test accuracy."""
         acc = self.test_accuracy
         score = f"test {acc:.1%}" if acc is not None else self.status
-        return f"{self.name} · {self.model} · {score}"
+        return f"{self.name_with_model()} · {score}"
 
 
 #: ``run.json``'s ``stopped_by`` for a run whose training a server shutdown stopped (:meth:`TrainingQueue.close`).

@@ -14,7 +14,7 @@ config = ui.data_config()
 root, splits = ui.prepared_splits(config)
 counts = splits.counts()
 
-st.subheader("Images per split and class")
+st.subheader("Images per split and class", anchor=False)
 left, right = st.columns([3, 2])
 left.plotly_chart(charts.counts_figure(counts), key="counts_chart", config=ui.PLOTLY_CONFIG)
 with right:
@@ -56,7 +56,7 @@ if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):
         st.markdown("\n".join(f"- {p}" for p in problems))
 
-st.subheader("Sample images")
+st.subheader("Sample images", anchor=False)
 if st.button("Reshuffle", icon=":material/shuffle:"):
     st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
 rows = data.sample_items(splits, "train", per_class=3, seed=st.session_state.get("sample_seed", 0))

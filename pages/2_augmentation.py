@@ -20,7 +20,7 @@ course = TrainConfig()  # the models' augmentation settings: the Training page s
 ui.defaults({"aug_flip": course.flip_mode, "aug_rotation": course.rotation_factor, "aug_fill": course.fill_mode,
              "aug_samples": 8, "aug_seed": 7, "aug_source": "Random training image"})
 with st.sidebar:
-    st.subheader("Augmentation layers")
+    st.subheader("Augmentation layers", anchor=False)
     flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip", help=augment.FLIP_HELP)
     rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01, key="aug_rotation",
                          help="Fraction of a full turn: rotations are drawn from ± factor × 360°.")

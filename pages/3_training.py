@@ -313,7 +313,7 @@ def live_job():
     snap = job.progress.snapshot()
     cfg = job.train_config
     shown_state = "stopping" if job.stop.is_set() and not job.finished else job.state  # until its batch ends
-    st.subheader(f"{ui.plain(_job_name(job))} · {shown_state}")
+    st.subheader(f"{ui.plain(_job_name(job))} · {shown_state}", anchor=False)
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
@@ -374,7 +374,7 @@ live_job()
 
 # --------------------------------------------------------------------------- runs
 st.divider()
-st.subheader("Runs")
+st.subheader("Runs", anchor=False)
 runs, unreadable = jobs.store.scan()
 ui.unreadable_runs_note(unreadable)
 if not runs:

@@ -89,7 +89,7 @@ with classify_tab:
         st.download_button("Download results (CSV)", predictions_csv(predictions, class_names, run),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
-            st.markdown("#### Every model's verdict")
+            st.subheader("Every model's verdict", anchor=False)
             if gone := ui.follow_default("classifier_compare", list(by_id),
                                          [r.run_id for r in reporting.best_per_model(runs)]):
                 st.info(f"{len(gone)} of the runs you compared {'has' if len(gone) == 1 else 'have'} been deleted (on "
@@ -129,8 +129,8 @@ with classify_tab:
                         shown = explain.overlay(pixels, heatmap, alpha)
                     caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
                 st.image(shown, caption=ui.plain(caption), width="stretch")
-                st.markdown(f"#### {ui.plain(prediction.label)} · "
-                            f"{probability_text(prediction.probabilities[prediction.label])}")
+                st.subheader(f"{ui.plain(prediction.label)} · "  # no anchor link beside the verdict (QA)
+                             f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)
                 for name, probability in prediction.probabilities.items():
                     st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
 
@@ -164,7 +164,7 @@ with evaluate_tab:
             "support": st.column_config.NumberColumn(help="Test images of this class.")})
         b.plotly_chart(confusion_figure(evaluation), key="confusion", config=ui.PLOTLY_CONFIG)
         wrong = evaluation.misclassified()
-        st.subheader(f"Misclassified test images ({len(wrong)})")
+        st.subheader(f"Misclassified test images ({len(wrong)})", anchor=False)
         names = evaluation.class_names
         ui.image_grid(
             [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]],

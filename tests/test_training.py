@@ -856,6 +856,11 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert titles[runs[0].run_id] == "model2 · stuck · at chance"
     assert titles[runs[1].run_id] == "model1 · demo · 2 Dec 10:10:11"  # two alike: told apart by their start
     assert titles[runs[3].run_id] == "model4 · 2 Dec 10:10:13"
+    named = run("20261202-101015-model1-ffffff", "model1", 0.6, 0.6, "Model1 · 4 epochs")
+    named10 = run("20261202-101016-model1-gggggg", "model1", 0.6, 0.6, "like model10")
+    assert verdict_titles([named, named10]) == {named.run_id: "Model1 · 4 epochs",  # not "model1 · Model1 · …"
+                                                named10.run_id: "model1 · like model10"}
+    assert named.label() == "Model1 · 4 epochs · test 60.0%" and named10.label().startswith("like model10 · model1")
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
