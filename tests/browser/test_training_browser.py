@@ -164,7 +164,7 @@ def test_classifier_gives_a_verdict_and_names_a_bad_file(page, app_server, train
     expect(page.get_by_test_id("stSelectbox").filter(has_text="Model (trained run)")).to_be_visible()
     drop = page.get_by_test_id("stFileUploader").locator("input[type='file']")
     drop.set_input_files(files=[{"name": "my_pet.jpg", "mimeType": "image/jpeg", "buffer": image_bytes(0, "JPEG")}])
-    verdict = page.get_by_test_id("stMain").locator("h4").filter(
+    verdict = page.get_by_test_id("stMain").locator("h3").filter(
         has_text=re.compile(r"^(cats|dogs) · (\d+\.\d|>99\.9)%$"))  # never a certain "100.0%"
     expect(verdict).to_have_count(1, timeout=120_000)
     expect(page.get_by_test_id("stImageCaption").filter(has_text="my_pet.jpg")).to_be_visible()
