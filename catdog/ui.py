@@ -42,11 +42,6 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    # Streamlit forgets a widget's value when a run does not draw it (another
-    # page); writing the value back makes it plain session state, which stays.
-    for key in list(st.session_state.keys()):
-        if isinstance(key, str) and (key in _KEPT or key.startswith(_KEPT_PREFIXES)) and key not in _NOT_KEPT:
-            st.session_state[key] = st.session_state[key]
 
 
 def keep_keras_state_between_reruns() -> None:
@@ -85,17 +80,14 @@ def _clean_without_keras() -> None:
             plt.close("all")
 
 
-#: Settings kept across pages (widget keys); uploads and buttons cannot be set, so they are not.
-_KEPT = {"data_dir", "validation_size", "test_size", "split_seed"}
-_KEPT_PREFIXES = ("aug_", "train_", "classifier_")
-_NOT_KEPT = {"aug_upload", "classifier_uploads", "classifier_camera"}
-
-
 def defaults(values: dict) -> None:
     """Give widget keys their first value; widgets then take it from session state.
 
-    Widgets keyed this way are created without a ``value``/``index`` argument, so
-    that the value kept across pages (:func:`page_setup`) is the only source.
+    Widgets keyed this way are created without a ``value``/``index`` argument, so that session state is the
+    only source.  The pages' settings widgets also pass ``persist_state="session"`` (Streamlit 1.67): their
+    values then outlive a visit to another page.  Before, catdog wrote each value back at the start of every page,
+    which failed once the Training page's live view had redrawn itself (a fragment run): leaving the page then
+    reset every setting of the browser to its default (QA: a student came back to 20 epochs and seed 42).
     """
     for key, value in values.items():
         st.session_state.setdefault(key, value)

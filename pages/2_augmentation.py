@@ -21,22 +21,25 @@ ui.defaults({"aug_flip": course.flip_mode, "aug_rotation": course.rotation_facto
              "aug_samples": 8, "aug_seed": 7, "aug_source": "Random training image"})
 with st.sidebar:
     st.subheader("Augmentation layers", anchor=False)
-    flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip", help=augment.FLIP_HELP)
+    flip_mode = st.selectbox("RandomFlip mode", augment.FLIP_MODES, key="aug_flip", persist_state="session",
+                             help=augment.FLIP_HELP)
     rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01, key="aug_rotation",
+                         persist_state="session",
                          help="Fraction of a full turn: rotations are drawn from ± factor × 360°.")
     st.caption(f"± {augment.rotation_degrees(rotation):.0f}° at most")
-    fill_mode = st.selectbox("Fill mode", augment.FILL_MODES, key="aug_fill",
+    fill_mode = st.selectbox("Fill mode", augment.FILL_MODES, key="aug_fill", persist_state="session",
                              help="How the corners that rotate into view are filled.")
-    samples = st.slider("Augmented versions", 1, 16, key="aug_samples",
+    samples = st.slider("Augmented versions", 1, 16, key="aug_samples", persist_state="session",
                         help="How many random versions of the image to draw (as many epochs would show it).")
-    seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed",
+    seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed", persist_state="session",
                            help="The same seed draws the same versions; Regenerate draws new ones.")
     st.caption("These settings are for this preview. The Training page has its own, with the same defaults, "
                "under \"Augmentation (model2–4)\".")
     if st.button("Regenerate", icon=":material/casino:"):
         state["aug_draw"] = state.get("aug_draw", 0) + 1
 
-source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source")
+source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
+                  persist_state="session")
 if source == "Upload your own":
     upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload")
     if upload is None:

@@ -53,23 +53,23 @@ def _size_of_weights():
 
 if "train_image_size" not in st.session_state:
     _size_of_weights()
-choice = st.radio("Model", list(MODEL_SPECS), horizontal=True, key="train_model",
+choice = st.radio("Model", list(MODEL_SPECS), horizontal=True, key="train_model", persist_state="session",
                   format_func=lambda name: f"{name} · {MODEL_SPECS[name].title}")
 spec = MODEL_SPECS[choice]
 st.markdown(spec.description)
 
 left, middle, right = st.columns(3)
 problems = []  # out-of-range numbers: said above Train, which stays off until they are fixed
-epochs, problem = ui.whole_number(left, "Epochs", 1, 200, key="train_epochs")
+epochs, problem = ui.whole_number(left, "Epochs", 1, 200, key="train_epochs", persist_state="session")
 problems.append(problem)
-batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], key="train_batch")
+batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], key="train_batch", persist_state="session")
 learning_rate = right.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-                                    key="train_lr", format_func=lambda v: f"{v:g}")
+                                    key="train_lr", persist_state="session", format_func=lambda v: f"{v:g}")
 left, middle, right = st.columns(3)
-seed, problem = ui.whole_number(left, "Seed", 0, 2**31 - 1, key="train_seed",
+seed, problem = ui.whole_number(left, "Seed", 0, 2**31 - 1, key="train_seed", persist_state="session",
                                 help="Same seed → same run on this machine.")
 problems.append(problem)
-run_name = middle.text_input("Run name (optional)", key="train_name", max_chars=80)
+run_name = middle.text_input("Run name (optional)", key="train_name", persist_state="session", max_chars=80)
 
 options = {}
 weights_problem = None  # what is wrong with model4's weights file, found once per run of the page
@@ -78,16 +78,17 @@ if spec.augmentation:
     with st.expander("Augmentation (model2–4)"):
         a, b, c = st.columns(3)
         options["flip_mode"] = a.selectbox("RandomFlip mode", augment.FLIP_MODES, key="train_flip",
+                                           persist_state="session",
                                            help=augment.FLIP_HELP)
         options["rotation_factor"] = b.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01,
-                                              key="train_rotation")
-        options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill")
+                                              key="train_rotation", persist_state="session")
+        options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill", persist_state="session")
         st.caption("The Augmentation page previews these layers; its settings there are its own, with the same "
                    "defaults.")
 if spec.mobilenet:
     with st.expander("MobileNetV2 (model4)", expanded=True):
         st.text_input(
-            "MobileNetV2 weights file (.h5)", key="train_weights", on_change=_size_of_weights,
+            "MobileNetV2 weights file (.h5)", key="train_weights", persist_state="session", on_change=_size_of_weights,
             help="Empty: download Keras's ImageNet weights (needs network). Offline: the path of "
                  "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 or similar "
                  f"(the server's default comes from ${ENV_MOBILENET_WEIGHTS}).",
@@ -98,7 +99,7 @@ if spec.mobilenet:
         if options["weights"] == "imagenet":
             st.caption("Empty: Keras's ImageNet weights for this input size, downloaded once (needs the network).")
         side = st.selectbox(
-            "Input size (pixels)", MOBILENET_INPUT_SIZES, key="train_image_size",
+            "Input size (pixels)", MOBILENET_INPUT_SIZES, key="train_image_size", persist_state="session",
             format_func=lambda s: f"{s}×{s}" + (" (the course)" if s == IMAGE_SIZE[0] else ""),
             help="Pretrained weights work best on images of the size they were trained at. Keras's download "
                  "for a 160×160 model holds weights trained at 160; the offline file …_1.0_224_no_top.h5 was "
@@ -114,11 +115,12 @@ if spec.mobilenet:
             st.caption(f"The course uses {IMAGE_SIZE[0]}×{IMAGE_SIZE[1]}; {side}×{side} is the size this weights "
                        "file was trained at: more accurate features, about twice the work per image.")
         a, b = st.columns(2)
-        options["fast"] = a.toggle("Fast mode", key="train_fast",
+        options["fast"] = a.toggle("Fast mode", key="train_fast", persist_state="session",
                                    help="Cache MobileNetV2's features: run the frozen base once, cache its features, "
                                         "train the head on them.")
         options["views"], problem = ui.whole_number(
-            b, "Augmented views per training image (fast mode)", 1, 20, key="train_views", disabled=not options["fast"],
+            b, "Augmented views per training image (fast mode)", 1, 20, key="train_views", persist_state="session",
+            disabled=not options["fast"],
             help="K: features are cached for the image itself plus K − 1 versions through the augmentation layers "
                  "above; each epoch uses one of them per image. 1 = no augmentation. Each extra view costs one "
                  "more MobileNetV2 pass over the 2,000 training images (≈ 20 s at 160×160, ≈ 40 s at 224 here).")
@@ -128,22 +130,23 @@ if spec.mobilenet:
                       "(fine-tuning, if any, augments).")
         a, b, c, d = st.columns(4)
         options["fine_tune_epochs"], problem = ui.whole_number(
-            a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft",
+            a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft", persist_state="session",
             help="Epochs after the frozen ones in which the top of MobileNetV2 trains too (fine-tuning); the "
                  "curves go on, with a marker where it starts.")
         problems.append(problem)
         options["fine_tune_at"], problem = ui.whole_number(
-            b, "Unfreeze from layer", 0, 154, key="train_ft_at", disabled=not options["fine_tune_epochs"],
+            b, "Unfreeze from layer", 0, 154, key="train_ft_at", persist_state="session",
+            disabled=not options["fine_tune_epochs"],
             help="MobileNetV2 has 154 layers: those from this one on train during fine-tuning, the earlier ones, "
                  "which find edges and textures, stay frozen (the TensorFlow tutorial: 100).")
         problems.append(problem if options["fine_tune_epochs"] else None)
         options["fine_tune_lr_factor"] = c.select_slider(
-            "Fine-tuning learning rate factor", [0.01, 0.1, 1.0], key="train_ft_lr",
+            "Fine-tuning learning rate factor", [0.01, 0.1, 1.0], key="train_ft_lr", persist_state="session",
             help="Fine-tuning's learning rate is the learning rate above times this factor: small steps, so that "
                  "the pretrained weights are adjusted, not overwritten (the TensorFlow tutorial: 0.1).")
         auto = fine_tune_accumulation(0, (side, side))
         options["fine_tune_accumulation_steps"] = d.select_slider(
-            "Gradient accumulation steps", [0, 1, 2, 4], key="train_ft_accumulation",
+            "Gradient accumulation steps", [0, 1, 2, 4], key="train_ft_accumulation", persist_state="session",
             format_func=lambda steps: f"auto ({auto})" if steps == 0 else str(steps),
             disabled=not options["fine_tune_epochs"],
             help="Fine-tuning runs each batch as this many smaller micro-batches and updates the weights once "

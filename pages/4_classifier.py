@@ -33,7 +33,7 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
             "below come from the first run of the list.", icon=":material/info:")
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
-                           key="classifier_run",
+                           key="classifier_run", persist_state="session",
                            help="Sorted by test accuracy, a score on few test images after a like one on many "
                                 "(by the low end of its 95% interval), runs that stayed at chance level last; the "
                                 "first is chosen.")]
@@ -59,14 +59,15 @@ with classify_tab:
     files = [(upload.name, upload.getvalue()) for upload in uploads or []]
     sizes = ui.input_sizes(runs)  # models at 160 and 224 px: each file decoded once for both
     a, b, c = st.columns(3)
-    if a.toggle("Use the camera", key="classifier_camera_on"):
+    if a.toggle("Use the camera", key="classifier_camera_on", persist_state="session"):
         shot = st.camera_input("Take a picture", key="classifier_camera")
         if shot is not None:
             files.append(("camera.jpg", shot.getvalue()))
     files = ui.distinct_names(files)  # two "IMG_0001.jpg" from two folders gave rows no one could tell apart (QA)
-    show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam",
+    show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam", persist_state="session",
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
-    alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", disabled=not show_cam)
+    alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", persist_state="session",
+                     disabled=not show_cam)
     if files:
         with ui.user_errors():
             predictions = ui.run_verdicts(run, files, sizes)  # cached: the opacity slider classifies nothing again
@@ -96,6 +97,7 @@ with classify_tab:
                         "the Training page, perhaps by someone else).", icon=":material/info:")
             compared = st.multiselect(
                 "Models to compare", list(by_id), format_func=labels.get, key="classifier_compare",
+                persist_state="session",
                 max_selections=COMPARE_MAX, select_all=False, placeholder="Choose trained runs",
                 help="At first, the best run of each model (model1 … model4), following newer and better runs until "
                      f"you change the choice; at most {COMPARE_MAX} (each is loaded into memory).",

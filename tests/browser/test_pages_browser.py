@@ -39,8 +39,13 @@ def test_every_page_renders_without_an_error_and_keeps_the_dataset_settings(page
 def test_training_settings_survive_visits_to_other_pages(page, app_server):
     open_app(page, app_server)
     configure_data(page)
+    go_to(page, "Augmentation")
+    set_input(page, page.get_by_test_id("stSidebar"), "Seed", 77)
     go_to(page, "Training")
     set_training(page, epochs=3, batch=16, model="model3", name="kept")
+    # Stay until the live view has redrawn itself (every 10 s when nothing trains): leaving after such a fragment
+    # run reset every setting of the browser to its default (QA), a short visit did not.
+    page.wait_for_timeout(11_500)
     for title in ("Data", "Augmentation", "Classifier", "Training"):
         go_to(page, title)
     main = page.get_by_test_id("stMain")
@@ -48,6 +53,8 @@ def test_training_settings_survive_visits_to_other_pages(page, app_server):
     expect(main.get_by_label("Run name (optional)", exact=True)).to_have_value("kept")
     expect(main.get_by_role("combobox", name="Batch size")).to_have_value("16")
     expect(main.get_by_role("radio", name=re.compile("model3"))).to_be_checked()
+    go_to(page, "Augmentation")
+    expect(page.get_by_test_id("stSidebar").get_by_label("Seed", exact=True)).to_have_value("77")
 
 
 def test_data_page_shows_the_counts_chart_and_six_sample_images(page, app_server):
