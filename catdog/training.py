@@ -1374,6 +1374,8 @@ class TrainingQueue:
                     job.state = "stopped"
                     continue
                 job.state = "running"
+                # not the "queued" a job is made with, shown beside "running" until train() set its first phase (QA)
+                job.progress.set(phase="preparing data")
 
             def created(run, job=job):
                 job.run_id = run.run_id

@@ -281,12 +281,27 @@ def _other_jobs_of_mine(shown) -> None:
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
 
+def _job_in_view():
+    """The job the live view follows: this tab's (Train, Show), else this browser's newest (a reload forgets the
+    tab's), else the one training on the server, else the newest that did not fail. Before, a browser with no
+    jobs (the projector) followed the newest job, a queued one, and never showed the one training (QA)."""
+    job = jobs.get(state.get("job_id"))
+    if job is not None and not jobs.run_deleted(job):
+        return job
+    shown = [j for j in jobs.jobs() if not jobs.run_deleted(j)]
+    mine = [j for j in shown if j.owner == ui.owner_id()]
+    running = [j for j in shown if j.state == "running"]
+    # someone else's failure (say, their weights download) is theirs to read, not a red box on every page
+    others = [j for j in shown if j.state != "failed"]
+    return (mine or running or others or [None])[-1]
+
+
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else None)
 def train_status():
     """One line beside Train on this browser's job while it waits or runs: on a projector the live view below
     starts under the fold (1280×720, 1024×768), so a click on Train showed nothing happening."""
-    job = jobs.get(state.get("job_id"))
-    if job is None or job.finished:
+    job = _job_in_view()
+    if job is None or job.finished or job.owner != ui.owner_id():
         return
     snap = job.progress.snapshot()
     where = (f"queued, position {jobs.position(job)}" if job.state == "queued"
@@ -303,19 +318,15 @@ with train_row:
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
-    job = jobs.get(state.get("job_id"))
-    if job is None or jobs.run_deleted(job):
-        shown = [j for j in jobs.jobs() if not jobs.run_deleted(j)]
-        mine = [j for j in shown if j.owner == ui.owner_id()]
-        # someone else's failure (say, their weights download) is theirs to read, not a red box on every page
-        others = [j for j in shown if j.state != "failed"]
-        job = (mine or others or [None])[-1]
+    job = _job_in_view()
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
         return
     snap = job.progress.snapshot()
     cfg = job.train_config
-    shown_state = "stopping" if job.stop.is_set() and not job.finished else job.state  # until its batch ends
+    shown_state = ("stopping" if job.stop.is_set() and not job.finished  # until its batch ends
+                   else "cancelled" if job.state == "stopped" and not job.run_id  # in the queue: not "stopped" (QA)
+                   else job.state)
     st.subheader(f"{ui.plain(_job_name(job))} · {shown_state}", anchor=False)
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")

@@ -300,6 +300,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     assert "already have 1 trainings waiting in the queue" in texts(at) and len(_queue_jobs(tmp_path)) == 2
     at.button(key="stop_job").click().run()  # Stop on the queued job cancels it at once
     assert second.state == "stopped" and "Cancelled before it started: it made no run." in texts(at)
+    assert "second · cancelled" in texts(at)  # not "stopped": it never started (QA)
     at.button(key=f"show_{first.job_id}").click().run()
     assert "first · running" in texts(at) and "Your other trainings" not in texts(at)
     at.button(key="stop_job").click().run()
@@ -695,6 +696,43 @@ def test_training_page_leaves_another_users_failure_to_them(synthetic_data, tmp_
     at = open_page(PAGES[2], synthetic_data)
     assert job.state == "failed" and not at.exception and not at.error
     assert "Nothing is training on this server now" in texts(at)
+
+
+def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(synthetic_data, tmp_path,
+                                                                              monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.training import TrainResult
+    from catdog.ui import training_queue
+
+    release = threading.Event()
+
+    def slow(train_config, data_config, *, store, progress, stop, on_run_created):
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="training", epoch=1)
+        while not (release.is_set() or stop.is_set()):
+            time.sleep(0.01)
+        store.update(run, status="done")
+        return TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", slow)
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    data = DataConfig(str(synthetic_data))
+    try:
+        teacher = jobs.submit(TrainConfig(name="teacher's run"), data, owner="teacher")
+        jobs.submit(TrainConfig(name="student's run"), data, owner="student")
+        deadline = time.time() + 30
+        while time.time() < deadline and teacher.state != "running":
+            time.sleep(0.05)
+        projector = open_page(PAGES[2], synthetic_data, _catdog_owner="projector")
+        assert shown(projector.subheader[0].value) == "teacher's run · running"  # was the queued one (QA)
+        student = open_page(PAGES[2], synthetic_data, _catdog_owner="student")  # a reload: the tab's job forgotten
+        assert shown(student.subheader[0].value) == "student's run · queued"
+        assert not projector.exception and not student.exception
+    finally:
+        release.set()
 
 
 def test_an_out_of_range_number_is_said_and_keeps_train_off(synthetic_data, tmp_path):

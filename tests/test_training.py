@@ -409,6 +409,19 @@ def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
     assert {r.status for r in jobs.store.list()} == {"done"}
 
 
+def test_a_started_job_no_longer_reads_queued(tmp_path):
+    phases = []
+
+    def trainer(train_config, data_config, *, progress, **_):
+        phases.append(progress.snapshot()["phase"])  # what the page shows before train() sets its own
+        raise CatdogError("done looking")
+
+    job = TrainingQueue(tmp_path / "runs", trainer=trainer).submit(TrainConfig(), DataConfig())
+    assert job.progress.snapshot()["phase"] in ("queued", "preparing data", "failed")
+    wait_for(lambda: job.finished)
+    assert phases == ["preparing data"]  # not "queued" beside a "running" heading (QA)
+
+
 def test_queue_stop_works_for_running_and_queued_jobs(tmp_path):
     release = threading.Event()
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
