@@ -384,62 +384,67 @@ def live_job():
         st.rerun()
 
 
-live_job()
+with st.container():  # one slot, whatever the live view draws: the page below keeps its place (see Runs)
+    live_job()
 
 # --------------------------------------------------------------------------- runs
 st.divider()
 st.subheader("Runs", anchor=False)
 runs, unreadable = jobs.store.scan()
-ui.unreadable_runs_note(unreadable)
-if not runs:
-    st.caption(f"No runs yet in `{jobs.store.root}`.")
-    st.stop()
-rows = reporting.run_rows(runs)
-st.dataframe(
-    ui.percent_table(rows, ("best validation accuracy", "test accuracy", "test accuracy (best epoch)")),
-    hide_index=True,
-    placeholder="–",  # not Streamlit's grey "None" in a cell with no value: a run not (yet) scored, say
-    column_order=[k for k in rows[0] if k != "id"],
-    column_config={
-        # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view
-        # 130 px: "3 Dec 00:48:14" fits; 200 px ("medium") took a third of the table at 1024 px (QA), longer
-        # names are cut and shown whole on hover
-        "run": st.column_config.TextColumn(pinned=True, width=130),
-        "model": st.column_config.TextColumn(help="fast: fast mode (cached MobileNetV2 features); FT n: n "
-                                                  "fine-tuning epochs after the frozen ones."),
-        "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
-        "test accuracy": st.column_config.NumberColumn(
-            help="The final model (after the last epoch) on the held-out test split."),
-        "test 95% interval": st.column_config.TextColumn(
-            help="Where the model's true accuracy lies with 95% confidence, given the number of test images "
-                 "(Wilson score interval): on 200 images each image is 0.5%, so runs whose intervals overlap "
-                 "are not clearly different."),
-        "test accuracy (best epoch)": st.column_config.NumberColumn(
-            help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "
-                 "what early stopping would have kept."),
-        "wall time (s)": st.column_config.NumberColumn(
-            format="%,.0f", help="Seconds from the start of the training (after any wait in the queue) to its test "
-                                 "score."),
-        "trainable params": st.column_config.NumberColumn(format="%,d"),
-        "total params": st.column_config.NumberColumn(format="%,d"),
-    },
-)
-by_id = {run.run_id: run for run in runs}
-with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
-labels = reporting.distinct_labels(runs)
-ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
-ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new runs join the comparison
-picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
-                        help="Runs with at least one finished epoch; a run failed or stopped before that has no "
-                             "curves to compare.")
-if without := len(runs) - len(with_curves):
-    st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no curves.")
-if picked:
-    curves = {labels[rid]: by_id[rid].history() for rid in picked}
-    st.plotly_chart(charts.compare_figure(curves), key="compare_curves", config=ui.PLOTLY_CONFIG)
-    if any(by_id[rid].record.get("partial_epoch") for rid in picked):
-        st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
-                   "(the status column says how many).")
+# One slot for the listing and the comparison, whose parts come and go (a note, a caption, the chart): when
+# they shifted the expander below, a job started or ended anywhere folded it and dropped a half-typed name (QA).
+with st.container():
+    ui.unreadable_runs_note(unreadable)
+    if not runs:
+        st.caption(f"No runs yet in `{jobs.store.root}`.")
+        st.stop()
+    rows = reporting.run_rows(runs)
+    st.dataframe(
+        ui.percent_table(rows, ("best validation accuracy", "test accuracy", "test accuracy (best epoch)")),
+        hide_index=True,
+        placeholder="–",  # not Streamlit's grey "None" in a cell with no value: a run not (yet) scored, say
+        column_order=[k for k in rows[0] if k != "id"],
+        column_config={
+            # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view
+            # 130 px: "3 Dec 00:48:14" fits; 200 px ("medium") took a third of the table at 1024 px (QA), longer
+            # names are cut and shown whole on hover
+            "run": st.column_config.TextColumn(pinned=True, width=130),
+            "model": st.column_config.TextColumn(help="fast: fast mode (cached MobileNetV2 features); FT n: n "
+                                                      "fine-tuning epochs after the frozen ones."),
+            "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
+            "test accuracy": st.column_config.NumberColumn(
+                help="The final model (after the last epoch) on the held-out test split."),
+            "test 95% interval": st.column_config.TextColumn(
+                help="Where the model's true accuracy lies with 95% confidence, given the number of test images "
+                     "(Wilson score interval): on 200 images each image is 0.5%, so runs whose intervals overlap "
+                     "are not clearly different."),
+            "test accuracy (best epoch)": st.column_config.NumberColumn(
+                help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "
+                     "what early stopping would have kept."),
+            "wall time (s)": st.column_config.NumberColumn(
+                format="%,.0f", help="Seconds from the start of the training (after any wait in the queue) to its test "
+                                     "score."),
+            "trainable params": st.column_config.NumberColumn(format="%,d"),
+            "total params": st.column_config.NumberColumn(format="%,d"),
+        },
+    )
+    by_id = {run.run_id: run for run in runs}
+    with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
+    labels = reporting.distinct_labels(runs)
+    ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
+    ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new runs join the comparison
+    picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
+                            help="Runs with at least one finished epoch; a run failed or stopped before that has no "
+                                 "curves to compare.")
+    if without := len(runs) - len(with_curves):
+        st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no "
+                   "curves.")
+    if picked:
+        curves = {labels[rid]: by_id[rid].history() for rid in picked}
+        st.plotly_chart(charts.compare_figure(curves), key="compare_curves", config=ui.PLOTLY_CONFIG)
+        if any(by_id[rid].record.get("partial_epoch") for rid in picked):
+            st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
+                       "(the status column says how many).")
 
 
 def _manage(action: str) -> None:

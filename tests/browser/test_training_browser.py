@@ -123,6 +123,9 @@ def test_two_users_train_at_once_and_one_waits_in_the_queue(new_context, app_ser
 
 
 def test_an_idle_tab_shows_a_job_started_elsewhere_and_lists_its_run_when_it_ends(new_context, app_server):
+    from catdog.config import DataConfig, TrainConfig
+
+    RunStore(app_server.runs_dir).create(TrainConfig(name="an earlier run"), DataConfig())  # one to rename
     watcher, trainer = new_context().new_page(), new_context().new_page()
     for page in (watcher, trainer):
         open_app(page, app_server, "training")
@@ -130,8 +133,13 @@ def test_an_idle_tab_shows_a_job_started_elsewhere_and_lists_its_run_when_it_end
     configure_data(trainer)
     set_training(trainer, epochs=1, batch=8, name="seen from the other tab")
     set_training(watcher, epochs=1, batch=8)
-    # The watcher's user is typing a name, not yet committed (no Enter, no blur), when the jobs change.
-    typing = watcher.get_by_test_id("stMain").get_by_label("Run name (optional)", exact=True)
+    # The watcher's user is typing a name, not yet committed (no Enter, no blur), when the jobs change, and has
+    # begun to rename a run: the live view's and the listing's redraws used to fold that expander (QA).
+    main = watcher.get_by_test_id("stMain")
+    main.get_by_text("Rename or delete a run").click()
+    renaming = main.get_by_label("New name", exact=True)
+    renaming.fill("half-renamed")
+    typing = main.get_by_label("Run name (optional)", exact=True)
     typing.fill("half-typed")
     before = set(read_runs(app_server.runs_dir))
     click_train(trainer)
@@ -143,7 +151,9 @@ def test_an_idle_tab_shows_a_job_started_elsewhere_and_lists_its_run_when_it_end
     expect(watcher.get_by_test_id("stMultiSelect").get_by_text("seen from the other tab · model1 · test",
                                                                  exact=False)).to_be_visible(timeout=30_000)
     assert error_texts(watcher) == []
-    # Both redraws left the edit alone, and it still reaches the server: the watcher's own run is named by it.
+    # Both redraws left the edits alone, and they still reach the server: the watcher's own run is named by it.
+    expect(renaming).to_be_visible()
+    expect(renaming).to_have_value("half-renamed")
     expect(typing).to_have_value("half-typed")
     before = set(read_runs(app_server.runs_dir))
     click_train(watcher)
