@@ -344,7 +344,8 @@ class RunStore:
         """
         run = self.get(run_id)
         if run.status == "running":
-            raise CatdogError(f"Run '{run.name}' is training now; stop it before deleting it.")
+            raise CatdogError(f"Run '{run.name}' is training now: it can be deleted once its training has ended "
+                              "(at its last epoch, or with Stop by whoever started it).")
         # Moved out of the listing in one step first: ``rmtree`` failing halfway (a file it may not remove)
         # left a run with its record but not its models, and a traceback in the page (QA).
         trash = self.root / f"{DELETED_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}"

@@ -462,9 +462,9 @@ def _manage(action: str) -> None:
             state["manage_run"] = run.run_id  # set anew, so that the browser shows the run's new label
             st.toast(f"Renamed to “{ui.plain(run.name)}”.", icon=":material/edit:")
         else:
+            state["delete_popover"] = False  # closed, also on an error: it stayed open and empty, or over it (QA)
             jobs.store.delete(run.run_id)
             state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
-            state["delete_popover"] = False  # closed: it stayed open and empty (QA)
             st.toast(f"Deleted “{ui.plain(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
@@ -484,7 +484,10 @@ with st.expander("Rename or delete a run"):
     a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
     with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None, key="delete_popover",
                    on_change="rerun"):
-        if picked_run is not None:
+        if picked_run is not None and by_id[picked_run].status == "running":  # refused by RunStore.delete (QA)
+            st.markdown(f"**{ui.plain(by_id[picked_run].name)}** is training now: it can be deleted once its "
+                        "training has ended (at its last epoch, or with Stop by whoever started it).")
+        elif picked_run is not None:
             st.markdown(f"Delete **{ui.plain(by_id[picked_run].name)}** with its models, curves and test "
                         "scores? This cannot be undone.")
             st.button("Delete for good", key="delete_run", type="primary", on_click=_manage, args=("delete",))

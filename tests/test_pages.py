@@ -698,15 +698,9 @@ def test_training_page_leaves_another_users_failure_to_them(synthetic_data, tmp_
     assert "Nothing is training on this server now" in texts(at)
 
 
-def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(synthetic_data, tmp_path,
-                                                                              monkeypatch):
-    import threading
-
-    from catdog import training
+def slow_trainer(release):
+    """A stand-in for ``train_run`` that makes its run and trains until ``release`` is set or the job is stopped."""
     from catdog.training import TrainResult
-    from catdog.ui import training_queue
-
-    release = threading.Event()
 
     def slow(train_config, data_config, *, store, progress, stop, on_run_created):
         run = store.create(train_config, data_config)
@@ -717,20 +711,55 @@ def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(s
         store.update(run, status="done")
         return TrainResult(run, [], None)
 
-    monkeypatch.setattr(training, "train_run", slow)
+    return slow
+
+
+def wait_until_running(job):
+    deadline = time.time() + 30
+    while time.time() < deadline and not (job.state == "running" and job.run_id):
+        time.sleep(0.05)
+    assert job.state == "running"
+
+
+def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(synthetic_data, tmp_path,
+                                                                              monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.ui import training_queue
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", slow_trainer(release))
     jobs = training_queue(str((tmp_path / "runs").resolve()))
     data = DataConfig(str(synthetic_data))
     try:
         teacher = jobs.submit(TrainConfig(name="teacher's run"), data, owner="teacher")
         jobs.submit(TrainConfig(name="student's run"), data, owner="student")
-        deadline = time.time() + 30
-        while time.time() < deadline and teacher.state != "running":
-            time.sleep(0.05)
+        wait_until_running(teacher)
         projector = open_page(PAGES[2], synthetic_data, _catdog_owner="projector")
         assert shown(projector.subheader[0].value) == "teacher's run · running"  # was the queued one (QA)
         student = open_page(PAGES[2], synthetic_data, _catdog_owner="student")  # a reload: the tab's job forgotten
         assert shown(student.subheader[0].value) == "student's run · queued"
         assert not projector.exception and not student.exception
+    finally:
+        release.set()
+
+
+def test_a_run_that_is_training_offers_no_delete(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.ui import training_queue
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", slow_trainer(release))
+    job = training_queue(str((tmp_path / "runs").resolve())).submit(
+        TrainConfig(name="victim"), DataConfig(str(synthetic_data)), owner="someone else")
+    try:
+        wait_until_running(job)
+        at = open_page(PAGES[2], synthetic_data, manage_run=job.run_id)
+        assert "**victim** is training now: it can be deleted once its training has ended" in texts(at)
+        assert not [b for b in at.button if b.key == "delete_run"] and not at.exception
     finally:
         release.set()
 
