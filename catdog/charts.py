@@ -11,7 +11,10 @@ from plotly.subplots import make_subplots
 
 #: Colours per split and per class, kept the same on every page.
 SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
-CURVE_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D")
+#: Tableau 10 (Vega's ``tableau10`` scheme), one per run in a comparison; runs past the tenth get dashed lines.
+CURVE_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
+                "#BAB0AC")
+CURVE_DASHES = ("solid", "dash", "dot", "dashdot")
 
 
 def counts_figure(counts: Mapping[str, Mapping[str, int]]):
@@ -173,7 +176,9 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             fig.add_scatter(
                 x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
                 mode="lines+markers", name=html.escape(label), legendgroup=str(i), showlegend=col == 1,
-                line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)]), **_epoch_markers(history), row=1, col=col,
+                line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)],  # 11 runs: two of each colour told apart (QA)
+                          dash=CURVE_DASHES[i // len(CURVE_COLORS) % len(CURVE_DASHES)]),
+                **_epoch_markers(history), row=1, col=col,
             )
         if "accuracy" in metric:
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)
@@ -181,6 +186,9 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             fig.update_yaxes(rangemode="tozero", row=1, col=col)
         fig.update_xaxes(title_text="epoch", rangemode="tozero", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
                          row=1, col=col)
-    fig.update_layout(height=400, margin=dict(t=55, b=10, l=10, r=10),  # the titles below plotly's toolbar (QA)
+    # At 1024 px the legend takes a line per two runs; the figure grows by each line past the first, so that the
+    # charts keep their height: with 12 runs the legend squeezed them to 150 px, over the axis titles (QA).
+    extra_rows = max(math.ceil(len(curves) / 2) - 1, 0)
+    fig.update_layout(height=400 + 24 * extra_rows, margin=dict(t=55, b=10, l=10, r=10),  # titles below the toolbar
                       legend=dict(orientation="h", y=-0.22, yanchor="top"))
     return fig

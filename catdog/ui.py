@@ -143,19 +143,21 @@ def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
     state[f"_labels_{key}"] = back
 
 
-def keep_selection(key: str, options: list[str], first: list[str]) -> None:
+def keep_selection(key: str, options: list[str], first: list[str], limit: int = 5) -> None:
     """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
 
     The first time this session draws it, the selection is ``first``.  Later, options that
     have appeared since the session last drew it (a run another tab or the training queue
-    has just added) are put in front of the user's selection, and options that have gone (a
-    deleted run) are dropped, so the widget never holds a value it cannot show.  Create the
-    widget with ``key`` and no ``default``.
+    has just added) are put in front of the user's selection, which then keeps its first ``limit`` options,
+    and options that have gone (a deleted run) are dropped, so the widget never holds a value it cannot show.
+    Create the widget with ``key`` and no ``default``.
 
     Args:
         key: the widget's key.
         options: the options it is drawn with now (hashable strings).
         first: the selection the first time.
+        limit: most options in the selection after new ones joined it: in a tab left open through a lesson every
+            new run joined, and 12 runs made the comparison unreadable (QA).  The user may choose more.
     """
     seen_key = f"_seen_{key}"
     seen = st.session_state.get(seen_key)
@@ -163,7 +165,8 @@ def keep_selection(key: str, options: list[str], first: list[str]) -> None:
         selection = list(first)
     else:
         kept = [option for option in st.session_state[key] if option in options]
-        selection = [option for option in options if option not in seen and option not in kept] + kept
+        added = [option for option in options if option not in seen and option not in kept]
+        selection = (added + kept)[:limit] if added else kept
     st.session_state[key] = selection
     st.session_state[seen_key] = set(options)
 

@@ -484,6 +484,33 @@ def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_run
     assert at.multiselect(key="compare_runs").value == [first] and not at.exception
 
 
+def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8)
+
+    def finished_run(name):
+        run = store.create(TrainConfig(name=name), data)
+        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,0.7,0.5,0.7\n")
+        store.update(run, status="done")
+        return run.run_id
+
+    def listed(ids):  # in the page's order: newest first
+        return [run.run_id for run in store.list() if run.run_id in ids]
+
+    older = [finished_run(f"run {i}") for i in range(4)]
+    at = open_page(PAGES[2], synthetic_data)
+    assert at.multiselect(key="compare_runs").value == listed(older)[:3]  # the newest three at first
+    at.multiselect(key="compare_runs").set_value(older).run()
+    newer = [finished_run(f"run {i}") for i in range(4, 7)]  # a lesson goes on in a tab left open
+    at.run()
+    # new runs join in front, and the comparison keeps five: twelve were unreadable (QA)
+    assert at.multiselect(key="compare_runs").value == [*listed(newer), *older[:2]] and not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) == 2 * 5 and spec["layout"]["height"] == 400 + 24 * 2  # a legend line per two runs
+    at.multiselect(key="compare_runs").set_value(older + newer).run()  # the user may choose more
+    assert len(at.multiselect(key="compare_runs").value) == 7
+
+
 def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
