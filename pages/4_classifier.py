@@ -9,15 +9,35 @@ from catdog.images import MAX_BYTES, UPLOAD_TYPES
 from catdog.predict import predictions_csv, probability_text, verdict_rows
 
 COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_model keeps 6)
+#: Seconds between looks for runs that have finished or gone since the page was drawn (the Training page's idle pace).
+NEW_RUNS_SECONDS = 10.0
 
 ui.page_setup()
 st.title("Classifier")
 st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
            "probability of each class, and Grad-CAM shows where it looked.")
 
-# Runs that trained at least one epoch (a model4 stopped during feature extraction has an untrained head).
-runs, unreadable = ui.queue().store.scan()
-runs = [run for run in runs if run.model_path.is_file() and run.status in ("done", "stopped") and run.has_epochs]
+
+
+def trained_runs():
+    """The runs with a model to use, and the unreadable run folders: runs that trained at least one epoch (a model4
+    stopped during feature extraction has an untrained head)."""
+    found, unreadable = ui.queue().store.scan()
+    return [r for r in found if r.model_path.is_file() and r.status in ("done", "stopped") and r.has_epochs], unreadable
+
+
+runs, unreadable = trained_runs()
+
+
+@st.fragment(run_every=NEW_RUNS_SECONDS)
+def notice_new_runs():
+    """Draw the page again when a run has finished or gone since it was drawn: a student waiting here for their
+    model saw nothing happen until they reloaded (QA)."""
+    if {r.run_id for r in trained_runs()[0]} != {r.run_id for r in runs}:
+        st.rerun()
+
+
+notice_new_runs()
 ui.unreadable_runs_note(unreadable)
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")

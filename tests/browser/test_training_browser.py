@@ -188,6 +188,29 @@ def test_classifier_gives_a_verdict_and_names_a_bad_file(page, app_server, train
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+def test_the_classifier_offers_a_run_that_finishes_while_it_is_open(page, app_server, trained_run):
+    import shutil
+
+    open_app(page, app_server, "classifier")
+    configure_data(page)  # the synthetic dataset's split sizes (for the test-split tab)
+    copy_id = f"{trained_run[:16]}model1-later0"  # a run of the same kind, finished after the page was drawn
+    shutil.copytree(app_server.runs_dir / trained_run, app_server.runs_dir / copy_id)
+    store = RunStore(app_server.runs_dir)
+    store.update(store.get(copy_id), run_id=copy_id, name="arrived later")
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Model (trained run)")
+    try:
+        def offered():
+            picker.click()
+            found = page.get_by_role("option").filter(has_text="arrived later").count() > 0
+            page.keyboard.press("Escape")
+            return found
+
+        wait_for(offered, timeout=60, interval=2, message="the new run among the models")  # a look every 10 s
+        assert error_texts(page) == []
+    finally:
+        store.delete(copy_id)
+
+
 def test_a_run_renamed_twice_from_the_page_stays_chosen(page, app_server, trained_run):
     # The browser sends back the label a run had when it was chosen; after a rename that label is no longer
     # offered, and the page took the choice for a deleted run (QA): Rename went off until the run was chosen again.
