@@ -277,7 +277,7 @@ def guesses(history, collapsed: dict | None = None) -> bool:
 
 
 def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None,
-                stop_how: str = "") -> str | None:
+                stop_how: str = "", stopped: bool = False) -> str | None:
     """The Training page's note on a model1/model2 run stuck at chance level, or ``None``.
 
     model1 and model2 see raw [0, 255] pixels; the first Adam updates can switch off every
@@ -297,6 +297,7 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
             (:attr:`catdog.training.Progress.collapsed`), or ``None``.
         stop_how: how this front end stops a job, put after "Stop it" (the command line: ``" (Ctrl-C)"``;
             the page, whose Stop button is in view: ``""``).
+        stopped: the finished job was stopped (Stop), not run to its last epoch.
     """
     if model not in ("model1", "model2") or not (stuck_at_chance(history) or (collapsed and not finished)):
         return None
@@ -310,7 +311,9 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
                     f"it was checked on: {why}. Try {advice}.")
         if len(history) < 3:  # not seen collapsing: it may just have had too few epochs (QA: seed 43, 2 epochs)
             epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
-            return (f"This run ended at chance level (≈ 50%) after only {epochs}. Its network did not collapse (it "
+            ended = (f"was stopped at chance level (≈ 50%) in epoch {len(history)}, too early to tell" if stopped
+                     else f"ended at chance level (≈ 50%) after only {epochs}")  # Stop in epoch 1 read "after" (QA)
+            return (f"This run {ended}. Its network did not collapse (it "
                     f"gave different answers to different images): {model} on raw [0, 255] pixels can take a few "
                     "epochs to leave 50% (seed 43 on the course data: 51% after epoch 2, 53% after epoch 3). "
                     f"Train it for more epochs; if it still stays at 50%, try {advice}.")
@@ -435,8 +438,8 @@ def fraction_done(snapshot: dict) -> float:
 def cancelled_text(entries) -> str:
     """The Training page's note on trainings a server shutdown cancelled while they waited
     (:meth:`catdog.training.TrainingQueue.cancelled_for`), e.g. "When the server stopped (2 Dec 14:02), 2 of
-    your trainings were still waiting …: “demo” (model2, 20 epochs, seed 42), model3 (…). …"; times in the server's
-    local time zone, in order."""
+    your trainings were still waiting …: “demo” (model2, 20 epochs, seed 42), model3 (…). …"; times in the
+    server's local time zone, in order."""
     from datetime import datetime
 
     moments = set()

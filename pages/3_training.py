@@ -343,7 +343,8 @@ def live_job():
     for notice in snap["notices"]:
         st.warning(ui.plain(notice), icon=":material/warning:")
     history = snap["history"]
-    if hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"]):  # above the curves
+    if hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"],  # above the curves
+                                     stopped=job.state == "stopped"):
         st.info(hint, icon=":material/lightbulb:")
         if not job.finished and job.owner == ui.owner_id():
             st.button(f"Stop and train again with seed {cfg.seed + 1}", icon=":material/replay:", key="retry_seed",

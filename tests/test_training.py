@@ -707,6 +707,8 @@ def test_chance_hint_comes_from_the_third_epoch_of_a_stuck_model1_or_model2():
     assert chance_hint("model1", stuck[:2], finished=True).startswith("This run ended at chance level (≈ 50%) after "
                                                                       "only 2 epochs. Its network did not collapse")
     assert "after only 1 epoch." in chance_hint("model1", stuck[:1], finished=True)
+    assert chance_hint("model1", stuck[:1], finished=True, stopped=True).startswith(  # Stop in epoch 1 (QA)
+        "This run was stopped at chance level (≈ 50%) in epoch 1, too early to tell. Its network did not collapse")
     assert chance_hint("model1", stuck, finished=True).startswith("This run stayed at chance level (≈ 50%) in all 3")
     assert chance_hint("model3", stuck, finished=True) is None  # scaled pixels: not this failure
     assert chance_hint("model1", [{"val_accuracy": 0.5}, {"val_accuracy": 0.6}], finished=False) is None
