@@ -502,6 +502,12 @@ def plain(text: str) -> str:
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
+def toast_name(name: str, most: int = 32) -> str:
+    """A run name for a toast: :func:`plain`, and cut to ``most`` characters with "…", so that the rest of the
+    message stays in view (an 80-character name left "“AAAA…AAAA” with the…" and a "view more", QA)."""
+    return plain(name if len(name) <= most else f"{name[:most - 1]}…")
+
+
 def xsrf_token(cookie: str) -> bytes | None:
     """The browser's secret token inside a ``_streamlit_xsrf`` cookie value, or ``None`` if it is not one.
 

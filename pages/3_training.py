@@ -142,6 +142,7 @@ if spec.mobilenet:
         problems.append(problem if options["fine_tune_epochs"] else None)
         options["fine_tune_lr_factor"] = c.select_slider(
             "Fine-tuning learning rate factor", [0.01, 0.1, 1.0], key="train_ft_lr", persist_state="session",
+            disabled=not options["fine_tune_epochs"],  # as the other fine-tuning settings (QA)
             help="Fine-tuning's learning rate is the learning rate above times this factor: small steps, so that "
                  "the pretrained weights are adjusted, not overwritten (the TensorFlow tutorial: 0.1).")
         auto = fine_tune_accumulation(0, (side, side))
@@ -199,8 +200,8 @@ if train_row.button("Train", type="primary", icon=":material/play_arrow:",
                        "Fix the settings named above first." if problems else None):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
-        st.toast(f"“{ui.plain(twin.train_config.name or twin.train_config.model)}” with these settings is already "
-                 f"{twin.state}: shown below.", icon=":material/info:")
+        st.toast(f"“{ui.toast_name(twin.train_config.name or twin.train_config.model)}” with these settings is "
+                 f"already {twin.state}: shown below.", icon=":material/info:")
         state["job_id"] = twin.job_id
     else:
         try:
@@ -461,12 +462,12 @@ def _manage(action: str) -> None:
             run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
             state["manage_name"] = ""
             state["manage_run"] = run.run_id  # set anew, so that the browser shows the run's new label
-            st.toast(f"Renamed to “{ui.plain(run.name)}”.", icon=":material/edit:")
+            st.toast(f"Renamed to “{ui.toast_name(run.name)}”.", icon=":material/edit:")
         else:
             state["delete_popover"] = False  # closed, also on an error: it stayed open and empty, or over it (QA)
             jobs.store.delete(run.run_id)
             state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
-            st.toast(f"Deleted “{ui.plain(run.name)}”.", icon=":material/delete:")
+            st.toast(f"Deleted “{ui.toast_name(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
 

@@ -925,3 +925,10 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
     at.multiselect(key="classifier_compare").set_value([]).run()
     assert "Choose trained runs above" in texts(at)
+
+
+def test_a_toast_shows_a_long_run_name_cut_so_that_the_message_stays_in_view():
+    from catdog import ui
+
+    assert ui.toast_name("A" * 80) == "A" * 31 + "…"
+    assert ui.toast_name("**demo**") == r"\*\*demo\*\*"  # as typed, not bold

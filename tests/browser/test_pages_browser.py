@@ -30,6 +30,8 @@ def test_every_page_renders_without_an_error_and_keeps_the_dataset_settings(page
         go_to(page, title)
         assert error_texts(page) == [], f"{title} page shows an error"
         assert page.locator("h1").first.inner_text() == title
+    expect(page.get_by_test_id("stMainMenu")).to_be_visible()  # the menu a viewer gets, without "Deploy" (QA)
+    expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)
     # The sidebar settings survive the trip through all pages (Classifier has no settings widgets).
     details = sidebar_settings(page)
     expect(details.get_by_label("Validation images", exact=True)).to_have_value("12")
