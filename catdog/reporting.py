@@ -436,10 +436,10 @@ def fraction_done(snapshot: dict) -> float:
 
 
 def cancelled_text(entries) -> str:
-    """The Training page's note on trainings a server shutdown cancelled while they waited
-    (:meth:`catdog.training.TrainingQueue.cancelled_for`), e.g. "When the server stopped (2 Dec 14:02), 2 of
-    your trainings were still waiting …: “demo” (model2, 20 epochs, seed 42), model3 (…). …"; times in the
-    server's local time zone, in order."""
+    """The Training page's note on trainings a server shutdown cancelled while they waited or stopped while they
+    trained (:meth:`catdog.training.TrainingQueue.cancelled_for`), e.g. "When the server stopped (2 Dec 14:02), your
+    training “demo” (model1, 20 epochs, seed 42) was stopped: its run is in the runs table, … 2 of your trainings
+    were still waiting …: model3 (…), …"; times in the server's local time zone, in order."""
     from datetime import datetime
 
     moments = set()
@@ -457,11 +457,20 @@ def cancelled_text(entries) -> str:
             return f"“{entry['name']}” ({entry.get('model')}, {settings})"
         return f"{entry.get('model')} ({settings})"
 
-    many = len(entries) > 1
-    return (f"When the server stopped{f' ({when})' if when else ''}, "
-            f"{len(entries)} of your trainings {'were' if many else 'was'} still waiting in the queue and "
-            f"{'were' if many else 'was'} cancelled, before any run was made: {'; '.join(map(one, entries))}. "
-            f"Set {'each' if many else 'it'} up again and press Train.")
+    stopped = [entry for entry in entries if entry.get("run_id")]
+    waiting = [entry for entry in entries if not entry.get("run_id")]
+    parts = []
+    if stopped:
+        many = len(stopped) > 1
+        parts.append(f"your training{'s' if many else ''} {'; '.join(map(one, stopped))} {'were' if many else 'was'} "
+                     f"stopped: {'their runs, each' if many else 'its run,'} with the curves so far and a test score, "
+                     f"{'are' if many else 'is'} in the runs table below.")
+    if waiting:
+        many = len(waiting) > 1
+        parts.append(f"{len(waiting)} of your trainings {'were' if many else 'was'} still waiting in the queue and "
+                     f"{'were' if many else 'was'} cancelled, before any run was made: {'; '.join(map(one, waiting))}. "
+                     f"Set {'each' if many else 'it'} up again and press Train.")
+    return f"When the server stopped{f' ({when})' if when else ''}, " + " Also, ".join(parts)
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -68,8 +68,9 @@ SHUTDOWN_SECONDS = 30.0
 #: ahead of the teacher's next demo. A running job does not count.
 MAX_WAITING_PER_OWNER = 3
 MAX_WAITING = 10
-#: In the runs folder: the trainings a server shutdown cancelled while they waited, until their browser has read
-#: so (:meth:`TrainingQueue.cancelled_for`); jobs live in memory, so nothing else would say they were dropped.
+#: In the runs folder: the trainings a server shutdown cancelled while they waited, or stopped while they trained,
+#: until their browser has read so (:meth:`TrainingQueue.cancelled_for`); jobs live in memory, so nothing else would
+#: say they were dropped.
 CANCELLED_FILE = ".cancelled_at_shutdown.json"
 #: Days an entry of :data:`CANCELLED_FILE` is kept for a browser that does not come back.
 CANCELLED_KEEP_DAYS = 7
@@ -1193,8 +1194,8 @@ class TrainingQueue:
         SIGTERM ends its training the way Stop does: the run is recorded as ``stopped`` with its model and test
         score, instead of being left ``running`` (listed as interrupted) while TensorFlow still computes as Python
         tears itself down (which ended the process with SIGSEGV once in three SIGTERMs under load). Queued jobs are
-        cancelled and listed in :data:`CANCELLED_FILE`, for :meth:`cancelled_for` after a restart. Further
-        :meth:`submit` calls raise :class:`CatdogError`.
+        cancelled; they and the job stopped mid-training are listed in :data:`CANCELLED_FILE`, for
+        :meth:`cancelled_for` after a restart. Further :meth:`submit` calls raise :class:`CatdogError`.
 
         Returns:
             True when the training thread has ended.
@@ -1210,19 +1211,22 @@ class TrainingQueue:
         self._worker.join(timeout)
         if self._worker.is_alive():
             return False
-        for job in running:  # its run reads "stopped at shutdown", not like a Stop pressed by its owner (QA)
-            if job.run_id and job.state == "stopped":
-                with contextlib.suppress(CatdogError, OSError):
-                    self.store.update(self.store.get(job.run_id), stopped_by=STOPPED_AT_SHUTDOWN)
+        stopped = [job for job in running if job.run_id and job.state == "stopped"]
+        for job in stopped:  # its run reads "stopped at shutdown", not like a Stop pressed by its owner (QA)
+            with contextlib.suppress(CatdogError, OSError):
+                self.store.update(self.store.get(job.run_id), stopped_by=STOPPED_AT_SHUTDOWN)
+        self._record_cancelled(stopped)  # its owner saw only "Nothing is training" after the restart (QA)
         return True
 
     def _record_cancelled(self, jobs: list[TrainingJob]) -> None:
-        """Add ``jobs`` to :data:`CANCELLED_FILE`; a failure to write is ignored (the server is shutting down)."""
+        """Add ``jobs`` to :data:`CANCELLED_FILE`, with the run id of one that had made its run; a failure to write
+        is ignored (the server is shutting down)."""
         if not jobs:
             return
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         entries = [{"owner": job.owner, "name": job.train_config.name, "model": job.train_config.model,
-                    "epochs": job.train_config.epochs, "seed": job.train_config.seed, "cancelled": when}
+                    "epochs": job.train_config.epochs, "seed": job.train_config.seed, "cancelled": when,
+                    **({"run_id": job.run_id} if job.run_id else {})}
                    for job in jobs]
         with contextlib.suppress(OSError, ValueError):
             self.store.root.mkdir(parents=True, exist_ok=True)
@@ -1255,11 +1259,12 @@ class TrainingQueue:
             path.unlink(missing_ok=True)
 
     def cancelled_for(self, owner: str) -> list[dict]:
-        """The trainings of ``owner`` that a server shutdown cancelled while they waited, until
-        :meth:`forget_cancelled`.
+        """The trainings of ``owner`` that a server shutdown cancelled while they waited or stopped while they
+        trained, until :meth:`forget_cancelled`.
 
         Returns:
-            ``{"owner", "name", "model", "epochs", "seed", "cancelled" (ISO 8601 time, UTC)}`` dicts, oldest first.
+            ``{"owner", "name", "model", "epochs", "seed", "cancelled" (ISO 8601 time, UTC)}`` dicts, oldest first,
+            with ``"run_id"`` for a training that was stopped (it has its run).
         """
         return [e for e in self._cancelled() if e.get("owner") == owner]
 

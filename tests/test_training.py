@@ -504,9 +504,13 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     # After a restart, each browser is told which of its waiting trainings the shutdown cancelled, until it has read so.
     restarted = TrainingQueue(tmp_path / "runs")
     assert [r.run_id for r in restarted.store.list()] == [running.run_id]  # the record is no run
-    [mine] = restarted.cancelled_for("alice")
+    mine, stopped = restarted.cancelled_for("alice")  # the training cancelled, then the one stopped mid-run
+    assert stopped["run_id"] == running.run_id and "run_id" not in mine
     assert (mine["model"], mine["name"], mine["epochs"], mine["seed"]) == ("model1", "", 20, 1)
-    assert restarted.cancelled_for("alice") == [mine]  # a reload before reading it loses nothing
+    assert restarted.cancelled_for("alice") == [mine, stopped]  # a reload before reading it loses nothing
+    text = cancelled_text([mine, stopped])
+    assert ", your training model1 (20 epochs, seed 42) was stopped: its run, with the curves so far and a test " \
+           "score, is in the runs table below. Also, 1 of your trainings was still waiting in the queue" in text
     restarted.forget_cancelled("alice")
     assert restarted.cancelled_for("alice") == []
     [bobs] = restarted.cancelled_for("bob")
@@ -519,7 +523,7 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     entries = [{**bobs, "cancelled": "2026-12-10T08:00:00+00:00"}, {**bobs, "cancelled": "2026-12-09T09:00:00+00:00"}]
     assert cancelled_text(entries).index("9 Dec") < cancelled_text(entries).index("10 Dec")
     old = {**bobs, "owner": "gone", "cancelled": "2020-01-01T00:00:00+00:00"}
-    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([old, mine]))
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([old, stopped, mine]))
     restarted.forget_cancelled("alice")
     assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
     (tmp_path / "runs" / CANCELLED_FILE).write_text("{not json")  # hand-edited: no notice, no error
