@@ -360,7 +360,7 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
     live.clear()
     live.add(run.run_id)
     assert store.get(run.run_id).status == "running"
-    with pytest.raises(CatdogError, match="stop it"):
+    with pytest.raises(CatdogError, match="is training now: it can be deleted once its training has ended"):
         store.delete(run.run_id)
 
 
