@@ -18,6 +18,7 @@ from catdog.errors import CatdogError
 from catdog.training import RunStore, train_run
 from tests.conftest import REPO, SHARED_WEIGHTS, needs_weights
 from tests.synthetic import synthetic_image
+from tests.test_training import fake_trainer
 
 PAGES = ["pages/1_data.py", "pages/2_augmentation.py", "pages/3_training.py", "pages/4_classifier.py"]
 
@@ -725,22 +726,6 @@ def test_training_page_leaves_another_users_failure_to_them(synthetic_data, tmp_
     assert "Nothing is training on this server now" in texts(at)
 
 
-def slow_trainer(release):
-    """A stand-in for ``train_run`` that makes its run and trains until ``release`` is set or the job is stopped."""
-    from catdog.training import TrainResult
-
-    def slow(train_config, data_config, *, store, progress, stop, on_run_created):
-        run = store.create(train_config, data_config)
-        on_run_created(run)
-        progress.set(phase="training", epoch=1)
-        while not (release.is_set() or stop.is_set()):
-            time.sleep(0.01)
-        store.update(run, status="done")
-        return TrainResult(run, [], None)
-
-    return slow
-
-
 def wait_until_running(job):
     deadline = time.time() + 30
     while time.time() < deadline and not (job.state == "running" and job.run_id):
@@ -756,7 +741,7 @@ def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(s
     from catdog.ui import training_queue
 
     release = threading.Event()
-    monkeypatch.setattr(training, "train_run", slow_trainer(release))
+    monkeypatch.setattr(training, "train_run", fake_trainer(release))
     jobs = training_queue(str((tmp_path / "runs").resolve()))
     data = DataConfig(str(synthetic_data))
     try:
@@ -779,7 +764,7 @@ def test_a_run_that_is_training_offers_no_delete(synthetic_data, tmp_path, monke
     from catdog.ui import training_queue
 
     release = threading.Event()
-    monkeypatch.setattr(training, "train_run", slow_trainer(release))
+    monkeypatch.setattr(training, "train_run", fake_trainer(release))
     job = training_queue(str((tmp_path / "runs").resolve())).submit(
         TrainConfig(name="victim"), DataConfig(str(synthetic_data)), owner="someone else")
     try:
