@@ -448,7 +448,7 @@ def cancelled_text(entries) -> str:
             moments.add(datetime.fromisoformat(str(entry.get("cancelled"))).astimezone())
         except ValueError:
             pass
-    when = "; ".join(f"{m.day} {m:%b %H:%M}" for m in sorted(moments))
+    when = "; ".join(dict.fromkeys(f"{m.day} {m:%b %H:%M}" for m in sorted(moments)))  # not one minute twice (QA)
 
     def one(entry) -> str:
         epochs = entry.get("epochs")

@@ -293,7 +293,7 @@ def _job_in_view():
     mine = [j for j in shown if j.owner == ui.owner_id()]
     running = [j for j in shown if j.state == "running"]
     # someone else's failure (say, their weights download) is theirs to read, not a red box on every page
-    others = [j for j in shown if j.state != "failed"]
+    others = [j for j in shown if j.state != "failed" and j.run_id]  # nor their job cancelled in the queue (QA)
     return (mine or running or others or [None])[-1]
 
 

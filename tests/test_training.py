@@ -522,6 +522,9 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     # Two stops, in order of time (not of text); an entry a week old is dropped at the next write.
     entries = [{**bobs, "cancelled": "2026-12-10T08:00:00+00:00"}, {**bobs, "cancelled": "2026-12-09T09:00:00+00:00"}]
     assert cancelled_text(entries).index("9 Dec") < cancelled_text(entries).index("10 Dec")
+    same_minute = [{**bobs, "cancelled": "2026-12-10T08:00:00+00:00"},
+                   {**bobs, "cancelled": "2026-12-10T08:00:01+00:00"}]
+    assert cancelled_text(same_minute).count("10 Dec") == 1  # a stopped and a cancelled training: one time (QA)
     old = {**bobs, "owner": "gone", "cancelled": "2020-01-01T00:00:00+00:00"}
     (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([old, stopped, mine]))
     restarted.forget_cancelled("alice")
