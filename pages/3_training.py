@@ -284,8 +284,9 @@ def _other_jobs_of_mine(shown) -> None:
 
 def _job_in_view():
     """The job the live view follows: this tab's (Train, Show), else this browser's newest (a reload forgets the
-    tab's), else the one training on the server, else the newest that did not fail. Before, a browser with no
-    jobs (the projector) followed the newest job, a queued one, and never showed the one training (QA)."""
+    tab's), else the one training on the server, else the newest that made a run and did not fail. Before, a
+    browser with no jobs (the projector) followed the newest job, a queued one, and never showed the one training
+    (QA)."""
     job = jobs.get(state.get("job_id"))
     if job is not None and not jobs.run_deleted(job):
         return job
