@@ -48,7 +48,9 @@ labels = reporting.distinct_labels(runs)
 ui.ids_from_labels("classifier_run", labels)  # renamed or scored meanwhile: still the chosen run
 ui.ids_from_labels("classifier_compare", labels)
 if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:
-    st.session_state.pop("classifier_run")  # the select box would switch models without a word
+    # set, not removed: the select box would switch models without a word, and the browser, told nothing, sent the
+    # deleted run's label back on the next page switch, which brought this notice back on the next visit (QA)
+    st.session_state["classifier_run"] = next(iter(by_id))
     st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
             "below come from the first run of the list.", icon=":material/info:")
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"

@@ -685,7 +685,8 @@ def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained
     first, second = (train_run(TrainConfig(epochs=1, name=name), data, store=store).run for name in ("a", "b"))
     untrained = train_run(TrainConfig(epochs=1, name="nothing trained"), data, store=store).run
     (untrained.path / "history.csv").write_text("")  # as a model4 stopped during feature extraction leaves it
-    at = open_page(PAGES[3], synthetic_data)
+    at = open_page("dashboard.py", synthetic_data)
+    at.switch_page(PAGES[3]).run()
     assert set(at.selectbox(key="classifier_run").options) == {"a · model1 · test " + f"{first.test_accuracy:.1%}",
                                                               "b · model1 · test " + f"{second.test_accuracy:.1%}"}
     at.selectbox(key="classifier_run").set_value(second.run_id).run()
@@ -693,6 +694,11 @@ def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained
     at.run()
     assert not at.exception and at.selectbox(key="classifier_run").value == first.run_id
     assert any("The run you had chosen has been deleted" in i.value for i in at.info)
+    at.file_uploader(key="classifier_uploads").set_value([("cat.png", png(0, 5), "image/png")]).run()
+    at.switch_page(PAGES[0]).run()
+    at.switch_page(PAGES[3]).run()  # said once: the notice came back on the next visit (QA)
+    assert at.selectbox(key="classifier_run").value == first.run_id
+    assert not any("The run you had chosen has been deleted" in i.value for i in at.info)
 
 
 def test_classifier_uses_the_class_names_the_run_was_trained_on(synthetic_data, tmp_path):
