@@ -15,6 +15,8 @@ SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
 CURVE_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
                 "#BAB0AC")
 CURVE_DASHES = ("solid", "dash", "dot", "dashdot")
+#: A comparison's legend entry, at most (characters), and the end of a run's label it keeps: " · model4 · test 97.0%".
+LEGEND_NAME_MAX, LEGEND_TAIL = 44, 22
 
 
 def counts_figure(counts: Mapping[str, Mapping[str, int]]):
@@ -150,6 +152,17 @@ def history_figure(
     return fig
 
 
+def legend_name(label: str, most: int = LEGEND_NAME_MAX) -> str:
+    """``label`` cut in the middle to at most ``most`` characters, keeping its end (model and test score).
+
+    Two legend entries then share a line at 1024 px, as :func:`compare_figure`'s height assumes: an
+    80-character run name was cut off at the chart's right edge, with its score (QA)."""
+    if len(label) <= most:
+        return label
+    tail = min(LEGEND_TAIL, most // 2)
+    return f"{label[:most - tail - 1]}…{label[-tail:]}"
+
+
 def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
                    metrics: Sequence[str] = ("val_accuracy", "val_loss")):
     """Side by side, one chart per metric, one line per run over epochs, for the comparison view.
@@ -160,7 +173,7 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
 
     Args:
         curves: ``{run label: history}`` (:meth:`catdog.training.RunInfo.history`; an epoch that Stop cut
-            short gets an open marker).
+            short gets an open marker); a long label is cut in the legend (:func:`legend_name`).
         metrics: history keys, one chart each from left to right, e.g. ``val_accuracy`` and ``val_loss``; an
             accuracy chart gets a percent axis (:func:`_accuracy_axis`).
 
@@ -175,7 +188,7 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
         for i, (label, history) in enumerate(curves.items()):
             fig.add_scatter(
                 x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
-                mode="lines+markers", name=html.escape(label), legendgroup=str(i), showlegend=col == 1,
+                mode="lines+markers", name=html.escape(legend_name(label)), legendgroup=str(i), showlegend=col == 1,
                 line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)],  # 11 runs: two of each colour told apart (QA)
                           dash=CURVE_DASHES[i // len(CURVE_COLORS) % len(CURVE_DASHES)]),
                 **_epoch_markers(history), row=1, col=col,

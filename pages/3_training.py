@@ -443,7 +443,9 @@ with st.container():
         st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no "
                    "curves.")
     if picked:
-        curves = {labels[rid]: by_id[rid].history() for rid in picked}
+        # oldest first, so colours go by age: a run kept its colour only while no newer run joined in front of it,
+        # and two tabs comparing the same runs in another order showed other colours (QA)
+        curves = {labels[rid]: by_id[rid].history() for rid in reversed(by_id) if rid in picked}
         st.plotly_chart(charts.compare_figure(curves), key="compare_curves", config=ui.PLOTLY_CONFIG)
         if any(by_id[rid].record.get("partial_epoch") for rid in picked):
             st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "

@@ -489,11 +489,15 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8)
 
-    def finished_run(name):
+    def finished_run(name):  # each a second after the one before
         run = store.create(TrainConfig(name=name), data)
         (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,0.7,0.5,0.7\n")
-        store.update(run, status="done")
+        store.update(run, status="done", created=f"2026-12-01T00:00:{len(store.list()):02d}+00:00")
         return run.run_id
+
+    def colours():
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        return {trace["name"].split(" · ")[0]: trace["line"]["color"] for trace in spec["data"] if trace["showlegend"]}
 
     def listed(ids):  # in the page's order: newest first
         return [run.run_id for run in store.list() if run.run_id in ids]
@@ -502,8 +506,12 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data)
     assert at.multiselect(key="compare_runs").value == listed(older)[:3]  # the newest three at first
     at.multiselect(key="compare_runs").set_value(older).run()
+    before = colours()
     newer = [finished_run(f"run {i}") for i in range(4, 7)]  # a lesson goes on in a tab left open
     at.run()
+    after = colours()  # a run keeps its colour when newer ones join in front (QA), in the order of their age
+    assert after["run 0"] == before["run 0"] and after["run 1"] == before["run 1"]
+    assert list(after) == [f"run {i}" for i in (0, 1, 4, 5, 6)]
     # new runs join in front, and the comparison keeps five: twelve were unreadable (QA)
     assert at.multiselect(key="compare_runs").value == [*listed(newer), *older[:2]] and not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)

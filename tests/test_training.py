@@ -928,3 +928,14 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
     many = [{"epoch": e, "loss": 0.5, "val_loss": 0.5} for e in range(1, 21)]
     assert history_figure(many, "loss").layout.xaxis.dtick is None  # 20 labels ran together at 1024 px
     assert history_figure(many[:10], "loss").layout.xaxis.dtick == 1
+
+
+def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_score():
+    from catdog.charts import LEGEND_NAME_MAX, compare_figure
+
+    label = "A" * 80 + " · model4 · test 97.0%"
+    figure = compare_figure({label: [{"epoch": 1, "val_accuracy": 0.9, "val_loss": 0.3}], "short · model1 · test "
+                             "55.0%": [{"epoch": 1, "val_accuracy": 0.55, "val_loss": 0.69}]})
+    names = [trace.name for trace in figure.data if trace.showlegend]
+    assert len(names[0]) == LEGEND_NAME_MAX and names[0].startswith("AAAA") and names[0].endswith("…" + label[-22:])
+    assert names[1] == "short · model1 · test 55.0%"
