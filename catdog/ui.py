@@ -502,9 +502,10 @@ def plain(text: str) -> str:
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
-def toast_name(name: str, most: int = 32) -> str:
-    """A run name for a toast: :func:`plain`, and cut to ``most`` characters with "…", so that the rest of the
-    message stays in view (an 80-character name left "“AAAA…AAAA” with the…" and a "view more", QA)."""
+def short_name(name: str, most: int = 32) -> str:
+    """A run name for a toast or the line beside Train: :func:`plain`, and cut to ``most`` characters with "…", so
+    that the rest of the message stays in view (an 80-character name left "“AAAA…AAAA” with the…" and a "view
+    more" in a toast, and took four lines beside Train, QA)."""
     return plain(name if len(name) <= most else f"{name[:most - 1]}…")
 
 

@@ -128,7 +128,7 @@ if spec.mobilenet:
         if options["fast"] and options["views"] == 1:
             b.caption("1 view: the head trains on the images as they are, without augmentation "
                       "(fine-tuning, if any, augments).")
-        a, b, c, d = st.columns(4)
+        (a, b), (c, d) = st.columns(2), st.columns(2)  # four in a row wrapped each label to 2–3 lines at 1024 px
         options["fine_tune_epochs"], problem = ui.whole_number(
             a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft", persist_state="session",
             help="Epochs after the frozen ones in which the top of MobileNetV2 trains too (fine-tuning); the "
@@ -200,8 +200,9 @@ if train_row.button("Train", type="primary", icon=":material/play_arrow:",
                        "Fix the settings named above first." if problems else None):
     run_data = ui.data_config_for(root, config, batch_size=int(batch_size), image_size=(side, side))
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
-        st.toast(f"“{ui.toast_name(twin.train_config.name or twin.train_config.model)}” with these settings is "
-                 f"already {twin.state}: shown below.", icon=":material/info:")
+        # what happened first: after a long unbroken name, "shown below" hid behind the toast's "view more" (QA)
+        twin_name = ui.short_name(twin.train_config.name or twin.train_config.model)
+        st.toast(f"Already {twin.state}, shown below: “{twin_name}” with these settings.", icon=":material/info:")
         state["job_id"] = twin.job_id
     else:
         try:
@@ -309,7 +310,7 @@ def train_status():
     where = (f"queued, position {jobs.position(job)}" if job.state == "queued"
              else reporting.progress_text(snap, short=True))
     below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
-    st.caption(f"{ui.plain(_job_name(job))} · {where} · {below}")
+    st.caption(f"{ui.short_name(_job_name(job))} · {where} · {below}")
 
 
 with train_row:
@@ -465,12 +466,12 @@ def _manage(action: str) -> None:
             run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
             state["manage_name"] = ""
             state["manage_run"] = run.run_id  # set anew, so that the browser shows the run's new label
-            st.toast(f"Renamed to “{ui.toast_name(run.name)}”.", icon=":material/edit:")
+            st.toast(f"Renamed to “{ui.short_name(run.name)}”.", icon=":material/edit:")
         else:
             state["delete_popover"] = False  # closed, also on an error: it stayed open and empty, or over it (QA)
             jobs.store.delete(run.run_id)
             state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
-            st.toast(f"Deleted “{ui.toast_name(run.name)}”.", icon=":material/delete:")
+            st.toast(f"Deleted “{ui.short_name(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
 

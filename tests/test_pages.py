@@ -286,7 +286,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     train = lambda: [b for b in at.button if b.label == "Train"][0].click().run()  # noqa: E731
     train()
     train()  # a second click on the same settings: shown, not queued again
-    assert len(_queue_jobs(tmp_path)) == 1 and "already" in at.toast[0].value
+    assert len(_queue_jobs(tmp_path)) == 1 and at.toast[0].value.startswith("Already ")  # first: a long name hid it
     at.text_input(key="train_name").input("second").run()
     train()
     first, second = _queue_jobs(tmp_path)
@@ -929,5 +929,5 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
 def test_a_toast_shows_a_long_run_name_cut_so_that_the_message_stays_in_view():
     from catdog import ui
 
-    assert ui.toast_name("A" * 80) == "A" * 31 + "…"
-    assert ui.toast_name("**demo**") == r"\*\*demo\*\*"  # as typed, not bold
+    assert ui.short_name("A" * 80) == "A" * 31 + "…"
+    assert ui.short_name("**demo**") == r"\*\*demo\*\*"  # as typed, not bold
