@@ -23,6 +23,7 @@ import numpy as np
 
 from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE
 from catdog.errors import CatdogError
+from catdog.images import unreadable_reason
 
 #: The official download of the course's dataset.
 DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
@@ -245,7 +246,8 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     (a TIFF named ``.jpg``) is unreadable too: training and previews decode with TensorFlow.
 
     Returns:
-        ``(path, reason)`` pairs, in the order of ``paths``.
+        ``(path, reason)`` pairs, in the order of ``paths``; the reason in the words an upload of the file gets
+        (:func:`catdog.images.unreadable_reason`).
     """
     from PIL import Image
 
@@ -260,7 +262,11 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
                 image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
                 image.load()
         except Exception as err:  # PIL raises many types for broken files.
-            bad.append((Path(path), f"{type(err).__name__}: {err}"))
+            try:
+                with open(path, "rb") as file:
+                    bad.append((Path(path), unreadable_reason(file.read(512), err)))
+            except OSError as read_err:  # no permission, say
+                bad.append((Path(path), f"the file cannot be read ({read_err.strerror or read_err})"))
     return bad
 
 

@@ -77,26 +77,56 @@ _MAGIC = (
 )
 
 
-def _sniff(data: bytes) -> str | None:
-    """A hint for well-known non-image or unsupported files, from their first bytes."""
+_NOT_AN_IMAGE = "this file is not an image"
+#: What to do about a file that is not an image of a format catdog reads.
+_UPLOAD_ANOTHER = f"Upload a {_SUPPORTED} file."
+
+
+def _sniff(data: bytes) -> tuple[str, str] | None:
+    """What a file that PIL cannot open is, from its first bytes, and what to do about it: ``(what, advice)`` for
+    well-known non-image or unsupported files, else ``None``. A photo in a format catdog cannot read is not called
+    "not an image" (QA: "this file is not an image: it is a HEIC/HEIF photo")."""
     head = data[:32]
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc"):
-        return "it is a HEIC/HEIF photo (the iPhone default), which catdog cannot read; export it as JPEG"
+        return "it is a HEIC/HEIF photo (the iPhone default), which catdog cannot read", "Export it as JPEG."
     if head[4:12] == b"ftypavif":
-        return "it is an AVIF image, which catdog cannot read; save it as JPEG or PNG"
+        return "it is an AVIF image, which catdog cannot read", "Save it as JPEG or PNG."
     if head.startswith(b"%PDF"):
-        return "it is a PDF document, not an image"
+        return f"{_NOT_AN_IMAGE}: it is a PDF document", _UPLOAD_ANOTHER
     if head.startswith(b"PK\x03\x04"):
-        return "it is a ZIP archive (or Office document), not an image; unzip it and upload the images"
+        return f"{_NOT_AN_IMAGE}: it is a ZIP archive (or an Office document)", "Unzip it and upload the images."
     if head.lstrip().startswith((b"<svg", b"<?xml")):
-        return "it is an SVG/XML drawing, which catdog cannot read; export it as PNG"
+        return "it is an SVG/XML drawing, which catdog cannot read", "Export it as PNG."
     sample = data[:512]
     if sample and all(32 <= b < 127 or b in (9, 10, 13) for b in sample):
-        return "it contains plain text, not picture data (renaming a file does not make it an image)"
+        return (f"{_NOT_AN_IMAGE}: it contains plain text, not picture data (renaming a file does not make it an "
+                "image)", _UPLOAD_ANOTHER)
     for magic, kind in _MAGIC:
         if head.startswith(magic):
-            return f"it starts like a {kind} file but is cut off or damaged"
+            return f"it starts like a {kind} file but is cut off or damaged", \
+                f"Upload a {_SUPPORTED} file that opens in an image viewer."
     return None
+
+
+def unreadable_reason(head: bytes, err: Exception) -> str:
+    """Why PIL could not read an image file, in words for a student, without advice: for the Data page's list of
+    dataset files left out, in the words an upload of the same file gets (it showed "UnidentifiedImageError: cannot
+    identify image file '…'" with the path twice, QA).
+
+    Args:
+        head: the file's first bytes (512 are enough), ``b""`` for an empty file.
+        err: what PIL raised opening or decoding it.
+    """
+    from PIL import UnidentifiedImageError
+
+    if not head:
+        return "the file is empty (0 bytes)"
+    if isinstance(err, UnidentifiedImageError):
+        what, _ = _sniff(head) or (f"{_NOT_AN_IMAGE}: its content is not a picture catdog can read", "")
+        return what
+    if "truncated" in str(err).lower() or isinstance(err, (EOFError, SyntaxError)):
+        return "the file is cut off (truncated): only part of the picture is there"
+    return f"the picture data is damaged and cannot be decoded ({type(err).__name__})"
 
 
 def _scale_to_uint8(array: np.ndarray, mode: str) -> np.ndarray:
@@ -212,9 +242,8 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         raise CatdogError(too_many_pixels) from err
     except UnidentifiedImageError as err:
-        hint = _sniff(data)
-        reason = hint or "its content is not a picture catdog can read"
-        raise CatdogError(f"{name}: this file is not an image: {reason}. Upload a {_SUPPORTED} file.") from err
+        what, advice = _sniff(data) or (unreadable_reason(data[:512], err), _UPLOAD_ANOTHER)
+        raise CatdogError(f"{name}: {what}. {advice}") from err
     except Exception as err:  # A damaged header makes some plugins raise other errors.
         raise CatdogError(
             f"{name}: the file looks like an image but its header is damaged ({type(err).__name__}). "
@@ -237,11 +266,9 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
             raise CatdogError(too_many_pixels) from err
         except Exception as err:  # OSError "image file is truncated", zlib errors, bad tiles …
-            truncated = "truncated" in str(err).lower() or isinstance(err, (EOFError, SyntaxError))
-            if truncated:
+            if (reason := unreadable_reason(data[:512], err)).startswith("the file is cut off"):
                 raise CatdogError(
-                    f"{name}: the file is cut off (truncated): only part of the picture is there. "
-                    "It may not have finished downloading; get the file again and re-upload it."
+                    f"{name}: {reason}. It may not have finished downloading; get the file again and re-upload it."
                 ) from err
             raise CatdogError(
                 f"{name}: the picture data is damaged and cannot be decoded ({type(err).__name__}: {err}). "

@@ -32,22 +32,25 @@ with st.sidebar:
     samples = st.slider("Augmented versions", 1, 16, key="aug_samples", persist_state="session",
                         help="How many random versions of the image to draw (as many epochs would show it).")
     seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed", persist_state="session",
-                           help="The same seed draws the same versions; Regenerate draws new ones.")
+                           help="The same seed draws the same versions; Regenerate takes the next seed.")
     st.caption("These settings are for this preview. The Training page has its own, with the same defaults, "
                "under \"Augmentation (model2–4)\".")
-    if st.button("Regenerate", icon=":material/casino:"):
-        state["aug_draw"] = state.get("aug_draw", 0) + 1
+    # the next seed, shown: Regenerate drew from a hidden seed, and going back to a seed did not bring its
+    # versions back as the help said (QA)
+    st.button("Regenerate", icon=":material/casino:",
+              on_click=lambda: state.update(aug_seed=(state["aug_seed"] + 1) % 2**31))
 
 source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
                   persist_state="session")
 if source == "Upload your own":
-    upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload")
-    if upload is None:
+    upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload", on_change=ui.keep_uploads,
+                              args=("aug_upload",))
+    if not (files := ui.uploaded_files("aug_upload", upload)):  # also the one of the last visit
         st.info("Drop an image above to see it augmented.")
         st.stop()
+    caption, raw = files[0]
     with ui.user_errors():
-        image = to_model_input(decode_image(upload.getvalue(), upload.name))
-    caption = upload.name
+        image = to_model_input(decode_image(raw, caption))
 else:  # the dataset only now: with a wrong dataset folder, "Upload your own" above still works (QA)
     _, splits = ui.prepared_splits(config)
     if st.button("Another image", icon=":material/shuffle:"):
@@ -59,14 +62,14 @@ else:  # the dataset only now: with a wrong dataset folder, "Upload your own" ab
 
 augmented = augment.augment_samples(
     image, samples, flip_mode=flip_mode, rotation_factor=rotation, fill_mode=fill_mode,
-    seed=int(seed) + 1000 * state.get("aug_draw", 0),
+    seed=int(seed),
 )
 left, right = st.columns([1, 3])
 left.markdown(f"**Original**, resized as model1–3 get it ({image.shape[1]}×{image.shape[0]})")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
 with right:
-    st.markdown(f"**{samples} augmented versions** (RandomFlip '{flip_mode}', RandomRotation {rotation:.2f}, "
-                f"fill '{fill_mode}')")
+    st.markdown(f"**{samples} augmented version{'s' if samples > 1 else ''}** (RandomFlip '{flip_mode}', "
+                f"RandomRotation {rotation:.2f}, fill '{fill_mode}'; change them in the sidebar)")
     ui.image_grid([ui.as_display(a) for a in augmented], [f"#{i + 1}" for i in range(samples)], columns=4)
     if fill_mode == "constant":  # the layer fills with 0, which is black only on model2's raw pixels (QA)
         st.caption("'constant' fills the corners with 0: black here and in model2, which augments raw [0, 255] "

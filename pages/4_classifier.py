@@ -1,5 +1,7 @@
 """Classifier: drop images, see each verdict, and let the model explain itself."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from catdog import explain, reporting, ui
@@ -77,8 +79,9 @@ with classify_tab:
     uploads = st.file_uploader(
         "Drop images here", type=UPLOAD_TYPES, accept_multiple_files=True,
         key="classifier_uploads", help=f"Up to {MAX_BYTES // 2**20} MB each.",
+        on_change=ui.keep_uploads, args=("classifier_uploads",),
     )
-    files = [(upload.name, upload.getvalue()) for upload in uploads or []]
+    files = ui.uploaded_files("classifier_uploads", uploads)  # also those of the last visit
     sizes = ui.input_sizes(runs)  # models at 160 and 224 px: each file decoded once for both
     a, b, c = st.columns(3)
     if a.toggle("Use the camera", key="classifier_camera_on", persist_state="session"):
@@ -107,8 +110,8 @@ with classify_tab:
         })
         if any(p.label for p in predictions):  # a 1×1 image or a test pattern got a confident "cats" (QA)
             st.caption(f"The model knows only {' and '.join(map(ui.plain, class_names))}: every picture gets one of "
-                       "them, even one that shows neither, because the softmax of its two logits always sums to "
-                       "100%.")
+                       "them, even one that shows neither, because its two probabilities always add up to 100% "
+                       "(they are the softmax of the model's two outputs, its logits).")
         st.download_button("Download results (CSV)", predictions_csv(predictions, class_names, run),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
@@ -148,13 +151,14 @@ with classify_tab:
                     st.error(ui.plain(prediction.error), icon=":material/error:")
                     continue
                 with ui.user_errors():
-                    shown, caption = ui.cached_upload(*files[i], sizes).image, prediction.name
+                    # cut: a 200-character name took ten lines under its picture (QA)
+                    shown, caption = ui.cached_upload(*files[i], sizes).image, ui.short_name(prediction.name, 48)
                 if show_cam:
                     with ui.user_errors():
                         pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])
                         shown = explain.overlay(pixels, heatmap, alpha)
                     caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
-                st.image(shown, caption=ui.plain(caption), width="stretch")
+                st.image(shown, caption=caption, width="stretch")
                 st.subheader(f"{ui.plain(prediction.label)} · "  # no anchor link beside the verdict (QA)
                              f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)
                 for name, probability in prediction.probabilities.items():
@@ -194,8 +198,9 @@ with evaluate_tab:
         names = evaluation.class_names
         ui.image_grid(
             [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]],
-            [f"true {names[m.true_label]} · said {names[m.predicted_label]} {probability_text(m.confidence)}"
-             for m in wrong[:24]],
+            # with the file: a teacher could not name or find the picture (QA)
+            [f"{Path(m.path).name} · true {names[m.true_label]} · said "
+             f"{names[m.predicted_label]} {probability_text(m.confidence)}" for m in wrong[:24]],
             columns=6,
         )
         if len(wrong) > 24:

@@ -119,7 +119,11 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
     everything = [p for split in info.files.values() for files in split.values() for p in files]
     bad = data.find_unreadable(everything)
     assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "tiff.jpg"]
-    assert "a TIFF image" in dict((p.name, why) for p, why in bad)["tiff.jpg"]
+    reasons = dict((p.name, why) for p, why in bad)
+    assert "a TIFF image" in reasons["tiff.jpg"]
+    # in an upload's words, not "UnidentifiedImageError: cannot identify image file '<the path again>'" (QA)
+    assert reasons["empty.jpg"] == "the file is empty (0 bytes)"
+    assert reasons["broken.jpg"] == "the file is cut off (truncated): only part of the picture is there"
     splits = data.make_splits(info, validation_size=6, test_size=2, skip=bad)
     assert len(splits.train) == 8 and len(splits.skipped) == 3  # 4 + 4 good; broken.jpg, tiff.jpg left out
     assert splits.ignored == info.ignored and splits.empty_classes == info.empty_classes == ()

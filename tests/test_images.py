@@ -100,6 +100,18 @@ def test_bad_file_gives_student_message(name, recwarn):
     assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
 
 
+@pytest.mark.parametrize("head, message", [
+    (b"%PDF-1.7\n" + bytes(64), "doc.pdf: this file is not an image: it is a PDF document. Upload a JPEG, PNG, GIF, "
+                                "WebP, BMP or TIFF file."),
+    (b"\x00\x00\x00\x18ftypheic" + bytes(64), "doc.pdf: it is a HEIC/HEIF photo (the iPhone default), which catdog "
+                                              "cannot read. Export it as JPEG."),
+])
+def test_a_refused_file_is_said_once_what_it_is_and_what_to_do(head, message):
+    with pytest.raises(CatdogError) as info:  # not "not an image: it is a PDF document, not an image" (QA)
+        decode_image(head, "doc.pdf")
+    assert str(info.value) == message
+
+
 def test_text_file_named_jpg_is_called_text():
     with pytest.raises(CatdogError, match="plain text"):
         decode_image(b"hello\n" * 100, "cat.jpg")

@@ -121,13 +121,24 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     assert "± 162°" in texts(at)
     at.slider(key="aug_samples").set_value(4).run()
     assert len(at.get("image")) == 1 + 4
+    drawn = [img.value[0] for img in at.get("image")]
+    [b for b in at.button if b.label == "Regenerate"][0].click().run()  # the next seed, shown (QA)
+    assert at.number_input(key="aug_seed").value == 8 and [img.value[0] for img in at.get("image")][1:] != drawn[1:]
+    at.number_input(key="aug_seed").set_value(7).run()  # back to the seed: the same versions again
+    assert [img.value[0] for img in at.get("image")] == drawn
+    at.slider(key="aug_samples").set_value(1).run()
+    assert any(m.value.startswith("**1 augmented version** (") for m in at.markdown)  # not "1 … versions" (QA)
 
 
 def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
-    at = open_page(PAGES[1], synthetic_data, aug_source="Upload your own")
+    at = open_page("dashboard.py", synthetic_data, aug_source="Upload your own")
+    at.switch_page(PAGES[1]).run()
     assert "Drop an image" in texts(at)
     at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
     assert not at.exception and len(at.get("image")) == 9
+    at.switch_page(PAGES[0]).run()
+    at.switch_page(PAGES[1]).run()  # the upload is kept for the next visit (QA: gone)
+    assert not at.exception and len(at.get("image")) == 9 and "from your last visit to this page" in texts(at)
     at.file_uploader(key="aug_upload").set_value(("pet.jpg", b"hello", "image/jpeg")).run()
     assert not at.exception and "pet.jpg" in shown(at.error[0].value)
 
@@ -685,6 +696,8 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
     assert sum(counts) == 8  # the whole test split
     assert "Misclassified test images" in texts(at)
     assert any(m.label == "Test accuracy" for m in at.metric)
+    wrong = [shown(i.proto.imgs[0].caption) for i in at.get("image")][1:]  # after the upload's
+    assert wrong and all(re.match(r"(cat|dog)\.\d+\.jpg · true (cats|dogs) · said", c) for c in wrong)  # which file
 
 
 def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained_runs(synthetic_data, tmp_path):
@@ -707,6 +720,10 @@ def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained
     at.switch_page(PAGES[3]).run()  # said once: the notice came back on the next visit (QA)
     assert at.selectbox(key="classifier_run").value == first.run_id
     assert not any("The run you had chosen has been deleted" in i.value for i in at.info)
+    # the upload of the last visit is kept (QA: gone, with its verdict), until Clear
+    assert "1 image from your last visit" in texts(at) and at.dataframe[0].value["file"].tolist() == ["cat.png"]
+    [b for b in at.button if b.label == "Clear"][0].click().run()
+    assert not at.dataframe and "from your last visit" not in texts(at)
 
 
 def test_classifier_uses_the_class_names_the_run_was_trained_on(synthetic_data, tmp_path):
