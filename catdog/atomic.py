@@ -20,6 +20,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO], None], *, binary
         path: the file to (re)write; its folder must exist.
         write: writes the content to the open handle.
         binary: open the temporary file in binary mode (else UTF-8 text).
+
+    Raises:
+        OSError: the temporary file cannot be made, written, synced or moved over ``path`` (a missing or
+            read-only folder, a full disk); whatever ``write`` raises is passed on unchanged.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

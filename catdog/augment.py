@@ -87,11 +87,15 @@ def augment_samples(
     """``n`` augmented versions of one image, as the models see them in training.
 
     Args:
-        image: (height, width, 3) array, values in [0, 255].
+        image: (height, width, 3) array of any real dtype (cast to float32), values in [0, 255].
         n: number of versions (≥ 1).
+        flip_mode, rotation_factor, fill_mode, seed: as for :func:`build_augmentation`.
 
     Returns:
-        float32 array (n, height, width, 3), values in [0, 255].
+        float32 array (n, height, width, 3), values clipped to [0, 255].
+
+    Raises:
+        ValueError: an unknown mode or a factor outside [0, 0.5] (:func:`build_augmentation`).
     """
     augmentation = build_augmentation(flip_mode, rotation_factor, fill_mode, seed)
     batch = np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0)

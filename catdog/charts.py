@@ -14,6 +14,7 @@ SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
 #: Tableau 10 (Vega's ``tableau10`` scheme), one per run in a comparison; runs past the tenth get dashed lines.
 CURVE_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
                 "#BAB0AC")
+#: Plotly line dashes, one per round of :data:`CURVE_COLORS`: runs 1–10 solid, 11–20 dashed, and so on.
 CURVE_DASHES = ("solid", "dash", "dot", "dashdot")
 #: A comparison's legend entry, at most (characters), and the end of a run's label it keeps: " · model4 · test 97.0%".
 LEGEND_NAME_MAX, LEGEND_TAIL = 44, 22

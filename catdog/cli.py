@@ -180,7 +180,19 @@ def _predict(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for a user error, with the message on stderr)."""
+    """Entry point of ``python -m catdog``.
+
+    Args:
+        argv: the arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success; 2 for a user error (:class:`CatdogError`, the message on stderr);
+        ``train``: 130 or 143 when stopped by SIGINT or SIGTERM (128 + the signal number, as a shell reports
+        it); ``predict``: 1 when some image could not be read or classified (its line carries ``error``).
+
+    Raises:
+        SystemExit: from ``argparse``: status 2 for bad arguments, 0 for ``--help``.
+    """
     args = _parser().parse_args(argv)
     started = time.time()
     try:

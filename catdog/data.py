@@ -27,6 +27,7 @@ from catdog.images import unreadable_reason
 
 #: The official download of the course's dataset.
 DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+#: The folder the zip extracts to, and the name :func:`download_dataset` gives ``keras.utils.get_file``.
 DATASET_NAME = "cats_and_dogs_filtered"
 
 #: Sub-folders a dataset root must hold.
@@ -113,6 +114,7 @@ def locate_dataset(
     Raises:
         CatdogError: the given folder is unusable, or nothing was found and the
             download is off or failed.
+        OSError: a folder inside the dataset root cannot be listed (:func:`scan_dataset`).
     """
     for explicit in (data_dir, os.environ.get(ENV_DATA_DIR)):
         if explicit is not None and str(explicit).strip():
@@ -159,7 +161,11 @@ class DatasetInfo:
     empty_classes: tuple[str, ...] = ()
 
     def count(self, split_dir: str, class_name: str) -> int:
-        """Number of image files in ``split_dir/class_name``."""
+        """Number of image files in ``split_dir/class_name``.
+
+        Raises:
+            KeyError: ``split_dir`` is not ``train``/``validation`` or ``class_name`` not one of :attr:`class_names`.
+        """
         return len(self.files[split_dir][class_name])
 
 
@@ -170,9 +176,17 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     sub-folders (the models have two outputs), and at least one image per class in ``train/``.
     Nothing is created or changed in ``root``.
 
+    Args:
+        root: the dataset root to check.
+
+    Returns:
+        A :class:`DatasetInfo` of ``root``; images are recognised by name (:data:`IMAGE_EXTENSIONS`), not decoded.
+
     Raises:
         CatdogError: with what exactly is wrong (missing path, a file, no
-            ``train/``, class folders that differ, no images).
+            ``train/`` or ``validation/``, class folders that differ, not exactly two
+            class folders, no images in a ``train/`` class folder).
+        OSError: a folder inside ``root`` cannot be listed (no permission).
     """
     root = Path(root)
     if not root.exists():
@@ -299,7 +313,11 @@ class Splits:
     empty_classes: tuple[str, ...] = ()
 
     def split(self, name: str) -> tuple[tuple[str, int], ...]:
-        """The split called ``name`` (``train``, ``validation`` or ``test``)."""
+        """The split called ``name`` (``train``, ``validation`` or ``test``).
+
+        Raises:
+            ValueError: ``name`` is not one of :data:`SPLITS`.
+        """
         if name not in SPLITS:
             raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
         return getattr(self, name)
@@ -352,6 +370,9 @@ def make_splits(
         test_size: images in the test split.
         seed: the split's seed.
         skip: unreadable files (from :func:`find_unreadable`) to leave out.
+
+    Returns:
+        The :class:`Splits`; ``train`` is every readable image of ``train/``.
 
     Raises:
         CatdogError: ``validation_size + test_size`` exceeds the images in
@@ -438,8 +459,17 @@ def majority_baseline(splits: Splits) -> tuple[tuple[str, ...], float]:
 def sample_items(splits: Splits, split: str, per_class: int, seed: int) -> list[list[tuple[str, int]]]:
     """Pick ``per_class`` random images of each class from a split.
 
+    Args:
+        splits: the splits to pick from.
+        split: ``train``, ``validation`` or ``test``.
+        per_class: images per class (fewer where a class has fewer).
+        seed: seed of ``numpy.random.default_rng``; the same seed picks the same images.
+
     Returns:
         One list per class (label order) of ``(path, label)`` pairs.
+
+    Raises:
+        ValueError: an unknown ``split`` (:meth:`Splits.split`).
     """
     rng = np.random.default_rng(seed)
     items = splits.split(split)
@@ -460,8 +490,16 @@ def load_image(path: str | os.PathLike, image_size: tuple[int, int] = IMAGE_SIZE
     Decoded and resized exactly as :func:`make_dataset` does (TensorFlow decoder,
     bilinear resize without antialiasing, like ``image_dataset_from_directory``).
 
+    Args:
+        path: the image file (JPEG, PNG, GIF, BMP or WebP; an animated file gives its first frame).
+        image_size: (height, width) in pixels to resize to.
+
     Returns:
         float32 array of shape (height, width, 3), values in [0, 255].
+
+    Raises:
+        tensorflow.errors.NotFoundError: the file does not exist.
+        tensorflow.errors.InvalidArgumentError: the file is not an image TensorFlow can decode.
     """
     import tensorflow as tf
 
@@ -496,8 +534,17 @@ def make_dataset(
     sixteenth of one 8-bit pixel level), then shuffled each epoch when ``shuffle``
     is true.
 
+    Args:
+        items: ``(path, label)`` pairs, e.g. ``splits.train``.
+        image_size: (height, width) in pixels every image is resized to.
+        batch_size: images per batch; the last batch may be smaller.
+        shuffle: reshuffle the images every epoch (buffer: the whole split).
+        seed: the shuffle's seed.
+        cache: keep the decoded images in memory (as float16) after the first pass.
+
     Raises:
-        CatdogError: ``items`` is empty.
+        CatdogError: ``items`` is empty.  A file that is missing or not an image raises TensorFlow's
+            ``NotFoundError``/``InvalidArgumentError`` (as :func:`load_image`) only when the dataset is iterated.
     """
     import tensorflow as tf
 

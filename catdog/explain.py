@@ -120,6 +120,9 @@ def summarize(
         class_names: class names in label order.
         paths: n file names; ``None`` numbers the images ``"0"``, ``"1"``, ….
 
+    Returns:
+        The :class:`Evaluation`; ``labels`` and ``predictions`` as int64, ``probabilities`` as float64.
+
     Raises:
         ValueError: shapes disagree or a label is out of range.
     """
@@ -342,6 +345,10 @@ def grad_cam(
 def jet(values: np.ndarray) -> np.ndarray:
     """A jet-like colour map (blue → cyan → yellow → red) in plain NumPy.
 
+    The usual piecewise-linear approximation of MATLAB's and matplotlib's ``jet`` (the colour map of the
+    Keras Grad-CAM example, keras.io/examples/vision/grad_cam): channel = clip(1.5 − |4v − c|, 0, 1) with
+    c = 3, 2, 1 for red, green, blue, so they peak at v = 3/4, 1/2, 1/4.
+
     Args:
         values: any shape, in [0, 1] (clipped).
 
@@ -360,7 +367,9 @@ def overlay(image, heatmap: np.ndarray, alpha: float = 0.4):
     Args:
         image: ``PIL.Image`` or array (H, W, 3), uint8 or float in [0, 255].
         heatmap: (h, w) in [0, 1]; resized bilinearly to (H, W) when different.
-        alpha: weight of the colours, in [0, 1]; 0 gives the image, 1 the map.
+        alpha: weight of the colours, in [0, 1]; 0 gives the image, 1 the map.  The default 0.4 is the
+            heatmap weight of the Keras Grad-CAM example (keras.io/examples/vision/grad_cam), which adds
+            ``alpha × jet`` to the full image instead of blending.
 
     Returns:
         RGB ``PIL.Image`` of size (W, H): ``(1 - alpha) * image + alpha * jet(heatmap)``.

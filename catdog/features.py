@@ -143,6 +143,10 @@ def save_features(path: Path, features: np.ndarray, labels: np.ndarray, meta: di
         features: float32 (images, views, 1280).
         labels: int32 (images,).
         meta: JSON-ready description stored beside the arrays.
+
+    Raises:
+        OSError: the folder cannot be created or the file written (read-only or full disk);
+            :func:`load_or_extract_parts` catches it and goes on without the cache.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +157,11 @@ def save_features(path: Path, features: np.ndarray, labels: np.ndarray, meta: di
 
 def load_features(path: Path, n_images: int, views: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Read one split's cached features, or ``None`` when missing, unreadable or of the wrong shape.
+
+    Args:
+        path: the ``.npz`` file written by :func:`save_features`.
+        n_images: images the split holds now; a file for another number is not used.
+        views: views per image expected (K).
 
     Returns:
         ``(features float32 (n_images, views, D), labels int32 (n_images,))``.
@@ -231,14 +240,18 @@ def extract_features(
     Args:
         extractor: from :class:`FeatureExtractor`.
         items: ``(path, label)`` pairs, read in this order.
-        image_size: (height, width) images are resized to.
+        image_size: (height, width) in pixels images are resized to.
         views: view 0 is the image itself, views 1 … K-1 are augmented.
         batch_size: images per forward pass (32 is fastest on a 2-core CPU).
         on_batch: called with no argument after each forward pass.
         stop: when set, extraction ends after the current forward pass.
 
     Returns:
-        float32 (len(items), views, dim), or ``None`` when stopped.
+        float32 (len(items), views, dim), dim = :attr:`FeatureExtractor.dim` (1,280 for model4), or ``None``
+        when stopped.
+
+    Raises:
+        CatdogError: ``items`` is empty (:func:`catdog.data.make_dataset`).
     """
     ds = data.make_dataset(items, image_size=image_size, batch_size=batch_size, cache=False)
     out = np.empty((len(items), views, extractor.dim), dtype=np.float32)
@@ -350,7 +363,7 @@ def load_or_extract_parts(
         parts: ``(name, items, views)`` per list: ``items`` are ``(path, label)``
             pairs, ``views`` K ≥ 1 (view 0 unaugmented); ``name`` labels the result
             and the cache file's metadata, it is not part of the cache key.
-        image_size: (height, width).
+        image_size: (height, width) in pixels.
         weights: identity of the MobileNetV2 weights (see :func:`weights_identity`).
         augmentation: the augmentation settings of ``model``
             (:func:`augmentation_settings`; they only enter the cache key).
@@ -368,7 +381,8 @@ def load_or_extract_parts(
         cache; or ``None`` when stopped.
 
     Raises:
-        CatdogError: a list is empty, or an image vanished.
+        CatdogError: a list is empty, or an image vanished.  A cache file that cannot be saved (``OSError``) is
+            not raised: it becomes a warning and a notice on ``progress``.
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     keys, hits, arrays = {}, {}, {}
@@ -431,7 +445,9 @@ def feature_dataset(features: np.ndarray, labels: np.ndarray, *, batch_size: int
             every epoch, so an epoch has ``ceil(images / batch_size)`` batches
             as in normal training.
         labels: int32 (images,).
+        batch_size: feature vectors per batch; the last batch may be smaller.
         shuffle: reshuffle the images every epoch.
+        seed: seed of the shuffle and of the view draws.
 
     Returns:
         Batches of float32 (batch, D) and int32 (batch,).

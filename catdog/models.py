@@ -30,7 +30,16 @@ from catdog.errors import CatdogError
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: what a model is, for the Training page."""
+    """A registry entry: what a model is, for the Training page.
+
+    Attributes:
+        name: registry name, ``model1`` … ``model4`` (the key in :data:`MODEL_SPECS`).
+        title: short human title.
+        description: one sentence on its layers.
+        augmentation: whether it starts with the augmentation block (:func:`catdog.augment.build_augmentation`).
+        preprocessing: whether it scales pixels from [0, 255] to [-1, 1] first (:func:`preprocessing_layer`).
+        mobilenet: whether it is the MobileNetV2 transfer-learning model (model4).
+    """
 
     name: str
     title: str
@@ -40,6 +49,7 @@ class ModelSpec:
     mobilenet: bool
 
 
+#: The course's four models by registry name, in the order the Training page lists them (module docstring).
 MODEL_SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -186,10 +196,10 @@ def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int
             with ``load_weights`` (kernel shapes do not depend on the input size,
             so the 224×224 file fits a 160×160 base); ``None`` leaves the weights
             random (tests only).
-        image_size: (height, width) of the input.
+        image_size: (height, width) of the input, in pixels.
 
     Returns:
-        A non-trainable ``keras.Model`` mapping (batch, h, w, 3) in [-1, 1] to
+        A non-trainable ``keras.Model`` mapping float32 (batch, h, w, 3) in [-1, 1] to
         (batch, h/32, w/32, 1280) feature maps; 2,257,984 parameters.
 
     Raises:
@@ -243,7 +253,15 @@ def _small_cnn(x):
 
 
 def mobilenet_head(x, seed: int | None = None):
-    """model4's trainable head: GlobalMaxPooling2D → Dropout(0.2) → Dense(2) logits."""
+    """model4's trainable head: GlobalMaxPooling2D → Dropout(0.2) → Dense(2) logits (the course's head).
+
+    Args:
+        x: MobileNetV2's feature map, float32 (batch, h, w, 1280) (:func:`build_mobilenet_base`).
+        seed: seed of the dropout layer; ``None`` draws one.
+
+    Returns:
+        The logits tensor, float32 (batch, 2).
+    """
     from keras import layers
 
     x = layers.GlobalMaxPooling2D(name="global_max_pool")(x)
@@ -262,7 +280,7 @@ def build_model(
 
     Args:
         config: model name, augmentation settings, MobileNetV2 weights, learning rate.
-        image_size: (height, width) of the input.
+        image_size: (height, width) of the input, in pixels.
         compile: compile with Adam(``config.learning_rate``),
             ``SparseCategoricalCrossentropy(from_logits=True)`` and accuracy.
         pretrained: model4 only: load the MobileNetV2 weights; ``False`` leaves
@@ -274,6 +292,8 @@ def build_model(
 
     Raises:
         CatdogError: unknown model name, or MobileNetV2 weights unavailable.
+        ValueError: for model2–model4, an unknown flip or fill mode or a rotation factor outside [0, 0.5]
+            (:func:`catdog.augment.build_augmentation`).
     """
     import keras
 
@@ -348,8 +368,11 @@ def copy_head_weights(head, model) -> None:
     """Copy the ``logits`` Dense weights of ``head`` (or a list of its weight arrays) into ``model``.
 
     Args:
-        head: a model from :func:`build_feature_head`, or ``[kernel (D, 2), bias (2,)]``.
+        head: a model from :func:`build_feature_head`, or ``[kernel (D, 2), bias (2,)]`` float32 arrays.
         model: a model4; its ``logits`` layer is overwritten.
+
+    Raises:
+        ValueError: ``head`` or ``model`` has no ``logits`` layer, or the weights' shapes do not fit it.
     """
     weights = head if isinstance(head, (list, tuple)) else head.get_layer("logits").get_weights()
     model.get_layer("logits").set_weights(weights)
@@ -387,7 +410,11 @@ def unfreeze_base(model, fine_tune_at: int = 100):
 
 
 def parameter_counts(model) -> dict[str, int]:
-    """Trainable, non-trainable and total parameter counts of a built model."""
+    """Trainable, non-trainable and total parameter counts of a built model (or layer).
+
+    Returns:
+        ``{"trainable", "non_trainable", "total"}``: numbers of scalar weights, as ``model.summary()`` counts them.
+    """
     import numpy as np
 
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
@@ -449,6 +476,9 @@ def save_for_inference(model, path: str | os.PathLike) -> None:
     Args:
         model: a functional ``keras.Model`` (every registry model is one).
         path: the ``.keras`` file to (re)write; its folder must exist.
+
+    Raises:
+        OSError: the folder is missing or cannot be written (the temporary file is removed).
     """
     import keras
 

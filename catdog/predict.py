@@ -19,7 +19,11 @@ DISPLAY_MAX_SIDE = 800
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (n, classes) logits, computed stably (max subtracted)."""
+    """Row-wise softmax of (n, classes) logits, computed stably: exp(z − max z) / Σ exp(z − max z).
+
+    Returns:
+        float64 array of the logits' shape, each row in [0, 1] summing to 1.
+    """
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -120,13 +124,14 @@ def classify_uploads(model, uploads: Sequence[Upload], class_names=CLASS_NAMES,
         model: image → logits model.
         uploads: decoded files; each that decoded must hold an input of ``image_size``.
         class_names: class names in label order.
-        image_size: (height, width) of the model's input; ``None``: :func:`catdog.models.input_size`.
+        image_size: (height, width) of the model's input, in pixels; ``None``: :func:`catdog.models.input_size`.
 
     Returns:
         One :class:`Prediction` per upload, in input order, keeping the upload's display copy.
 
     Raises:
-        CatdogError: the model fails on the images, or does not give one output per class.
+        CatdogError: the model fails on the images, or does not give one output per class, or (``image_size``
+            ``None``) its input is not a batch of fixed-size RGB images.
         KeyError: an upload lacks an input of ``image_size`` (a programming error).
     """
     from catdog.models import input_size
@@ -164,14 +169,16 @@ def classify_files(model, files: list[tuple[str, bytes]], class_names=CLASS_NAME
         model: image → logits model.
         files: ``(name, bytes)`` pairs.
         class_names: class names in label order.
-        image_size: (height, width) images are resized to; ``None``: the model's
+        image_size: (height, width) in pixels images are resized to; ``None``: the model's
             input size (:func:`catdog.models.input_size`).
 
     Returns:
         One :class:`Prediction` per file, in input order.
 
     Raises:
-        CatdogError: the model fails on the images, or does not give one output per class.
+        CatdogError: the model fails on the images, or does not give one output per class, or (``image_size``
+            ``None``) its input is not a batch of fixed-size RGB images.  A file that is not an image raises
+            nothing: its :class:`Prediction` carries the message.
     """
     from catdog.models import input_size
 
@@ -215,6 +222,9 @@ def predictions_csv(predictions: Sequence[Prediction], class_names: Sequence[str
         predictions: :func:`classify_files`' result.
         class_names: the run's class names, in the order of its logits.
         run: the :class:`catdog.training.RunInfo` whose model gave them.
+
+    Returns:
+        The CSV file's bytes (UTF-8 with BOM, ``\r\n`` line ends as ``csv.writer`` writes them).
     """
     import csv
     import io

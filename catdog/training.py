@@ -87,6 +87,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
     The text goes to a temporary file in the same folder, is flushed to disk, and
     replaces ``path`` with ``os.replace`` (atomic on POSIX and Windows).
+
+    Raises:
+        OSError: the folder is missing or cannot be written (:func:`catdog.atomic.write_atomic`).
+        TypeError: ``data`` holds a dict key JSON cannot take (values of other types are written as ``str``).
     """
     write_atomic(path, lambda handle: json.dump(data, handle, indent=2, default=str))
 
@@ -95,6 +99,9 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
     """Per-epoch rows of a ``CSVLogger`` file; numbers as floats, ``epoch`` 1-based.
 
     Returns an empty list for a missing file; a torn last line is dropped.
+
+    Raises:
+        OSError: the file exists but cannot be read.
     """
     if not Path(path).is_file():
         return []
@@ -241,6 +248,7 @@ class RunStore:
 
         Raises:
             CatdogError: the runs folder cannot be created or written (a file in the way, no permission).
+            OSError: the folder was made but its ``run.json`` cannot be written (a full disk).
         """
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_id = f"{stamp}-{train_config.model}-{uuid.uuid4().hex[:6]}"
@@ -271,6 +279,9 @@ class RunStore:
         started, and writing that copy back (at the start of fine-tuning, at the end) undid a rename made from
         the page meanwhile (QA). Updates in this process take turns (:data:`_RECORD_LOCK`); a record that cannot
         be read any more (deleted, hand-edited into bad JSON) is rewritten from ``run.record``.
+
+        Raises:
+            CatdogError: ``run.json`` cannot be written (a read-only runs folder); the file is left as it was.
         """
         with _RECORD_LOCK:
             try:
@@ -327,10 +338,10 @@ class RunStore:
         return run
 
     def rename(self, run_id: str, name: str) -> RunInfo:
-        """Set the display name of a run (the folder keeps its id).
+        """Set the display name of a run (the folder keeps its id); the name is stripped and cut to 80 characters.
 
         Raises:
-            CatdogError: no such run, or an empty name.
+            CatdogError: no such run, an empty name, or a record that cannot be written (:meth:`update`).
         """
         name = name.strip()
         if not name:
@@ -341,7 +352,7 @@ class RunStore:
         """Remove a run folder.
 
         Raises:
-            CatdogError: no such run, or the run is training now.
+            CatdogError: no such run, the run is training now, or its folder cannot be moved aside (no permission).
         """
         run = self.get(run_id)
         if run.status == "running":
@@ -358,10 +369,10 @@ class RunStore:
         shutil.rmtree(trash, ignore_errors=True)  # what is left is hidden, and removed when a server next opens it
 
     def remove_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> int:
-        """Delete the temporary model files (``.model.<pid>.<id>.tmp.keras``, :func:`catdog.models.save_model`)
-        last written over ``older_than`` seconds ago: a process killed while saving (SIGKILL, power cut) leaves
-        one, tens of MB, in its run folder. A save takes seconds, so an old one is no other process's save in
-        progress, even one on another machine sharing the folder.
+        """Delete the temporary model files (``.model.<pid>.<id>.tmp.keras``,
+        :func:`catdog.models.save_for_inference`) last written over ``older_than`` seconds ago: a process killed
+        while saving (SIGKILL, power cut) leaves one, tens of MB, in its run folder. A save takes seconds, so an
+        old one is no other process's save in progress, even one on another machine sharing the folder.
 
         Returns:
             How many files were deleted.
@@ -476,7 +487,23 @@ def library_versions() -> dict[str, str]:
 class Progress:
     """Live state of one training, shared between the training thread and readers.
 
-    All fields are plain values; :meth:`snapshot` copies them under the lock.
+    All fields are plain values; :meth:`snapshot` copies them under the lock.  Times are ``time.time()``
+    values (seconds since the epoch, 1970); epoch and batch numbers count from 1, 0 meaning none yet.
+
+    Attributes:
+        epochs: epochs the run will train in all (fine-tuning epochs included).
+        epoch: the epoch under way.
+        batch: batches of the current epoch done (with gradient accumulation, also one whose micro-batches have
+            begun: :attr:`batches_ended`); while features are extracted, MobileNetV2 passes done.
+        batches: batches per epoch of the ``fit`` running now (with gradient accumulation: whole batches,
+            not micro-batches); while features are extracted, MobileNetV2 passes in all.
+        history: one dict per finished epoch: ``epoch``, Keras's logs (``loss``, ``accuracy``, ``val_loss``,
+            ``val_accuracy``, fractions for accuracies), ``seconds`` (wall time of the epoch) and, once a pace
+            is known, ``steady_seconds`` (the same without the first batch's one-time work).
+        phase: ``queued``, ``preparing data``, ``building model``, ``extracting features``, ``training``,
+            ``testing``, then ``done``, ``stopped`` or ``failed``.
+        message: detail shown after the phase (fine-tuning, the error of a failed run), or ``""``.
+        epoch_started: when the current epoch (or feature extraction) began, else 0.
     """
 
     epochs: int = 0
@@ -675,10 +702,12 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
     """Locate, scan and split the dataset of ``data_config``; unreadable files are skipped.
 
     Returns:
-        ``(root, splits)``.
+        ``(root, splits)``: the dataset root (``pathlib.Path``) and its :class:`catdog.data.Splits`, without the
+        files :func:`catdog.data.find_unreadable` found.
 
     Raises:
         CatdogError: as :func:`catdog.data.locate_dataset` and :func:`catdog.data.make_splits`.
+        OSError: a folder inside the dataset root cannot be listed (:func:`catdog.data.scan_dataset`).
     """
     from catdog import data
 
@@ -895,8 +924,12 @@ def train_run(
         The :class:`TrainResult`.
 
     Raises:
-        CatdogError: bad settings or missing data/weights; a run folder that was
+        CatdogError: bad settings (:func:`check_settings`) or missing data/weights; a run folder that was
             already created is marked ``failed`` with the message.
+        ValueError: for model2–model4, an unknown flip or fill mode or a rotation factor outside [0, 0.5]
+            (:func:`catdog.models.build_model`; :func:`check_settings` does not check them).
+        OSError: the run folder cannot be written (a full disk).  Any exception raised once the run folder
+            exists (also TensorFlow's, or ``KeyboardInterrupt``) marks the run ``failed`` and is raised again.
     """
     from catdog.seeding import private_random
 
@@ -1128,6 +1161,7 @@ class TrainingJob:
         result: the final model's test metrics when done.
         result_best: the best-validation checkpoint's test metrics (with ``epoch``).
         error: the message when failed.
+        submitted: when it was submitted (``time.time()``, seconds since the epoch); orders :meth:`TrainingQueue.jobs`.
     """
 
     job_id: str

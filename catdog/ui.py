@@ -320,7 +320,12 @@ def queue():
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=6)  # the Classifier compares 4, + 2
 def cached_model(path: str, mtime: float):
-    """A ``.keras`` model loaded once per file version (``mtime`` keys the cache)."""
+    """A ``.keras`` model loaded once per file version (``mtime``, the file's modification time in seconds since
+    the epoch as :func:`model_version` gives it, keys the cache); at most 6 kept: the Classifier compares 4 models.
+
+    Raises:
+        CatdogError: the file is missing or not a Keras model (:func:`catdog.models.load_model`; not cached).
+    """
     from catdog.models import load_model
 
     return load_model(path)
@@ -328,7 +333,17 @@ def cached_model(path: str, mtime: float):
 
 @st.cache_data(show_spinner="Scoring the test split…", max_entries=8)
 def cached_evaluation(model_path: str, mtime: float, items: tuple, class_names: tuple):
-    """:func:`catdog.explain.evaluate_split` of a saved model, once per model file and split."""
+    """:func:`catdog.explain.evaluate_split` of a saved model, once per model file and split.
+
+    Args:
+        model_path, mtime: the ``.keras`` file and its modification time (:func:`model_version`).
+        items: the split's ``(path, label)`` pairs, as a tuple (hashable, for the cache key).
+        class_names: the run's class names, in logit order.
+
+    Returns:
+        The :class:`catdog.explain.Evaluation`.  A :class:`CatdogError` is shown in the page, which then stops
+        (:func:`user_errors`).
+    """
     from catdog.explain import evaluate_split
 
     with user_errors():
@@ -342,11 +357,12 @@ def cached_grad_cam(model_path: str, mtime: float, image_bytes: bytes):
     224×224 model4 took 10 s per slider step before.
 
     Returns:
-        ``(pixels, heatmap)``: the model's input, float32 (H, W, 3) in [0, 255], and the heatmap, float (H, W)
-        in [0, 1].
+        ``(pixels, heatmap)``: the model's input, float32 (H, W, 3) in [0, 255], and the heatmap, float32 (H, W)
+        in [0, 1]; (H, W) is the model's input size in pixels.
 
     Raises:
-        CatdogError: the bytes are not an image (:func:`catdog.images.decode_image`).
+        CatdogError: the bytes are not an image (:func:`catdog.images.decode_image`), the model file cannot be
+            loaded (:func:`cached_model`), or the model cannot be explained (:func:`catdog.explain.grad_cam`).
     """
     from catdog.explain import grad_cam
     from catdog.images import decode_image, to_model_input
@@ -359,14 +375,23 @@ def cached_grad_cam(model_path: str, mtime: float, image_bytes: bytes):
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_image(path: str):
-    """:func:`catdog.data.load_image` of a dataset file, cached."""
+    """:func:`catdog.data.load_image` of a dataset file at the course's 160×160, cached (at most 256 images,
+    ≈ 300 KB each).
+
+    Returns:
+        float32 (160, 160, 3), values in [0, 255].
+
+    Raises:
+        tensorflow.errors.NotFoundError, tensorflow.errors.InvalidArgumentError: as :func:`catdog.data.load_image`.
+    """
     from catdog.data import load_image
 
     return load_image(path)
 
 
 def model_version(run) -> float:
-    """The modification time of a run's final model file, which keys the caches.
+    """The modification time of a run's final model file (seconds since the epoch, ``st_mtime``), which keys the
+    caches.
 
     Raises:
         CatdogError: the run has no saved model.
@@ -397,6 +422,9 @@ def cached_verdicts(model_path: str, mtime: float, files: tuple, class_names: tu
         files: ``(name, bytes)`` pairs.
         sizes: the input sizes (height, width) of all the models the page may use, so that each file is decoded
             once for all of them (:func:`cached_upload`); the model's own size is added when missing.
+
+    Returns:
+        One :class:`catdog.predict.Prediction` per file, in ``files`` order, with ``image`` set to ``None``.
 
     Raises:
         CatdogError: the file is not a Keras model, or not an image → logits model of these classes.
@@ -598,7 +626,7 @@ def image_grid(images, captions, columns: int) -> None:
 
 
 def as_display(array):
-    """float [0, 255] (h, w, 3) array → uint8 for ``st.image``."""
+    """float [0, 255] (h, w, 3) array → uint8 (h, w, 3) for ``st.image``; values are clipped, then truncated."""
     import numpy as np
 
     return np.clip(np.asarray(array), 0, 255).astype("uint8")
