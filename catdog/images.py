@@ -327,8 +327,10 @@ def for_display(image, *, max_side: int = 1024, max_aspect: float = 8.0):
 
     Args:
         image: a ``PIL.Image`` in RGB.
-        max_side: longest side of the copy, in pixels.
-        max_aspect: the most elongated width/height (or height/width) ratio drawn as is.
+        max_side: longest side of the copy, in pixels (1024: twice what the Classifier's three pictures a
+            row need on a 1920-px screen, under 500 px each, so sharp on a high-density display too).
+        max_aspect: the most elongated width/height (or height/width) ratio drawn as is (8: a 4000×100
+            panorama still shows as a strip, at least 1/8 as high as wide, in a column a third of 1024 px).
 
     Returns:
         A new RGB ``PIL.Image``.

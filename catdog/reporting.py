@@ -263,7 +263,10 @@ def _batches_left(snapshot: dict, now: float, seconds_per_batch: float) -> float
 def stuck_at_chance(history, tolerance: float = 0.02) -> bool:
     """True when no epoch's validation accuracy got above 50 % + ``tolerance``.
 
-    The sign of a collapsed two-class network: constant output, loss ≈ ln 2 ≈ 0.693.
+    The sign of a collapsed two-class network: constant output, loss ≈ ln 2 ≈ 0.693. Such a network scores the
+    share of one class, exactly 50 % on the course's balanced 800-image validation split; the 2 points leave room
+    for one that answers nearly always the same class, and stay inside the ± 3.5 points over which a model that
+    guesses at random scatters on 800 images (95 %: 1.96 × √(0.5 × 0.5 / 800)).
     """
     accuracies = [row.get("val_accuracy") for row in history if row.get("val_accuracy") is not None]
     return bool(accuracies) and max(accuracies) <= 0.5 + tolerance

@@ -338,7 +338,8 @@ class RunStore:
         return run
 
     def rename(self, run_id: str, name: str) -> RunInfo:
-        """Set the display name of a run (the folder keeps its id); the name is stripped and cut to 80 characters.
+        """Set the display name of a run (the folder keeps its id); the name is stripped and cut to 80 characters,
+        the Training page's "Run name" field's ``max_chars``.
 
         Raises:
             CatdogError: no such run, an empty name, or a record that cannot be written (:meth:`update`).
