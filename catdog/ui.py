@@ -455,12 +455,17 @@ def cached_upload(name: str, data: bytes, sizes: tuple):
 KEPT_UPLOADS_MAX_BYTES = 32 * 2**20
 
 
+def _as_files(uploads) -> list[tuple[str, bytes]]:
+    """What a file uploader returned (an ``UploadedFile``, a list of them, or ``None``) as ``(name, bytes)``."""
+    uploads = uploads if isinstance(uploads, list) else [uploads] if uploads else []
+    return [(upload.name, upload.getvalue()) for upload in uploads]
+
+
 def keep_uploads(key: str) -> None:
     """``on_change`` of the file uploader ``key``: keep its files, as ``(name, bytes)``, for :func:`uploaded_files`
     on the tab's next visit to the page; an uploader left empty, or holding more than
     :data:`KEPT_UPLOADS_MAX_BYTES` in all, keeps none."""
-    value = st.session_state.get(key)
-    files = [(u.name, u.getvalue()) for u in (value if isinstance(value, list) else [value] if value else [])]
+    files = _as_files(st.session_state.get(key))
     if files and sum(len(data) for _, data in files) <= KEPT_UPLOADS_MAX_BYTES:
         st.session_state[f"_uploads_{key}"] = files
     else:
@@ -479,9 +484,8 @@ def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
         key: the uploader's key.
         uploads: what it returned: an ``UploadedFile``, a list of them, or ``None``.
     """
-    uploads = uploads if isinstance(uploads, list) else [uploads] if uploads else []
-    if uploads:
-        return [(upload.name, upload.getvalue()) for upload in uploads]
+    if files := _as_files(uploads):
+        return files
     kept = st.session_state.get(f"_uploads_{key}") or []
     if kept:
         text, clear = st.columns([5, 1], vertical_alignment="center")
