@@ -243,7 +243,8 @@ def data_config() -> DataConfig:
     with st.sidebar.expander("Dataset settings", expanded=False):
         st.text_input(
             "Data folder", key="data_dir", on_change=_keep_setting, args=("data_dir",),
-            help="Folder holding train/ and validation/. Empty: use the Keras cache, or download "
+            help="Folder holding train/ and validation/, on the computer the dashboard runs on (a relative path "
+                 f"starts from its folder `{os.getcwd()}`). Empty: use the Keras cache, or download "
                  "cats_and_dogs_filtered.zip (68 MB) if there is no copy yet.",
         )
         st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size",
