@@ -165,7 +165,7 @@ def legend_name(label: str, most: int = LEGEND_NAME_MAX) -> str:
 
 
 def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
-                   metrics: Sequence[str] = ("val_accuracy", "val_loss")):
+                   metrics: Sequence[str] = ("val_accuracy", "val_loss"), styles: Mapping[str, int] | None = None):
     """Side by side, one chart per metric, one line per run over epochs, for the comparison view.
 
     One figure with one legend under both charts, not a figure per metric: two legends of the same runs, each
@@ -177,6 +177,10 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             short gets an open marker); a long label is cut in the legend (:func:`legend_name`).
         metrics: history keys, one chart each from left to right, e.g. ``val_accuracy`` and ``val_loss``; an
             accuracy chart gets a percent axis (:func:`_accuracy_axis`).
+        styles: ``{run label: n}``: the run's line gets colour ``n`` of :data:`CURVE_COLORS` and, past the tenth,
+            a dash of :data:`CURVE_DASHES`; a number per run, not per position, keeps a run's colour whatever
+            else is compared (QA: "the orange line" was another run in each tab). ``None``: the position in
+            ``curves``.
 
     Returns:
         A ``plotly.graph_objects.Figure`` with one ``Scatter`` trace per run and metric, metric by metric; the
@@ -187,11 +191,12 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
     longest = max((len(h) for h in curves.values()), default=0)
     for col, metric in enumerate(metrics, start=1):
         for i, (label, history) in enumerate(curves.items()):
+            n = i if styles is None else styles[label]
             fig.add_scatter(
                 x=[row["epoch"] for row in history], y=[row.get(metric) for row in history],
                 mode="lines+markers", name=html.escape(legend_name(label)), legendgroup=str(i), showlegend=col == 1,
-                line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)],  # 11 runs: two of each colour told apart (QA)
-                          dash=CURVE_DASHES[i // len(CURVE_COLORS) % len(CURVE_DASHES)]),
+                line=dict(color=CURVE_COLORS[n % len(CURVE_COLORS)],  # 11 runs: two of each colour told apart (QA)
+                          dash=CURVE_DASHES[n // len(CURVE_COLORS) % len(CURVE_DASHES)]),
                 **_epoch_markers(history), row=1, col=col,
             )
         if "accuracy" in metric:

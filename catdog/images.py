@@ -56,6 +56,11 @@ _SUPPORTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
 #: save many JPEGs from the web; without it the uploader refused them ("image/jpeg files are not allowed", QA).
 UPLOAD_TYPES = ("jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "bmp", "tif", "tiff")
 
+#: The uploaders' help: a real ``.heic``, ``.pdf`` or ``.zip`` is refused by the uploader itself with only
+#: "image/heif files are not allowed", before catdog could say what to do (QA).
+UPLOAD_HELP = (f"{_SUPPORTED}, up to {MAX_BYTES // 2**20} MB each. An iPhone's HEIC photos: export them as JPEG "
+               "first; a ZIP of images: unzip it and drop the images.")
+
 _MIB = 1024 * 1024
 
 

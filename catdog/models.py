@@ -69,6 +69,9 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 
 #: Name of the nested MobileNetV2 layer inside model4.
 MOBILENET_LAYER = "mobilenetv2_base"
+#: Layers of Keras's MobileNetV2 without its top (input layer included): "Unfreeze from layer" runs 0 … this
+#: (the TensorFlow transfer-learning tutorial prints 154 and fine-tunes from 100); a test checks it.
+MOBILENET_LAYERS = 154
 
 #: Square input sizes (pixels) the Training page offers for model4: the course's 160, and 224, the size the
 #: offline weights file ``…_1.0_224_no_top.h5`` was trained at.  Keras publishes MobileNetV2 ImageNet

@@ -20,7 +20,8 @@ def run_rows(runs) -> list[dict]:
         Dicts, in this column order: run; model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning
         epochs); test accuracy of the final model, best validation accuracy and test accuracy of the
         best-validation epoch's checkpoint (fractions in [0, 1] or ``None``); status (for a run stopped
-        mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, by a server shutdown ``stopped at shutdown: …``; ``" ·
+        mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, before any epoch ``stopped before its first epoch``
+        (model4 during feature extraction, say), by a server shutdown ``stopped at shutdown: …``; ``" ·
         collapsed"`` after it where the network was seen giving one answer to every image, ``" · model file
         missing"`` where a trained run's ``model.keras`` is gone); epochs (logged, a
         partial one included; for a failed or interrupted run, and its best validation accuracy, read
@@ -37,20 +38,22 @@ def run_rows(runs) -> list[dict]:
         mode = ", ".join([*(["fast"] if config.get("fast") and run.model == "model4" else []),
                           *([f"FT {config.get('fine_tune_epochs')}"] if record.get("fine_tune_start_epoch") else [])])
         size = (record.get("data_config") or {}).get("image_size")
-        status, cut = run.status, record.get("partial_epoch")
-        if status == "stopped" and record.get("stopped_by") == STOPPED_AT_SHUTDOWN:
-            status = "stopped at shutdown"
-        if cut and run.status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
-            status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
-        if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
-            status += " · collapsed"
-        if run.status in ("done", "stopped") and record.get("epochs_done") and not run.model_path.is_file():
-            status += " · model file missing"  # why the Classifier does not offer it (deleted by hand, QA)
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
         if epochs is None and run.status != "running":  # failed or interrupted: what its history holds
             history = run.history()
             epochs = len(history)
             best_val = max((row["val_accuracy"] for row in history if "val_accuracy" in row), default=None)
+        status, cut = run.status, record.get("partial_epoch")
+        if status == "stopped" and record.get("stopped_by") == STOPPED_AT_SHUTDOWN:
+            status = "stopped at shutdown"
+        if cut and run.status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
+            status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
+        elif run.status == "stopped" and not epochs:  # e.g. model4 during feature extraction: not just "stopped" (QA)
+            status += " before its first epoch"
+        if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
+            status += " · collapsed"
+        if run.status in ("done", "stopped") and record.get("epochs_done") and not run.model_path.is_file():
+            status += " · model file missing"  # why the Classifier does not offer it (deleted by hand, QA)
         # (a running run's epochs are left out: the live view shows them, a table drawn earlier would go stale)
         # which run, then its results: on a projector's narrow page the last columns need scrolling (at 1024 px
         # model1 runs named by their start time could not be told from model4 ones)

@@ -490,7 +490,7 @@ def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
     kept = st.session_state.get(f"_uploads_{key}") or []
     if kept:
         text, clear = st.columns([5, 1], vertical_alignment="center")
-        text.caption(f"{len(kept)} image{'s' if len(kept) > 1 else ''} from your last visit to this page, kept (the "
+        text.caption(f"{len(kept)} file{'s' if len(kept) > 1 else ''} from your last visit to this page, kept (the "
                      "box above starts empty on each visit): drop new ones to replace them.")
         clear.button("Clear", key=f"clear_{key}", icon=":material/close:", on_click=st.session_state.pop,
                      args=(f"_uploads_{key}", None))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from catdog import augment, data, ui
 from catdog.config import TrainConfig
-from catdog.images import UPLOAD_TYPES, decode_image, to_model_input
+from catdog.images import UPLOAD_HELP, UPLOAD_TYPES, decode_image, to_model_input
 
 ui.page_setup()
 st.title("Augmentation")
@@ -43,8 +43,8 @@ with st.sidebar:
 source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
                   persist_state="session")
 if source == "Upload your own":
-    upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload", on_change=ui.keep_uploads,
-                              args=("aug_upload",))
+    upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload", help=UPLOAD_HELP,
+                              on_change=ui.keep_uploads, args=("aug_upload",))
     if not (files := ui.uploaded_files("aug_upload", upload)):  # also the one of the last visit
         st.info("Drop an image above to see it augmented.")
         st.stop()

@@ -9,8 +9,8 @@ import streamlit as st
 from catdog import augment, charts, reporting, ui
 from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, DataConfig, TrainConfig, fine_tune_accumulation
 from catdog.errors import CatdogError
-from catdog.models import (MOBILENET_INPUT_SIZES, MODEL_SPECS, build_model, default_input_size, layer_table,
-                           parameter_counts, weights_file_problem, weights_image_size)
+from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
+                           layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
 
 ui.page_setup()
 st.title("Training")
@@ -135,10 +135,10 @@ if spec.mobilenet:
                  "curves go on, with a marker where it starts.")
         problems.append(problem)
         options["fine_tune_at"], problem = ui.whole_number(
-            b, "Unfreeze from layer", 0, 154, key="train_ft_at", persist_state="session",
+            b, "Unfreeze from layer", 0, MOBILENET_LAYERS, key="train_ft_at", persist_state="session",
             disabled=not options["fine_tune_epochs"],
-            help="MobileNetV2 has 154 layers: those from this one on train during fine-tuning, the earlier ones, "
-                 "which find edges and textures, stay frozen (the TensorFlow tutorial: 100).")
+            help=f"MobileNetV2 has {MOBILENET_LAYERS} layers: those from this one on train during fine-tuning, "
+                 "the earlier ones, which find edges and textures, stay frozen (the TensorFlow tutorial: 100).")
         problems.append(problem if options["fine_tune_epochs"] else None)
         options["fine_tune_lr_factor"] = c.select_slider(
             "Fine-tuning learning rate factor", [0.01, 0.1, 1.0], key="train_ft_lr", persist_state="session",
@@ -167,6 +167,14 @@ def _summary(model_name: str, side: int):
     return layer_table(model), parameter_counts(model)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _fine_tuning_counts(side: int, fine_tune_at: int):
+    """model4's parameter counts while it fine-tunes from MobileNetV2's layer ``fine_tune_at`` on."""
+    model = build_model(TrainConfig(model="model4"), image_size=(side, side), compile=False, pretrained=False)
+    unfreeze_base(model, fine_tune_at)
+    return parameter_counts(model)
+
+
 with st.expander(f"Layers of {choice}"):
     table, counts = _summary(choice, side)
     # every row in view, counts with thousands separators and short headers: at 1024 px the last row hid behind
@@ -188,6 +196,11 @@ with st.expander(f"Layers of {choice}"):
     })
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")
+    # the table shows the frozen phase only (QA)
+    if choice == "model4" and options.get("fine_tune_epochs") and 0 <= options["fine_tune_at"] <= MOBILENET_LAYERS:
+        tuned = _fine_tuning_counts(side, options["fine_tune_at"])
+        st.caption(f"While it fine-tunes, MobileNetV2's layers from {options['fine_tune_at']} on train too: "
+                   f"{tuned['trainable']:,} trainable parameters, {tuned['non_trainable']:,} non-trainable.")
 
 problems = [problem for problem in problems if problem]
 for problem in problems:
@@ -444,10 +457,12 @@ with st.container():
         st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no "
                    "curves.")
     if picked:
-        # oldest first, so colours go by age: a run kept its colour only while no newer run joined in front of it,
-        # and two tabs comparing the same runs in another order showed other colours (QA)
-        curves = {labels[rid]: by_id[rid].history() for rid in reversed(by_id) if rid in picked}
-        st.plotly_chart(charts.compare_figure(curves), key="compare_curves", config=ui.PLOTLY_CONFIG)
+        # a colour per run, by its age among the runs with curves: by its place among those compared, a run changed
+        # colour when another joined or left, and "the orange line" was another run in each tab (QA)
+        age = {rid: n for n, rid in enumerate(reversed(with_curves))}
+        curves = {labels[rid]: by_id[rid].history() for rid in sorted(picked, key=age.get)}
+        st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: age[rid] for rid in picked}),
+                        key="compare_curves", config=ui.PLOTLY_CONFIG)
         if any(by_id[rid].record.get("partial_epoch") for rid in picked):
             st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
                        "(the status column says how many).")

@@ -7,7 +7,7 @@ import streamlit as st
 from catdog import explain, reporting, ui
 from catdog.charts_explain import confusion_figure
 from catdog.errors import CatdogError
-from catdog.images import MAX_BYTES, UPLOAD_TYPES
+from catdog.images import UPLOAD_HELP, UPLOAD_TYPES
 from catdog.predict import predictions_csv, probability_text, verdict_rows
 
 COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_model keeps 6)
@@ -78,7 +78,7 @@ classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"
 with classify_tab:
     uploads = st.file_uploader(
         "Drop images here", type=UPLOAD_TYPES, accept_multiple_files=True,
-        key="classifier_uploads", help=f"Up to {MAX_BYTES // 2**20} MB each.",
+        key="classifier_uploads", help=UPLOAD_HELP,
         on_change=ui.keep_uploads, args=("classifier_uploads",),
     )
     files = ui.uploaded_files("classifier_uploads", uploads)  # also those of the last visit

@@ -189,10 +189,10 @@ def test_feature_dataset_draws_one_view_per_image_each_epoch():
 
 
 def test_unfreeze_base_from_layer(random_model4):
-    from catdog.models import MOBILENET_LAYER, unfreeze_base
+    from catdog.models import MOBILENET_LAYER, MOBILENET_LAYERS, unfreeze_base
 
     base = unfreeze_base(random_model4, 100)
-    assert base.name == MOBILENET_LAYER
+    assert base.name == MOBILENET_LAYER and len(base.layers) == MOBILENET_LAYERS  # as the Training page offers
     assert [layer.trainable for layer in base.layers] == [i >= 100 for i in range(len(base.layers))]
     with pytest.raises(CatdogError, match="between 0 and"):
         unfreeze_base(random_model4, 1000)

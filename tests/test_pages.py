@@ -395,6 +395,10 @@ def test_training_page_sends_the_fine_tuning_settings_with_the_job(synthetic_dat
                    train_weights=not_mobilenet_weights(tmp_path), train_image_size=224)
     assert at.select_slider(key="train_ft_accumulation").disabled  # no fine-tuning epochs: nothing to set
     at.number_input(key="train_ft").set_value(3).run()
+    # the layer table's counts are the frozen phase's: what fine-tuning trains is said under them (QA)
+    # 1,864,002: the TensorFlow tutorial's 1,862,721 with its Dense(1) head, here Dense(2) (+ 1,281)
+    assert re.search(r"While it fine-tunes, MobileNetV2's layers from 100 on train too: 1,864,002 trainable",
+                     texts(at))
     accumulation = at.select_slider(key="train_ft_accumulation")
     assert not accumulation.disabled and accumulation.value == 0 and "auto (4)" in accumulation.options  # at 224
     accumulation.set_value(4).run()
@@ -516,13 +520,15 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
     older = [finished_run(f"run {i}") for i in range(4)]
     at = open_page(PAGES[2], synthetic_data)
     assert at.multiselect(key="compare_runs").value == listed(older)[:3]  # the newest three at first
+    first = colours()
     at.multiselect(key="compare_runs").set_value(older).run()
-    before = colours()
+    before = colours()  # a run keeps its colour whatever else is compared, in every tab (QA)
+    assert len(set(before.values())) == 4 and all(before[name] == colour for name, colour in first.items())
     newer = [finished_run(f"run {i}") for i in range(4, 7)]  # a lesson goes on in a tab left open
     at.run()
-    after = colours()  # a run keeps its colour when newer ones join in front (QA), in the order of their age
+    after = colours()  # ... also when newer ones join in front, listed in the order of their age
     assert after["run 0"] == before["run 0"] and after["run 1"] == before["run 1"]
-    assert list(after) == [f"run {i}" for i in (0, 1, 4, 5, 6)]
+    assert list(after) == [f"run {i}" for i in (0, 1, 4, 5, 6)] and len(set(after.values())) == 5
     # new runs join in front, and the comparison keeps five: twelve were unreadable (QA)
     assert at.multiselect(key="compare_runs").value == [*listed(newer), *older[:2]] and not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -721,7 +727,7 @@ def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained
     assert at.selectbox(key="classifier_run").value == first.run_id
     assert not any("The run you had chosen has been deleted" in i.value for i in at.info)
     # the upload of the last visit is kept (QA: gone, with its verdict), until Clear
-    assert "1 image from your last visit" in texts(at) and at.dataframe[0].value["file"].tolist() == ["cat.png"]
+    assert "1 file from your last visit" in texts(at) and at.dataframe[0].value["file"].tolist() == ["cat.png"]
     [b for b in at.button if b.label == "Clear"][0].click().run()
     assert not at.dataframe and "from your last visit" not in texts(at)
 

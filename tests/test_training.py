@@ -497,7 +497,8 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     assert jobs.close(timeout=10) is True
     assert running.state == waiting.state == theirs.state == "stopped" and waiting.run_id is None
     assert jobs.store.get(running.run_id).status == "stopped"
-    assert run_rows([jobs.store.get(running.run_id)])[0]["status"] == "stopped at shutdown"  # not by its owner
+    # not by its owner, and before its first epoch had ended (not a bare "stopped", QA)
+    assert run_rows([jobs.store.get(running.run_id)])[0]["status"] == "stopped at shutdown before its first epoch"
     with pytest.raises(CatdogError, match="shutting down"):
         jobs.submit(TrainConfig(), DataConfig())
     assert TrainingQueue(tmp_path / "idle").close(timeout=10) is True  # an idle worker wakes up and ends
