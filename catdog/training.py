@@ -1351,6 +1351,38 @@ class TrainingQueue:
         view shows it no more. Before, its curves and test score stayed under Train, also in new browsers (QA)."""
         return job.finished and bool(job.run_id) and not (self.store.root / job.run_id).is_dir()
 
+    def job_in_view(self, job_id: str | None, owner: str) -> TrainingJob | None:
+        """The job a Training page follows: the tab's own (``job_id``, from Train or Show), else ``owner``'s newest
+        (a reload forgets the tab's), else the one training on the server, else the newest that made a run and did
+        not fail; jobs whose run was deleted are skipped (:meth:`run_deleted`). Before, a browser with no jobs (the
+        projector) followed the newest job, a queued one, and never showed the one training (QA).
+
+        Args:
+            job_id: the job the tab chose last, or ``None``.
+            owner: the browser's owner id (:func:`catdog.ui.owner_id`).
+
+        Returns:
+            The job, or ``None`` when there is none to show.
+        """
+        job = self.get(job_id)
+        if job is not None and not self.run_deleted(job):
+            return job
+        shown = [j for j in self.jobs() if not self.run_deleted(j)]
+        mine = [j for j in shown if j.owner == owner]
+        running = [j for j in shown if j.state == "running"]
+        # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
+        # nor is their job cancelled in the queue (QA)
+        others = [j for j in shown if j.state != "failed" and j.run_id]
+        return (mine or running or others or [None])[-1]
+
+    def job_name(self, job: TrainingJob) -> str:
+        """The job's run name as it is now (renamed from the runs table meanwhile, say), else its model."""
+        name = job.train_config.name
+        if job.run_id:
+            with contextlib.suppress(CatdogError):
+                name = self.store.get(job.run_id).record.get("name") or ""
+        return name or job.train_config.model
+
     def active(self) -> list[TrainingJob]:
         """Queued and running jobs, oldest first."""
         return [job for job in self.jobs() if not job.finished]

@@ -1,6 +1,5 @@
 """Training: pick a model, train it with live curves, keep and compare runs."""
 
-import contextlib
 import os
 from dataclasses import replace
 
@@ -263,15 +262,6 @@ def _retry_with_next_seed(job) -> None:
         state["train_seed"], state["train_name"] = seed, name
 
 
-def _job_name(job) -> str:
-    """The job's run name as it is now (renamed from the Runs table meanwhile, say), else its model."""
-    name = job.train_config.name
-    if job.run_id:
-        with contextlib.suppress(CatdogError):
-            name = jobs.store.get(job.run_id).record.get("name") or ""
-    return name or job.train_config.model
-
-
 def _show_job(job) -> None:
     """Button callback: the live view follows ``job`` from now on."""
     state["job_id"] = job.job_id
@@ -289,41 +279,25 @@ def _other_jobs_of_mine(shown) -> None:
         where = ("stopping after the current batch" if job.stop.is_set()  # not "training" with a Stop (QA)
                  else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
                  else f"queued, position {jobs.position(job)}")
-        text.markdown(f"{ui.plain(_job_name(job))} · {where}")
+        text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
         if not job.stop.is_set() and stop.button("Stop", key=f"stop_{job.job_id}"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
 
-def _job_in_view():
-    """The job the live view follows: this tab's (Train, Show), else this browser's newest (a reload forgets the
-    tab's), else the one training on the server, else the newest that made a run and did not fail. Before, a
-    browser with no jobs (the projector) followed the newest job, a queued one, and never showed the one training
-    (QA)."""
-    job = jobs.get(state.get("job_id"))
-    if job is not None and not jobs.run_deleted(job):
-        return job
-    shown = [j for j in jobs.jobs() if not jobs.run_deleted(j)]
-    mine = [j for j in shown if j.owner == ui.owner_id()]
-    running = [j for j in shown if j.state == "running"]
-    # someone else's failure (say, their weights download) is theirs to read, not a red box on every page
-    others = [j for j in shown if j.state != "failed" and j.run_id]  # nor their job cancelled in the queue (QA)
-    return (mine or running or others or [None])[-1]
-
-
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else None)
 def train_status():
     """One line beside Train on this browser's job while it waits or runs: on a projector the live view below
     starts under the fold (1280×720, 1024×768), so a click on Train showed nothing happening."""
-    job = _job_in_view()
+    job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
     if job is None or job.finished or job.owner != ui.owner_id():
         return
     snap = job.progress.snapshot()
     where = (f"queued, position {jobs.position(job)}" if job.state == "queued"
              else reporting.progress_text(snap, short=True))
     below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
-    st.caption(f"{ui.short_name(_job_name(job))} · {where} · {below}")
+    st.caption(f"{ui.short_name(jobs.job_name(job))} · {where} · {below}")
 
 
 with train_row:
@@ -334,7 +308,7 @@ with train_row:
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
-    job = _job_in_view()
+    job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
         return
@@ -343,7 +317,7 @@ def live_job():
     shown_state = ("stopping" if job.stop.is_set() and not job.finished  # until its batch ends
                    else "cancelled" if job.state == "stopped" and not job.run_id  # in the queue: not "stopped" (QA)
                    else job.state)
-    st.subheader(f"{ui.plain(_job_name(job))} · {shown_state}", anchor=False)
+    st.subheader(f"{ui.plain(jobs.job_name(job))} · {shown_state}", anchor=False)
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":

@@ -409,6 +409,26 @@ def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
     assert {r.status for r in jobs.store.list()} == {"done"}
 
 
+def test_each_browser_follows_its_own_job_else_the_one_training(tmp_path):
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
+    teacher = jobs.submit(TrainConfig(name="demo"), DataConfig(), owner="teacher")
+    wait_for(lambda: teacher.state == "running" and teacher.run_id is not None)
+    student = jobs.submit(TrainConfig(name="mine", seed=1), DataConfig(), owner="student")
+    assert jobs.job_in_view(None, "projector") is teacher  # the one training, not the newest, queued (QA)
+    assert jobs.job_in_view(None, "student") is student  # a browser's own job first, after a reload too
+    assert jobs.job_in_view(teacher.job_id, "student") is teacher  # the tab chose it (Show)
+    assert jobs.job_in_view("gone", "nobody") is teacher
+    jobs.store.rename(teacher.run_id, "renamed meanwhile")
+    assert (jobs.job_name(teacher), jobs.job_name(student)) == ("renamed meanwhile", "mine")
+    jobs.stop(student)  # cancelled in the queue: no run, so another browser is not shown it
+    release.set()
+    wait_for(lambda: teacher.finished and student.finished)
+    assert jobs.job_in_view(None, "projector") is teacher
+    jobs.store.delete(teacher.run_id)  # its run deleted: nothing is left to show a browser without jobs
+    assert jobs.job_in_view(None, "projector") is None and jobs.job_in_view(teacher.job_id, "teacher") is None
+
+
 def test_a_started_job_no_longer_reads_queued(tmp_path):
     phases = []
 
