@@ -1059,8 +1059,9 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
                     probe_ds = data.make_dataset(probe, cache=False, image_size=data_config.image_size,
                                                  batch_size=len(probe))
                     callbacks.append(_make_collapse_check(progress, next(iter(probe_ds))[0]))
-            model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks, verbose=0,
-                      shuffle=False)  # the dataset shuffles itself
+            if stop is None or not stop.is_set():  # Stop while the data was prepared: not one batch, validated (QA)
+                model.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=callbacks,
+                          verbose=0, shuffle=False)  # the dataset shuffles itself
             if check_collapse:
                 store.update(run, collapsed=progress.snapshot()["collapsed"])
         history = progress.snapshot()["history"]

@@ -199,7 +199,10 @@ with st.expander(f"Layers of {choice}"):
     if choice == "model4" and options.get("fine_tune_epochs") and 0 <= options["fine_tune_at"] <= MOBILENET_LAYERS:
         tuned = _fine_tuning_counts(side, options["fine_tune_at"])
         st.caption(f"While it fine-tunes, MobileNetV2's layers from {options['fine_tune_at']} on train too: "
-                   f"{tuned['trainable']:,} trainable parameters, {tuned['non_trainable']:,} non-trainable.")
+                   f"{tuned['trainable']:,} trainable parameters, {tuned['non_trainable']:,} non-trainable."
+                   if tuned["trainable"] > counts["trainable"] else  # from 153 on: no layer with weights (QA)
+                   f"MobileNetV2's layers from {options['fine_tune_at']} on hold no weights: fine-tuning would "
+                   "train the head only, as the frozen epochs do.")
 
 problems = [problem for problem in problems if problem]
 for problem in problems:

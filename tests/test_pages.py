@@ -399,6 +399,9 @@ def test_training_page_sends_the_fine_tuning_settings_with_the_job(synthetic_dat
     # 1,864,002: the TensorFlow tutorial's 1,862,721 with its Dense(1) head, here Dense(2) (+ 1,281)
     assert re.search(r"While it fine-tunes, MobileNetV2's layers from 100 on train too: 1,864,002 trainable",
                      texts(at))
+    at.number_input(key="train_ft_at").set_value(154).run()
+    assert "MobileNetV2's layers from 154 on hold no weights: fine-tuning would train the head only" in texts(at)
+    at.number_input(key="train_ft_at").set_value(100).run()
     accumulation = at.select_slider(key="train_ft_accumulation")
     assert not accumulation.disabled and accumulation.value == 0 and "auto (4)" in accumulation.options  # at 224
     accumulation.set_value(4).run()

@@ -169,9 +169,31 @@ def test_other_threads_drawing_python_random_do_not_change_a_run(synthetic_data,
     assert random.random() == expected  # outside a run, random is the ordinary shared generator
 
 
-def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
+class StopPressedAsTheFitBegan(threading.Event):
+    """Stop pressed just after model.fit began: the look before the fit sees nothing, every later one sees it."""
+
+    looks = 0
+
+    def is_set(self):
+        self.looks += 1
+        return self.looks > 1
+
+
+def test_stop_pressed_while_the_data_is_prepared_trains_nothing(synthetic_data, tmp_path):
     stop = threading.Event()
-    stop.set()
+    stop.set()  # not one batch trained, then validated and tested (QA)
+    result = train_run(TrainConfig(epochs=5), DataConfig(str(synthetic_data), **SMALL),
+                       store=RunStore(tmp_path / "runs"), stop=stop)
+    assert result.run.status == "stopped" and result.history == [] and result.test is None
+    assert not result.run.model_path.is_file()
+    from catdog.reporting import run_rows
+
+    assert run_rows([RunStore(tmp_path / "runs").get(result.run.run_id)])[0]["status"] == \
+        "stopped before its first epoch"
+
+
+def test_stop_ends_training_after_the_current_batch(synthetic_data, tmp_path):
+    stop = StopPressedAsTheFitBegan()
     result = train_run(TrainConfig(epochs=5), DataConfig(str(synthetic_data), **SMALL),
                        store=RunStore(tmp_path / "runs"), stop=stop)
     assert result.run.status == "stopped" and len(result.history) == 1
