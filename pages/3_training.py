@@ -403,8 +403,10 @@ with st.container():
             # 130 px: "3 Dec 00:48:14" fits; 200 px ("medium") took a third of the table at 1024 px (QA), longer
             # names are cut and shown whole on hover
             "run": st.column_config.TextColumn(pinned=True, width=130),
-            "model": st.column_config.TextColumn(help="fast: fast mode (cached MobileNetV2 features); FT n: n "
-                                                      "fine-tuning epochs after the frozen ones."),
+            # fixed: sized by itself, it showed "model4 (" while a model4 run trained (QA)
+            "model": st.column_config.TextColumn(
+                width=125, help="fast: fast mode (cached MobileNetV2 features); FT n: n fine-tuning epochs after the "
+                                "frozen ones."),
             "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
             "test accuracy": st.column_config.NumberColumn(
                 help="The final model (after the last epoch) on the held-out test split."),

@@ -18,7 +18,7 @@ from catdog.errors import CatdogError
 from catdog.training import RunStore, train_run
 from tests.conftest import REPO, SHARED_WEIGHTS, needs_weights
 from tests.synthetic import synthetic_image
-from tests.test_training import fake_trainer
+from tests.test_training import StopPressedAsTheFitBegan, fake_trainer
 
 PAGES = ["pages/1_data.py", "pages/2_augmentation.py", "pages/3_training.py", "pages/4_classifier.py"]
 
@@ -225,8 +225,8 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     real = training.train_run
 
     def stopped_in_the_first_batch(train_config, data_config, **kwargs):
-        kwargs["stop"].set()  # as if Stop were clicked during the first batch
-        return real(train_config, data_config, **kwargs)
+        kwargs["stop"].set()  # as if Stop were clicked during the first batch: after the data was prepared
+        return real(train_config, data_config, **{**kwargs, "stop": StopPressedAsTheFitBegan()})
 
     monkeypatch.setattr(training, "train_run", stopped_in_the_first_batch)
     at = open_page(PAGES[2], synthetic_data, train_epochs=3, train_batch=4)
