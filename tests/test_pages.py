@@ -151,6 +151,19 @@ def test_augmentation_of_an_upload_works_while_the_dataset_folder_is_wrong(synth
     assert not at.exception and not at.error and len(at.get("image")) == 9
 
 
+def test_uploads_beyond_the_memory_cap_are_not_kept_for_the_next_visit(synthetic_data, monkeypatch):
+    from catdog import ui
+
+    monkeypatch.setattr(ui, "KEPT_UPLOADS_MAX_BYTES", len(png()) - 1)  # a class's photos must not fill the server
+    at = open_page("dashboard.py", synthetic_data, aug_source="Upload your own")
+    at.switch_page(PAGES[1]).run()
+    at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
+    assert len(at.get("image")) == 9
+    at.switch_page(PAGES[0]).run()
+    at.switch_page(PAGES[1]).run()
+    assert not at.exception and "Drop an image above to see it augmented." in [i.value for i in at.info]
+
+
 def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_epochs=2, train_batch=8)
     assert any("conv1" in str(row) for row in at.dataframe[0].value.to_dict("records"))
