@@ -494,7 +494,7 @@ def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
                      "box above starts empty on each visit): drop new ones to replace them.")
         clear.button("Clear", key=f"clear_{key}", icon=":material/close:", on_click=st.session_state.pop,
                      args=(f"_uploads_{key}", None))
-    return kept
+    return list(kept)  # a copy: the Classifier appends its camera shot, which went into the kept files each rerun
 
 
 def distinct_names(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

@@ -164,6 +164,24 @@ def test_uploads_beyond_the_memory_cap_are_not_kept_for_the_next_visit(synthetic
     assert not at.exception and "Drop an image above to see it augmented." in [i.value for i in at.info]
 
 
+def test_the_kept_uploads_are_not_changed_by_what_the_page_adds_to_them():
+    def page():
+        import streamlit as st
+
+        from catdog import ui
+
+        files = ui.uploaded_files("uploads", None)
+        files.append(("camera.jpg", b"shot"))  # as the Classifier adds a camera shot, on every rerun
+        st.markdown(str(len(files)))
+
+    at = AppTest.from_function(page)
+    at.session_state["_uploads_uploads"] = [("cat.png", b"png")]
+    at.run()
+    at.run()  # the camera shot was added to the kept files themselves: one more on each rerun
+    assert not at.exception and at.markdown[-1].value == "2"
+    assert at.session_state["_uploads_uploads"] == [("cat.png", b"png")]
+
+
 def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_epochs=2, train_batch=8)
     assert any("conv1" in str(row) for row in at.dataframe[0].value.to_dict("records"))
