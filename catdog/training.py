@@ -772,7 +772,7 @@ def _fit_fast(model, train_config: TrainConfig, data_config: DataConfig, splits,
     Returns:
         ``(feature set, head, best head weights)``: the weights (``[kernel, bias]``) of the
         best-validation epoch, those written to ``best.keras``; ``(None, None, None)`` when
-        stopped during extraction.
+        stopped during extraction, ``(feature set, None, None)`` when stopped before the head's fit.
     """
     from catdog import features as feats
     from catdog.models import build_feature_head, copy_head_weights, resolve_mobilenet_weights
@@ -784,6 +784,8 @@ def _fit_fast(model, train_config: TrainConfig, data_config: DataConfig, splits,
     if fs is None:
         return None, None, None
     store.update(run, features=fs.summary())
+    if stop is not None and stop.is_set():  # Stop as the extraction ended: not one batch of the head (QA)
+        return fs, None, None
     head = build_feature_head(train_config, fs.train.shape[-1])
     kwargs = dict(batch_size=data_config.batch_size, seed=train_config.seed)
     train_ds = feats.feature_dataset(fs.train, fs.train_labels, shuffle=True, **kwargs)

@@ -277,6 +277,25 @@ def test_fast_run_can_be_stopped_during_extraction(data_config, cache_dir):
 
 
 @needs_weights
+def test_stop_pressed_as_the_extraction_ends_trains_not_one_batch_of_the_head(data_config, cache_dir, monkeypatch):
+    from catdog.training import RunStore, train_run
+
+    stop, real = threading.Event(), feats.load_or_extract
+
+    def extract_then_stop(*args, **kwargs):
+        extracted = real(*args, **kwargs)
+        stop.set()
+        return extracted
+
+    monkeypatch.setattr(feats, "load_or_extract", extract_then_stop)
+    result = train_run(TrainConfig(model="model4", epochs=2, fast=True, views=1), data_config,
+                       store=RunStore(os.environ["CATDOG_RUNS_DIR"]), stop=stop)
+    assert result.run.record["status"] == "stopped" and result.history == [] and result.test is None
+    assert not result.run.model_path.exists()
+    assert len(list(cache_dir.glob("*.npz"))) == 3  # the features extracted are kept for the next run
+
+
+@needs_weights
 def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cache_dir):
     from catdog.models import MOBILENET_LAYER, load_model
     from catdog.training import RunStore, train_run
