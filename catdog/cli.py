@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and score it on the test split")
     train.add_argument("--model", choices=list(MODEL_SPECS), default="model1")
     train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    train.add_argument("--data-dir", default=None, help="dataset root (default: $CATDOG_DATA_DIR, Keras cache, download)")
+    train.add_argument("--data-dir", default=None,
+                       help="dataset root (default: $CATDOG_DATA_DIR, Keras cache, download)")
     train.add_argument("--runs-dir", default=None, help="runs folder (default: $CATDOG_RUNS_DIR or runs/)")
     train.add_argument("--batch-size", type=int, default=DataConfig.batch_size)
     train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)

@@ -52,8 +52,9 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 _SUPPORTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
 
 #: File name extensions the pages' uploaders accept: those of :data:`FORMATS` (the uploader refuses others before
-#: catdog sees them, so this list and the messages above must agree). ``.jfif`` (and ``.jpe``) is how Chrome and Edge on Windows
-#: save many JPEGs from the web; without it the uploader refused them ("image/jpeg files are not allowed", QA).
+#: catdog sees them, so this list and the messages above must agree). ``.jfif`` (and ``.jpe``) is how Chrome and
+#: Edge on Windows save many JPEGs from the web; without it the uploader refused them ("image/jpeg files are not
+#: allowed", QA).
 UPLOAD_TYPES = ("jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 #: The uploaders' help: a real ``.heic``, ``.pdf`` or ``.zip`` is refused by the uploader itself with only

@@ -463,7 +463,8 @@ def record_problem(record: dict) -> str | None:
         value = (record.get(key) or {}).get(inner) if inner else record.get(key)
         if value is not None and not (math.isfinite(value) and low <= value <= high):
             name = f"{key}.{inner}" if inner else key
-            return f"{name} is not between {low:g} and {high:g}" if math.isfinite(high) else f"{name} is not ≥ {low:g}"
+            return (f"{name} is not between {low:g} and {high:g}" if math.isfinite(high)
+                    else f"{name} is not ≥ {low:g}")
     return None
 
 
@@ -791,8 +792,8 @@ def _fit_fast(model, train_config: TrainConfig, data_config: DataConfig, splits,
     train_ds = feats.feature_dataset(fs.train, fs.train_labels, shuffle=True, **kwargs)
     val_ds = feats.feature_dataset(fs.validation, fs.validation_labels, **kwargs)
     best = _make_best_head_checkpoint(model, run.path / BEST_MODEL_FILE)
-    head.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs, callbacks=[callbacks[0], best, *callbacks[1:]],
-             verbose=0, shuffle=False)  # the dataset shuffles itself
+    head.fit(train_ds, validation_data=val_ds, epochs=train_config.epochs,
+             callbacks=[callbacks[0], best, *callbacks[1:]], verbose=0, shuffle=False)  # the dataset shuffles itself
     copy_head_weights(head, model)
     return fs, head, best.best_weights
 
