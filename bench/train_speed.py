@@ -59,7 +59,7 @@ def run_plain(model_name: str, epochs: int, data_dir: Path, weights: str) -> dic
     validation = keras.utils.image_dataset_from_directory(str(data_dir / "validation"), **kwargs)
     test_batches = int(validation.cardinality()) // 5
     val_ds = validation.skip(test_batches)
-    model = build_model(TrainConfig(model=model_name, epochs=epochs, weights=weights))
+    model = build_model(TrainConfig(model=model_name, epochs=epochs, weights=weights, seed=42))
 
     seconds: list[float] = []
 
@@ -99,7 +99,7 @@ def run_catdog(model_name: str, epochs: int, data_dir: Path, weights: str) -> di
     from catdog.config import DataConfig, TrainConfig
 
     with tempfile.TemporaryDirectory(prefix="catdog-bench-runs-") as runs:
-        return _train_through_queue(TrainConfig(model=model_name, epochs=epochs, weights=weights),
+        return _train_through_queue(TrainConfig(model=model_name, epochs=epochs, weights=weights, seed=42),
                                     DataConfig(data_dir=str(data_dir)), runs)
 
 
@@ -113,7 +113,7 @@ def run_fast(epochs: int, views: int, data_dir: Path, weights: str, image_size: 
 
     with tempfile.TemporaryDirectory(prefix="catdog-bench-") as tmp:
         os.environ["CATDOG_CACHE_DIR"] = str(Path(tmp) / "features")
-        config = TrainConfig(model="model4", epochs=epochs, weights=weights, fast=True, views=views)
+        config = TrainConfig(model="model4", epochs=epochs, weights=weights, fast=True, views=views, seed=42)
         data_config = DataConfig(data_dir=str(data_dir), image_size=(side, side))
         cold = _train_through_queue(config, data_config, str(Path(tmp) / "runs"))
         rss_cold = _peak_rss_mb()

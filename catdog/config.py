@@ -65,7 +65,13 @@ class TrainConfig:
         epochs: passes over the training split (course: 20).
         learning_rate: Adam step size (Keras default 1e-3).
         seed: seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``)
-            so a run repeats on the same machine.
+            so a run repeats on the same machine.  Default 0, the first seed: until
+            3 Dec 2026 it was 42, with which model1 and model2 collapse in their first
+            epoch on the course data (every image gets the same answer; QA: "a
+            teacher's first demo with default settings fails").  With seed 0 none
+            collapses, and the 20-epoch test accuracies (README) are model1 54.5 %,
+            model2 51.0 %, model3 73.0 %, fast model4 at 224×224 97.0 % (the same as
+            with 42), fine-tuned 97.0 % — measured after the choice, not used to make it.
         flip_mode: ``RandomFlip`` mode for model2–4.
         rotation_factor: ``RandomRotation`` factor for model2–4, a fraction of
             a full turn (0.2 → ±72°).
@@ -101,7 +107,7 @@ class TrainConfig:
     model: str = "model1"
     epochs: int = 20
     learning_rate: float = 1e-3
-    seed: int = 42
+    seed: int = 0
     flip_mode: str = "horizontal"
     rotation_factor: float = 0.2
     fill_mode: str = "reflect"
