@@ -13,10 +13,18 @@ import numpy as np
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical", "none")
 #: What each of :data:`FLIP_MODES` does (Keras's ``RandomFlip``: each direction with probability 1/2), for help texts.
 FLIP_HELP = ("horizontal: mirror left-right half the time; vertical: upside down half the time; "
-             "horizontal_and_vertical: each of the two, independently; none: no flips.")
+             "horizontal_and_vertical: each of the two, independently; none: no flips. Pets are seldom "
+             "photographed upside down, so the course flips horizontally only.")
+
+#: The rotation factor's help text (Keras's ``RandomRotation(factor)``).
+ROTATION_HELP = "Fraction of a full turn: each rotation is drawn from ± factor × 360° (the course: 0.2 → ±72°)."
 
 #: ``RandomRotation`` fill modes (how pixels rotated in from outside are filled).
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+#: What each of :data:`FILL_MODES` does (Keras's ``RandomRotation`` documentation), for help texts.
+FILL_HELP = ("How the corners that rotate into view are filled. reflect: the image mirrored at its edge (the "
+             "course's); wrap: the image repeated from the opposite edge; constant: 0 (black on raw pixels); "
+             "nearest: each edge pixel stretched outwards.")
 
 #: Largest rotation factor offered: 0.5 of a turn, i.e. ±180°.
 MAX_ROTATION_FACTOR = 0.5

@@ -34,6 +34,7 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
         fig.add_bar(
             name=split, x=list(per_class), y=list(per_class.values()), texttemplate="%{y:,}",
             marker_color=SPLIT_COLORS.get(split), textangle=0,  # plotly turns labels sideways in short bars
+            hovertemplate=f"{split} · %{{x}}: %{{y:,}} images<extra></extra>",  # not "validation(cats, 400)" (QA)
             textposition="outside", cliponaxis=False,
         )
     fig.update_layout(
@@ -52,9 +53,18 @@ def _epoch_markers(history: Sequence[Mapping[str, float]]) -> dict:
     cut = [row.get("stopped_after_batch") is not None for row in history]
     return dict(
         marker=dict(symbol=["circle-open" if c else "circle" for c in cut], size=[10 if c else 6 for c in cut]),
-        hovertext=[f"stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}" if c
-                   else None for row, c in zip(history, cut)],
+        hovertext=[f"<br>stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}"
+                   if c else "" for row, c in zip(history, cut)],
     )
+
+
+def _hover(what: str, metric: str, markers: Mapping) -> dict:
+    """Scatter keywords: ``markers`` (:func:`_epoch_markers`) and a hover text ``epoch 2 · validation accuracy:
+    95.2%`` (loss to 3 decimals), then why an open marker is open.  Plotly's own read "(2, 95%)", rounding what
+    the tables give as 95.2 %, and "0.1646658" (QA)."""
+    value = "%{y:.1%}" if "accuracy" in metric else "%{y:.3f}"
+    why = "%{hovertext}" if "hovertext" in markers else ""
+    return dict(markers, hovertemplate=f"epoch %{{x}} · {what}: {value}{why}<extra></extra>")
 
 
 #: Up to this many epochs the x axis labels every epoch; beyond, plotly picks the steps (20 labels ran together
@@ -127,7 +137,7 @@ def history_figure(
     for key, name, color in ((metric, "training", CURVE_COLORS[0]), (f"val_{metric}", "validation", CURVE_COLORS[1])):
         fig.add_scatter(
             x=epochs, y=[row.get(key) for row in history], mode="lines+markers", name=name,
-            line=dict(color=color), **_epoch_markers(history),
+            line=dict(color=color), **_hover(f"{name} {metric}", metric, _epoch_markers(history)),
         )
     if fine_tune_start is not None:
         # The x axis reaches the first fine-tuning epoch before it has ended, so that the line is not on the
@@ -197,7 +207,8 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
                 mode="lines+markers", name=html.escape(legend_name(label)), legendgroup=str(i), showlegend=col == 1,
                 line=dict(color=CURVE_COLORS[n % len(CURVE_COLORS)],  # 11 runs: two of each colour told apart (QA)
                           dash=CURVE_DASHES[n // len(CURVE_COLORS) % len(CURVE_DASHES)]),
-                **_epoch_markers(history), row=1, col=col,
+                **_hover(f"{html.escape(legend_name(label))}<br>{metric.replace('val_', 'validation ')}", metric,
+                         _epoch_markers(history)), row=1, col=col,
             )
         if "accuracy" in metric:
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)

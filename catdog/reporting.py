@@ -65,7 +65,7 @@ def run_rows(runs) -> list[dict]:
             "test accuracy (best epoch)": run.test_best_accuracy,
             "status": status,
             "epochs": epochs,
-            "seed": config.get("seed"),
+            "training seed": config.get("seed"),  # not the split seed (QA: two "seed"s)
             "input size": f"{size[0]}×{size[1]}" if size else None,
             "test 95% interval": _interval_text(record.get("test")),
             "wall time (s)": record.get("wall_seconds"),
@@ -90,13 +90,15 @@ def distinct_labels(runs) -> dict[str, str]:
 
 def rank_runs(runs) -> list:
     """Trained runs for a model picker, best first: by the lower end of the 95 % interval of the final model's
-    test accuracy (:func:`wilson_interval`), but a run whose model only guesses (:func:`guesses`) never ahead of
-    one that learned, and unscored runs last among their kind.
+    validation accuracy (its last epoch's; :func:`wilson_interval` over the run's validation images), but a run
+    whose model only guesses (:func:`guesses`) never ahead of one that learned, and runs without a validated epoch
+    last among their kind.
 
-    The lower end, not the accuracy itself, so that a score on a few images does not outrank a like score on
-    many: 70 % of 20 test images (interval 48–85 %) comes after 62 % of 200 (55–68 %), whereas on test splits of
-    one size the order is the accuracies' (ranking by the Wilson lower bound is E. Miller's "How not to sort by
-    average rating", 2009).
+    Validation, not test accuracy: choosing a model by its test score spends the test split, which then no longer
+    measures unseen data (QA: the Classifier chose by test score while the Data page said nothing was).  The lower
+    end, not the accuracy itself, so that a score on a few images does not outrank a like score on many: 70 % of 20
+    images (interval 48–85 %) comes after 62 % of 200 (55–68 %), whereas on splits of one size the order is the
+    accuracies' (ranking by the Wilson lower bound is E. Miller's "How not to sort by average rating", 2009).
 
     Args:
         runs: :class:`catdog.training.RunInfo` objects.
@@ -105,11 +107,12 @@ def rank_runs(runs) -> list:
         A new list of the same runs.
     """
     def lower_bound(run) -> float:
-        test = run.record.get("test") or {}
-        accuracy, images = test.get("accuracy"), test.get("images")
-        if accuracy is None or not 0.0 <= accuracy <= 1.0:
+        history = run.history()
+        accuracy = history[-1].get("val_accuracy") if history else None
+        images = (run.record.get("data_config") or {}).get("validation_size")
+        if accuracy is None or not 0.0 <= accuracy <= 1.0:  # NaN too
             return -1.0
-        return wilson_interval(accuracy, int(images))[0] if images and images >= 1 else accuracy
+        return wilson_interval(accuracy, int(images))[0] if isinstance(images, int) and images >= 1 else accuracy
 
     return sorted(runs, key=lambda r: (not guesses(r.history(), r.record.get("collapsed")), lower_bound(r)),
                   reverse=True)
@@ -131,10 +134,16 @@ def best_per_model(ranked) -> list:
 def verdict_titles(runs) -> dict[str, str]:
     """``{run id: column title}`` for the Classifier's comparison of models: model and run name
     ("model1 · 2 Dec 11:55:17"; :meth:`~catdog.training.RunInfo.name_with_model`), short enough for four columns
-    on a 1024-px projector (the test accuracy is in the picker), "· at chance" after a model that only guesses
+    on a 1024-px projector (the test accuracy is in the picker), "at chance" after a model that only guesses
     (:func:`guesses`), and when the run started after titles that would coincide (its id, as a last resort)."""
-    titles = {run.run_id: run.name_with_model(model_first=True) + (" · at chance" if guesses(
-        run.history(), run.record.get("collapsed")) else "") for run in runs}
+    def title(run) -> str:
+        name = run.name_with_model(model_first=True)
+        if not guesses(run.history(), run.record.get("collapsed")):
+            return name
+        # right after the model: at the end a 140-px column cut it off (QA)
+        return name.replace(" · ", " at chance · ", 1) if " · " in name else f"{name} at chance"
+
+    titles = {run.run_id: title(run) for run in runs}
     seen = Counter(titles.values())
     titles = {run.run_id: f"{titles[run.run_id]} · {run.started}" if seen[titles[run.run_id]] > 1
               else titles[run.run_id] for run in runs}
@@ -280,6 +289,15 @@ def guesses(history, collapsed: dict | None = None) -> bool:
     collapsing while it trained (``run.json``'s ``collapsed``), whatever its history shows: a run stopped
     mid-epoch logs that partial epoch, or none if it was stopped or killed before Keras could."""
     return stuck_at_chance(history) or bool(collapsed)
+
+
+#: How to read the Training page's curves.  ln 2 ≈ 0.693 is the cross-entropy of the answer (½, ½).  Keras reports
+#: an epoch's training metrics as the running mean over its batches (``model.fit`` logs), with dropout and
+#: augmentation active; ``val_*`` come from ``model.evaluate`` after the epoch, in inference mode.
+CURVES_HELP = ("How to read the curves: training accuracy and loss are averaged over the epoch while the weights "
+               "still change, with dropout and augmentation on; validation is measured after the epoch with both "
+               "off, so it can lie above training. Loss is the cross-entropy of the softmax of the two logits: "
+               "lower is better, and 0.693 (ln 2) is what a 50/50 guess scores.")
 
 
 def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None,

@@ -25,8 +25,10 @@ with right:
     if len(majority) == 1:
         meaning = f"Test accuracy of always answering '{majority[0]}', the most common training class."
     else:
-        meaning = (f"The training split has as many {' as '.join(majority)}: always answering one of them scores "
-                   "this on the test split, on average over the classes.")
+        # the QA's student read "on average over the classes" twice and still asked what was averaged
+        either = " (or always ".join(f"'{name}'" for name in majority) + ")" * (len(majority) - 1)
+        meaning = (f"The training split has as many {' as '.join(majority)}, so no class is the majority: always "
+                   f"answering {either} gets this share of the test images right, on average.")
     st.metric("Majority-class baseline", f"{baseline:.1%}", help=f"{ui.plain(meaning)} A model must beat this.")
 st.caption(f"Dataset folder: `{root}`")
 for split, missing in data.missing_classes(counts).items():
@@ -44,8 +46,13 @@ with st.expander("How the validation and test splits are made", expanded=True):
   first ones go to test, so both splits keep the class balance (stratified), share no image (disjoint), and the
   same seed always gives the same files.
 - The course instead takes the first 1/5 of the *batches* of a validation dataset that reshuffles on every
-  pass: its test and validation images overlap and change from epoch to epoch, so its test score is not
-  measured on unseen images. Here the test split is never seen during training.
+  pass: its test images are validation images too, and a different random set each time they are read. Here
+  the {sum(counts['test'].values()):,} test images are fixed: no model trains on them, and nothing (no epoch, no
+  model) is chosen by them.
+- **Labels**: {', '.join(f"{name} = {i}" for i, name in enumerate(splits.class_names))} (the class folders in
+  alphabetical order, as Keras's `image_dataset_from_directory` numbers them). Every image is resized to
+  {config.image_size[1]}×{config.image_size[0]} without keeping its shape (as that function does), with pixel
+  values from 0 to 255.
 """
     )
 

@@ -9,9 +9,10 @@ from catdog.images import UPLOAD_HELP, UPLOAD_TYPES, decode_image, to_model_inpu
 
 ui.page_setup()
 st.title("Augmentation")
-st.caption("Step 2 · random flips and rotations show the model a slightly different picture every epoch, "
-           "which fights overfitting. model2, model3 and model4 use exactly these layers; they are active only "
-           "while training.")
+st.caption("Step 2 · random flips and rotations show the model another version of each image every epoch, "
+           "which fights overfitting. These are the very layers model2, model3 and model4 build in (their "
+           "settings are on the Training page); Keras runs them only while training. model4 in fast mode with "
+           "1 view trains its head without them.")
 
 config = ui.data_config()  # the sidebar's dataset settings
 state = st.session_state
@@ -25,10 +26,10 @@ with st.sidebar:
                              help=augment.FLIP_HELP)
     rotation = st.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01, key="aug_rotation",
                          persist_state="session",
-                         help="Fraction of a full turn: rotations are drawn from ± factor × 360°.")
+                         help=augment.ROTATION_HELP)
     st.caption(f"± {augment.rotation_degrees(rotation):.0f}° at most")
     fill_mode = st.selectbox("Fill mode", augment.FILL_MODES, key="aug_fill", persist_state="session",
-                             help="How the corners that rotate into view are filled.")
+                             help=augment.FILL_HELP)
     samples = st.slider("Augmented versions", 1, 16, key="aug_samples", persist_state="session",
                         help="How many random versions of the image to draw (as many epochs would show it).")
     seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed", persist_state="session",

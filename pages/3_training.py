@@ -59,14 +59,23 @@ st.markdown(spec.description)
 
 left, middle, right = st.columns(3)
 problems = []  # out-of-range numbers: said above Train, which stays off until they are fixed
-epochs, problem = ui.whole_number(left, "Epochs", 1, 200, key="train_epochs", persist_state="session")
+epochs, problem = ui.whole_number(left, "Epochs", 1, 200, key="train_epochs", persist_state="session",
+                                  help="One epoch is one pass over every training image. The course trains 20.")
 problems.append(problem)
-batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], key="train_batch", persist_state="session")
+batch_size = middle.selectbox("Batch size", [8, 16, 32, 64, 128], key="train_batch", persist_state="session",
+                              help="Images per weight update: 2,000 training images in batches of 32 (the course's) "
+                                   "make 63 updates per epoch.")
+# one notation: "1e-05 … 0.001 … 0.01" mixed two (QA)
 learning_rate = right.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-                                    key="train_lr", persist_state="session", format_func=lambda v: f"{v:g}")
+                                    key="train_lr", persist_state="session",
+                                    format_func=lambda v: f"{v:.5f}".rstrip("0"),
+                                    help="Adam's step size: how far each update moves the weights (the course's and "
+                                         "Keras's default: 0.001).")
 left, middle, right = st.columns(3)
-seed, problem = ui.whole_number(left, "Seed", 0, 2**31 - 1, key="train_seed", persist_state="session",
-                                help="Same seed → same run on this machine.")
+seed, problem = ui.whole_number(left, "Training seed", 0, 2**31 - 1, key="train_seed", persist_state="session",
+                                help="Draws the starting weights, the order of the images, dropout and augmentation: "
+                                     "the same training seed gives the same run on this machine. Which images are "
+                                     "test images is the split seed's work (sidebar).")
 problems.append(problem)
 run_name = middle.text_input("Run name (optional)", key="train_name", persist_state="session", max_chars=80)
 
@@ -80,8 +89,10 @@ if spec.augmentation:
                                            persist_state="session",
                                            help=augment.FLIP_HELP)
         options["rotation_factor"] = b.slider("RandomRotation factor", 0.0, augment.MAX_ROTATION_FACTOR, step=0.01,
-                                              key="train_rotation", persist_state="session")
-        options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill", persist_state="session")
+                                              key="train_rotation", persist_state="session",
+                                              help=augment.ROTATION_HELP)
+        options["fill_mode"] = c.selectbox("Fill mode", augment.FILL_MODES, key="train_fill", persist_state="session",
+                                           help=augment.FILL_HELP)
         st.caption("The Augmentation page previews these layers; its settings there are its own, with the same "
                    "defaults.")
 if spec.mobilenet:
@@ -115,8 +126,9 @@ if spec.mobilenet:
                        "file was trained at: more accurate features, about twice the work per image.")
         a, b = st.columns(2)
         options["fast"] = a.toggle("Fast mode", key="train_fast", persist_state="session",
-                                   help="Cache MobileNetV2's features: run the frozen base once, cache its features, "
-                                        "train the head on them.")
+                                   help="The frozen MobileNetV2 gives the same output for an image in every epoch, "
+                                        "so fast mode runs it once per image, keeps its outputs (features) on disk "
+                                        "and trains only the head on them: the same model, many times faster.")
         options["views"], problem = ui.whole_number(
             b, "Augmented views per training image (fast mode)", 1, 20, key="train_views", persist_state="session",
             disabled=not options["fast"],
@@ -349,6 +361,7 @@ def live_job():
                        config=ui.PLOTLY_CONFIG)
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss",
                        config=ui.PLOTLY_CONFIG)
+        st.caption(reporting.CURVES_HELP)  # validation above training looked like a bug to a student (QA)
         if marker and cfg.fast and cfg.views == 1 and any(row["epoch"] >= marker for row in history):
             # the drop looked as if fine-tuning had broken the model (QA)
             st.caption("Training accuracy drops where fine-tuning starts: in fast mode with 1 view the frozen phase "

@@ -44,7 +44,7 @@ ui.unreadable_runs_note(unreadable)
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
-runs = reporting.rank_runs(runs)  # best test accuracy first (on few test images: further down), guessers last
+runs = reporting.rank_runs(runs)  # best validation accuracy first (on few images: further down), guessers last
 by_id = {run.run_id: run for run in runs}
 labels = reporting.distinct_labels(runs)
 ui.ids_from_labels("classifier_run", labels)  # renamed or scored meanwhile: still the chosen run
@@ -58,9 +58,10 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
-                           help="Sorted by test accuracy, a score on few test images after a like one on many "
-                                "(by the low end of its 95% interval), runs that stayed at chance level last; the "
-                                "first is chosen.")]
+                           help="Best validation accuracy of the final model first (when two runs score alike, "
+                                "the one measured on more images), runs that stayed at chance level last; the "
+                                "first is chosen. Not by test accuracy: a test split that picks the model no "
+                                "longer measures it on unseen images.")]
 right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
                       help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")
@@ -90,7 +91,9 @@ with classify_tab:
             files.append(("camera.jpg", shot.getvalue()))
     files = ui.distinct_names(files)  # two "IMG_0001.jpg" from two folders gave rows no one could tell apart (QA)
     show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam", persist_state="session",
-                        help="Grad-CAM colours the regions that raised the predicted class's logit the most.")
+                        help="Grad-CAM colours the regions that raised the predicted class's logit the most: "
+                             "red most, then yellow, blue little or not at all. Its map is as coarse as the last "
+                             "convolution layer's grid (model4: 5×5 at 160 px, 7×7 at 224), hence the blobs.")
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", persist_state="session",
                      disabled=not show_cam)
     if files:
@@ -167,8 +170,9 @@ with classify_tab:
 with evaluate_tab:
     config = ui.data_config()
     root, splits = ui.prepared_splits(config)
-    st.caption(f"The {len(splits.test)} test images of the split in the sidebar (seed {splits.seed}); the model "
-               "never saw them in training if it was trained with the same split settings.")
+    st.caption(f"The {len(splits.test)} test images of the split in the sidebar (split seed {splits.seed}). No "
+               "model trains on test images; for a run made with other split settings some of them were its "
+               "validation images, so its score here is a little optimistic.")
     if tuple(splits.class_names) != class_names:
         st.error(f"This run was trained on the classes {', '.join(map(ui.plain, class_names))} (its two outputs, in "
                  f"that order), the dataset in the sidebar has {', '.join(map(ui.plain, splits.class_names))}: its "

@@ -226,7 +226,7 @@ def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(syntheti
         return training.TrainResult(run, [], None)
 
     monkeypatch.setattr(training, "train_run", collapsing)  # before the page makes the queue for this runs folder
-    at = open_page(PAGES[2], synthetic_data, train_name="demo")
+    at = open_page(PAGES[2], synthetic_data, train_name="demo", train_seed=42)  # a seed that collapses
     [b for b in at.button if b.label == "Train"][0].click().run()
     jobs = {job.train_config.seed: job for job in _queue_jobs(tmp_path)}
     deadline = time.time() + 30
@@ -855,7 +855,7 @@ def test_an_out_of_range_number_is_said_and_keeps_train_off(synthetic_data, tmp_
     assert [shown(e.value) for e in at.error] == ["Epochs: 999 is not allowed here; choose 1 to 200."]
     assert train().disabled
     at.number_input(key="train_seed").set_value(-5).run()
-    assert len(at.error) == 2 and "Seed: -5 is not allowed here" in shown(at.error[1].value)
+    assert len(at.error) == 2 and "Training seed: -5 is not allowed here" in shown(at.error[1].value)
     at.number_input(key="train_epochs").set_value(2).run()
     at.number_input(key="train_seed").set_value(7).run()
     assert not at.error and not train().disabled and not at.exception
@@ -950,8 +950,9 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
                       dataclasses.replace(data, image_size=(48, 48)), store=store).run
     store.update(one, test={"accuracy": 0.75, "loss": 0.6, "images": 8})
     store.update(three, test={"accuracy": 0.625, "loss": 0.6, "images": 8})
-    for run in (one, three):  # both learned (a 1-epoch model1 may stay at chance, and would be ranked last)
-        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,0.75,0.6\n")
+    for run, val in ((one, 0.75), (three, 0.625)):  # both learned (a 1-epoch model1 may stay at chance, and
+        # would be ranked last); one is the better by validation, which orders the picker
+        (run.path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val},0.6\n")
     at = open_page(PAGES[3], synthetic_data)
     at.file_uploader(key="classifier_uploads").set_value([
         ("cat.png", png(0, 5), "image/png"), ("notes.jpg", b"plain text", "image/jpeg")]).run()
@@ -967,6 +968,8 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     better_id = "20991231-235959-model1-bbbbbb"
     shutil.copytree(one.path, store.root / better_id)
     store.update(store.get(better_id), name="better", test={"accuracy": 0.875, "loss": 0.5, "images": 8})
+    (store.root / better_id / "history.csv").write_text(  # better by validation: the test split chooses nothing
+        "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.8,0.5,0.9,0.5\n")
     at.run()
     assert at.multiselect(key="classifier_compare").value == [better_id, three.run_id]
     # The user's own choice stays, whatever runs come and go, and a broken model leaves the others' verdicts.

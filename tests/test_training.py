@@ -370,7 +370,7 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
     assert row["status"] == "interrupted" and row["epochs"] == 1 and row["best validation accuracy"] == 0.55
     assert list(row)[:5] == ["run", "model", "test accuracy", "best validation accuracy",
                              "test accuracy (best epoch)"]
-    assert row["seed"] == 42
+    assert row["training seed"] == 0
     store.update(run, collapsed={"epoch": 1, "batch": 30, "images": 16})  # why it guesses, in the table (QA)
     assert run_rows([store.get(run.run_id)])[0]["status"] == "interrupted · collapsed"
     store.update(run, collapsed=None, status="done", epochs_done=1)  # trained, but its model file deleted by hand
@@ -552,13 +552,13 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     assert (mine["model"], mine["name"], mine["epochs"], mine["seed"]) == ("model1", "", 20, 1)
     assert restarted.cancelled_for("alice") == [mine, stopped]  # a reload before reading it loses nothing
     text = cancelled_text([mine, stopped])
-    assert ", your training model1 (20 epochs, seed 42) was stopped: its run, with the curves so far and a test " \
+    assert ", your training model1 (20 epochs, seed 0) was stopped: its run, with the curves so far and a test " \
            "score, is in the runs table below. Also, 1 of your trainings was still waiting in the queue" in text
     restarted.forget_cancelled("alice")
     assert restarted.cancelled_for("alice") == []
     [bobs] = restarted.cancelled_for("bob")
     assert cancelled_text([bobs]).endswith("1 of your trainings was still waiting in the queue and was cancelled, "
-                                           "before any run was made: “demo” (model3, 20 epochs, seed 42). Set it up "
+                                           "before any run was made: “demo” (model3, 20 epochs, seed 0). Set it up "
                                            "again and press Train.")
     restarted.forget_cancelled("bob")
     assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
@@ -906,19 +906,20 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
         path.mkdir()
         (path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n")
         return RunInfo(run_id, path, {"name": name, "train_config": {"model": model},
+                                      "data_config": {"validation_size": images},
                                       "test": {"accuracy": accuracy, "loss": 0.5, "images": images}}, "done")
 
     runs = [run("20261202-101010-model2-aaaaaa", "model2", 0.5, 0.5, "stuck"),
-            run("20261202-101011-model1-bbbbbb", "model1", 0.55, 0.6, "demo"),
+            run("20261202-101011-model1-bbbbbb", "model1", 0.65, 0.58, "demo"),
             run("20261202-101012-model1-cccccc", "model1", 0.60, 0.6, "demo"),
             run("20261202-101013-model4-dddddd", "model4", 0.97, 0.98)]
     ranked = rank_runs(runs)
-    assert [r.run_id[-6:] for r in ranked] == ["dddddd", "cccccc", "bbbbbb", "aaaaaa"]  # the guesser last
+    assert [r.run_id[-6:] for r in ranked] == ["dddddd", "cccccc", "bbbbbb", "aaaaaa"]  # by validation; guesser last
     assert [r.run_id[-6:] for r in best_per_model(ranked)] == ["cccccc", "aaaaaa", "dddddd"]  # model order
     few = run("20261202-101014-model1-eeeeee", "model1", 0.70, 0.7, "synthetic", images=20)
-    assert [r.run_id[-6:] for r in rank_runs([few, *runs])][:3] == ["dddddd", "cccccc", "eeeeee"]  # 48–85 % < 53–67 %
+    assert [r.run_id[-6:] for r in rank_runs([few, *runs])][:4] == ["dddddd", "cccccc", "bbbbbb", "eeeeee"]  # 48–85 %
     titles = verdict_titles(runs)
-    assert titles[runs[0].run_id] == "model2 · stuck · at chance"
+    assert titles[runs[0].run_id] == "model2 at chance · stuck"
     assert titles[runs[1].run_id] == "model1 · demo · 2 Dec 10:10:11"  # two alike: told apart by their start
     assert titles[runs[3].run_id] == "model4 · 2 Dec 10:10:13"
     named = run("20261202-101015-model1-ffffff", "model1", 0.6, 0.6, "Model1 · 4 epochs")
