@@ -115,8 +115,7 @@ if spec.mobilenet:
                  "for a 160×160 model holds weights trained at 160; the offline file …_1.0_224_no_top.h5 was "
                  "trained at 224, so it is the default when that file is used. Measured here with that file "
                  "(fast mode, 20 epochs): 160 → 95.5% test, 224 → 97.0% test. At 224 the frozen base does "
-                 "about 2× the work per image: feature extraction and fine-tuning epochs take longer (see the "
-                 "README's benchmarks).")
+                 "about 2× the work per image: feature extraction and fine-tuning epochs take longer.")
         trained = weights_image_size(options["weights"])
         if trained and trained != side:
             st.caption(f"This weights file was trained on {trained}×{trained} images; at {side}×{side} its "
@@ -161,12 +160,12 @@ if spec.mobilenet:
             "Gradient accumulation steps", [0, 1, 2, 4], key="train_ft_accumulation", persist_state="session",
             format_func=lambda steps: f"auto ({auto})" if steps == 0 else str(steps),
             disabled=not options["fine_tune_epochs"],
-            help="Fine-tuning runs each batch as this many smaller micro-batches and updates the weights once "
-                 "per batch from their mean gradient (gradient accumulation): the same update rule as whole "
-                 "batches, with less memory (random augmentation and dropout draw differently, so curves are "
-                 "not identical). 1 = whole batches. Auto: 4 above 160×160 (10 fine-tuning epochs "
-                 "at 224×224 on 2 CPU cores peaked at 2.3 instead of 2.7 GB, up to 10% slower), else 1 (at "
-                 "160×160 whole batches need only 1.8 GB and were faster).")
+            # the measurements behind "auto" are in fine_tune_accumulation's docstring and the README (QA: the
+            # help was "full of GB and benchmark figures")
+            help="Fine-tuning runs each batch as this many smaller pieces (micro-batches) and updates the weights "
+                 "once per batch from their mean gradient (gradient accumulation): the same updates as whole "
+                 "batches, with less memory. 1 = whole batches. Auto: 4 above 160×160, where whole batches "
+                 "need the most memory, else 1.")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
                            name=run_name.strip(), **options)
