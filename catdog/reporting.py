@@ -106,16 +106,17 @@ def rank_runs(runs) -> list:
     Returns:
         A new list of the same runs.
     """
-    def lower_bound(run) -> float:
-        history = run.history()
+    def rank(run) -> tuple[bool, float]:
+        history = run.history()  # read once: a file per run
         accuracy = history[-1].get("val_accuracy") if history else None
         images = (run.record.get("data_config") or {}).get("validation_size")
         if accuracy is None or not 0.0 <= accuracy <= 1.0:  # NaN too
-            return -1.0
-        return wilson_interval(accuracy, int(images))[0] if isinstance(images, int) and images >= 1 else accuracy
+            low = -1.0
+        else:
+            low = wilson_interval(accuracy, images)[0] if isinstance(images, int) and images >= 1 else accuracy
+        return not guesses(history, run.record.get("collapsed")), low
 
-    return sorted(runs, key=lambda r: (not guesses(r.history(), r.record.get("collapsed")), lower_bound(r)),
-                  reverse=True)
+    return sorted(runs, key=rank, reverse=True)
 
 
 def best_per_model(ranked) -> list:
