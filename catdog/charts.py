@@ -39,6 +39,7 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
         )
     fig.update_layout(
         barmode="group", xaxis_title="class", yaxis_title="images", legend_title="split", yaxis_tickformat=",",
+        legend=dict(orientation="h", y=-0.3),  # beside the bars, the hover label covered its "train" (QA)
         height=320, margin=dict(t=30, b=10, l=10, r=10),
         uniformtext=dict(minsize=11, mode="show"),  # plotly shrank "1000" to fit a narrow bar: 5 px at 1024 px (QA)
     )

@@ -42,9 +42,9 @@ with st.expander("How the validation and test splits are made", expanded=True):
         f"""
 - **train** = every image of `train/` ({sum(counts['train'].values()):,} images).
 - `validation/` is split **once** into **validation** ({sum(counts['validation'].values()):,}) and
-  **test** ({sum(counts['test'].values()):,}): per class, the files are shuffled with seed {splits.seed} and the
-  first ones go to test, so both splits keep the class balance (stratified), share no image (disjoint), and the
-  same seed always gives the same files.
+  **test** ({sum(counts['test'].values()):,}): per class, the files are shuffled with split seed {splits.seed} and
+  the first ones go to test, so both splits keep the class balance (stratified), share no image (disjoint), and
+  the same split seed always gives the same files.
 - The course instead takes the first 1/5 of the *batches* of a validation dataset that reshuffles on every
   pass: its test images are validation images too, and a different random set each time they are read. Here
   the {sum(counts['test'].values()):,} test images are fixed: no model trains on them, and nothing (no epoch, no

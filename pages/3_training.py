@@ -126,8 +126,10 @@ if spec.mobilenet:
         a, b = st.columns(2)
         options["fast"] = a.toggle("Fast mode", key="train_fast", persist_state="session",
                                    help="The frozen MobileNetV2 gives the same output for an image in every epoch, "
-                                        "so fast mode runs it once per image, keeps its outputs (features) on disk "
-                                        "and trains only the head on them: the same model, many times faster.")
+                                        "so fast mode runs it once per image (or per augmented view), keeps its "
+                                        "outputs (features) on disk and trains only the head on them: the same "
+                                        "model, many times faster. With 1 view the head trains without the random "
+                                        "flips and turns; more views bring them back.")
         options["views"], problem = ui.whole_number(
             b, "Augmented views per training image (fast mode)", 1, 20, key="train_views", persist_state="session",
             disabled=not options["fast"],
@@ -350,7 +352,8 @@ def live_job():
     if hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"],  # above the curves
                                      stopped=job.state == "stopped"):
         st.info(hint, icon=":material/lightbulb:")
-        if not job.finished and job.owner == ui.owner_id():
+        if not job.finished and job.owner == ui.owner_id() and reporting.offers_retry(cfg.model, history,
+                                                                                       snap["collapsed"]):
             st.button(f"Stop and train again with seed {cfg.seed + 1}", icon=":material/replay:", key="retry_seed",
                       on_click=_retry_with_next_seed, args=(job,))
     if history:

@@ -58,7 +58,7 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
-                           help="Best validation accuracy of the final model first (when two runs score alike, "
+                           help="Highest validation accuracy of the last epoch first (when two runs score alike, "
                                 "the one measured on more images), runs that stayed at chance level last; the "
                                 "first is chosen. Not by test accuracy: a test split that picks the model no "
                                 "longer measures it on unseen images.")]
