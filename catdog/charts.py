@@ -142,15 +142,13 @@ def history_figure(
         )
     if fine_tune_start is not None:
         # The x axis reaches the first fine-tuning epoch before it has ended, so that the line is not on the
-        # chart's edge; the label goes on the side of the line with more room (the axis starts at 0), so that
+        # chart's edge; the label goes on the side of the line with more room (the axis starts at 0.5), so that
         # it is never cut off ("fine-tuning st" at 1024 px, QA), and away from the curves: accuracy ends near
         # the top of its chart, loss near the bottom of its own.
-        last = max([*epochs, fine_tune_start])
-        right = last - fine_tune_start + 0.5 > fine_tune_start - 0.5
+        right = max([*epochs, fine_tune_start]) - fine_tune_start + 1 > fine_tune_start - 1
         fig.add_vline(x=fine_tune_start - 0.5, line_dash="dash", annotation_text="fine-tuning starts",
                       annotation_position=f"{'bottom' if metric == 'accuracy' else 'top'} "
                                           f"{'right' if right else 'left'}")
-        fig.update_xaxes(range=[-0.3, last + 0.3])
     fig.update_layout(
         title=title or metric, xaxis_title="epoch", yaxis_title=metric, height=300,
         margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
@@ -160,8 +158,15 @@ def history_figure(
     elif metric == "loss":
         fig.update_yaxes(rangemode="tozero")  # a flat loss is drawn flat, not as plotly's zoom on its digits
         _loss_axis(fig, history)
-    fig.update_xaxes(rangemode="tozero", dtick=1 if len(epochs) <= EPOCH_TICKS_MAX else None)
+    fig.update_xaxes(range=_epoch_range([*epochs, fine_tune_start or 1]),
+                     dtick=1 if len(epochs) <= EPOCH_TICKS_MAX else None)
     return fig
+
+
+def _epoch_range(epochs: Sequence[float]) -> list[float] | None:
+    """An epoch axis from half an epoch before the first (epoch 1) to half one after the last of ``epochs``:
+    plotly's "tozero" drew an epoch 0, where there is none (QA). ``None`` (plotly's own) with no epochs."""
+    return [0.5, max(epochs) + 0.5] if epochs else None
 
 
 def legend_name(label: str, most: int = LEGEND_NAME_MAX) -> str:
@@ -215,7 +220,8 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)
         elif "loss" in metric:  # from 0: a stuck run's 0.693178 → 0.693172 was drawn as a steep fall (QA)
             fig.update_yaxes(rangemode="tozero", row=1, col=col)
-        fig.update_xaxes(title_text="epoch", rangemode="tozero", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
+        fig.update_xaxes(title_text="epoch", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
+                         range=_epoch_range([row["epoch"] for history in curves.values() for row in history]),
                          row=1, col=col)
     # At 1024 px the legend takes a line per two runs; the figure grows by each line past the first, so that the
     # charts keep their height: with 12 runs the legend squeezed them to 150 px, over the axis titles (QA).

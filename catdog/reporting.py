@@ -20,7 +20,8 @@ def run_rows(runs) -> list[dict]:
         Dicts, in this column order: run; model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning
         epochs); test accuracy of the final model, best validation accuracy and test accuracy of the
         best-validation epoch's checkpoint (fractions in [0, 1] or ``None``); status (for a run stopped
-        mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, before any epoch ``stopped before its first epoch``
+        mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, while training ``running · scores when it ends``,
+        before any epoch ``stopped before its first epoch``
         (model4 during feature extraction, say), by a server shutdown ``stopped at shutdown: …``; ``" ·
         collapsed"`` after it where the network was seen giving one answer to every image, ``" · model file
         missing"`` where a trained run's ``model.keras`` is gone); epochs (logged, a
@@ -52,6 +53,8 @@ def run_rows(runs) -> list[dict]:
             status += " before its first epoch"
         if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
             status += " · collapsed"
+        if run.status == "running":  # why its epochs and scores are empty cells (QA)
+            status = "running · scores when it ends"
         if run.status in ("done", "stopped") and record.get("epochs_done") and not run.model_path.is_file():
             status += " · model file missing"  # why the Classifier does not offer it (deleted by hand, QA)
         # (a running run's epochs are left out: the live view shows them, a table drawn earlier would go stale)
@@ -76,14 +79,14 @@ def run_rows(runs) -> list[dict]:
     return rows
 
 
-def distinct_labels(runs) -> dict[str, str]:
+def distinct_labels(runs, *, validation: bool = False) -> dict[str, str]:
     """``{run id: label}`` for pickers and chart legends, where no two runs look alike.
 
-    A run's label is :meth:`catdog.training.RunInfo.label` (name · model · test accuracy); names need not
-    be unique, so runs whose labels coincide get their run id appended (else a legend keyed by label
-    would draw one line for two runs).
+    A run's label is :meth:`catdog.training.RunInfo.label` (name · model · test accuracy; with ``validation`` the
+    final validation accuracy too, for pickers ordered by :func:`rank_runs`); names need not be unique, so runs
+    whose labels coincide get their run id appended (else a legend keyed by label would draw one line for two runs).
     """
-    labels = {run.run_id: run.label() for run in runs}
+    labels = {run.run_id: run.label(validation=validation) for run in runs}
     seen = Counter(labels.values())
     return {rid: f"{label} · {rid}" if seen[label] > 1 else label for rid, label in labels.items()}
 

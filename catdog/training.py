@@ -215,10 +215,17 @@ class RunInfo:
             return self.name
         return f"{self.model} · {self.name}" if model_first else f"{self.name} · {self.model}"
 
-    def label(self) -> str:
-        """One-line description for pickers: name, model (:meth:`name_with_model`), test accuracy."""
+    def label(self, *, validation: bool = False) -> str:
+        """One-line description for pickers: name, model (:meth:`name_with_model`), test accuracy ("demo · model1 ·
+        test 60.0%"); with ``validation`` the final model's validation accuracy (its last epoch's) before it ("…
+        · validation 58.3% · test 60.0%"), for a picker ordered by it (:func:`catdog.reporting.rank_runs`: QA, the
+        Classifier's order by validation looked random beside labels that showed only test accuracy)."""
         acc = self.test_accuracy
         score = f"test {acc:.1%}" if acc is not None else self.status
+        if validation and (history := self.history()):
+            val = history[-1].get("val_accuracy")
+            if isinstance(val, float) and 0.0 <= val <= 1.0:  # not NaN
+                score = f"validation {val:.1%} · {score}"
         return f"{self.name_with_model()} · {score}"
 
 

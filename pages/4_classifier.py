@@ -46,7 +46,7 @@ if not runs:
     st.stop()
 runs = reporting.rank_runs(runs)  # best validation accuracy first (on few images: further down), guessers last
 by_id = {run.run_id: run for run in runs}
-labels = reporting.distinct_labels(runs)
+labels = reporting.distinct_labels(runs, validation=True)  # the order's score, then the test score
 ui.ids_from_labels("classifier_run", labels)  # renamed or scored meanwhile: still the chosen run
 ui.ids_from_labels("classifier_compare", labels)
 if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:

@@ -748,8 +748,10 @@ def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained
     (untrained.path / "history.csv").write_text("")  # as a model4 stopped during feature extraction leaves it
     at = open_page("dashboard.py", synthetic_data)
     at.switch_page(PAGES[3]).run()
-    assert set(at.selectbox(key="classifier_run").options) == {"a · model1 · test " + f"{first.test_accuracy:.1%}",
-                                                              "b · model1 · test " + f"{second.test_accuracy:.1%}"}
+    # with the validation accuracy that orders them (QA: the order looked random beside test scores alone)
+    assert set(at.selectbox(key="classifier_run").options) == {
+        f"{run.name} · model1 · validation {run.history()[-1]['val_accuracy']:.1%} · test {run.test_accuracy:.1%}"
+        for run in (first, second)}
     at.selectbox(key="classifier_run").set_value(second.run_id).run()
     store.delete(second.run_id)  # by someone else, on the Training page
     at.run()
@@ -979,7 +981,7 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     at.run()
     assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
     assert any("1 of the runs you compared has been deleted" in i.value for i in at.info)
-    assert any(shown(w.value).startswith("three · model3 · test 62.5%: ") and "is not a Keras model file"
+    assert any(shown(w.value).startswith("three · model3 · validation 62.5% · test 62.5%: ") and "is not a Keras model file"
                in shown(w.value) for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
     at.multiselect(key="classifier_compare").set_value([]).run()

@@ -378,7 +378,8 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
     store.update(run, status="running", epochs_done=None)
     live.add(run.run_id)  # while it trains, the live view has the numbers; the table would go stale
     [row] = run_rows([store.get(run.run_id)])
-    assert row["status"] == "running" and row["epochs"] is None and row["best validation accuracy"] is None
+    assert row["status"] == "running · scores when it ends"  # not a bare "running" beside empty cells (QA)
+    assert row["epochs"] is None and row["best validation accuracy"] is None
     live.clear()
     live.add(run.run_id)
     assert store.get(run.run_id).status == "running"
@@ -863,7 +864,7 @@ def test_the_fine_tuning_label_sits_on_the_side_with_room():
     # 1 frozen epoch, fine-tuning's first still running: the axis reaches epoch 2, the label is left of the line
     # (right of it, it ran off the chart: "fine-tuning st", QA)
     waiting = history_figure(rows[:1], fine_tune_start=2)
-    assert waiting.layout.annotations[0].xanchor == "right" and list(waiting.layout.xaxis.range) == [-0.3, 2.3]
+    assert waiting.layout.annotations[0].xanchor == "right" and list(waiting.layout.xaxis.range) == [0.5, 2.5]
     assert history_figure(rows[:2], fine_tune_start=2).layout.annotations[0].xanchor == "right"
     # away from the curves: accuracy ends near the top of its chart, loss near the bottom
     assert history_figure(rows[:5], fine_tune_start=3).layout.annotations[0].y == 0
@@ -981,6 +982,8 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
     many = [{"epoch": e, "loss": 0.5, "val_loss": 0.5} for e in range(1, 21)]
     assert history_figure(many, "loss").layout.xaxis.dtick is None  # 20 labels ran together at 1024 px
     assert history_figure(many[:10], "loss").layout.xaxis.dtick == 1
+    # from half an epoch before the first: "tozero" drew an epoch 0 (QA)
+    assert list(history_figure(many[:10], "loss").layout.xaxis.range) == [0.5, 10.5]
 
 
 def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_score():
