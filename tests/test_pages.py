@@ -981,8 +981,9 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     at.run()
     assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
     assert any("1 of the runs you compared has been deleted" in i.value for i in at.info)
-    assert any(shown(w.value).startswith("three · model3 · validation 62.5% · test 62.5%: ") and "is not a Keras model file"
-               in shown(w.value) for w in at.warning)  # which run, as the picker names it
+    assert any(shown(w.value).startswith("three · model3 · validation 62.5% · test 62.5%: ")
+               and "is not a Keras model file" in shown(w.value)
+               for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
     at.multiselect(key="classifier_compare").set_value([]).run()
     assert "Choose trained runs above" in texts(at)
