@@ -288,7 +288,8 @@ class RunStore:
         be read any more (deleted, hand-edited into bad JSON) is rewritten from ``run.record``.
 
         Raises:
-            CatdogError: ``run.json`` cannot be written (a read-only runs folder); the file is left as it was.
+            CatdogError: the run folder is gone (deleted by hand), or ``run.json`` cannot be written (a read-only
+                runs folder); the file is left as it was.
         """
         with _RECORD_LOCK:
             try:
@@ -296,6 +297,8 @@ class RunStore:
             except (OSError, ValueError):
                 current = None
             record = {**(current if isinstance(current, dict) else run.record), **changes}
+            if not run.path.is_dir():  # deleted by hand while it trained: "Cannot write … (No such file)" (QA)
+                raise run_folder_gone(run)
             try:
                 write_json_atomic(run.path / RUN_FILE, record)
             except OSError as err:  # a read-only runs folder gave a traceback on Rename (QA)
@@ -575,6 +578,27 @@ class Progress:
         with self.lock:
             for key, value in changes.items():
                 setattr(self, key, value)
+
+
+def run_folder_gone(run: RunInfo) -> CatdogError:
+    """The error of a run whose folder was deleted while it trained (by hand: the dashboard refuses to delete a
+    running run)."""
+    return CatdogError(f"The folder of run '{run.name}' ({run.path}) has been deleted, outside the dashboard: its "
+                       "training ended there and nothing more of it was saved.")
+
+
+def _make_folder_check(run: RunInfo):
+    """A Keras callback that ends ``fit`` at the end of the first epoch after the run's folder was deleted, by
+    raising :func:`run_folder_gone`: before, training went on to its last epoch writing nowhere, and only then
+    failed with "Cannot write the record … (No such file or directory)" (QA). One ``stat`` per epoch."""
+    import keras
+
+    class RunFolderCheck(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if not run.path.is_dir():
+                raise run_folder_gone(run)
+
+    return RunFolderCheck()
 
 
 def _make_live_callback(progress: Progress, stop: threading.Event | None, steps_per_batch: int = 1):
@@ -1050,10 +1074,11 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
         if fast:
             feature_set, head, best_head_weights = _fit_fast(
                 model, train_config, data_config, splits, run, store, progress, stop,
-                [keras.callbacks.CSVLogger(history_path), live, *tensorboard()])
+                [_make_folder_check(run), keras.callbacks.CSVLogger(history_path), live, *tensorboard()])
         else:
             train_ds, val_ds = image_datasets()
             callbacks = [
+                _make_folder_check(run),
                 keras.callbacks.CSVLogger(history_path),
                 keras.callbacks.ModelCheckpoint(
                     str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True
@@ -1095,6 +1120,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             val_ds = data.split_batches(val_ds, steps, examples=len(splits.validation),
                                         batch_size=data_config.batch_size)
             callbacks = [
+                _make_folder_check(run),
                 keras.callbacks.CSVLogger(history_path, append=True),
                 keras.callbacks.ModelCheckpoint(
                     str(run.path / BEST_MODEL_FILE), monitor="val_accuracy", save_best_only=True,

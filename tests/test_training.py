@@ -277,6 +277,21 @@ def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
     assert not run.has_epochs  # nothing for "Compare runs" to draw
 
 
+def test_a_run_folder_deleted_by_hand_ends_its_training_at_that_epoch_and_says_so(synthetic_data, tmp_path):
+    jobs = TrainingQueue(tmp_path / "runs")  # the real trainer
+    try:
+        job = jobs.submit(TrainConfig(epochs=200), DataConfig(str(synthetic_data), **SMALL), owner="me")
+        wait_for(lambda: job.progress.snapshot()["history"] or job.finished)
+        shutil.rmtree(jobs.store.root / job.run_id)  # outside the dashboard, which refuses while it trains
+        wait_for(lambda: job.finished)
+    finally:
+        jobs.close()
+    # not 200 epochs written nowhere, then "Cannot write the record … (No such file or directory)" (QA)
+    assert job.state == "failed" and "has been deleted, outside the dashboard" in job.error
+    assert len(job.progress.snapshot()["history"]) < 200 and not (jobs.store.root / job.run_id).exists()
+    assert jobs.store.scan() == ([], [])
+
+
 def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     store = RunStore(tmp_path / "runs")
     run = store.create(TrainConfig(), DataConfig())
