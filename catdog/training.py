@@ -117,6 +117,11 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
     return rows
 
 
+#: Characters of a run's name and model that :meth:`RunInfo.label` keeps with ``validation``: "3 Dec 15:09:59 ·
+#: model1" (23) whole, and with the scores (≤ 34) within the Classifier's select box at 1024 px.
+LABEL_NAME_MAX = 28
+
+
 @dataclass
 class RunInfo:
     """A run as listed by the store.
@@ -217,16 +222,25 @@ class RunInfo:
 
     def label(self, *, validation: bool = False) -> str:
         """One-line description for pickers: name, model (:meth:`name_with_model`), test accuracy ("demo · model1 ·
-        test 60.0%"); with ``validation`` the final model's validation accuracy (its last epoch's) before it ("…
-        · validation 58.3% · test 60.0%"), for a picker ordered by it (:func:`catdog.reporting.rank_runs`: QA, the
-        Classifier's order by validation looked random beside labels that showed only test accuracy)."""
+        test 60.0%").
+
+        With ``validation``, for a picker ordered by the final model's validation accuracy
+        (:func:`catdog.reporting.rank_runs`), that accuracy comes before the test score, named so that it is not
+        taken for the runs table's best validation accuracy ("demo · model1 · last-epoch val 58.3% · test 60.0%":
+        QA, the order looked random beside test scores alone), and a name past :data:`LABEL_NAME_MAX` characters
+        is cut in the middle, keeping the model: the select box at 1024 px cut the scores off instead (QA).
+        """
         acc = self.test_accuracy
         score = f"test {acc:.1%}" if acc is not None else self.status
-        if validation and (history := self.history()):
-            val = history[-1].get("val_accuracy")
-            if isinstance(val, float) and 0.0 <= val <= 1.0:  # not NaN
-                score = f"validation {val:.1%} · {score}"
-        return f"{self.name_with_model()} · {score}"
+        name = self.name_with_model()
+        if validation:
+            if (history := self.history()) and isinstance(val := history[-1].get("val_accuracy"), float) \
+                    and 0.0 <= val <= 1.0:  # not NaN
+                score = f"last-epoch val {val:.1%} · {score}"
+            if len(name) > LABEL_NAME_MAX:
+                tail = len(self.model) + 3 if name.endswith(f" · {self.model}") else 0  # " · model4" stays
+                name = f"{name[:LABEL_NAME_MAX - 1 - tail]}…{name[len(name) - tail:]}"
+        return f"{name} · {score}"
 
 
 #: ``run.json``'s ``stopped_by`` for a run whose training a server shutdown stopped (:meth:`TrainingQueue.close`).
@@ -580,10 +594,13 @@ class Progress:
                 setattr(self, key, value)
 
 
-def run_folder_gone(run: RunInfo) -> CatdogError:
-    """The error of a run whose folder was deleted while it trained (by hand: the dashboard refuses to delete a
-    running run)."""
-    return CatdogError(f"The folder of run '{run.name}' ({run.path}) has been deleted, outside the dashboard: its "
+class RunFolderGone(CatdogError):
+    """A run's folder was deleted while it trained (by hand: the dashboard refuses to delete a running run)."""
+
+
+def run_folder_gone(run: RunInfo) -> RunFolderGone:
+    """The error of a run whose folder was deleted while it trained (:class:`RunFolderGone`)."""
+    return RunFolderGone(f"The folder of run '{run.name}' ({run.path}) has been deleted, outside the dashboard: its "
                        "training ended there and nothing more of it was saved.")
 
 
@@ -1217,6 +1234,9 @@ class TrainingJob:
     #: Waits ahead of the jobs submitted before it: :meth:`TrainingQueue.retry`'s job, which takes the place of
     #: the running job it replaces.
     first: bool = False
+    #: It failed because its run folder was deleted while it trained (:class:`RunFolderGone`): shown to its owner
+    #: all the same, unlike a job whose run was deleted after it ended (:meth:`TrainingQueue.run_deleted`).
+    folder_gone: bool = False
 
     @property
     def finished(self) -> bool:
@@ -1385,8 +1405,11 @@ class TrainingQueue:
 
     def run_deleted(self, job: TrainingJob) -> bool:
         """Whether ``job`` has ended and its run folder has been deleted since (Rename or delete a run): the live
-        view shows it no more. Before, its curves and test score stayed under Train, also in new browsers (QA)."""
-        return job.finished and bool(job.run_id) and not (self.store.root / job.run_id).is_dir()
+        view shows it no more. Before, its curves and test score stayed under Train, also in new browsers (QA).
+        A job that failed because its folder was deleted while it trained is not one: its owner is told why it
+        ended (QA: every tab said only "Nothing is training")."""
+        return (job.finished and bool(job.run_id) and not job.folder_gone
+                and not (self.store.root / job.run_id).is_dir())
 
     def job_in_view(self, job_id: str | None, owner: str) -> TrainingJob | None:
         """The job a Training page follows: the tab's own (``job_id``, from Train or Show), else ``owner``'s newest
@@ -1498,6 +1521,7 @@ class TrainingQueue:
                 job.result, job.result_best = result.test, result.test_best
                 job.state = "stopped" if result.run.status == "stopped" else "done"
             except Exception as err:  # shown in the page; the thread must live on.
+                job.folder_gone = isinstance(err, RunFolderGone)
                 job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
                 job.progress.set(phase="failed", message=job.error)
                 job.state = "failed"

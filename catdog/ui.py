@@ -143,7 +143,7 @@ def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
     state[f"_labels_{key}"] = back
 
 
-def keep_selection(key: str, options: list[str], first: list[str], limit: int = 5) -> None:
+def keep_selection(key: str, options: list[str], first: list[str], limit: int = 5) -> list[str]:
     """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
 
     The first time this session draws it, the selection is ``first``.  Later, options that
@@ -158,17 +158,24 @@ def keep_selection(key: str, options: list[str], first: list[str], limit: int = 
         first: the selection the first time.
         limit: most options in the selection after new ones joined it: in a tab left open through a lesson every
             new run joined, and 12 runs made the comparison unreadable (QA).  The user may choose more.
+
+    Returns:
+        The options of the user's selection that new ones pushed out past ``limit``, for the page to say so (QA:
+        the best run left the comparison without a word).
     """
     seen_key = f"_seen_{key}"
     seen = st.session_state.get(seen_key)
+    dropped = []
     if seen is None or key not in st.session_state:
         selection = list(first)
     else:
         kept = [option for option in st.session_state[key] if option in options]
         added = [option for option in options if option not in seen and option not in kept]
         selection = (added + kept)[:limit] if added else kept
+        dropped = [option for option in kept if option not in selection]
     st.session_state[key] = selection
     st.session_state[seen_key] = set(options)
+    return dropped
 
 
 def follow_default(key: str, options: list[str], default: list[str]) -> list[str]:

@@ -250,6 +250,9 @@ LIVE_REFRESH_SECONDS = 2.0
 #: … while nothing trains: only to notice a job started in another tab or by another user.  Two idle tabs
 #: showing a finished run cost 13.7 % of a core at 2 s (bench/page_training.py --idle, README).
 IDLE_REFRESH_SECONDS = 10.0
+#: Runs that Compare runs holds at most as new runs join it by themselves (a user may choose more): in a tab left
+#: open through a lesson every new run joined, and 12 runs made the comparison unreadable (QA).
+COMPARE_JOINED = 5
 
 
 def _jobs_seen() -> list[tuple[str, bool, bool]]:
@@ -329,6 +332,7 @@ def live_job():
     job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
+        _redraw_if_jobs_changed()  # a job whose run was deleted ended unseen: the line beside Train went stale (QA)
         return
     snap = job.progress.snapshot()
     cfg = job.train_config
@@ -380,7 +384,10 @@ def live_job():
         a, b = st.columns(2)
         a.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
                  help=f"The final model on the {job.result['images']} held-out test images, never seen in training.")
-        if job.result_best:
+        if job.result_best and job.result_best == {**job.result, "epoch": len(history)}:  # one model: said once (QA)
+            b.caption(f"The last epoch ({len(history)}) had the best validation accuracy, so the best epoch's "
+                      "checkpoint (best.keras, what early stopping would have kept) is this same model.")
+        elif job.result_best:
             b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
                      help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
                           "stopping would have kept.")
@@ -388,10 +395,14 @@ def live_job():
         st.warning("Stopped before the first epoch finished: nothing to score." if job.run_id else
                    "Cancelled before it started: it made no run.")
     _other_jobs_of_mine(job)
+    _redraw_if_jobs_changed()
+
+
+def _redraw_if_jobs_changed() -> None:
+    """A job was submitted or has ended since the page was drawn (in any tab, however short the job): redraw the
+    whole page, which sets the live view's pace anew and lists the run below in every open tab. (Only then: a full
+    rerun while a user types would race with the typing.)"""
     if _jobs_seen() != jobs_drawn:
-        # A job was submitted or has ended since the page was drawn (in any tab, however short the job): redraw
-        # the whole page, which sets the live view's pace anew and lists the run below in every open tab. (Only
-        # then: a full rerun while a user types would race with the typing.)
         st.rerun()
 
 
@@ -441,14 +452,23 @@ with st.container():
             "total params": st.column_config.NumberColumn(format="%,d"),
         },
     )
+    if training := [run for run in runs if run.status == "running"]:  # its status column is off-screen at 1024 px
+        st.caption(f"“{ui.short_name(training[0].name)}” is training: its row fills in when it ends.")
     by_id = {run.run_id: run for run in runs}
     with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
     labels = reporting.distinct_labels(runs)
     ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
-    ui.keep_selection("compare_runs", with_curves, first=with_curves[:3])  # new runs join the comparison
+    # new runs join the comparison, up to COMPARE_JOINED runs
+    pushed_out = ui.keep_selection("compare_runs", with_curves, first=with_curves[:3], limit=COMPARE_JOINED)
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
-                                 "curves to compare.")
+                                 f"curves to compare. New runs join by themselves, up to {COMPARE_JOINED} runs in "
+                                 "all; you may choose more.")
+    if pushed_out:  # the best run left without a word (QA)
+        them = "it" if len(pushed_out) == 1 else "them"
+        left = ", ".join(f"“{ui.plain(labels[r])}”" for r in pushed_out)
+        st.caption(f"New runs joined the comparison and {left} left it, which keeps {COMPARE_JOINED} runs at most "
+                   f"by itself: choose {them} again above to compare {them} too.")
     if without := len(runs) - len(with_curves):
         st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no "
                    "curves.")

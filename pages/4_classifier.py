@@ -58,8 +58,10 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
-                           help="Highest validation accuracy of the last epoch first (when two runs score alike, "
-                                "the one measured on more images), runs that stayed at chance level last; the "
+                           help="Highest validation accuracy of the last epoch first (\"last-epoch val\": this "
+                                "page uses the model after the last epoch, whose score may be below the runs "
+                                "table's best validation accuracy, another epoch's; when two runs score alike, the "
+                                "one measured on more images first), runs that stayed at chance level last; the "
                                 "first is chosen. Not by test accuracy: a test split that picks the model no "
                                 "longer measures it on unseen images.")]
 right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
@@ -70,7 +72,8 @@ class_names = run.class_names  # those of the dataset the run trained on, in the
 if reporting.guesses(run.history(), run.record.get("collapsed")):
     st.warning("This model stayed at chance level while it trained (validation accuracy never above 52%, or its "
                "network was seen giving one answer to every image it was checked on): it answers the same class "
-               "for almost every image, so its verdicts are guesses. Pick another run, or see the Training page "
+               "for almost every image, so its verdicts are guesses (and its Grad-CAM maps show nothing it learned). "
+               "Pick another run, or see the Training page "
                "for why model1/model2 can get stuck.", icon=":material/warning:")
 
 ui.defaults({"classifier_alpha": 0.45})

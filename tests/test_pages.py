@@ -195,6 +195,11 @@ def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data,
     at.run()
     assert not at.exception
     assert "Test accuracy" in texts(at)
+    # the best epoch's score beside it, unless that is the final model itself: then said once (QA: "52.0%" twice)
+    last_was_best = [r for r in runs.list() if r.status == "done"][0].record["test_best"]["epoch"] == 2
+    best_metrics = [m for m in at.metric if m.label.startswith("Test accuracy, best epoch")]
+    assert len(best_metrics) == (0 if last_was_best else 1)
+    assert ("best.keras, what early stopping would have kept) is this same model" in texts(at)) == last_was_best
     live = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [len(trace["x"]) for trace in live["data"]] == [2, 2]
     [row] = [r for r in at.dataframe[1].value.to_dict("records") if r["model"] == "model1"]
@@ -565,6 +570,9 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
     assert list(after) == [f"run {i}" for i in (0, 1, 4, 5, 6)] and len(set(after.values())) == 5
     # new runs join in front, and the comparison keeps five: twelve were unreadable (QA)
     assert at.multiselect(key="compare_runs").value == [*listed(newer), *older[:2]] and not at.exception
+    # ... and says which left (QA: the best run left without a word)
+    left = "“run 2 · model1 · done”, “run 3 · model1 · done” left it"
+    assert f"New runs joined the comparison and {left}" in texts(at)
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 2 * 5 and spec["layout"]["height"] == 400 + 24 * 2  # a legend line per two runs
     at.multiselect(key="compare_runs").set_value(older + newer).run()  # the user may choose more
@@ -750,7 +758,8 @@ def test_classifier_says_when_the_chosen_run_was_deleted_and_offers_only_trained
     at.switch_page(PAGES[3]).run()
     # with the validation accuracy that orders them (QA: the order looked random beside test scores alone)
     assert set(at.selectbox(key="classifier_run").options) == {
-        f"{run.name} · model1 · validation {run.history()[-1]['val_accuracy']:.1%} · test {run.test_accuracy:.1%}"
+        f"{run.name} · model1 · last-epoch val {run.history()[-1]['val_accuracy']:.1%} · "
+        f"test {run.test_accuracy:.1%}"
         for run in (first, second)}
     at.selectbox(key="classifier_run").set_value(second.run_id).run()
     store.delete(second.run_id)  # by someone else, on the Training page
@@ -981,7 +990,7 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     at.run()
     assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
     assert any("1 of the runs you compared has been deleted" in i.value for i in at.info)
-    assert any(shown(w.value).startswith("three · model3 · validation 62.5% · test 62.5%: ")
+    assert any(shown(w.value).startswith("three · model3 · last-epoch val 62.5% · test 62.5%: ")
                and "is not a Keras model file" in shown(w.value)
                for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1

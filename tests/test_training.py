@@ -290,6 +290,8 @@ def test_a_run_folder_deleted_by_hand_ends_its_training_at_that_epoch_and_says_s
     assert job.state == "failed" and "has been deleted, outside the dashboard" in job.error
     assert len(job.progress.snapshot()["history"]) < 200 and not (jobs.store.root / job.run_id).exists()
     assert jobs.store.scan() == ([], [])
+    # its owner's tabs show why it ended (QA: all said "Nothing is training"); others' failures are theirs to read
+    assert jobs.job_in_view(None, "me") is job and jobs.job_in_view(None, "someone else") is None
 
 
 def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
@@ -952,6 +954,13 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert verdict_titles([named, named10]) == {named.run_id: "Model1 · 4 epochs",  # not "model1 · Model1 · …"
                                                 named10.run_id: "model1 · like model10"}
     assert named.label() == "Model1 · 4 epochs · test 60.0%" and named10.label().startswith("like model10 · model1")
+    # the Classifier's picker: the score that orders it, named; a long name cut in the middle, keeping the model, so
+    # that the scores stay in the select box at 1024 px (QA)
+    long = run("20261202-101017-model4-hhhhhh", "model4", 0.965, 0.985, "course model4-finetune (seed 0)")
+    assert long.label(validation=True) == "course model4-finetune (see… · last-epoch val 98.5% · test 96.5%"
+    longer = run("20261202-101018-model4-iiiiii", "model4", 0.97, 0.99, "a very long name for the frozen one")
+    assert longer.label(validation=True) == "a very long name f… · model4 · last-epoch val 99.0% · test 97.0%"
+    assert named.label(validation=True) == "Model1 · 4 epochs · last-epoch val 60.0% · test 60.0%"
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
