@@ -118,8 +118,8 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
 
 
 #: Characters of a run's name and model that :meth:`RunInfo.label` keeps with ``validation``: "3 Dec 15:09:59 ·
-#: model1" (23) whole, and with the scores (≤ 34) within the Classifier's select box at 1024 px.
-LABEL_NAME_MAX = 28
+#: model1" (23) whole, and with the scores (≤ 31 more) within the Classifier's select box at 1024 px (≈ 60).
+LABEL_NAME_MAX = 26
 
 
 @dataclass
@@ -226,7 +226,7 @@ class RunInfo:
 
         With ``validation``, for a picker ordered by the final model's validation accuracy
         (:func:`catdog.reporting.rank_runs`), that accuracy comes before the test score, named so that it is not
-        taken for the runs table's best validation accuracy ("demo · model1 · last-epoch val 58.3% · test 60.0%":
+        taken for the runs table's best validation accuracy ("demo · model1 · final val 58.3% · test 60.0%":
         QA, the order looked random beside test scores alone), and a name past :data:`LABEL_NAME_MAX` characters
         is cut in the middle, keeping the model: the select box at 1024 px cut the scores off instead (QA).
         """
@@ -236,7 +236,7 @@ class RunInfo:
         if validation:
             if (history := self.history()) and isinstance(val := history[-1].get("val_accuracy"), float) \
                     and 0.0 <= val <= 1.0:  # not NaN
-                score = f"last-epoch val {val:.1%} · {score}"
+                score = f"final val {val:.1%} · {score}"
             if len(name) > LABEL_NAME_MAX:
                 tail = len(self.model) + 3 if name.endswith(f" · {self.model}") else 0  # " · model4" stays
                 name = f"{name[:LABEL_NAME_MAX - 1 - tail]}…{name[len(name) - tail:]}"

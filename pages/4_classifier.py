@@ -58,12 +58,12 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
-                           help="Highest validation accuracy of the last epoch first (\"last-epoch val\": this "
-                                "page uses the model after the last epoch, whose score may be below the runs "
-                                "table's best validation accuracy, another epoch's; when two runs score alike, the "
-                                "one measured on more images first), runs that stayed at chance level last; the "
-                                "first is chosen. Not by test accuracy: a test split that picks the model no "
-                                "longer measures it on unseen images.")]
+                           help="Highest validation accuracy of the final model first (\"final val\": this page "
+                                "uses the model after the last epoch, whose score may be below the runs table's "
+                                "best validation accuracy, another epoch's; when two runs score alike, the one "
+                                "measured on more images first), runs that stayed at chance level last; the first "
+                                "is chosen. Not by test accuracy: a test split that picks the model no longer "
+                                "measures it on unseen images.")]
 right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
                       help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")

@@ -957,10 +957,10 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     # the Classifier's picker: the score that orders it, named; a long name cut in the middle, keeping the model, so
     # that the scores stay in the select box at 1024 px (QA)
     long = run("20261202-101017-model4-hhhhhh", "model4", 0.965, 0.985, "course model4-finetune (seed 0)")
-    assert long.label(validation=True) == "course model4-finetune (see… · last-epoch val 98.5% · test 96.5%"
+    assert long.label(validation=True) == "course model4-finetune (s… · final val 98.5% · test 96.5%"
     longer = run("20261202-101018-model4-iiiiii", "model4", 0.97, 0.99, "a very long name for the frozen one")
-    assert longer.label(validation=True) == "a very long name f… · model4 · last-epoch val 99.0% · test 97.0%"
-    assert named.label(validation=True) == "Model1 · 4 epochs · last-epoch val 60.0% · test 60.0%"
+    assert longer.label(validation=True) == "a very long name… · model4 · final val 99.0% · test 97.0%"
+    assert named.label(validation=True) == "Model1 · 4 epochs · final val 60.0% · test 60.0%"
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
