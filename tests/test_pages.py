@@ -426,6 +426,22 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     assert RunStore(tmp_path / "runs").list()[0].record["data_config"]["image_size"] == [224, 224]
 
 
+def test_the_owner_is_told_when_a_runs_folder_was_deleted_while_it_trained(synthetic_data, tmp_path):
+    at = open_page(PAGES[2], synthetic_data, train_epochs=200, train_batch=8)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    store, deadline = RunStore(tmp_path / "runs"), time.time() + 120
+    while time.time() < deadline and not (store.list() and store.list()[0].has_epochs):
+        time.sleep(0.2)
+    shutil.rmtree(store.list()[0].path)  # by hand, outside the dashboard
+    told = lambda: any("has been deleted, outside the dashboard" in shown(e.value) for e in at.error)  # noqa: E731
+    while time.time() < deadline and not told():  # the epoch under way ends, and with it the training
+        time.sleep(0.5)
+        at.run()
+    # QA: every tab said only "Nothing is training on this server now"
+    assert not at.exception and told()
+    assert not any("chance level" in i.value for i in at.info)  # no hint under the failure (QA)
+
+
 def test_training_page_sends_the_fine_tuning_settings_with_the_job(synthetic_data, tmp_path):
     at = open_page(PAGES[2], synthetic_data, train_model="model4", train_epochs=1, train_fast=False,
                    train_weights=not_mobilenet_weights(tmp_path), train_image_size=224)
