@@ -30,10 +30,14 @@ KEYS = ("model1", "model2", "model3", "model4-fast", "model4-finetune")
 
 
 def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed: int = 0,
-               fine_tune_lr_factor: float = 0.1, accumulation_steps: int = 0, views: int = 1):
+               fine_tune_lr_factor: float = 0.1, accumulation_steps: int = 0, views: int = 1,
+               rotation_factor: float | None = None):
     """The :class:`~catdog.config.TrainConfig` of a table row (``accumulation_steps`` 0: automatic; ``views``:
-    fast mode's K views per training image, the extra ones augmented)."""
+    fast mode's K views per training image, the extra ones augmented; ``rotation_factor`` ``None``: the
+    course's)."""
     from catdog.config import TrainConfig
+
+    rotation = {} if rotation_factor is None else {"rotation_factor": rotation_factor}
 
     model = key.split("-")[0]
     return TrainConfig(
@@ -41,6 +45,7 @@ def config_for(key: str, epochs: int, fine_tune_epochs: int, weights: str, seed:
         fast=key in ("model4-fast", "model4-finetune"),
         fine_tune_epochs=fine_tune_epochs if key == "model4-finetune" else 0,
         fine_tune_lr_factor=fine_tune_lr_factor, fine_tune_accumulation_steps=accumulation_steps, views=views,
+        **rotation,
     )
 
 
@@ -81,7 +86,7 @@ def child(args) -> None:
     from catdog.training import RunStore, train_run
 
     config = config_for(args.child, args.epochs, args.fine_tune_epochs, args.weights, args.seed,
-                        args.fine_tune_lr_factor, args.accumulation_steps, args.views)
+                        args.fine_tune_lr_factor, args.accumulation_steps, args.views, args.rotation_factor)
     size = (args.image_size, args.image_size)
     result = train_run(config, DataConfig(data_dir=args.data_dir, image_size=size), store=RunStore(args.runs_dir))
     record = result.run.record
@@ -112,6 +117,8 @@ def main(argv=None) -> int:
                         help="fine-tuning micro-batches per batch (0: catdog's automatic choice)")
     parser.add_argument("--views", type=int, default=1,
                         help="fast mode: K views per training image for the frozen phase (the extra K-1 augmented)")
+    parser.add_argument("--rotation-factor", type=float, default=None,
+                        help="RandomRotation factor of model2–4 (default: the course's 0.2)")
     add_data_arguments(parser)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed,
                         help=f"training seed (default {TrainConfig.seed}, the pages'; the split seed stays 42)")
@@ -131,7 +138,8 @@ def main(argv=None) -> int:
                    "--fine-tune-lr-factor", str(args.fine_tune_lr_factor), "--data-dir", args.data_dir,
                    "--weights", args.weights, "--runs-dir", args.runs_dir, "--seed", str(args.seed),
                    "--image-size", str(args.image_size), "--accumulation-steps", str(args.accumulation_steps),
-                   "--views", str(args.views)]
+                   "--views", str(args.views),
+                   *(["--rotation-factor", str(args.rotation_factor)] if args.rotation_factor is not None else [])]
         row = run_child(command, key, keep_going=True)
         if row is None:
             continue
