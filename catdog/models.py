@@ -390,8 +390,17 @@ def unfreeze_base(model, fine_tune_at: int = 100):
     """Make the top of model4's MobileNetV2 trainable for fine-tuning.
 
     Layers ``fine_tune_at`` and later of the base become trainable, earlier ones
-    stay frozen.  BatchNormalization layers keep running in inference mode
-    because model4 calls the base with ``training=False``.  Recompile afterwards.
+    stay frozen, and so do all BatchNormalization layers, as the Keras guide to
+    transfer learning advises: a frozen BatchNormalization layer runs in inference
+    mode.  The TensorFlow tutorial relies on calling the base with ``training=False``
+    instead, but Keras 3 (3.15) passes ``fit``'s ``training=True`` on to the layers of a
+    nested functional model: the unfrozen BatchNormalization layers normalized each
+    micro-batch of 8 by its own statistics and moved their running statistics
+    towards augmented images.  Measured 3 Dec 2026 (``fit`` of one epoch at learning
+    rate 0, so no weight changed, 224×224, 4 micro-batches): training accuracy
+    70.9 % (loss 2.63), against 94.7 % (0.268) with BatchNormalization frozen and
+    94.9 % for the same images through ``model(x, training=True)``.  Recompile
+    afterwards.
 
     Args:
         model: a model4.
@@ -411,9 +420,11 @@ def unfreeze_base(model, fine_tune_at: int = 100):
     n = len(base.layers)
     if not 0 <= fine_tune_at <= n:
         raise CatdogError(f"'Unfreeze from layer' must lie between 0 and {n} (MobileNetV2 has {n} layers).")
+    import keras
+
     base.trainable = True
     for index, layer in enumerate(base.layers):
-        layer.trainable = index >= fine_tune_at
+        layer.trainable = index >= fine_tune_at and not isinstance(layer, keras.layers.BatchNormalization)
     return base
 
 

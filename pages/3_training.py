@@ -214,10 +214,11 @@ with st.expander(f"Layers of {choice}"):
     if choice == "model4" and options.get("fine_tune_epochs") and 0 <= options["fine_tune_at"] <= MOBILENET_LAYERS:
         tuned = _fine_tuning_counts(side, options["fine_tune_at"])
         st.caption(f"While it fine-tunes, MobileNetV2's layers from {options['fine_tune_at']} on train too: "
-                   f"{tuned['trainable']:,} trainable parameters, {tuned['non_trainable']:,} non-trainable."
-                   if tuned["trainable"] > counts["trainable"] else  # from 153 on: no layer with weights (QA)
-                   f"MobileNetV2's layers from {options['fine_tune_at']} on hold no weights: fine-tuning would "
-                   "train the head only, as the frozen epochs do.")
+                   f"{tuned['trainable']:,} trainable parameters, {tuned['non_trainable']:,} non-trainable "
+                   "(BatchNormalization layers stay frozen, with their running statistics)."
+                   if tuned["trainable"] > counts["trainable"] else  # from 152 on: none that trains (QA)
+                   f"MobileNetV2's layers from {options['fine_tune_at']} on hold no weights that fine-tuning trains "
+                   "(BatchNormalization stays frozen): it would train the head only, as the frozen epochs do.")
 
 problems = [problem for problem in problems if problem]
 for problem in problems:

@@ -189,11 +189,22 @@ def test_feature_dataset_draws_one_view_per_image_each_epoch():
 
 
 def test_unfreeze_base_from_layer(random_model4):
+    import keras
+
     from catdog.models import MOBILENET_LAYER, MOBILENET_LAYERS, unfreeze_base
 
     base = unfreeze_base(random_model4, 100)
     assert base.name == MOBILENET_LAYER and len(base.layers) == MOBILENET_LAYERS  # as the Training page offers
-    assert [layer.trainable for layer in base.layers] == [i >= 100 for i in range(len(base.layers))]
+    bn = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
+    # BatchNormalization stays frozen: fit's training=True reached it through the base's training=False (3 Dec)
+    assert [layer.trainable for layer in base.layers] == [i >= 100 and not bn[i] for i in range(len(base.layers))]
+    x = np.random.default_rng(0).uniform(0, 255, (4, *random_model4.input_shape[1:3], 3)).astype("float32")
+    before = [layer.get_weights() for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    random_model4.compile(optimizer=keras.optimizers.Adam(0.0), loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True))
+    random_model4.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)  # a fit: training=True all the way down
+    after = [layer.get_weights() for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert all(np.array_equal(a, b) for w0, w1 in zip(before, after) for a, b in zip(w0, w1))  # running stats too
     with pytest.raises(CatdogError, match="between 0 and"):
         unfreeze_base(random_model4, 1000)
     base.trainable = False
@@ -332,4 +343,5 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     assert [row["epoch"] for row in _history(result.run)] == ["0", "1"]
     base = load_model(result.run.model_path).get_layer(MOBILENET_LAYER)
     with_weights = [(i, layer) for i, layer in enumerate(base.layers) if layer.weights]
-    assert [layer.trainable for _, layer in with_weights] == [i >= 100 for i, _ in with_weights]
+    assert [layer.trainable for _, layer in with_weights] == [  # BatchNormalization stays frozen
+        i >= 100 and type(layer).__name__ != "BatchNormalization" for i, layer in with_weights]
