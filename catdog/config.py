@@ -99,8 +99,9 @@ class TrainConfig:
         fine_tune_accumulation_steps: during fine-tuning each batch runs as this
             many micro-batches (32 → 4 × 8) and Adam updates once per batch from
             their mean gradient (Keras's ``gradient_accumulation_steps``): the same
-            updates as whole batches (the base's BatchNormalization runs in
-            inference mode), with less memory; validation and testing then run in
+            updates as whole batches (the base's BatchNormalization layers stay
+            frozen, so they run in inference mode: :func:`catdog.models.unfreeze_base`),
+            with less memory; validation and testing then run in
             micro-batches too (same scores).  1 = whole batches; 0 = automatic
             (:func:`fine_tune_accumulation`): 4 above 160×160, else 1.
     """

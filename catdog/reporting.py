@@ -51,10 +51,10 @@ def run_rows(runs) -> list[dict]:
             status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
         elif run.status == "stopped" and not epochs:  # e.g. model4 during feature extraction: not just "stopped" (QA)
             status += " before its first epoch"
-        if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
-            status += " · collapsed"
         if run.status == "running":  # why its epochs and scores are empty cells (QA)
             status = "running · scores when it ends"
+        if record.get("collapsed"):  # why it was stopped, or why it guesses (QA)
+            status += " · collapsed"
         if run.status in ("done", "stopped") and record.get("epochs_done") and not run.model_path.is_file():
             status += " · model file missing"  # why the Classifier does not offer it (deleted by hand, QA)
         # (a running run's epochs are left out: the live view shows them, a table drawn earlier would go stale)
