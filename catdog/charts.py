@@ -46,16 +46,22 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]):
     return fig
 
 
-def _epoch_markers(history: Sequence[Mapping[str, float]]) -> dict:
-    """Scatter keywords marking an epoch that Stop cut short (a row with ``stopped_after_batch``, see
-    :attr:`catdog.training.Progress.partial_epoch`): an open circle, and the batch it ended after on hover."""
-    if not any(row.get("stopped_after_batch") is not None for row in history):
-        return {}
+def _epoch_markers(history: Sequence[Mapping[str, float]], fine_tune_start: int | None = None) -> dict:
+    """Scatter keywords marking special epochs, with why on hover: an open circle on an epoch that Stop cut short
+    (a row with ``stopped_after_batch``, see :attr:`catdog.training.Progress.partial_epoch`) and the batch it
+    ended after; a diamond on ``fine_tune_start``, the first fine-tuning epoch (``run.json``'s
+    ``fine_tune_start_epoch``), where a comparison of several runs has no room for the live chart's dashed line
+    per run. ``{}`` when no epoch is special."""
     cut = [row.get("stopped_after_batch") is not None for row in history]
+    tuned = [fine_tune_start is not None and row.get("epoch") == fine_tune_start for row in history]
+    if not any(cut) and not any(tuned):
+        return {}
     return dict(
-        marker=dict(symbol=["circle-open" if c else "circle" for c in cut], size=[10 if c else 6 for c in cut]),
-        hovertext=[f"<br>stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}"
-                   if c else "" for row, c in zip(history, cut)],
+        marker=dict(symbol=["circle-open" if c else "diamond" if t else "circle" for c, t in zip(cut, tuned)],
+                    size=[10 if c or t else 6 for c, t in zip(cut, tuned)]),
+        hovertext=[("<br>the first fine-tuning epoch" if t else "")
+                   + (f"<br>stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}"
+                      if c else "") for row, c, t in zip(history, cut, tuned)],
     )
 
 
@@ -181,7 +187,8 @@ def legend_name(label: str, most: int = LEGEND_NAME_MAX) -> str:
 
 
 def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
-                   metrics: Sequence[str] = ("val_accuracy", "val_loss"), styles: Mapping[str, int] | None = None):
+                   metrics: Sequence[str] = ("val_accuracy", "val_loss"), styles: Mapping[str, int] | None = None,
+                   fine_tune_starts: Mapping[str, int] | None = None):
     """Side by side, one chart per metric, one line per run over epochs, for the comparison view.
 
     One figure with one legend under both charts, not a figure per metric: two legends of the same runs, each
@@ -197,6 +204,8 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             a dash of :data:`CURVE_DASHES`; a number per run, not per position, keeps a run's colour whatever
             else is compared (QA: "the orange line" was another run in each tab). ``None``: the position in
             ``curves``.
+        fine_tune_starts: ``{run label: first fine-tuning epoch}`` (1-based) of the fine-tuned runs: a diamond
+            marks that epoch on the run's lines (:func:`_epoch_markers`).
 
     Returns:
         A ``plotly.graph_objects.Figure`` with one ``Scatter`` trace per run and metric, metric by metric; the
@@ -214,7 +223,7 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
                 line=dict(color=CURVE_COLORS[n % len(CURVE_COLORS)],  # 11 runs: two of each colour told apart (QA)
                           dash=CURVE_DASHES[n // len(CURVE_COLORS) % len(CURVE_DASHES)]),
                 **_hover(f"{html.escape(legend_name(label))}<br>{metric.replace('val_', 'validation ')}", metric,
-                         _epoch_markers(history)), row=1, col=col,
+                         _epoch_markers(history, (fine_tune_starts or {}).get(label))), row=1, col=col,
             )
         if "accuracy" in metric:
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)

@@ -188,6 +188,13 @@ class RunInfo:
         return (self.record.get("test_best") or {}).get("accuracy")
 
     @property
+    def fine_tune_start(self) -> int | None:
+        """The first fine-tuning epoch (1-based; ``run.json``'s ``fine_tune_start_epoch``), if the run reached
+        fine-tuning: the epoch after its last frozen one, also when Stop cut that one short."""
+        start = self.record.get("fine_tune_start_epoch")
+        return start if isinstance(start, int) and start >= 1 else None
+
+    @property
     def model_path(self) -> Path:
         """The final ``.keras`` model (image → logits)."""
         return self.path / MODEL_FILE

@@ -29,12 +29,23 @@ if cancelled := jobs.cancelled_for(ui.owner_id()):  # trainings the last server 
     st.button("OK", key="cancelled_ok", on_click=jobs.forget_cancelled, args=(ui.owner_id(),))
 
 # --------------------------------------------------------------------------- settings
-defaults = TrainConfig()
+defaults, batch_default = TrainConfig(), DataConfig.batch_size
+# A reload (F5) is a new session: while this browser's job waits or trains, the form starts from that job's
+# settings, which the live view below shows, so that Train on it is caught as "already running" instead of queueing
+# the defaults (QA: F5 mid-training brought back 20 epochs and an empty name under a 5-epoch run).
+if "train_model" not in state and (mine := jobs.job_in_view(None, ui.owner_id())) is not None \
+        and mine.owner == ui.owner_id() and not mine.finished:
+    defaults, batch_default = mine.train_config, mine.data_config.batch_size
+    if defaults.model == "model4":
+        state["train_image_size"] = mine.data_config.image_size[0]
+model4_form = defaults.model == "model4"  # the MobileNetV2 fields of another model's job are its defaults, unused
 ui.defaults({
-    "train_model": defaults.model, "train_epochs": defaults.epochs, "train_batch": DataConfig.batch_size,
-    "train_lr": defaults.learning_rate, "train_seed": defaults.seed, "train_name": "",
+    "train_model": defaults.model, "train_epochs": defaults.epochs, "train_batch": batch_default,
+    "train_lr": defaults.learning_rate, "train_seed": defaults.seed, "train_name": defaults.name,
     "train_flip": defaults.flip_mode, "train_rotation": defaults.rotation_factor, "train_fill": defaults.fill_mode,
-    "train_weights": os.environ.get(ENV_MOBILENET_WEIGHTS, ""), "train_fast": True, "train_views": defaults.views,
+    "train_weights": ("" if defaults.weights == "imagenet" else defaults.weights) if model4_form
+    else os.environ.get(ENV_MOBILENET_WEIGHTS, ""),
+    "train_fast": defaults.fast or not model4_form, "train_views": defaults.views,
     "train_ft": defaults.fine_tune_epochs, "train_ft_at": defaults.fine_tune_at,
     "train_ft_lr": defaults.fine_tune_lr_factor, "train_ft_accumulation": defaults.fine_tune_accumulation_steps,
 })
@@ -480,8 +491,14 @@ with st.container():
         # colour when another joined or left, and "the orange line" was another run in each tab (QA)
         age = {rid: n for n, rid in enumerate(reversed(with_curves))}
         curves = {labels[rid]: by_id[rid].history() for rid in sorted(picked, key=age.get)}
-        st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: age[rid] for rid in picked}),
+        # a diamond on each fine-tuned run's first fine-tuning epoch: the live chart's dashed line, once per run
+        tuned = {labels[rid]: start for rid in picked if (start := by_id[rid].fine_tune_start)}
+        st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: age[rid] for rid in picked},
+                                              fine_tune_starts=tuned),
                         key="compare_curves", config=ui.PLOTLY_CONFIG)
+        if tuned:
+            st.caption("Diamond: the first fine-tuning epoch, where MobileNetV2's top layers start to train with "
+                       "the head.")
         if any(by_id[rid].record.get("partial_epoch") for rid in picked):
             st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
                        "(the status column says how many).")

@@ -286,6 +286,25 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     assert compared["marker"]["symbol"] == ["circle-open"]
 
 
+def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    tuned = store.create(TrainConfig(model="model4", epochs=2, fine_tune_epochs=2, name="tuned"), data)
+    plain = store.create(TrainConfig(epochs=3, name="plain"), data)
+    for run, epochs in ((tuned, 4), (plain, 3)):  # as Keras's CSVLogger writes them (0-based epochs)
+        rows = "".join(f"{e},0.8,0.4,0.{7 + e % 2},0.5\n" for e in range(epochs))
+        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n" + rows)
+    store.update(tuned, status="done", fine_tune_start_epoch=3)
+    store.update(plain, status="done")
+    at = open_page(PAGES[2], synthetic_data)
+    assert not at.exception
+    traces = {t["name"].split(" · ")[0]: t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert traces["tuned"]["marker"]["symbol"] == ["circle", "circle", "diamond", "circle"]
+    assert traces["tuned"]["hovertext"][2] == "<br>the first fine-tuning epoch"
+    assert "symbol" not in traces["plain"].get("marker", {})
+    assert any(c.value.startswith("Diamond: the first fine-tuning epoch") for c in at.caption)
+
+
 def test_training_page_points_out_overfitting_under_the_curves(synthetic_data, tmp_path, monkeypatch):
     from catdog import training
 
@@ -854,6 +873,37 @@ def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(s
         assert not projector.exception and not student.exception
     finally:
         release.set()
+
+
+def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", fake_trainer(release))
+    at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model2", train_epochs=5,
+                   train_name="lesson", train_seed=7, train_rotation=0.1, train_batch=16)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    [job] = _queue_jobs(tmp_path)
+    try:
+        wait_until_running(job)
+        again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # F5: a new session, the same browser
+        assert again.radio(key="train_model").value == "model2"
+        assert (again.number_input(key="train_epochs").value, again.number_input(key="train_seed").value) == (5, 7)
+        assert again.text_input(key="train_name").value == "lesson" and again.selectbox(key="train_batch").value == 16
+        assert again.slider(key="train_rotation").value == 0.1
+        [b for b in again.button if b.label == "Train"][0].click().run()
+        assert len(_queue_jobs(tmp_path)) == 1 and again.toast[0].value.startswith("Already running")
+        other = open_page(PAGES[2], synthetic_data, _catdog_owner="bob")  # another browser: its own defaults
+        assert (other.radio(key="train_model").value, other.number_input(key="train_epochs").value) == ("model1", 20)
+        assert not again.exception and not other.exception
+    finally:
+        release.set()
+    deadline = time.time() + 30
+    while time.time() < deadline and not job.finished:
+        time.sleep(0.05)
+    assert open_page(PAGES[2], synthetic_data, _catdog_owner="alice").number_input(key="train_epochs").value == 20
 
 
 def test_a_run_that_is_training_offers_no_delete(synthetic_data, tmp_path, monkeypatch):
