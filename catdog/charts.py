@@ -51,13 +51,15 @@ def _epoch_markers(history: Sequence[Mapping[str, float]], fine_tune_start: int 
     (a row with ``stopped_after_batch``, see :attr:`catdog.training.Progress.partial_epoch`) and the batch it
     ended after; a diamond on ``fine_tune_start``, the first fine-tuning epoch (``run.json``'s
     ``fine_tune_start_epoch``), where a comparison of several runs has no room for the live chart's dashed line
-    per run. ``{}`` when no epoch is special."""
+    per run; an open diamond where Stop cut that epoch short. ``{}`` when no epoch is special."""
     cut = [row.get("stopped_after_batch") is not None for row in history]
     tuned = [fine_tune_start is not None and row.get("epoch") == fine_tune_start for row in history]
     if not any(cut) and not any(tuned):
         return {}
     return dict(
-        marker=dict(symbol=["circle-open" if c else "diamond" if t else "circle" for c, t in zip(cut, tuned)],
+        # both: Stop cut the first fine-tuning epoch short (QA: the open circle hid the diamond)
+        marker=dict(symbol=["diamond-open" if c and t else "circle-open" if c else "diamond" if t else "circle"
+                            for c, t in zip(cut, tuned)],
                     size=[10 if c or t else 6 for c, t in zip(cut, tuned)]),
         hovertext=[("<br>the first fine-tuning epoch" if t else "")
                    + (f"<br>stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}"

@@ -1420,9 +1420,11 @@ class TrainingQueue:
 
     def job_in_view(self, job_id: str | None, owner: str) -> TrainingJob | None:
         """The job a Training page follows: the tab's own (``job_id``, from Train or Show), else ``owner``'s newest
-        (a reload forgets the tab's), else the one training on the server, else the newest that made a run and did
-        not fail; jobs whose run was deleted are skipped (:meth:`run_deleted`). Before, a browser with no jobs (the
-        projector) followed the newest job, a queued one, and never showed the one training (QA).
+        that waits or trains, else ``owner``'s newest (a reload forgets the tab's), else the one training on the
+        server, else the newest that made a run and did not fail; jobs whose run was deleted are skipped
+        (:meth:`run_deleted`). Before, a browser with no jobs (the projector) followed the newest job, a queued one,
+        and never showed the one training, and a reload after cancelling a second training followed the cancelled
+        one while the first still waited (QA).
 
         Args:
             job_id: the job the tab chose last, or ``None``.
@@ -1440,7 +1442,7 @@ class TrainingQueue:
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
         # nor is their job cancelled in the queue (QA)
         others = [j for j in shown if j.state != "failed" and j.run_id]
-        return (mine or running or others or [None])[-1]
+        return ([j for j in mine if not j.finished] or mine or running or others or [None])[-1]
 
     def job_name(self, job: TrainingJob) -> str:
         """The job's run name as it is now (renamed from the runs table meanwhile, say), else its model."""

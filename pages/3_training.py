@@ -327,7 +327,8 @@ def train_status():
     if job is None or job.finished or job.owner != ui.owner_id():
         return
     snap = job.progress.snapshot()
-    where = (f"queued, position {jobs.position(job)}" if job.state == "queued"
+    where = ("stopping after the current batch" if job.stop.is_set()  # not "… left" above "stopping" (QA)
+             else f"queued, position {jobs.position(job)}" if job.state == "queued"
              else reporting.progress_text(snap, short=True))
     below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
     st.caption(f"{ui.short_name(jobs.job_name(job))} · {where} · {below}")
@@ -492,7 +493,9 @@ with st.container():
         age = {rid: n for n, rid in enumerate(reversed(with_curves))}
         curves = {labels[rid]: by_id[rid].history() for rid in sorted(picked, key=age.get)}
         # a diamond on each fine-tuned run's first fine-tuning epoch: the live chart's dashed line, once per run
-        tuned = {labels[rid]: start for rid in picked if (start := by_id[rid].fine_tune_start)}
+        # only where that epoch was logged: a run that failed as fine-tuning began has none, nor a diamond (QA)
+        tuned = {labels[rid]: start for rid in picked if (start := by_id[rid].fine_tune_start)
+                 and any(row["epoch"] == start for row in curves[labels[rid]])}
         st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: age[rid] for rid in picked},
                                               fine_tune_starts=tuned),
                         key="compare_curves", config=ui.PLOTLY_CONFIG)

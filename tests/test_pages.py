@@ -303,6 +303,15 @@ def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, t
     assert traces["tuned"]["hovertext"][2] == "<br>the first fine-tuning epoch"
     assert "symbol" not in traces["plain"].get("marker", {})
     assert any(c.value.startswith("Diamond: the first fine-tuning epoch") for c in at.caption)
+    # Stop cut the first fine-tuning epoch short: an open diamond, not an open circle that hides it (QA)
+    store.update(tuned, partial_epoch={"epoch": 4, "batch": 2, "batches": 63}, fine_tune_start_epoch=4)
+    at.run()
+    traces = {t["name"].split(" · ")[0]: t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert traces["tuned"]["marker"]["symbol"] == ["circle", "circle", "circle", "diamond-open"]
+    # failed as fine-tuning began: that epoch never logged, so no diamond, nor a caption about one (QA)
+    store.update(tuned, partial_epoch=None, fine_tune_start_epoch=5)
+    at.run()
+    assert not at.exception and not any(c.value.startswith("Diamond") for c in at.caption)
 
 
 def test_training_page_points_out_overfitting_under_the_curves(synthetic_data, tmp_path, monkeypatch):
@@ -881,7 +890,17 @@ def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, 
     from catdog import training
 
     release = threading.Event()
-    monkeypatch.setattr(training, "train_run", fake_trainer(release))
+
+    def slow_to_stop(train_config, data_config, *, store, progress, stop, on_run_created):
+        """Trains until released, a Stop included: as a long batch does."""
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="training", epoch=1, batch=3, batches=63)
+        release.wait(30)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", slow_to_stop)
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model2", train_epochs=5,
                    train_name="lesson", train_seed=7, train_rotation=0.1, train_batch=16)
     [b for b in at.button if b.label == "Train"][0].click().run()
@@ -898,6 +917,8 @@ def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, 
         other = open_page(PAGES[2], synthetic_data, _catdog_owner="bob")  # another browser: its own defaults
         assert (other.radio(key="train_model").value, other.number_input(key="train_epochs").value) == ("model1", 20)
         assert not again.exception and not other.exception
+        job.stop.set()  # Stop pressed, its batch not yet ended: the line beside Train said "… left" (QA)
+        assert "lesson · stopping after the current batch · live view below" in texts(again.run())
     finally:
         release.set()
     deadline = time.time() + 30

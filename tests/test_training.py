@@ -459,6 +459,9 @@ def test_each_browser_follows_its_own_job_else_the_one_training(tmp_path):
     assert jobs.job_in_view(None, "student") is student  # a browser's own job first, after a reload too
     assert jobs.job_in_view(teacher.job_id, "student") is teacher  # the tab chose it (Show)
     assert jobs.job_in_view("gone", "nobody") is teacher
+    mistake = jobs.submit(TrainConfig(name="by mistake", seed=2), DataConfig(), owner="student")
+    jobs.stop(mistake)  # cancelled, the newest of the student's: a reload follows the one still waiting (QA)
+    assert mistake.finished and jobs.job_in_view(None, "student") is student
     jobs.store.rename(teacher.run_id, "renamed meanwhile")
     assert (jobs.job_name(teacher), jobs.job_name(student)) == ("renamed meanwhile", "mine")
     jobs.stop(student)  # cancelled in the queue: no run, so another browser is not shown it
