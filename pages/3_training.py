@@ -57,8 +57,18 @@ def _weights_choice() -> str:
 
 
 def _size_of_weights():
-    """model4's input size follows the weights: the size they were trained at (160 for Keras's download)."""
-    st.session_state["train_image_size"] = default_input_size(_weights_choice())
+    """model4's input size follows the weights: the size they were trained at (160 for Keras's download), said in a
+    toast when it changes; a file name that tells no size leaves a size already set alone (QA: a typo in the path
+    set 224 back to 160 without a word)."""
+    weights, old = _weights_choice(), st.session_state.get("train_image_size")
+    if old is not None and weights != "imagenet" and weights_image_size(weights) is None:
+        return
+    new = st.session_state["train_image_size"] = default_input_size(weights)
+    if old is not None and new != old:
+        st.toast(f"Input size set to {new}×{new}: " + (
+            "the size this weights file was trained at." if weights_image_size(weights) == new else
+            "the course's size (Keras downloads weights trained at the size chosen)." if weights == "imagenet" else
+            "the course's size."), icon=":material/info:")
 
 
 if "train_image_size" not in st.session_state:

@@ -439,7 +439,7 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     assert any("is not a Keras weights file" in shown(e.value) for e in at.error) and train().disabled
     # HDF5 but not these weights: found when the job loads them, and said plainly too.
     at.text_input(key="train_weights").set_value(not_mobilenet_weights(tmp_path)).run()
-    at.selectbox(key="train_image_size").set_value(224).run()  # (a new file name set the size back to 160)
+    assert at.selectbox(key="train_image_size").value == 224  # a file name that tells no size keeps the size
     assert not at.error and not train().disabled
     train().click().run()
     deadline = time.time() + 60
@@ -524,6 +524,13 @@ def test_training_page_offers_the_size_the_weights_were_trained_at(synthetic_dat
     assert at.selectbox(key="train_image_size").value == 160 and not at.exception
     at.text_input(key="train_weights").set_value(weights).run()
     assert at.selectbox(key="train_image_size").value == 224
+    assert at.toast[0].value == "Input size set to 224×224: the size this weights file was trained at."
+    at.text_input(key="train_weights").set_value("/nonexistent.h5").run()  # a typo keeps the size (QA)
+    assert at.selectbox(key="train_image_size").value == 224 and not at.toast
+    at.text_input(key="train_weights").set_value("").run()  # Keras's download for 160×160
+    assert at.selectbox(key="train_image_size").value == 160
+    assert at.toast[0].value == ("Input size set to 160×160: the course's size (Keras downloads weights trained at "
+                                 "the size chosen).")
 
 
 def test_training_page_starts_model4_at_the_course_size_with_keras_weights(synthetic_data, monkeypatch):
