@@ -17,6 +17,10 @@ CLASS_NAMES: tuple[str, ...] = ("cats", "dogs")
 #: Height, width in pixels the course resizes every image to.
 IMAGE_SIZE: tuple[int, int] = (160, 160)
 
+#: Characters a run name keeps (the Training page's name fields, :meth:`catdog.training.RunStore.rename`): a name
+#: as long as a sentence, the legends, pickers and tables cut anyway.
+RUN_NAME_MAX = 80
+
 #: Environment variables read by catdog.
 ENV_DATA_DIR = "CATDOG_DATA_DIR"
 ENV_RUNS_DIR = "CATDOG_RUNS_DIR"

@@ -6,7 +6,8 @@ from dataclasses import replace
 import streamlit as st
 
 from catdog import augment, charts, reporting, ui
-from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, DataConfig, TrainConfig, fine_tune_accumulation
+from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, DataConfig, TrainConfig,
+                           fine_tune_accumulation)
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
@@ -98,7 +99,10 @@ seed, problem = ui.whole_number(left, "Training seed", 0, 2**31 - 1, key="train_
                                      "the same training seed gives the same run on this machine. Which images are "
                                      "test images is the split seed's work (sidebar).")
 problems.append(problem)
-run_name = middle.text_input("Run name (optional)", key="train_name", persist_state="session", max_chars=80)
+# no max_chars: Streamlit drops a paste past it whole, without a word (QA; streamlit/streamlit#9221)
+run_name = middle.text_input("Run name (optional)", key="train_name", persist_state="session")
+if len(run_name.strip()) > RUN_NAME_MAX:
+    middle.caption(f"A run name keeps its first {RUN_NAME_MAX} characters; this one has {len(run_name.strip())}.")
 
 options = {}
 weights_problem = None  # what is wrong with model4's weights file, found once per run of the page
@@ -193,7 +197,7 @@ if spec.mobilenet:
                  "need the most memory, else 1.")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
-                           name=run_name.strip(), **options)
+                           name=run_name.strip()[:RUN_NAME_MAX], **options)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -295,7 +299,7 @@ def _retry_with_next_seed(job) -> None:
         return
     cfg, seed = job.train_config, job.train_config.seed + 1
     suffix = f" (seed {seed})"
-    name = f"{reporting.without_seed(cfg.name)[:80 - len(suffix)]}{suffix}" if cfg.name else ""  # the field's 80
+    name = f"{reporting.without_seed(cfg.name)[:RUN_NAME_MAX - len(suffix)]}{suffix}" if cfg.name else ""
     try:
         state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=seed, name=name).job_id
     except CatdogError as err:  # the server is shutting down
@@ -549,7 +553,9 @@ with st.expander("Rename or delete a run"):
                 icon=":material/info:")
     picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
                               placeholder="Choose a run")
-    st.text_input("New name", key="manage_name", max_chars=80)
+    new_name = st.text_input("New name", key="manage_name")  # no max_chars: see "Run name" above
+    if len(new_name.strip()) > RUN_NAME_MAX:
+        st.caption(f"A run name keeps its first {RUN_NAME_MAX} characters; this one has {len(new_name.strip())}.")
     a, b = st.columns(2)
     a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
     with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None, key="delete_popover",

@@ -934,6 +934,31 @@ def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, 
     assert open_page(PAGES[2], synthetic_data, _catdog_owner="alice").number_input(key="train_epochs").value == 20
 
 
+def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.config import RUN_NAME_MAX
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", fake_trainer(release))
+    long_name = "lesson " + "x" * 93  # a paste past Streamlit's max_chars was dropped whole, without a word (QA)
+    at = open_page(PAGES[2], synthetic_data)
+    at.text_input(key="train_name").input(long_name).run()
+    assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 100." in texts(at)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    try:
+        [job] = _queue_jobs(tmp_path)
+        assert job.train_config.name == long_name[:RUN_NAME_MAX]
+        wait_until_running(job)
+        at.run()
+        at.text_input(key="manage_name").input("y" * 120).run()
+        assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 120." in texts(at)
+        assert not at.exception
+    finally:
+        release.set()
+
+
 def test_a_run_that_is_training_offers_no_delete(synthetic_data, tmp_path, monkeypatch):
     import threading
 
