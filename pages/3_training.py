@@ -169,9 +169,11 @@ if spec.mobilenet:
         options["fine_tune_epochs"], problem = ui.whole_number(
             a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft", persist_state="session",
             help="Epochs after the frozen ones in which the top of MobileNetV2 trains too (fine-tuning); the "
-                 "curves go on, with a marker where it starts. On this dataset validation accuracy tends to peak in "
-                 "the first one or two fine-tuning epochs and then slip: 2 is a good start (the best epoch's "
-                 "checkpoint is kept and scored too).")
+                 "curves go on, with a marker where it starts. The TensorFlow tutorial trains 10. Measured here at "
+                 "224×224: validation accuracy dips in the first fine-tuning epoch (the head meets augmented "
+                 "images) and climbs back over the next ones; after 10 it was higher than after 2 with 2 of 3 "
+                 "training seeds, in about 9 minutes instead of 2–3. The best epoch's checkpoint is kept and scored "
+                 "too.")
         problems.append(problem)
         options["fine_tune_at"], problem = ui.whole_number(
             b, "Unfreeze from layer", 0, MOBILENET_LAYERS, key="train_ft_at", persist_state="session",
