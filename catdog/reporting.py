@@ -446,6 +446,18 @@ def phase_text(snapshot: dict) -> str:
     return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
 
 
+def stopping_text(snapshot: dict) -> str:
+    """What a job told to stop does next, for the lines that name its state: ``"stopping after the current
+    batch"`` while it trains or extracts features (Stop takes effect there), else ``"stopping"`` (while the test
+    split is scored, say, which goes on to its end).
+
+    Args:
+        snapshot: :meth:`catdog.training.Progress.snapshot` (``phase``).
+    """
+    return ("stopping after the current batch" if snapshot.get("phase") in ("training", "extracting features")
+            else "stopping")
+
+
 def progress_text(snapshot: dict, now: float | None = None, *, short: bool = False) -> str:
     """The Training page's progress line: :func:`phase_text` and the time left (:func:`eta_seconds`), e.g.
     ``"training · epoch 2/3 · about 31 s left"``, ``"… · about 1 min 5 s left before fine-tuning"``,

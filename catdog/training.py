@@ -189,8 +189,9 @@ class RunInfo:
 
     @property
     def fine_tune_start(self) -> int | None:
-        """The first fine-tuning epoch (1-based; ``run.json``'s ``fine_tune_start_epoch``), if the run reached
-        fine-tuning: the epoch after its last frozen one, also when Stop cut that one short."""
+        """The first fine-tuning epoch (1-based; ``run.json``'s ``fine_tune_start_epoch``): the epoch after the
+        last frozen one, also when Stop cut this first fine-tuning epoch short; ``None`` when the run never reached
+        fine-tuning (no fine-tuning epochs, or stopped or failed in the frozen phase)."""
         start = self.record.get("fine_tune_start_epoch")
         return start if isinstance(start, int) and start >= 1 else None
 
@@ -378,7 +379,7 @@ class RunStore:
         name = name.strip()
         if not name:
             raise CatdogError("A run name cannot be empty.")
-        return self.update(self.get(run_id), name=name[:RUN_NAME_MAX])
+        return self.update(self.get(run_id), name=name[:RUN_NAME_MAX].rstrip())
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder.

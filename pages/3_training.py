@@ -34,8 +34,9 @@ defaults, batch_default = TrainConfig(), DataConfig.batch_size
 # A reload (F5) is a new session: while this browser's job waits or trains, the form starts from that job's
 # settings, which the live view below shows, so that Train on it is caught as "already running" instead of queueing
 # the defaults (QA: F5 mid-training brought back 20 epochs and an empty name under a 5-epoch run).
+# A job told to stop is no such twin (Stop, then Train, trains again), so the form keeps the defaults then.
 if "train_model" not in state and (mine := jobs.job_in_view(None, ui.owner_id())) is not None \
-        and mine.owner == ui.owner_id() and not mine.finished:
+        and mine.owner == ui.owner_id() and not mine.finished and not mine.stop.is_set():
     defaults, batch_default = mine.train_config, mine.data_config.batch_size
     if defaults.model == "model4":
         state["train_image_size"] = mine.data_config.image_size[0]
@@ -44,7 +45,8 @@ ui.defaults({
     "train_model": defaults.model, "train_epochs": defaults.epochs, "train_batch": batch_default,
     "train_lr": defaults.learning_rate, "train_seed": defaults.seed, "train_name": defaults.name,
     "train_flip": defaults.flip_mode, "train_rotation": defaults.rotation_factor, "train_fill": defaults.fill_mode,
-    "train_weights": ("" if defaults.weights == "imagenet" else defaults.weights) if model4_form
+    # a job's "imagenet" is the empty field; "" (the server's default) never comes from this page
+    "train_weights": ("" if defaults.weights == "imagenet" else defaults.weights) if model4_form and defaults.weights
     else os.environ.get(ENV_MOBILENET_WEIGHTS, ""),
     "train_fast": defaults.fast or not model4_form, "train_views": defaults.views,
     "train_ft": defaults.fine_tune_epochs, "train_ft_at": defaults.fine_tune_at,
@@ -145,6 +147,9 @@ if spec.mobilenet:
         if trained and trained != side:
             st.caption(f"This weights file was trained on {trained}×{trained} images; at {side}×{side} its "
                        f"features are a little less accurate. Choose {trained} to match it.")
+        elif side != IMAGE_SIZE[0] and not trained and options["weights"] != "imagenet":  # kept from before
+            st.caption(f"This file's name tells no size: {side}×{side} is the size chosen before. Choose the size "
+                       "it was trained at (Keras names such files …_224_no_top.h5).")
         elif side != IMAGE_SIZE[0]:  # why not the course's size, said where it is chosen (QA)
             st.caption(f"The course uses {IMAGE_SIZE[0]}×{IMAGE_SIZE[1]}; {side}×{side} is the size this weights "
                        "file was trained at: more accurate features, about twice the work per image.")
@@ -199,7 +204,7 @@ if spec.mobilenet:
                  "need the most memory, else 1.")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
-                           name=run_name.strip()[:RUN_NAME_MAX], **options)
+                           name=run_name.strip()[:RUN_NAME_MAX].rstrip(), **options)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -325,7 +330,7 @@ def _other_jobs_of_mine(shown) -> None:
     st.caption("Your other trainings")
     for job in mine:
         text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
-        where = ("stopping after the current batch" if job.stop.is_set()  # not "training" with a Stop (QA)
+        where = (reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
                  else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
                  else f"queued, position {jobs.position(job)}")
         text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
@@ -343,7 +348,7 @@ def train_status():
     if job is None or job.finished or job.owner != ui.owner_id():
         return
     snap = job.progress.snapshot()
-    where = ("stopping after the current batch" if job.stop.is_set()  # not "… left" above "stopping" (QA)
+    where = (reporting.stopping_text(snap) if job.stop.is_set()  # not "… left" above "stopping" (QA)
              else f"queued, position {jobs.position(job)}" if job.state == "queued"
              else reporting.progress_text(snap, short=True))
     below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
@@ -508,8 +513,8 @@ with st.container():
         # colour when another joined or left, and "the orange line" was another run in each tab (QA)
         age = {rid: n for n, rid in enumerate(reversed(with_curves))}
         curves = {labels[rid]: by_id[rid].history() for rid in sorted(picked, key=age.get)}
-        # a diamond on each fine-tuned run's first fine-tuning epoch: the live chart's dashed line, once per run
-        # only where that epoch was logged: a run that failed as fine-tuning began has none, nor a diamond (QA)
+        # A diamond on each fine-tuned run's first fine-tuning epoch: the live chart's dashed line, once per run.
+        # Only where that epoch was logged: a run that failed as fine-tuning began has none, nor a diamond (QA).
         tuned = {labels[rid]: start for rid in picked if (start := by_id[rid].fine_tune_start)
                  and any(row["epoch"] == start for row in curves[labels[rid]])}
         st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: age[rid] for rid in picked},
@@ -519,8 +524,8 @@ with st.container():
             st.caption("Diamond: the first fine-tuning epoch, where MobileNetV2's top layers start to train with "
                        "the head.")
         if any(by_id[rid].record.get("partial_epoch") for rid in picked):
-            st.caption("Open circle: the last epoch of a run stopped mid-epoch, validated after the batches it ran "
-                       "(the status column says how many).")
+            st.caption("Open marker (a circle, or a diamond on a first fine-tuning epoch): the last epoch of a run "
+                       "stopped mid-epoch, validated after the batches it ran (the status column says how many).")
 
 
 def _manage(action: str) -> None:

@@ -281,7 +281,8 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     [row] = at.dataframe[1].value.to_dict("records")
     assert row["status"] == f"stopped: epoch 1, batch 1/{batches}" and row["epochs"] == 1
     assert at.multiselect(key="compare_runs").value == [run.run_id]
-    assert any(c.startswith("Open circle: the last epoch of a run stopped mid-epoch") for c in captions)
+    assert any(c.startswith("Open marker (a circle, or a diamond on a first fine-tuning epoch): the last epoch of a "
+                            "run stopped mid-epoch") for c in captions)
     compared = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
     assert compared["marker"]["symbol"] == ["circle-open"]
 
@@ -308,6 +309,7 @@ def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, t
     at.run()
     traces = {t["name"].split(" · ")[0]: t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     assert traces["tuned"]["marker"]["symbol"] == ["circle", "circle", "circle", "diamond-open"]
+    assert traces["tuned"]["hovertext"][3] == "<br>the first fine-tuning epoch<br>stopped after batch 2 of 63"
     # failed as fine-tuning began: that epoch never logged, so no diamond, nor a caption about one (QA)
     store.update(tuned, partial_epoch=None, fine_tune_start_epoch=5)
     at.run()
@@ -926,12 +928,39 @@ def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, 
         assert not again.exception and not other.exception
         job.stop.set()  # Stop pressed, its batch not yet ended: the line beside Train said "… left" (QA)
         assert "lesson · stopping after the current batch · live view below" in texts(again.run())
+        # a job told to stop is no twin (Stop, then Train, trains again): a reload now starts from the defaults
+        assert open_page(PAGES[2], synthetic_data, _catdog_owner="alice").number_input(key="train_epochs").value == 20
     finally:
         release.set()
     deadline = time.time() + 30
     while time.time() < deadline and not job.finished:
         time.sleep(0.05)
     assert open_page(PAGES[2], synthetic_data, _catdog_owner="alice").number_input(key="train_epochs").value == 20
+
+
+def test_a_reload_while_model4_trains_shows_its_mobilenet_settings(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", fake_trainer(release))
+    at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model4", train_weights="",
+                   train_image_size=224, train_fast=True, train_views=2, train_ft=3, train_ft_at=120)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    [job] = _queue_jobs(tmp_path)
+    assert job.train_config.weights == "imagenet" and job.data_config.image_size == (224, 224)
+    try:
+        wait_until_running(job)
+        again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # F5; the server default: the shared file
+        assert again.text_input(key="train_weights").value == ""  # Keras's download, as chosen
+        assert again.selectbox(key="train_image_size").value == 224 and again.toggle(key="train_fast").value
+        assert [again.number_input(key=k).value for k in ("train_views", "train_ft", "train_ft_at")] == [2, 3, 120]
+        [b for b in again.button if b.label == "Train"][0].click().run()
+        assert len(_queue_jobs(tmp_path)) == 1 and again.toast[0].value.startswith("Already running")
+        assert not again.exception
+    finally:
+        release.set()
 
 
 def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_path, monkeypatch):

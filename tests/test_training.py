@@ -1022,3 +1022,11 @@ def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_
     names = [trace.name for trace in figure.data if trace.showlegend]
     assert len(names[0]) == LEGEND_NAME_MAX and names[0].startswith("AAAA") and names[0].endswith("…" + label[-22:])
     assert names[1] == "short · model1 · test 55.0%"
+
+
+def test_a_job_told_to_stop_says_what_it_does_next():
+    from catdog.reporting import stopping_text
+
+    assert stopping_text({"phase": "training"}) == stopping_text({"phase": "extracting features"}) \
+        == "stopping after the current batch"
+    assert stopping_text({"phase": "testing"}) == "stopping"  # the test split is scored to its end (review)
