@@ -340,6 +340,24 @@ def test_training_page_points_out_overfitting_under_the_curves(synthetic_data, t
                                   "60%") and "model2 adds random flips" in i.value for i in at.info)
 
 
+def held_trainer(release, *, stops: bool = True):
+    """A trainer with ``train_run``'s signature that sits in epoch 1, batch 3 of 63 until ``release`` is set (or,
+    with ``stops``, Stop is pressed; 60 s at most), then ends its run "stopped" if Stop was pressed, else "done"."""
+    from catdog import training
+
+    def trainer(train_config, data_config, *, store, progress, stop, on_run_created):
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="training", epoch=1, batch=3, batches=63)
+        deadline = time.time() + 60
+        while not (release.is_set() or stops and stop.is_set()) and time.time() < deadline:
+            time.sleep(0.01)
+        store.update(run, status="stopped" if stop.is_set() else "done")
+        return training.TrainResult(run, [], None)
+
+    return trainer
+
+
 def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, tmp_path, monkeypatch):
     import threading
 
@@ -347,18 +365,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     from catdog.ui import training_queue
 
     release = threading.Event()
-
-    def held(train_config, data_config, *, store, progress, stop, on_run_created):
-        """Trains until released or stopped."""
-        run = store.create(train_config, data_config)
-        on_run_created(run)
-        progress.set(phase="training", epoch=1, batch=3, batches=63)
-        while not (release.is_set() or stop.is_set()):
-            time.sleep(0.01)
-        store.update(run, status="stopped" if stop.is_set() else "done")
-        return training.TrainResult(run, [], None)
-
-    monkeypatch.setattr(training, "train_run", held)
+    monkeypatch.setattr(training, "train_run", held_trainer(release))
     at = open_page(PAGES[2], synthetic_data, train_name="first")
     train = lambda: [b for b in at.button if b.label == "Train"][0].click().run()  # noqa: E731
     train()
@@ -899,17 +906,7 @@ def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, 
     from catdog import training
 
     release = threading.Event()
-
-    def slow_to_stop(train_config, data_config, *, store, progress, stop, on_run_created):
-        """Trains until released, a Stop included: as a long batch does."""
-        run = store.create(train_config, data_config)
-        on_run_created(run)
-        progress.set(phase="training", epoch=1, batch=3, batches=63)
-        release.wait(30)
-        store.update(run, status="stopped" if stop.is_set() else "done")
-        return training.TrainResult(run, [], None)
-
-    monkeypatch.setattr(training, "train_run", slow_to_stop)
+    monkeypatch.setattr(training, "train_run", held_trainer(release, stops=False))  # Stop waits, as in a long batch
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model2", train_epochs=5,
                    train_name="lesson", train_seed=7, train_rotation=0.1, train_batch=16)
     [b for b in at.button if b.label == "Train"][0].click().run()
@@ -938,54 +935,50 @@ def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, 
     assert open_page(PAGES[2], synthetic_data, _catdog_owner="alice").number_input(key="train_epochs").value == 20
 
 
-def test_a_reload_while_model4_trains_shows_its_mobilenet_settings(synthetic_data, tmp_path, monkeypatch):
+@pytest.fixture
+def held_training(monkeypatch):
+    """Every job trains (:func:`fake_trainer`) until it is stopped or the test ends."""
     import threading
 
     from catdog import training
 
     release = threading.Event()
     monkeypatch.setattr(training, "train_run", fake_trainer(release))
+    yield release
+    release.set()
+
+
+def test_a_reload_while_model4_trains_shows_its_mobilenet_settings(synthetic_data, tmp_path, held_training):
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model4", train_weights="",
                    train_image_size=224, train_fast=True, train_views=2, train_ft=3, train_ft_at=120)
     [b for b in at.button if b.label == "Train"][0].click().run()
     [job] = _queue_jobs(tmp_path)
     assert job.train_config.weights == "imagenet" and job.data_config.image_size == (224, 224)
-    try:
-        wait_until_running(job)
-        again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # F5; the server default: the shared file
-        assert again.text_input(key="train_weights").value == ""  # Keras's download, as chosen
-        assert again.selectbox(key="train_image_size").value == 224 and again.toggle(key="train_fast").value
-        assert [again.number_input(key=k).value for k in ("train_views", "train_ft", "train_ft_at")] == [2, 3, 120]
-        [b for b in again.button if b.label == "Train"][0].click().run()
-        assert len(_queue_jobs(tmp_path)) == 1 and again.toast[0].value.startswith("Already running")
-        assert not again.exception
-    finally:
-        release.set()
+    wait_until_running(job)
+    again = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")  # F5; the server default: the shared file
+    assert again.text_input(key="train_weights").value == ""  # Keras's download, as chosen
+    assert again.selectbox(key="train_image_size").value == 224 and again.toggle(key="train_fast").value
+    assert [again.number_input(key=k).value for k in ("train_views", "train_ft", "train_ft_at")] == [2, 3, 120]
+    [b for b in again.button if b.label == "Train"][0].click().run()
+    assert len(_queue_jobs(tmp_path)) == 1 and again.toast[0].value.startswith("Already running")
+    assert not again.exception
 
 
-def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_path, monkeypatch):
-    import threading
-
-    from catdog import training
+def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_path, held_training):
     from catdog.config import RUN_NAME_MAX
 
-    release = threading.Event()
-    monkeypatch.setattr(training, "train_run", fake_trainer(release))
     long_name = "lesson " + "x" * 93  # a paste past Streamlit's max_chars was dropped whole, without a word (QA)
     at = open_page(PAGES[2], synthetic_data)
     at.text_input(key="train_name").input(long_name).run()
     assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 100." in texts(at)
     [b for b in at.button if b.label == "Train"][0].click().run()
-    try:
-        [job] = _queue_jobs(tmp_path)
-        assert job.train_config.name == long_name[:RUN_NAME_MAX]
-        wait_until_running(job)
-        at.run()
-        at.text_input(key="manage_name").input("y" * 120).run()
-        assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 120." in texts(at)
-        assert not at.exception
-    finally:
-        release.set()
+    [job] = _queue_jobs(tmp_path)
+    assert job.train_config.name == long_name[:RUN_NAME_MAX]
+    wait_until_running(job)
+    at.run()
+    at.text_input(key="manage_name").input("y" * 120).run()
+    assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 120." in texts(at)
+    assert not at.exception
 
 
 def test_a_run_that_is_training_offers_no_delete(synthetic_data, tmp_path, monkeypatch):
