@@ -33,6 +33,33 @@ def default_runs_dir() -> Path:
     return Path(os.environ.get(ENV_RUNS_DIR) or "runs")
 
 
+#: Split sizes the Dataset settings accept (images, both ends included): at least one image per class.
+SPLIT_SIZES = (2, 100_000)
+#: Split seeds the Dataset settings accept (both ends included): what a browser's number field holds exactly.
+SPLIT_SEEDS = (0, 2**31 - 1)
+
+
+def split_settings_problem(validation_size: int, test_size: int, seed: int) -> str | None:
+    """What is wrong with the Dataset settings' numbers, or ``None``.
+
+    The sidebar's fields have no range of their own: with one, Streamlit kept a typed 1 or -1 in the field in red
+    and the pages went on with the last value in range, so a teacher matching a student's split seed got another
+    split without a word (QA). The pages say this message instead and wait for a fix.
+
+    Args:
+        validation_size, test_size: images per split (:data:`SPLIT_SIZES`).
+        seed: the split seed (:data:`SPLIT_SEEDS`).
+
+    Returns:
+        ``"Test images: 1 is not allowed here; choose 2 to 100,000."`` for the first number out of range.
+    """
+    for label, value, (low, high) in (("Validation images", validation_size, SPLIT_SIZES),
+                                       ("Test images", test_size, SPLIT_SIZES), ("Split seed", seed, SPLIT_SEEDS)):
+        if not low <= value <= high:
+            return f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,} (Dataset settings, sidebar)."
+    return None
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the data is and how it is split and batched.

@@ -88,6 +88,16 @@ def download_dataset() -> Path:
     raise CatdogError(f"The downloaded archive at {extracted} holds no '{DATASET_NAME}/train' folder.")
 
 
+def _unquoted(path: str) -> str:
+    """``path`` without surrounding blanks and one pair of surrounding quotes: Windows' "Copy as path" and Linux
+    file managers quote paths, and a quoted path read as a folder named with quotes inside the dashboard's folder
+    (QA)."""
+    path = path.strip()
+    if len(path) >= 2 and path[0] == path[-1] and path[0] in "'\"":
+        path = path[1:-1].strip()
+    return path
+
+
 def locate_dataset(
     data_dir: str | os.PathLike | None = None,
     *,
@@ -117,8 +127,8 @@ def locate_dataset(
         OSError: a folder inside the dataset root cannot be listed (:func:`scan_dataset`).
     """
     for explicit in (data_dir, os.environ.get(ENV_DATA_DIR)):
-        if explicit is not None and str(explicit).strip():
-            root = Path(str(explicit).strip()).expanduser().resolve()
+        if explicit is not None and (text := _unquoted(str(explicit))):
+            root = Path(text).expanduser().resolve()
             scan_dataset(root)
             return root
     for candidate in keras_cache_candidates():
@@ -195,8 +205,11 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
         raise CatdogError(f"'{root}' is a file, not a folder. Give the folder that holds train/ and validation/.")
     missing = [name for name in SPLIT_DIRS if not (root / name).is_dir()]
     if missing:
-        nested = root / DATASET_NAME
-        hint = f" Did you mean '{nested}'?" if (nested / "train").is_dir() else ""
+        # one level too high (the folder that holds cats_and_dogs_filtered), or too low: train/ itself or one of
+        # its class folders, the likeliest slips at the start of a lesson (QA)
+        near = [c for c in (root / DATASET_NAME, root.parent, root.parent.parent)
+                if c != root and all((c / name).is_dir() for name in SPLIT_DIRS)]
+        hint = f" Did you mean '{near[0]}'?" if near else ""
         raise CatdogError(
             f"The data folder '{root}' has no {' and no '.join(m + '/' for m in missing)} sub-folder. "
             f"It must hold train/ and validation/, each with one sub-folder per class.{hint}"
@@ -389,8 +402,8 @@ def make_splits(
         raise CatdogError("The validation and test sizes must not be negative.")
     if validation_size + test_size > available:
         raise CatdogError(
-            f"validation/ holds {available} readable images: too few for a validation split of "
-            f"{validation_size} plus a test split of {test_size}. Lower those sizes (Dataset settings in the "
+            f"validation/ holds {available:,} readable images: too few for a validation split of "
+            f"{validation_size:,} plus a test split of {test_size:,}. Lower those sizes (Dataset settings in the "
             "sidebar; --validation-size and --test-size on the command line)."
         )
     sizes = {c: len(v) for c, v in pool.items()}

@@ -17,7 +17,7 @@ from typing import Mapping
 
 import streamlit as st
 
-from catdog.config import ENV_DATA_DIR, DataConfig, default_runs_dir
+from catdog.config import ENV_DATA_DIR, DataConfig, default_runs_dir, split_settings_problem
 from catdog.errors import CatdogError
 
 
@@ -248,29 +248,33 @@ def data_config() -> DataConfig:
         state.setdefault(f"_kept_{key}", state.get(key, default))
         state[key] = state[f"_kept_{key}"]
     with st.sidebar.expander("Dataset settings", expanded=False):
+        server_default = os.environ.get(ENV_DATA_DIR)
         st.text_input(
             "Data folder", key="data_dir", on_change=_keep_setting, args=("data_dir",),
             help="Folder holding train/ and validation/, on the computer the dashboard runs on (a relative path "
-                 f"starts from its folder `{os.getcwd()}`). Empty: use the Keras cache, or download "
-                 "cats_and_dogs_filtered.zip (68 MB) if there is no copy yet.",
+                 f"starts from its folder `{os.getcwd()}`). Empty: "
+                 + (f"the server's folder, `{server_default}` (${ENV_DATA_DIR})." if server_default else
+                    "use the Keras cache, or download cats_and_dogs_filtered.zip (68 MB) if there is no copy "
+                    "yet."),
         )
-        st.number_input("Validation images", min_value=2, max_value=100_000, step=50, key="validation_size",
+        # No min_value/max_value: the pages say what is out of range (config.split_settings_problem)
+        st.number_input("Validation images", step=50, key="validation_size",
                         on_change=_keep_setting, args=("validation_size",),
                         help="Images of validation/ that score every epoch (the curves); the model never trains "
                              "on them, but you choose epochs and settings by them.")
-        st.number_input("Test images", min_value=2, max_value=100_000, step=50, key="test_size",
+        st.number_input("Test images", step=50, key="test_size",
                         on_change=_keep_setting, args=("test_size",),
                         help="Images of validation/ held out for the final score only: a fair estimate of "
                              "accuracy on new photos, since nothing was chosen by them.")
-        st.number_input("Split seed", min_value=0, max_value=2**31 - 1, step=1, key="split_seed",
+        st.number_input("Split seed", step=1, key="split_seed",
                         on_change=_keep_setting, args=("split_seed",),
                         help="Which images go to the test split (drawn once, per class): the same seed gives "
                              "the same split. Compare runs only on the same split.")
     return DataConfig(
         data_dir=state["data_dir"].strip() or None,
-        validation_size=int(state["validation_size"]),
-        test_size=int(state["test_size"]),
-        seed=int(state["split_seed"]),
+        validation_size=int(state["validation_size"] or 0),  # a cleared field: said as 0 by prepared_splits
+        test_size=int(state["test_size"] or 0),
+        seed=int(state["split_seed"] or 0),
     )
 
 
@@ -286,12 +290,18 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
     """``(root, splits)`` for the settings, computed once per server process.
 
     Shows a spinner (naming the 68 MB download when there is no local copy) and
-    turns problems into an error message on the page, which then stops there; with
+    turns problems (split settings out of range, :func:`catdog.config.split_settings_problem`, and the dataset
+    errors of :func:`catdog.training.prepare_splits`) into an error message on the page, which then stops there; with
     ``stop=False`` the page goes on and gets ``(None, None)`` (the Training page keeps its
     running job and its runs in view while the dataset settings are being fixed).
     """
     from catdog.data import keras_cache_candidates
 
+    if problem := split_settings_problem(config.validation_size, config.test_size, config.seed):
+        st.error(plain(problem), icon=":material/error:")
+        if stop:
+            st.stop()
+        return None, None
     key = (config.data_dir, config.validation_size, config.test_size, config.seed)
     downloading = not config.data_dir and not os.environ.get(ENV_DATA_DIR) and not any(
         (c / "train").is_dir() for c in keras_cache_candidates()

@@ -29,7 +29,9 @@ with right:
         either = " (or always ".join(f"'{name}'" for name in majority) + ")" * (len(majority) - 1)
         meaning = (f"The training split has as many {' as '.join(majority)}, so no class is the majority: always "
                    f"answering {either} gets this share of the test images right, on average.")
-    st.metric("Majority-class baseline", f"{baseline:.1%}", help=f"{ui.plain(meaning)} A model must beat this.")
+    must = ("A model must beat this." if baseline < 1 else  # "must beat 100%" (QA)
+            "No model can beat this: the test split holds one class only (see the warning below).")
+    st.metric("Majority-class baseline", f"{baseline:.1%}", help=f"{ui.plain(meaning)} {must}")
 st.caption(f"Dataset folder: `{root}`")
 for split, missing in data.missing_classes(counts).items():
     st.warning(f"The {split} split holds no {' and no '.join(missing)}: its accuracy says nothing about "

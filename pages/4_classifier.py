@@ -28,6 +28,7 @@ def trained_runs():
     return [r for r in found if r.model_path.is_file() and r.status in ("done", "stopped") and r.has_epochs], unreadable
 
 
+config = ui.data_config()  # the sidebar's dataset settings, on this page too before a model exists (QA)
 runs, unreadable = trained_runs()
 
 
@@ -173,7 +174,6 @@ with classify_tab:
                     st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
 
 with evaluate_tab:
-    config = ui.data_config()
     root, splits = ui.prepared_splits(config)
     st.caption(f"The {len(splits.test)} test images of the split in the sidebar (split seed {splits.seed}). No "
                "model trains on test images; for a run made with other split settings some of them were its "

@@ -1,5 +1,6 @@
 """Locating, validating, splitting and loading the dataset."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +82,19 @@ def test_unusable_folders_get_clear_messages_and_are_not_changed(tmp_path, make,
 
 
 def test_nested_folder_hint(tmp_path):
-    make_dataset(tmp_path / "cats_and_dogs_filtered", 1, 1)
+    root = make_dataset(tmp_path / "cats_and_dogs_filtered", 1, 1)
     with pytest.raises(CatdogError, match="Did you mean"):
         data.scan_dataset(tmp_path)
+    # one level too low, the likelier slip: train/ itself, or one of its class folders (QA)
+    for too_low in (root / "train", root / "train" / "cats"):
+        with pytest.raises(CatdogError, match=re.escape(f"Did you mean '{root}'?")):
+            data.scan_dataset(too_low)
+
+
+def test_a_quoted_path_is_read_without_its_quotes(tmp_path):
+    root = make_dataset(tmp_path / "with space", 1, 1)  # "Copy as path" quotes it (QA)
+    for quoted in (f'"{root}"', f"'{root}'", f'  "{root}" '):
+        assert data.locate_dataset(quoted, download=False) == root.resolve()
 
 
 def test_empty_class_folder_in_train_is_refused(tmp_path):

@@ -60,6 +60,27 @@ def test_every_page_renders_without_exception(page, synthetic_data):
     assert at.title[0].value in ("Data", "Augmentation", "Training", "Classifier")
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_split_settings_out_of_range_are_said_not_replaced(page, synthetic_data):
+    # With the fields' own range, Streamlit kept a typed 1 in red and the pages went on with 2 (QA).
+    at = open_page(page, synthetic_data)
+    # the sidebar is on every page: the Classifier without a trained model had none (QA)
+    assert at.text_input(key="data_dir").value == str(synthetic_data)
+    at.number_input(key="test_size").set_value(1).run()
+    assert not at.exception
+    if page != PAGES[3]:  # the Classifier uses the split only to evaluate a trained model
+        assert [shown(e.value) for e in at.error] == [
+            "Test images: 1 is not allowed here; choose 2 to 100,000 (Dataset settings, sidebar)."]
+    at.number_input(key="test_size").set_value(8).run()
+    at.number_input(key="split_seed").set_value(-1).run()
+    assert not at.exception
+    if page != PAGES[3]:
+        assert [shown(e.value) for e in at.error] == [
+            "Split seed: -1 is not allowed here; choose 0 to 2,147,483,647 (Dataset settings, sidebar)."]
+    at.number_input(key="split_seed").set_value(42).run()
+    assert not at.exception and not at.error
+
+
 def test_dashboard_routes_to_the_data_page(synthetic_data):
     at = open_page("dashboard.py", synthetic_data)
     assert not at.exception
