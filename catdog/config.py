@@ -51,7 +51,8 @@ def split_settings_problem(validation_size: int, test_size: int, seed: int) -> s
         seed: the split seed (:data:`SPLIT_SEEDS`).
 
     Returns:
-        ``"Test images: 1 is not allowed here; choose 2 to 100,000."`` for the first number out of range.
+        ``"Test images: 1 is not allowed here; choose 2 to 100,000 (Dataset settings, sidebar)."`` for the first
+        number out of range.
     """
     for label, value, (low, high) in (("Validation images", validation_size, SPLIT_SIZES),
                                        ("Test images", test_size, SPLIT_SIZES), ("Split seed", seed, SPLIT_SEEDS)):
