@@ -60,7 +60,9 @@ def _epoch_markers(history: Sequence[Mapping[str, float]], fine_tune_start: int 
         # both: Stop cut the first fine-tuning epoch short (QA: the open circle hid the diamond)
         marker=dict(symbol=["diamond-open" if c and t else "circle-open" if c else "diamond" if t else "circle"
                             for c, t in zip(cut, tuned)],
-                    size=[10 if c or t else 6 for c, t in zip(cut, tuned)]),
+                    size=[11 if t else 10 if c else 6 for c, t in zip(cut, tuned)],
+                    # outlined: in the line's own colour a diamond was easy to miss among the dots (QA)
+                    line=dict(color="#31333F", width=[1.5 if t else 0 for t in tuned])),
         hovertext=[("<br>the first fine-tuning epoch" if t else "")
                    + (f"<br>stopped after batch {row['stopped_after_batch']:.0f} of {row.get('batches', 0):.0f}"
                       if c else "") for row, c, t in zip(history, cut, tuned)],

@@ -322,6 +322,7 @@ def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, t
     assert not at.exception
     traces = {t["name"].split(" · ")[0]: t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     assert traces["tuned"]["marker"]["symbol"] == ["circle", "circle", "diamond", "circle"]
+    assert traces["tuned"]["marker"]["line"]["width"] == [0, 0, 1.5, 0]  # outlined, to be seen among the dots
     assert traces["tuned"]["hovertext"][2] == "<br>the first fine-tuning epoch"
     assert "symbol" not in traces["plain"].get("marker", {})
     assert any(c.value.startswith("Diamond: the first fine-tuning epoch") for c in at.caption)
