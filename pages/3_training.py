@@ -335,7 +335,8 @@ def _other_jobs_of_mine(shown) -> None:
                  else f"queued, position {jobs.position(job)}")
         text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
-        if not job.stop.is_set() and stop.button("Stop", key=f"stop_{job.job_id}"):
+        if not job.stop.is_set() and job.progress.snapshot()["phase"] != "testing" \
+                and stop.button("Stop", key=f"stop_{job.job_id}"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
@@ -380,7 +381,8 @@ def live_job():
         st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
-    if not job.finished and job.owner == ui.owner_id():
+    # not while it scores the test split: that runs to its end, and the run ended "done" under "stopping" (review)
+    if not job.finished and job.owner == ui.owner_id() and snap["phase"] != "testing":
         if st.button("Stop", icon=":material/stop:", key="stop_job"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")

@@ -986,6 +986,16 @@ def test_a_reload_while_model4_trains_shows_its_mobilenet_settings(synthetic_dat
     assert not again.exception
 
 
+def test_no_stop_while_the_test_split_is_scored(synthetic_data, tmp_path, held_training):
+    at = open_page(PAGES[2], synthetic_data)
+    [b for b in at.button if b.label == "Train"][0].click().run()
+    [job] = _queue_jobs(tmp_path)
+    wait_until_running(job)
+    assert [b for b in at.run().button if b.key == "stop_job"]
+    job.progress.set(phase="testing")  # scoring runs to its end: a Stop there changed nothing (review)
+    assert not [b for b in at.run().button if b.key == "stop_job"] and not at.exception
+
+
 def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_path, held_training):
     from catdog.config import RUN_NAME_MAX
 
