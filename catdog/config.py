@@ -56,9 +56,22 @@ def split_settings_problem(validation_size: int, test_size: int, seed: int) -> s
     """
     for label, value, (low, high) in (("Validation images", validation_size, SPLIT_SIZES),
                                        ("Test images", test_size, SPLIT_SIZES), ("Split seed", seed, SPLIT_SEEDS)):
-        if not low <= value <= high:
-            return f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,} (Dataset settings, sidebar)."
+        if problem := range_problem(label, value, low, high):
+            return f"{problem.removesuffix('.')} (Dataset settings, sidebar)."
     return None
+
+
+def range_problem(label: str, value: int, low: int, high: int) -> str | None:
+    """``"Epochs: 999 is not allowed here; choose 1 to 200."`` when ``value`` is outside ``low`` … ``high`` (both
+    included), else ``None``: the one wording of every number field the pages check themselves
+    (:func:`catdog.ui.whole_number`, :func:`split_settings_problem`)."""
+    return None if low <= value <= high else f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,}."
+
+
+def run_name(text: str) -> str:
+    """A run name as kept: ``text`` stripped and cut to :data:`RUN_NAME_MAX` characters, with no blank left at the
+    cut (the Training page's name fields, :meth:`catdog.training.RunStore.rename`)."""
+    return text.strip()[:RUN_NAME_MAX].rstrip()
 
 
 @dataclass(frozen=True)

@@ -458,6 +458,16 @@ def stopping_text(snapshot: dict) -> str:
             else "stopping")
 
 
+def offers_stop(snapshot: dict) -> bool:
+    """Whether a job's Stop button is shown: not while it scores the test split, which runs to its end (the run
+    ended "done" under "stopping", review).
+
+    Args:
+        snapshot: :meth:`catdog.training.Progress.snapshot` (``phase``).
+    """
+    return snapshot.get("phase") != "testing"
+
+
 def progress_text(snapshot: dict, now: float | None = None, *, short: bool = False) -> str:
     """The Training page's progress line: :func:`phase_text` and the time left (:func:`eta_seconds`), e.g.
     ``"training · epoch 2/3 · about 31 s left"``, ``"… · about 1 min 5 s left before fine-tuning"``,

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from catdog.atomic import write_atomic
-from catdog.config import CLASS_NAMES, IMAGE_SIZE, RUN_NAME_MAX, DataConfig, TrainConfig, fine_tune_accumulation
+from catdog.config import CLASS_NAMES, IMAGE_SIZE, DataConfig, TrainConfig, fine_tune_accumulation, run_name
 from catdog.errors import CatdogError
 
 #: Run states as written in ``run.json``.  ``interrupted`` is never written: it
@@ -370,16 +370,16 @@ class RunStore:
         return run
 
     def rename(self, run_id: str, name: str) -> RunInfo:
-        """Set the display name of a run (the folder keeps its id); the name is stripped and cut to
-        :data:`~catdog.config.RUN_NAME_MAX` characters.
+        """Set the display name of a run (the folder keeps its id), as :func:`catdog.config.run_name` keeps it
+        (stripped, cut to :data:`~catdog.config.RUN_NAME_MAX` characters).
 
         Raises:
             CatdogError: no such run, an empty name, or a record that cannot be written (:meth:`update`).
         """
-        name = name.strip()
+        name = run_name(name)
         if not name:
             raise CatdogError("A run name cannot be empty.")
-        return self.update(self.get(run_id), name=name[:RUN_NAME_MAX].rstrip())
+        return self.update(self.get(run_id), name=name)
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder.

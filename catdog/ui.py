@@ -17,7 +17,8 @@ from typing import Mapping
 
 import streamlit as st
 
-from catdog.config import ENV_DATA_DIR, DataConfig, default_runs_dir, split_settings_problem
+from catdog.config import (ENV_DATA_DIR, RUN_NAME_MAX, DataConfig, default_runs_dir, range_problem,
+                           split_settings_problem)
 from catdog.errors import CatdogError
 
 
@@ -112,8 +113,27 @@ def whole_number(container, label: str, low: int, high: int, *, key: str, **kwar
         ``(value, problem)``: the field's value as an ``int``, and ``None`` or the message.
     """
     value = int(container.number_input(label, step=1, key=key, **kwargs))
-    problem = None if low <= value <= high else f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,}."
-    return value, problem
+    return value, range_problem(label, value, low, high)
+
+
+def run_name_input(container, label: str, *, key: str, **kwargs) -> str:
+    """A run name field, and under it, for a name past :data:`~catdog.config.RUN_NAME_MAX` characters, a line that
+    says it will be cut (:func:`catdog.config.run_name`). No ``max_chars``: Streamlit drops a paste past it whole,
+    without a word (QA; streamlit/streamlit#9221).
+
+    Args:
+        container: where to draw it (``st``, a column).
+        label: the field's label.
+        key: the widget's session-state key.
+        kwargs: further ``st.text_input`` arguments.
+
+    Returns:
+        The field's text as typed.
+    """
+    text = container.text_input(label, key=key, **kwargs)
+    if len(text.strip()) > RUN_NAME_MAX:
+        container.caption(f"A run name keeps its first {RUN_NAME_MAX} characters; this one has {len(text.strip())}.")
+    return text
 
 
 def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from catdog import augment, charts, reporting, ui
 from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, DataConfig, TrainConfig,
-                           fine_tune_accumulation)
+                           fine_tune_accumulation, run_name)
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
@@ -101,10 +101,7 @@ seed, problem = ui.whole_number(left, "Training seed", 0, 2**31 - 1, key="train_
                                      "the same training seed gives the same run on this machine. Which images are "
                                      "test images is the split seed's work (sidebar).")
 problems.append(problem)
-# no max_chars: Streamlit drops a paste past it whole, without a word (QA; streamlit/streamlit#9221)
-run_name = middle.text_input("Run name (optional)", key="train_name", persist_state="session")
-if len(run_name.strip()) > RUN_NAME_MAX:
-    middle.caption(f"A run name keeps its first {RUN_NAME_MAX} characters; this one has {len(run_name.strip())}.")
+name_typed = ui.run_name_input(middle, "Run name (optional)", key="train_name", persist_state="session")
 
 options = {}
 weights_problem = None  # what is wrong with model4's weights file, found once per run of the page
@@ -204,7 +201,7 @@ if spec.mobilenet:
                  "need the most memory, else 1.")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
-                           name=run_name.strip()[:RUN_NAME_MAX].rstrip(), **options)
+                           name=run_name(name_typed), **options)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -335,7 +332,7 @@ def _other_jobs_of_mine(shown) -> None:
                  else f"queued, position {jobs.position(job)}")
         text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
-        if not job.stop.is_set() and job.progress.snapshot()["phase"] != "testing" \
+        if not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()) \
                 and stop.button("Stop", key=f"stop_{job.job_id}"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
@@ -381,8 +378,7 @@ def live_job():
         st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
-    # not while it scores the test split: that runs to its end, and the run ended "done" under "stopping" (review)
-    if not job.finished and job.owner == ui.owner_id() and snap["phase"] != "testing":
+    if not job.finished and job.owner == ui.owner_id() and reporting.offers_stop(snap):
         if st.button("Stop", icon=":material/stop:", key="stop_job"):
             jobs.stop(job)
             st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
@@ -562,9 +558,7 @@ with st.expander("Rename or delete a run"):
                 icon=":material/info:")
     picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
                               placeholder="Choose a run")
-    new_name = st.text_input("New name", key="manage_name")  # no max_chars: see "Run name" above
-    if len(new_name.strip()) > RUN_NAME_MAX:
-        st.caption(f"A run name keeps its first {RUN_NAME_MAX} characters; this one has {len(new_name.strip())}.")
+    ui.run_name_input(st, "New name", key="manage_name")
     a, b = st.columns(2)
     a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
     with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None, key="delete_popover",
