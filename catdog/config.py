@@ -183,7 +183,10 @@ def fine_tune_accumulation(steps: int, image_size: tuple[int, int]) -> int:
     and 2.30 GB, up to 10 % slower (seed 1: 545 vs 494 s in all) at about equal accuracy
     (seed 1: 98.4 vs 98.7 % on all 1,000 ``validation/`` images); at 160×160 whole batches
     peaked at only 1.83 GB, and 4 micro-batches of 8 were slower (321 vs 275 s) and scored
-    lower with both seeds tried (95.5 vs 97.4 %, 96.3 vs 98.0 %).
+    lower with both seeds tried (95.5 vs 97.4 %, 96.3 vs 98.0 %).  All of these predate the
+    BatchNormalization fix of 3 Dec 2026 (until then each micro-batch was normalized by its own
+    statistics, so micro-batches were not the same updates); after it, 4 micro-batches at 224×224
+    peak at 2.14–2.17 GB and whole batches at 160×160 at 1.66–1.68 GB.
 
     Args:
         steps: ``TrainConfig.fine_tune_accumulation_steps`` (≥ 0).

@@ -93,8 +93,8 @@ def weights_image_size(weights: str | None) -> int | None:
     (``keras/src/applications/mobilenet_v2.py``) and, for ``weights="imagenet"``, downloads the
     file trained at the model's own input size.  Features of weights used at another size than
     they were trained at are less accurate: on this project's data, the 224 file in a 160×160
-    model4 scored 95.5 % test / 97.4 % on all of ``validation/``, at 224×224 97.0 % / 98.8 %
-    (README, benchmarks).
+    fast model4 scored 93.0 % test / 96.9 % on all of ``validation/``, at 224×224 97.0 % / 98.7 %
+    (training seed 0, 3 Dec 2026; README, Benchmarks).
 
     Args:
         weights: ``"imagenet"``, ``None`` or a path.
@@ -114,8 +114,8 @@ def default_input_size(weights: str | None) -> int:
     Keras does the same for ``weights="imagenet"``: it downloads the file trained at the
     model's input size.  A weights file named the Keras way (:func:`weights_image_size`) at
     one of :data:`MOBILENET_INPUT_SIZES` gives its size (224 for the offline
-    ``…_1.0_224_no_top.h5``: 97.0 % test in fast mode instead of 95.5 % at 160, README
-    benchmarks); anything else gives the course's 160 (:data:`catdog.config.IMAGE_SIZE`).
+    ``…_1.0_224_no_top.h5``: 97.0 % test in fast mode instead of 93.0 % at 160, README
+    Benchmarks); anything else gives the course's 160 (:data:`catdog.config.IMAGE_SIZE`).
 
     Args:
         weights: ``"imagenet"``, ``None`` or a path (resolve ``$CATDOG_MOBILENET_WEIGHTS`` first
