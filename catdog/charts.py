@@ -166,7 +166,8 @@ def history_figure(
     if metric == "accuracy":
         _accuracy_axis(fig, [row.get(key) for row in history for key in (metric, f"val_{metric}")])
     elif metric == "loss":
-        fig.update_yaxes(rangemode="tozero")  # a flat loss is drawn flat, not as plotly's zoom on its digits
+        # a flat loss is drawn flat, not as plotly's zoom on its digits; a tiny one as 5×10⁻⁶, not "5μ" (QA 14)
+        fig.update_yaxes(rangemode="tozero", exponentformat="power")
         _loss_axis(fig, history)
     fig.update_xaxes(range=_epoch_range([*epochs, fine_tune_start or 1]),
                      dtick=1 if len(epochs) <= EPOCH_TICKS_MAX else None)
@@ -232,7 +233,7 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
         if "accuracy" in metric:
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)
         elif "loss" in metric:  # from 0: a stuck run's 0.693178 → 0.693172 was drawn as a steep fall (QA)
-            fig.update_yaxes(rangemode="tozero", row=1, col=col)
+            fig.update_yaxes(rangemode="tozero", exponentformat="power", row=1, col=col)  # not "5μ" (QA 14)
         fig.update_xaxes(title_text="epoch", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
                          range=_epoch_range([row["epoch"] for history in curves.values() for row in history]),
                          row=1, col=col)

@@ -179,6 +179,14 @@ class DatasetInfo:
         return len(self.files[split_dir][class_name])
 
 
+
+def _fix_classes(classes: dict[str, list[str]]) -> str:
+    """What to do about class folders that differ between ``train/`` and ``validation/`` (``{split: names}``)."""
+    steps = [f"add {' and '.join(sorted(set(classes[a]) - set(classes[b])))} to {b}/ (with images), or take "
+             f"{'it' if len(set(classes[a]) - set(classes[b])) == 1 else 'them'} out of {a}/"
+             for a, b in (("train", "validation"), ("validation", "train")) if set(classes[a]) - set(classes[b])]
+    return ("To fix it, " + "; and ".join(steps) + ".") if steps else ""
+
 def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     """Check that ``root`` is a usable dataset folder and list its images.
 
@@ -222,13 +230,16 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
         raise CatdogError(
             f"train/ has the class folders {', '.join(classes['train'])} but validation/ has "
             f"{', '.join(classes['validation']) or 'none'}; "
-            "they must be the same."
+            "they must be the same: a model is scored on the classes it was trained on. " + _fix_classes(classes)
         )
     class_names = tuple(classes["train"])
     if len(class_names) != len(CLASS_NAMES):
         raise CatdogError(
             f"train/ in '{root}' must hold exactly two class folders (such as cats/ and dogs/): every catdog model "
-            f"ends in Dense(2), two logits, as in the course. Found {len(class_names)}: {', '.join(class_names)}."
+            f"gives two outputs, one per class (its last layer is Dense(2), as in the course). Found "
+            f"{len(class_names)}: {', '.join(class_names)}. "
+            + ("Add a second class folder, with its images, to train/ and validation/." if len(class_names) < 2 else
+               "Keep two of them in train/ and validation/: move the others out of the dataset folder.")
         )
     files: dict[str, dict[str, list[Path]]] = {}
     ignored: list[str] = []
@@ -314,6 +325,8 @@ class Splits:
         ignored: files of the dataset folder that are not images, with the reason
             (:attr:`DatasetInfo.ignored`).
         empty_classes: ``"split/class"`` folders without images (:attr:`DatasetInfo.empty_classes`).
+        unused: readable images of ``validation/`` in neither split, when the split sizes asked for add up to
+            fewer than it holds (0 with the course's 800 + 200).
     """
 
     class_names: tuple[str, ...]
@@ -324,6 +337,7 @@ class Splits:
     skipped: tuple[tuple[str, str], ...] = field(default=())
     ignored: tuple[str, ...] = ()
     empty_classes: tuple[str, ...] = ()
+    unused: int = 0
 
     def split(self, name: str) -> tuple[tuple[str, int], ...]:
         """The split called ``name`` (``train``, ``validation`` or ``test``).
@@ -337,7 +351,8 @@ class Splits:
 
     @property
     def validation_folder(self) -> tuple[tuple[str, int], ...]:
-        """Every image of ``validation/`` (the validation and test splits together), sorted by path."""
+        """The images of ``validation/`` in the validation and test splits together (all of them unless the split
+        sizes leave some :attr:`unused`), sorted by path."""
         return tuple(sorted(self.validation + self.test))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -438,6 +453,7 @@ def make_splits(
         skipped=tuple((str(p), why) for p, why in skip),
         ignored=info.ignored,
         empty_classes=info.empty_classes,
+        unused=available - validation_size - test_size,
     )
 
 

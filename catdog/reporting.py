@@ -6,6 +6,7 @@ import math
 import re
 import time
 from collections import Counter
+from pathlib import Path
 
 from catdog.training import STOPPED_AT_SHUTDOWN
 
@@ -26,7 +27,8 @@ def run_rows(runs) -> list[dict]:
         collapsed"`` after it where the network was seen giving one answer to every image, ``" · model file
         missing"`` where a trained run's ``model.keras`` is gone); epochs (logged, a
         partial one included; for a failed or interrupted run, and its best validation accuracy, read
-        from its history; ``None`` while running); training seed; input size (text, e.g. ``160×160``); the test
+        from its history; ``None`` while running); training seed; dataset (:func:`dataset_text`); input size
+        (text, e.g. ``160×160``); the test
         accuracy's 95 % interval (text, see :func:`wilson_interval`); wall time in seconds; trainable /
         total parameters.
     """
@@ -69,6 +71,8 @@ def run_rows(runs) -> list[dict]:
             "status": status,
             "epochs": epochs,
             "training seed": config.get("seed"),  # not the split seed (QA: two "seed"s)
+            # a teacher's own 10 test images scored "100.0%" among the course's runs without a word (QA 14)
+            "dataset": dataset_text(record.get("data_config"), run.class_names),
             "input size": f"{size[0]}×{size[1]}" if size else None,
             "test 95% interval": _interval_text(record.get("test")),
             "wall time (s)": record.get("wall_seconds"),
@@ -79,23 +83,48 @@ def run_rows(runs) -> list[dict]:
     return rows
 
 
-def distinct_labels(runs, *, validation: bool = False) -> dict[str, str]:
+def dataset_text(data_config, class_names) -> str | None:
+    """The dataset a run trained on, as the runs table names it: its folder's name and its classes
+    ("cats_and_dogs_filtered (cats, dogs)"); ``None`` when ``run.json`` names no folder.
+
+    Args:
+        data_config: ``run.json``'s ``data_config`` (a dict, or ``None``).
+        class_names: the run's class names in label order.
+    """
+    folder = (data_config or {}).get("data_dir")
+    if not isinstance(folder, str) or not folder:
+        return None
+    return f"{Path(folder).name} ({', '.join(class_names)})"
+
+
+def distinct_labels(runs, *, validation: bool = False, class_names=None) -> dict[str, str]:
     """``{run id: label}`` for pickers and chart legends, where no two runs look alike.
 
     A run's label is :meth:`catdog.training.RunInfo.label` (name · model · test accuracy; with ``validation`` the
     final validation accuracy too, for pickers ordered by :func:`rank_runs`); names need not be unique, so runs
     whose labels coincide get their run id appended (else a legend keyed by label would draw one line for two runs).
+    Given ``class_names`` (the dataset in use), a run trained on other classes ends in them ("… · classes chats,
+    chiens"): a model of another dataset, first in the Classifier's list, labelled a student's cat "Katzen" (QA).
     """
-    labels = {run.run_id: run.label(validation=validation) for run in runs}
+    labels = {run.run_id: run.label(validation=validation) + _other_classes(run, class_names) for run in runs}
     seen = Counter(labels.values())
     return {rid: f"{label} · {rid}" if seen[label] > 1 else label for rid, label in labels.items()}
 
 
-def rank_runs(runs) -> list:
+def _other_classes(run, class_names) -> str:
+    """" · classes a, b" when ``run`` was trained on classes other than ``class_names`` (``None``: not known)."""
+    if class_names is None or tuple(run.class_names) == tuple(class_names):
+        return ""
+    return " · classes " + ", ".join(run.class_names)
+
+
+def rank_runs(runs, class_names=None) -> list:
     """Trained runs for a model picker, best first: by the lower end of the 95 % interval of the final model's
     validation accuracy (its last epoch's; :func:`wilson_interval` over the run's validation images), but a run
     whose model only guesses (:func:`guesses`) never ahead of one that learned, and runs without a validated epoch
-    last among their kind.
+    last among their kind.  Given ``class_names`` (those of the dataset in use), runs trained on these classes come
+    before all others: a model of a teacher's own dataset (classes "Hunde", "Katzen") was the Classifier's first
+    choice on the course data, and called a student's cat "Katzen" (QA).
 
     Validation, not test accuracy: choosing a model by its test score spends the test split, which then no longer
     measures unseen data (QA: the Classifier chose by test score while the Data page said nothing was).  The lower
@@ -105,11 +134,12 @@ def rank_runs(runs) -> list:
 
     Args:
         runs: :class:`catdog.training.RunInfo` objects.
+        class_names: the dataset's class names in label order, or ``None`` (no preference).
 
     Returns:
         A new list of the same runs.
     """
-    def rank(run) -> tuple[bool, float]:
+    def rank(run) -> tuple[bool, bool, float]:
         history = run.history()  # read once: a file per run
         accuracy = history[-1].get("val_accuracy") if history else None
         images = (run.record.get("data_config") or {}).get("validation_size")
@@ -117,20 +147,23 @@ def rank_runs(runs) -> list:
             low = -1.0
         else:
             low = wilson_interval(accuracy, images)[0] if isinstance(images, int) and images >= 1 else accuracy
-        return not guesses(history, run.record.get("collapsed")), low
+        return not _other_classes(run, class_names), not guesses(history, run.record.get("collapsed")), low
 
     return sorted(runs, key=rank, reverse=True)
 
 
-def best_per_model(ranked) -> list:
+def best_per_model(ranked, class_names=None) -> list:
     """The first run of each model kind in ``ranked`` (as :func:`rank_runs` orders them), in model-name order
     (model1, model2, …): the line-up the Classifier compares by default.
 
     Args:
         ranked: :class:`catdog.training.RunInfo` objects, best first.
+        class_names: when given and some runs were trained on these classes, only those runs: a model of other
+            classes would answer in them.
     """
+    same = [run for run in ranked if not _other_classes(run, class_names)]
     first = {}
-    for run in ranked:
+    for run in same or ranked:
         first.setdefault(run.model, run)
     return [first[model] for model in sorted(first)]
 

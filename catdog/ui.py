@@ -313,29 +313,52 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
     turns problems (split settings out of range, :func:`catdog.config.split_settings_problem`, and the dataset
     errors of :func:`catdog.training.prepare_splits`) into an error message on the page, which then stops there; with
     ``stop=False`` the page goes on and gets ``(None, None)`` (the Training page keeps its
-    running job and its runs in view while the dataset settings are being fixed).
+    running job and its runs in view while the dataset settings are being fixed).  Split sizes that leave images of
+    ``validation/`` in neither split get a warning (:attr:`catdog.data.Splits.unused`).
     """
-    from catdog.data import keras_cache_candidates
-
     if problem := split_settings_problem(config.validation_size, config.test_size, config.seed):
         st.error(plain(problem), icon=":material/error:")
         if stop:
             st.stop()
         return None, None
     key = (config.data_dir, config.validation_size, config.test_size, config.seed)
-    downloading = not config.data_dir and not os.environ.get(ENV_DATA_DIR) and not any(
-        (c / "train").is_dir() for c in keras_cache_candidates()
-    )
-    note = ("Downloading cats_and_dogs_filtered.zip (68 MB) through keras.utils.get_file…" if downloading
+    note = ("Downloading cats_and_dogs_filtered.zip (68 MB) through keras.utils.get_file…" if _downloads(config)
             else "Reading the dataset folder…")
     try:
         with st.spinner(note):
-            return _prepared(*key)
+            root, splits = _prepared(*key)
     except CatdogError as err:
         st.error(plain(str(err)), icon=":material/error:")
         if stop:
             st.stop()
         return None, None
+    if splits.unused:  # a teacher's own folder's small sizes stayed when the course's came back (QA 14)
+        total = splits.unused + len(splits.validation) + len(splits.test)
+        st.warning(f"{splits.unused:,} of the {total:,} readable images of validation/ are in neither split: the "
+                   f"sidebar's split sizes ({len(splits.validation):,} validation + {len(splits.test):,} test) use "
+                   f"only {total - splits.unused:,}. Raise them in Dataset settings to use them all.",
+                   icon=":material/warning:")
+    return root, splits
+
+
+def _downloads(config: DataConfig) -> bool:
+    """Whether reading the dataset of ``config`` downloads it first: no folder given and no copy in Keras's cache."""
+    from catdog.data import keras_cache_candidates
+
+    return not config.data_dir and not os.environ.get(ENV_DATA_DIR) and not any(
+        (c / "train").is_dir() for c in keras_cache_candidates())
+
+
+def dataset_class_names(config: DataConfig) -> tuple[str, ...] | None:
+    """The class names of the sidebar's dataset in label order, without a word on the page: ``None`` when they cannot
+    be read now (settings out of range, a dataset problem, or no local copy yet: this never starts the download).
+    The Classifier uses them to put the runs of this dataset first, whatever else it can classify."""
+    if split_settings_problem(config.validation_size, config.test_size, config.seed) or _downloads(config):
+        return None
+    try:
+        return tuple(_prepared(config.data_dir, config.validation_size, config.test_size, config.seed)[1].class_names)
+    except CatdogError:
+        return None
 
 
 def data_config_for(root, config: DataConfig, **changes) -> DataConfig:

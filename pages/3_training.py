@@ -373,6 +373,10 @@ def live_job():
                    else "cancelled" if job.state == "stopped" and not job.run_id  # in the queue: not "stopped" (QA)
                    else job.state)
     st.subheader(f"{ui.plain(jobs.job_name(job))} · {shown_state}", anchor=False)
+    if root is not None and job.data_config.data_dir not in (None, str(root)):
+        # a teacher's own 10 test images scored "100.0%" here in a student's tab on the course data (QA 14)
+        st.caption(f"Trained on the dataset folder {ui.plain(job.data_config.data_dir)}, not the one in the "
+                   "sidebar: its scores are not comparable with those of the sidebar's dataset.")
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
@@ -471,6 +475,9 @@ with st.container():
                 width=125, help="fast: fast mode (cached MobileNetV2 features); FT n: n fine-tuning epochs after the "
                                 "frozen ones."),
             "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
+            "dataset": st.column_config.TextColumn(
+                help="The dataset folder the run trained on, and its classes: scores on different datasets do not "
+                     "compare."),
             "test accuracy": st.column_config.NumberColumn(
                 help="The final model (after the last epoch) on the held-out test split."),
             "test 95% interval": st.column_config.TextColumn(

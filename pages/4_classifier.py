@@ -45,9 +45,12 @@ ui.unreadable_runs_note(unreadable)
 if not runs:
     st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
-runs = reporting.rank_runs(runs)  # best validation accuracy first (on few images: further down), guessers last
+# runs of the sidebar's dataset first, then the best validation accuracy (on few images: further down), guessers last
+dataset_classes = ui.dataset_class_names(config)
+runs = reporting.rank_runs(runs, dataset_classes)
 by_id = {run.run_id: run for run in runs}
-labels = reporting.distinct_labels(runs, validation=True)  # the order's score, then the test score
+# the order's score, then the test score; "· classes …" after a run of other classes
+labels = reporting.distinct_labels(runs, validation=True, class_names=dataset_classes)
 ui.ids_from_labels("classifier_run", labels)  # renamed or scored meanwhile: still the chosen run
 ui.ids_from_labels("classifier_compare", labels)
 if (chosen := st.session_state.get("classifier_run")) is not None and chosen not in by_id:
@@ -59,7 +62,9 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
 left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
-                           help="Highest validation accuracy of the final model first (\"final val\": this page "
+                           help="Runs trained on the classes of the dataset in the sidebar first (others end "
+                                "in their classes), each group by the highest validation accuracy of the final "
+                                "model (\"final val\": this page "
                                 "uses the model after the last epoch, whose score may be below the runs table's "
                                 "best validation accuracy, another epoch's; when two runs score alike, the one "
                                 "measured on more images first), runs that stayed at chance level last; the first "
@@ -70,6 +75,10 @@ right.download_button("Download model", data=run.model_path.read_bytes, file_nam
                       help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")
 model = ui.load_run_model(run)
 class_names = run.class_names  # those of the dataset the run trained on, in the order of its two logits
+if dataset_classes is not None and class_names != dataset_classes:
+    st.info(f"This model was trained on another dataset, with the classes {' and '.join(map(ui.plain, class_names))}: "
+            f"its verdicts name those, not {' and '.join(map(ui.plain, dataset_classes))} (the dataset in the "
+            "sidebar).", icon=":material/info:")
 if reporting.guesses(run.history(), run.record.get("collapsed")):
     st.warning("This model stayed at chance level while it trained (validation accuracy never above 52%, or its "
                "network was seen giving one answer to every image it was checked on): it answers the same class "
@@ -126,7 +135,7 @@ with classify_tab:
         if len(runs) > 1:
             st.subheader("Every model's verdict", anchor=False)
             if gone := ui.follow_default("classifier_compare", list(by_id),
-                                         [r.run_id for r in reporting.best_per_model(runs)]):
+                                         [r.run_id for r in reporting.best_per_model(runs, dataset_classes)]):
                 st.info(f"{len(gone)} of the runs you compared {'has' if len(gone) == 1 else 'have'} been deleted (on "
                         "the Training page, perhaps by someone else).", icon=":material/info:")
             compared = st.multiselect(

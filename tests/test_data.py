@@ -1,6 +1,7 @@
 """Locating, validating, splitting and loading the dataset."""
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -250,7 +251,12 @@ def test_a_dataset_must_have_exactly_two_classes(tmp_path):
     for split in ("train", "validation"):
         (root / split / "birds").mkdir()
         (root / split / "cats/cat.0.jpg").rename(root / split / "birds/bird.0.jpg")
-    with pytest.raises(CatdogError, match=r"exactly two class folders .* Found 3: birds, cats, dogs\."):
+    with pytest.raises(CatdogError, match=r"exactly two class folders .* Found 3: birds, cats, dogs\. Keep two of "
+                                          r"them in train/ and validation/"):  # what to do, too (QA 14)
+        data.scan_dataset(root)
+    shutil.rmtree(root / "validation" / "birds")  # now the two splits differ: which folder to add or take out
+    with pytest.raises(CatdogError, match=r"To fix it, add birds to validation/ \(with images\), or take it out of "
+                                          r"train/\.$"):
         data.scan_dataset(root)
 
 

@@ -970,6 +970,29 @@ def held_training(monkeypatch):
     release.set()
 
 
+def test_a_job_and_runs_of_another_dataset_say_which_dataset_they_trained_on(synthetic_data, tmp_path,
+                                                                             held_training):
+    """A teacher's own 10 test images scored "100.0%" in a student's tab on the course data, with no word of another
+    dataset, in the live view and in the runs table (QA 14)."""
+    from tests.synthetic import make_dataset
+
+    own = make_dataset(tmp_path / "own", train_per_class=3, validation_per_class=10)
+    teacher = open_page(PAGES[2], own, _catdog_owner="teacher")
+    [b for b in teacher.button if b.label == "Train"][0].click().run()
+    [job] = _queue_jobs(tmp_path)
+    wait_until_running(job)
+    assert "not the one in the sidebar" not in texts(teacher)
+    student = open_page(PAGES[2], synthetic_data, _catdog_owner="student")
+    assert f"Trained on the dataset folder {own}, not the one in the sidebar" in texts(student)
+    held_training.set()  # the run ends: its row names its dataset
+    deadline = time.time() + 30
+    while not job.finished and time.time() < deadline:
+        time.sleep(0.05)
+    student.run()
+    [row] = [r for frame in student.dataframe for r in frame.value.to_dict("records") if "dataset" in r]
+    assert row["dataset"] == "own (cats, dogs)" and not student.exception
+
+
 def test_a_reload_while_model4_trains_shows_its_mobilenet_settings(synthetic_data, tmp_path, held_training):
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model4", train_weights="",
                    train_image_size=224, train_fast=True, train_views=2, train_ft=3, train_ft_at=120)
@@ -1170,6 +1193,40 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
     at.multiselect(key="classifier_compare").set_value([]).run()
     assert "Choose trained runs above" in texts(at)
+
+
+def test_split_sizes_that_leave_validation_images_out_say_so_on_every_page(synthetic_data):
+    """A teacher's own folder needed a validation split of 4 and a test split of 2; back on the course data, those
+    sizes stayed, and 994 of its 1,000 validation images went unused without a word (QA 14)."""
+    for page in PAGES[:3]:
+        at = open_page(page, synthetic_data, validation_size=4, test_size=2)
+        assert not at.exception
+        assert any("14 of the 20 readable images of validation/ are in neither split" in w.value and
+                   "(4 validation + 2 test) use only 6" in w.value for w in at.warning), page
+    assert not any("neither split" in w.value for w in open_page(PAGES[0], synthetic_data).warning)  # 12 + 8
+
+
+def test_classifier_puts_the_runs_of_the_dataset_in_use_first_and_names_other_classes(synthetic_data, tmp_path):
+    """A teacher's own dataset (classes "Hunde", "Katzen") trained a perfect model; back on cats and dogs, the
+    Classifier chose it first and called a student's cat "Katzen" without a word about another dataset (QA 14)."""
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    ours = train_run(TrainConfig(epochs=1, name="ours"), data, store=store).run
+    (ours.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,0.75,0.6\n")
+    german_id = "20991231-235959-model1-dddddd"
+    shutil.copytree(ours.path, store.root / german_id)
+    store.update(store.get(german_id), name="de", class_names=["Hunde", "Katzen"])
+    (store.root / german_id / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,1,0.1,1,0.1\n")
+    at = open_page(PAGES[3], synthetic_data)
+    at.file_uploader(key="classifier_uploads").set_value([("cat.png", png(0, 5), "image/png")]).run()
+    picker = at.selectbox(key="classifier_run")
+    assert not at.exception and picker.value == ours.run_id  # not the better run of the other dataset
+    assert picker.options[1].endswith(" · classes Hunde, Katzen")
+    assert at.multiselect(key="classifier_compare").value == [ours.run_id]  # nor compared by default
+    assert not any("another dataset" in i.value for i in at.info)
+    picker.set_value(german_id).run()
+    assert any("trained on another dataset, with the classes Hunde and Katzen" in shown(i.value) for i in at.info)
+    assert at.dataframe[0].value.to_dict("records")[0]["label"] in ("Hunde", "Katzen")
 
 
 def test_a_toast_shows_a_long_run_name_cut_so_that_the_message_stays_in_view():

@@ -929,7 +929,7 @@ def test_a_restarted_server_deletes_the_temporary_model_files_of_killed_saves(tm
 
 
 def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(tmp_path):
-    from catdog.reporting import best_per_model, rank_runs, verdict_titles
+    from catdog.reporting import best_per_model, distinct_labels, rank_runs, verdict_titles
 
     def run(run_id, model, accuracy, val_accuracy, name="", images=200):
         path = tmp_path / run_id
@@ -964,6 +964,18 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     longer = run("20261202-101018-model4-iiiiii", "model4", 0.97, 0.99, "a very long name for the frozen one")
     assert longer.label(validation=True) == "a very long name… · model4 · final val 99.0% · test 97.0%"
     assert named.label(validation=True) == "Model1 · 4 epochs · final val 60.0% · test 60.0%"
+    # A run of another dataset (a teacher's own classes) comes after the runs of the dataset in use, however good,
+    # is left out of the default comparison, and its label names its classes (QA: it labelled a cat "Katzen").
+    german = run("20261202-101019-model4-jjjjjj", "model4", 1.0, 1.0, "de")
+    german.record["class_names"] = ["Hunde", "Katzen"]
+    assert [r.run_id[-6:] for r in rank_runs([german, *runs], ("cats", "dogs"))] == [
+        "dddddd", "cccccc", "bbbbbb", "aaaaaa", "jjjjjj"]
+    assert rank_runs([german, *runs])[0] is german  # the dataset not known: no preference
+    assert "jjjjjj" not in [r.run_id[-6:] for r in best_per_model(rank_runs([german, *runs]), ("cats", "dogs"))]
+    assert best_per_model([german], ("cats", "dogs")) == [german]  # no run of this dataset: the others still
+    labels = distinct_labels([german, runs[3]], validation=True, class_names=("cats", "dogs"))
+    assert labels == {german.run_id: "de · model4 · final val 100.0% · test 100.0% · classes Hunde, Katzen",
+                      runs[3].run_id: "2 Dec 10:10:13 · model4 · final val 98.0% · test 97.0%"}
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
@@ -1011,6 +1023,12 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
     assert history_figure(many[:10], "loss").layout.xaxis.dtick == 1
     # from half an epoch before the first: "tozero" drew an epoch 0 (QA)
     assert list(history_figure(many[:10], "loss").layout.xaxis.range) == [0.5, 10.5]
+    # a tiny loss (a teacher's 10 easy images) is 5×10⁻⁶ on the axis, not plotly's SI "5μ" (QA 14)
+    from catdog.charts import compare_figure
+
+    tiny = [{"epoch": 1, "loss": 5e-6, "val_loss": 4e-6, "val_accuracy": 1.0}]
+    assert history_figure(tiny, "loss").layout.yaxis.exponentformat == "power"
+    assert compare_figure({"tiny · model1 · test 100.0%": tiny}).layout.yaxis2.exponentformat == "power"
 
 
 def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_score():
