@@ -179,13 +179,15 @@ class DatasetInfo:
         return len(self.files[split_dir][class_name])
 
 
-
 def _fix_classes(classes: dict[str, list[str]]) -> str:
     """What to do about class folders that differ between ``train/`` and ``validation/`` (``{split: names}``)."""
-    steps = [f"add {' and '.join(sorted(set(classes[a]) - set(classes[b])))} to {b}/ (with images), or take "
-             f"{'it' if len(set(classes[a]) - set(classes[b])) == 1 else 'them'} out of {a}/"
-             for a, b in (("train", "validation"), ("validation", "train")) if set(classes[a]) - set(classes[b])]
-    return ("To fix it, " + "; and ".join(steps) + ".") if steps else ""
+    steps = []
+    for have, lack in (("train", "validation"), ("validation", "train")):
+        if extra := sorted(set(classes[have]) - set(classes[lack])):
+            steps.append(f"add {' and '.join(extra)} to {lack}/ (with images), or take "
+                         f"{'it' if len(extra) == 1 else 'them'} out of {have}/")
+    return f"To fix it, {'; and '.join(steps)}." if steps else ""
+
 
 def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     """Check that ``root`` is a usable dataset folder and list its images.
