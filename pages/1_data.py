@@ -45,8 +45,8 @@ with st.expander("How the validation and test splits are made", expanded=True):
 - **train** = every image of `train/` ({sum(counts['train'].values()):,} images).
 - `validation/` is split **once** into **validation** ({sum(counts['validation'].values()):,}) and
   **test** ({sum(counts['test'].values()):,}): per class, the files are shuffled with split seed {splits.seed} and
-  the first ones go to test, so both splits keep the class balance (stratified), share no image (disjoint), and
-  the same split seed always gives the same files.
+  the first ones go to test, so both splits keep the class balance as closely as their sizes allow (stratified),
+  share no image (disjoint), and the same split seed always gives the same files.
 - The course instead takes the first 1/5 of the *batches* of a validation dataset that reshuffles on every
   pass: its test images are validation images too, and a different random set each time they are read. Here
   the {sum(counts['test'].values()):,} test images are fixed: no model trains on them, and nothing (no epoch, no
