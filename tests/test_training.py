@@ -152,6 +152,7 @@ def test_other_threads_drawing_python_random_do_not_change_a_run(synthetic_data,
     def draw():
         while not done.is_set():
             random.getrandbits(32), random.randint(1, 10), random.random()
+            time.sleep(0)  # let the training thread have the GIL: a tight loop tripled this test's time
 
     noise = threading.Thread(target=draw, daemon=True)
     noise.start()
