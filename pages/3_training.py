@@ -529,6 +529,12 @@ with st.container():
         if tuned:
             st.caption("Diamond: the first fine-tuning epoch, where MobileNetV2's top layers start to train with "
                        "the head.")
+        datasets = sorted({reporting.dataset_text(by_id[rid].record.get("data_config"), by_id[rid].class_names)
+                           or "unknown" for rid in picked})
+        if len(datasets) > 1:  # a teacher's own 10 images beside the course's 800 on the same axes (QA 14)
+            st.warning(f"These runs trained on {len(datasets)} different datasets ({ui.plain('; '.join(datasets))}): "
+                       "their curves and scores do not compare. The runs table's dataset column says which is "
+                       "which.", icon=":material/warning:")
         if any(by_id[rid].record.get("partial_epoch") for rid in picked):
             st.caption("Open marker (a circle, or a diamond on a first fine-tuning epoch): the last epoch of a run "
                        "stopped mid-epoch, validated after the batches it ran (the status column says how many).")

@@ -993,6 +993,23 @@ def test_a_job_and_runs_of_another_dataset_say_which_dataset_they_trained_on(syn
     assert row["dataset"] == "own (cats, dogs)" and not student.exception
 
 
+def test_comparing_runs_of_two_datasets_warns_that_they_do_not_compare(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    ours = train_run(TrainConfig(epochs=1, name="ours"), data, store=store).run
+    at = open_page(PAGES[2], synthetic_data)
+    assert not any("different datasets" in w.value for w in at.warning)  # one dataset: nothing to say
+    theirs_id = "20991231-235959-model1-eeeeee"
+    shutil.copytree(ours.path, store.root / theirs_id)
+    store.update(store.get(theirs_id), name="de", class_names=["Hunde", "Katzen"],
+                 data_config={**ours.record["data_config"], "data_dir": str(tmp_path / "de")})
+    at.run()
+    at.multiselect(key="compare_runs").set_value([ours.run_id, theirs_id]).run()
+    assert not at.exception
+    assert any(f"These runs trained on 2 different datasets ({synthetic_data.name} (cats, dogs); de (Hunde, "
+               "Katzen))" in shown(w.value) for w in at.warning)
+
+
 def test_a_reload_while_model4_trains_shows_its_mobilenet_settings(synthetic_data, tmp_path, held_training):
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice", train_model="model4", train_weights="",
                    train_image_size=224, train_fast=True, train_views=2, train_ft=3, train_ft_at=120)
