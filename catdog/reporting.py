@@ -111,11 +111,14 @@ def distinct_labels(runs, *, validation: bool = False, class_names=None) -> dict
     return {rid: f"{label} · {rid}" if seen[label] > 1 else label for rid, label in labels.items()}
 
 
+def _same_classes(run, class_names) -> bool:
+    """Whether ``run`` was trained on ``class_names`` (in label order); ``None``, classes not known: as if it was."""
+    return class_names is None or tuple(run.class_names) == tuple(class_names)
+
+
 def _other_classes(run, class_names) -> str:
-    """" · classes a, b" when ``run`` was trained on classes other than ``class_names`` (``None``: not known)."""
-    if class_names is None or tuple(run.class_names) == tuple(class_names):
-        return ""
-    return " · classes " + ", ".join(run.class_names)
+    """" · classes a, b" when ``run`` was trained on classes other than ``class_names`` (:func:`_same_classes`)."""
+    return "" if _same_classes(run, class_names) else " · classes " + ", ".join(run.class_names)
 
 
 def rank_runs(runs, class_names=None) -> list:
@@ -147,7 +150,7 @@ def rank_runs(runs, class_names=None) -> list:
             low = -1.0
         else:
             low = wilson_interval(accuracy, images)[0] if isinstance(images, int) and images >= 1 else accuracy
-        return not _other_classes(run, class_names), not guesses(history, run.record.get("collapsed")), low
+        return _same_classes(run, class_names), not guesses(history, run.record.get("collapsed")), low
 
     return sorted(runs, key=rank, reverse=True)
 
@@ -161,7 +164,7 @@ def best_per_model(ranked, class_names=None) -> list:
         class_names: when given and some runs were trained on these classes, only those runs: a model of other
             classes would answer in them.
     """
-    same = [run for run in ranked if not _other_classes(run, class_names)]
+    same = [run for run in ranked if _same_classes(run, class_names)]
     first = {}
     for run in same or ranked:
         first.setdefault(run.model, run)

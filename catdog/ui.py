@@ -321,12 +321,11 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
         if stop:
             st.stop()
         return None, None
-    key = (config.data_dir, config.validation_size, config.test_size, config.seed)
     note = ("Downloading cats_and_dogs_filtered.zip (68 MB) through keras.utils.get_file…" if _downloads(config)
             else "Reading the dataset folder…")
     try:
         with st.spinner(note):
-            root, splits = _prepared(*key)
+            root, splits = _prepared(*_split_key(config))
     except CatdogError as err:
         st.error(plain(str(err)), icon=":material/error:")
         if stop:
@@ -339,6 +338,11 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
                    f"only {total - splits.unused:,}. Raise them in Dataset settings to use them all.",
                    icon=":material/warning:")
     return root, splits
+
+
+def _split_key(config: DataConfig) -> tuple:
+    """:func:`_prepared`'s arguments for ``config``: its folder, split sizes and split seed."""
+    return config.data_dir, config.validation_size, config.test_size, config.seed
 
 
 def _downloads(config: DataConfig) -> bool:
@@ -356,7 +360,7 @@ def dataset_class_names(config: DataConfig) -> tuple[str, ...] | None:
     if split_settings_problem(config.validation_size, config.test_size, config.seed) or _downloads(config):
         return None
     try:
-        return tuple(_prepared(config.data_dir, config.validation_size, config.test_size, config.seed)[1].class_names)
+        return tuple(_prepared(*_split_key(config))[1].class_names)
     except CatdogError:
         return None
 
