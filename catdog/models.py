@@ -458,11 +458,14 @@ def input_size(model) -> tuple[int, int]:
 
 
 def layer_table(model) -> list[dict]:
-    """One row per top-level layer, like ``model.summary()``.
+    """One row per top-level layer, like ``model.summary(show_trainable=True)``.
 
     Returns:
-        Dicts with ``layer`` (name), ``type`` (class name), ``output shape``
-        (string, batch as ``None``), ``trainable params``, ``non-trainable params``.
+        Dicts with ``layer`` (name), ``type`` (class name), ``output shape`` (string, batch as ``None``),
+        ``params`` (all of the layer's weights, int) and ``trainable``: ``"yes"`` when training changes all of
+        them, ``"no"`` when none (model4's frozen MobileNetV2), ``"partly"`` when some (MobileNetV2 unfrozen from a
+        layer on: its BatchNormalization statistics and earlier layers stay), ``None`` for a layer without weights
+        (Keras's summary prints Y, N and -; it says Y for a partly trainable layer).
     """
     rows = []
     for layer in model.layers:
@@ -471,13 +474,10 @@ def layer_table(model) -> list[dict]:
         except (AttributeError, ValueError):
             shape = "?"
         counts = parameter_counts(layer)
-        rows.append({
-            "layer": layer.name,
-            "type": type(layer).__name__,
-            "output shape": shape,
-            "trainable params": counts["trainable"],
-            "non-trainable params": counts["non_trainable"],
-        })
+        trainable = (None if not layer.weights else "no" if not counts["trainable"] else
+                     "yes" if not counts["non_trainable"] else "partly")
+        rows.append({"layer": layer.name, "type": type(layer).__name__, "output shape": shape,
+                     "params": counts["total"], "trainable": trainable})
     return rows
 
 

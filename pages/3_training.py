@@ -221,22 +221,22 @@ def _fine_tuning_counts(side: int, fine_tune_at: int):
 
 with st.expander(f"Layers of {choice}"):
     table, counts = _summary(choice, side)
-    # every row in view, counts with thousands separators and short headers: at 1024 px the last row hid behind
-    # the table's own scroll bar, "non-trainable params" was cut to "non" and 5308480 was hard to read (QA)
+    # every row in view, counts with thousands separators: at 1024 px the last row hid behind the table's own
+    # scroll bar and 5308480 was hard to read (QA)
     st.dataframe(table, hide_index=True, placeholder="–", height=35 * (len(table) + 1) + 3, column_config={
-        # widths that fit the expander's 530 px at 1024 px: "non-trainable" and 2,257,984 were cut (QA)
-        "layer": st.column_config.TextColumn(width=118),
-        "type": st.column_config.TextColumn(width=105),
+        # widths that fit the expander's 530 px at 1024 px: "non-trainable" and 2,257,984 were cut (QA), then with
+        # two count columns "GlobalMaxPooling2D" was; one count and a trainable column, as Keras's summary has
+        "layer": st.column_config.TextColumn(width=122),
+        "type": st.column_config.TextColumn(width=140),
         "output shape": st.column_config.TextColumn(
             width=122,
             help="(batch, height, width, channels) or (batch, values): None is the batch size, any number of "
                  "images."),
-        "trainable params": st.column_config.NumberColumn("trainable", format="%,d", width=75,
-                                                          help="Weights that training changes."),
-        "non-trainable params": st.column_config.NumberColumn(
-            "non-trainable", format="%,d", width=102,
-            help="Weights that training leaves alone: model4's frozen MobileNetV2 and BatchNormalization's "
-                 "running statistics."),
+        "params": st.column_config.NumberColumn(format="%,d", width=78, help="The layer's weights (scalars)."),
+        "trainable": st.column_config.TextColumn(
+            width=68,
+            help="Whether training changes the layer's weights: no for model4's frozen MobileNetV2 (the caption "
+                 "below says what fine-tuning unfreezes); – for a layer without weights."),
     })
     st.caption(f"Trainable parameters: {counts['trainable']:,} · non-trainable: {counts['non_trainable']:,} · "
                f"total: {counts['total']:,}")

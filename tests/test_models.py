@@ -6,7 +6,7 @@ import pytest
 from catdog.config import TrainConfig
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_LAYER, build_model, default_input_size, input_size, layer_table,
-                           parameter_counts, resolve_mobilenet_weights, weights_image_size)
+                           parameter_counts, resolve_mobilenet_weights, unfreeze_base, weights_image_size)
 from tests.conftest import SHARED_WEIGHTS, needs_weights
 
 # 160 → conv 158 → pool 79 → conv 77 → pool 38 → conv 36: flatten 36·36·64 = 82,944 features.
@@ -33,8 +33,14 @@ def test_model4_has_frozen_base_and_small_head():
     base = model.get_layer(MOBILENET_LAYER)
     assert parameter_counts(base) == {"trainable": 0, "non_trainable": 2_257_984, "total": 2_257_984}
     assert parameter_counts(model)["trainable"] == 2_562
-    assert [r["layer"] for r in layer_table(model)] == [
+    table = layer_table(model)
+    assert [r["layer"] for r in table] == [
         "image", "preprocess", "augmentation", MOBILENET_LAYER, "global_max_pool", "head_dropout", "logits"]
+    # as model.summary(show_trainable=True) reads: the frozen base N, the head Y, layers without weights -
+    assert [(r["params"], r["trainable"]) for r in table] == [
+        (0, None), (0, None), (0, None), (2_257_984, "no"), (0, None), (0, None), (2_562, "yes")]
+    unfreeze_base(model, 100)  # BatchNormalization and the first 100 layers stay frozen
+    assert layer_table(model)[3]["trainable"] == "partly"
 
 
 def test_preprocessing_equals_mobilenet_preprocess_input():
