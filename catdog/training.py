@@ -34,6 +34,7 @@ import platform
 import queue
 import re
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -1308,8 +1309,14 @@ class TrainingQueue:
             self.stop(job)
         self._record_cancelled(waiting)
         self._pending.put((-1, next(self._submissions), None))  # wakes an idle worker
+        if running:  # Ctrl-C seemed to hang for up to half a minute while a fine-tuning batch ended (QA)
+            names = ", ".join(f"“{self.job_name(job)}”" + (f" ({job.run_id})" if job.run_id else "") for job in running)
+            print(f"catdog: stopping the training of {names} so that its run keeps its model and test score (up to "
+                  f"{timeout:.0f} s)…", file=sys.stderr, flush=True)
         self._worker.join(timeout)
         if self._worker.is_alive():
+            print(f"catdog: the training did not stop within {timeout:.0f} s; its run will be listed as interrupted.",
+                  file=sys.stderr, flush=True)
             return False
         stopped = [job for job in running if job.run_id and job.state == "stopped"]
         for job in stopped:  # its run reads "stopped at shutdown", not like a Stop pressed by its owner (QA)

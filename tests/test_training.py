@@ -616,6 +616,8 @@ print(job.run_id)
     assert done.returncode == 0, done.stderr
     run_id = done.stdout.split()[-1]
     assert json.loads((tmp_path / "runs" / run_id / "run.json").read_text())["status"] == "stopped"
+    # the terminal says why Ctrl-C takes a while
+    assert f"catdog: stopping the training of “model1” ({run_id}) so that its run keeps its model" in done.stderr
 
 
 def test_queue_survives_a_failing_job(tmp_path):
