@@ -480,9 +480,18 @@ def majority_baseline(splits: Splits) -> tuple[tuple[str, ...], float]:
     Returns:
         (the majority class names, one unless tied, in label order; accuracy in [0, 1]).
     """
-    counts = splits.counts()
-    most = max(counts["train"][c] for c in splits.class_names)
-    majority = tuple(c for c in splits.class_names if counts["train"][c] == most)
+    return baseline_of_counts(splits.counts(), splits.class_names)
+
+
+def baseline_of_counts(counts: dict[str, dict[str, int]], class_names) -> tuple[tuple[str, ...], float]:
+    """:func:`majority_baseline` from split counts, as :meth:`Splits.counts` gives them and ``run.json`` keeps
+    them (``counts``): ``{split: {class name: images}}`` with ``train`` and ``test``.
+
+    Raises:
+        KeyError: a split or class missing from ``counts``.
+    """
+    most = max(counts["train"][c] for c in class_names)
+    majority = tuple(c for c in class_names if counts["train"][c] == most)
     total = sum(counts["test"].values()) or 1
     return majority, sum(counts["test"][c] for c in majority) / len(majority) / total
 

@@ -54,16 +54,19 @@ MODEL_SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec("model1", "Small CNN",
-                  "Three convolution blocks and a dense head, trained from scratch on the raw pixel values (0–255).",
+                  "Three convolution layers (with max pooling and dropout) and a dense head, trained from scratch "
+                  "on the raw pixel values (0–255).",
                   augmentation=False, preprocessing=False, mobilenet=False),
         ModelSpec("model2", "CNN + augmentation",
                   "model1 with RandomFlip and RandomRotation in front: each epoch sees other versions of the "
-                  "images, against overfitting. On raw pixels it learns slowly in 20 epochs; model3 scales them.",
+                  "images, against overfitting. On raw pixels it may stay near chance (≈ 50%) for all 20 "
+                  "epochs; model3 scales them.",
                   augmentation=True, preprocessing=False, mobilenet=False),
         # the title in the layers' order (QA: "augmentation + preprocessing" while preprocessing runs first)
         ModelSpec("model3", "CNN + preprocessing + augmentation",
                   "model2 with the pixels first scaled from 0–255 to −1…1 (what mobilenet_v2.preprocess_input "
-                  "does): small inputs keep the first weight updates small, so the network starts to learn.",
+                  "does): with inputs near 0, Adam's first steps change the layers' outputs only a little, so they "
+                  "do not switch off every ReLU and the network starts to learn.",
                   augmentation=True, preprocessing=True, mobilenet=False),
         ModelSpec("model4", "Transfer learning (MobileNetV2)",
                   "Preprocessing and augmentation, then a frozen MobileNetV2 pretrained on ImageNet, "

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from catdog.data import baseline_of_counts
 from catdog.training import STOPPED_AT_SHUTDOWN
 
 
@@ -38,7 +39,10 @@ def run_rows(runs) -> list[dict]:
         params = record.get("parameters") or {}
         config = record.get("train_config", {})
         # the frozen and the fine-tuned model4 both read "model4 (fast)" (QA)
-        mode = ", ".join([*(["fast"] if config.get("fast") and run.model == "model4" else []),
+        # K augmented views in fast mode: a 3-view and a 1-view fine-tuned run both read "model4 (fast, FT 10)" (QA)
+        views = config.get("views") if isinstance(config.get("views"), int) and config.get("views") > 1 else None
+        fast = f"fast ×{views}" if views else "fast"
+        mode = ", ".join([*([fast] if config.get("fast") and run.model == "model4" else []),
                           *([f"FT {config.get('fine_tune_epochs')}"] if record.get("fine_tune_start_epoch") else [])])
         size = (record.get("data_config") or {}).get("image_size")
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
@@ -199,6 +203,43 @@ def _interval_text(test: dict | None) -> str | None:
     except ValueError:  # out of range (the run store skips such records; a caller's own may not)
         return None
     return f"{low:.1%}–{high:.1%}"
+
+
+def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
+    """What to say when a test score is not clearly better than the majority-class baseline
+    (:func:`catdog.data.majority_baseline`): its 95 % interval (:func:`wilson_interval`) reaches down to the
+    baseline. On the course's 200 test images that is any score up to 56.5 % against 50 %: the default model2
+    run (51.0 %) and model1 run (54.5 %) score it, and only the interval says they barely beat guessing (QA).
+
+    Args:
+        accuracy: the test accuracy in [0, 1].
+        images: test images scored (> 0).
+        baseline: the baseline's accuracy on the same test split, in [0, 1].
+
+    Returns:
+        A sentence for the page, or ``None`` when the interval lies above the baseline.
+
+    Raises:
+        ValueError: ``accuracy`` outside [0, 1] or ``images`` < 1 (:func:`wilson_interval`).
+    """
+    low, high = wilson_interval(accuracy, images)
+    if low > baseline:
+        return None
+    return (f"Not clearly better than guessing: the 95% interval of {accuracy:.1%} on {images:,} test images, "
+            f"{low:.1%}–{high:.1%}, includes {baseline:.1%}, the majority-class baseline (always answering the most "
+            "common training class; Data page).")
+
+
+def run_baseline_note(run) -> str | None:
+    """:func:`baseline_note` for a run's final test score, against the baseline of the splits it trained with
+    (``run.json``'s ``test`` and ``counts``); ``None`` as well for a run without them (not scored, or recorded by
+    an older catdog)."""
+    test = run.record.get("test") or {}
+    try:
+        _, baseline = baseline_of_counts(run.record["counts"], run.class_names)
+        return baseline_note(test["accuracy"], int(test["images"]), baseline)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def wilson_interval(accuracy: float, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -393,9 +434,9 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
             epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
             ended = (f"was stopped at chance level (≈ 50%) in epoch {len(history)}, too early to tell" if stopped
                      else f"ended at chance level (≈ 50%) after only {epochs}")  # Stop in epoch 1 read "after" (QA)
-            return (f"This run {ended}. Its network did not collapse (it "
-                    f"gave different answers to different images): {model} on raw [0, 255] pixels can take a few "
-                    "epochs to leave 50% (seed 43 on the course data: 51% after epoch 2, 53% after epoch 3). "
+            return (f"This run {ended}. Its network did not collapse (it gave different answers to different "
+                    f"images): {model} on raw [0, 255] pixels can take a few epochs to leave 50% (model1 with seed "
+                    "43 on the course data: 51% after epoch 2, 53% after epoch 3). "
                     f"Train it for more epochs; if it still stays at 50%, try {advice}.")
         return (f"This run stayed at chance level (≈ 50%) in all {len(history)} epochs, though its network did not "
                 "collapse (it gave different answers to different images): on raw [0, 255] pixels "
@@ -409,8 +450,8 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
     if len(history) < CHANCE_PATIENCE_EPOCHS:  # the garbled "…, and then it never does" (QA) is gone
         return (f"After {len(history)} epochs this run is still at chance level (≈ 50%), but its network has not "
                 f"collapsed: it gives different answers to different images. {model} on raw [0, 255] pixels can "
-                "take several epochs to leave 50% (on the course data the default seed 0 sat at 48–50% for four "
-                "epochs and reached 54% in the fifth). Give it a few more epochs.")
+                "take several epochs to leave 50% (on the course data model1 with the default seed 0 sat at 48–50% "
+                "for four epochs and reached 54% in the fifth). Give it a few more epochs.")
     return (f"After {len(history)} epochs this run is still at chance level (≈ 50%), though its network has not "
             f"collapsed (it gives different answers to different images): with this seed {model} is not learning "
             f"on raw [0, 255] pixels. Stop it{stop_how} and try {advice}.")
@@ -425,7 +466,8 @@ _OVERFITTING_ADVICE = {
               "same images",
     "model2": "model4 starts from MobileNetV2's features, learned on over a million ImageNet photos, and trains only "
               "its small head on these 2,000",
-    "model4": "fewer epochs, or the best-validation checkpoint, scored below as what early stopping would have kept",
+    "model4": "fewer epochs, or the best-validation checkpoint, scored below as what early stopping with "
+              "restore_best_weights=True would have kept",
 }
 _OVERFITTING_ADVICE["model3"] = _OVERFITTING_ADVICE["model2"]
 

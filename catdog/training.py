@@ -1310,7 +1310,8 @@ class TrainingQueue:
         self._record_cancelled(waiting)
         self._pending.put((-1, next(self._submissions), None))  # wakes an idle worker
         if running:  # Ctrl-C seemed to hang for up to half a minute while a fine-tuning batch ended (QA)
-            names = ", ".join(f"“{self.job_name(job)}”" + (f" ({job.run_id})" if job.run_id else "") for job in running)
+            names = ", ".join(f"“{self.job_name(job)}”" + (f" ({job.run_id})" if job.run_id else "")
+                              for job in running)
             print(f"catdog: stopping the training of {names} so that its run keeps its model and test score (up to "
                   f"{timeout:.0f} s)…", file=sys.stderr, flush=True)
         self._worker.join(timeout)

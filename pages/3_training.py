@@ -1,5 +1,6 @@
 """Training: pick a model, train it with live curves, keep and compare runs."""
 
+import contextlib
 import os
 from dataclasses import replace
 
@@ -153,11 +154,12 @@ if spec.mobilenet:
                        "file was trained at: more accurate features, about twice the work per image.")
         a, b = st.columns(2)
         options["fast"] = a.toggle("Fast mode", key="train_fast", persist_state="session",
-                                   help="The frozen MobileNetV2 gives the same output for an image in every epoch, "
+                                   help="The frozen MobileNetV2 gives the same output for the same input image, "
                                         "so fast mode runs it once per image (or per augmented view), keeps its "
-                                        "outputs (features) on disk and trains only the head on them: the same "
-                                        "model, many times faster. With 1 view the head trains without the random "
-                                        "flips and turns; more views bring them back.")
+                                        "outputs (features) on disk and trains only the head on them, many times "
+                                        "faster. The saved file is an ordinary model4, but its head trains on these "
+                                        "fixed versions instead of new random flips and turns every epoch: with 1 "
+                                        "view on the images as they are, with more views on K fixed versions.")
         options["views"], problem = ui.whole_number(
             b, "Augmented views per training image (fast mode)", 1, 20, key="train_views", persist_state="session",
             disabled=not options["fast"],
@@ -173,16 +175,16 @@ if spec.mobilenet:
             a, "Fine-tuning epochs (0 = none)", 0, 50, key="train_ft", persist_state="session",
             help="Epochs after the frozen ones in which the top of MobileNetV2 trains too (fine-tuning); the "
                  "curves go on, with a marker where it starts. The TensorFlow tutorial trains 10. Measured here at "
-                 "224×224: validation accuracy dips in the first fine-tuning epoch (the head meets augmented "
-                 "images) and climbs back over the next ones; after 10 it was higher than after 2 with 2 of 3 "
-                 "training seeds, in about 9 minutes instead of 2–3. The best epoch's checkpoint is kept and scored "
-                 "too.")
+                 "224×224: validation accuracy dips in the first fine-tuning epoch, while the newly unfrozen "
+                 "layers start to change, and climbs back over the next ones; after 10 it was higher than after 2 "
+                 "with 2 of 3 training seeds, in about 9 minutes instead of 2–3. The best epoch's checkpoint is kept "
+                 "and scored too.")
         problems.append(problem)
         options["fine_tune_at"], problem = ui.whole_number(
             b, "Unfreeze from layer", 0, MOBILENET_LAYERS, key="train_ft_at", persist_state="session",
             disabled=not options["fine_tune_epochs"],
             help=f"MobileNetV2 has {MOBILENET_LAYERS} layers: those from this one on train during fine-tuning, "
-                 "the earlier ones, which find edges and textures, stay frozen (the TensorFlow tutorial: 100).")
+                 "the earlier, more general ones stay frozen (the TensorFlow tutorial: 100).")
         problems.append(problem if options["fine_tune_epochs"] else None)
         options["fine_tune_lr_factor"] = c.select_slider(
             "Fine-tuning learning rate factor", [0.01, 0.1, 1.0], key="train_ft_lr", persist_state="session",
@@ -411,9 +413,11 @@ def live_job():
         st.caption(reporting.CURVES_HELP)  # validation above training looked like a bug to a student (QA)
         if marker and cfg.fast and cfg.views == 1 and any(row["epoch"] >= marker for row in history):
             # the drop looked as if fine-tuning had broken the model (QA)
-            st.caption("Training accuracy drops where fine-tuning starts: in fast mode with 1 view the frozen phase "
-                       "trained on the images as they are, fine-tuning trains on augmented ones (the random flips "
-                       "and turns set above), which are harder. Validation images are never augmented.")
+            st.caption("Training accuracy drops where fine-tuning starts: the newly unfrozen layers start to "
+                       "change, and in fast mode with 1 view the frozen phase trained on the images as they are, "
+                       "whereas fine-tuning trains on augmented ones (the random flips and turns set above), which "
+                       "are harder. Validation images are never augmented. It usually climbs back over the next "
+                       "epochs.")
         if cut := snap["partial_epoch"]:
             st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
                        "Keras still validated that partial epoch and logged it.")
@@ -425,11 +429,15 @@ def live_job():
                  help=f"The final model on the {job.result['images']} held-out test images, never seen in training.")
         if job.result_best and job.result_best == {**job.result, "epoch": len(history)}:  # one model: said once (QA)
             b.caption(f"The last epoch ({len(history)}) had the best validation accuracy, so the best epoch's "
-                      "checkpoint (best.keras, what early stopping would have kept) is this same model.")
+                      "checkpoint (best.keras, what early stopping with restore_best_weights=True would have kept) "
+                      "is this same model.")
         elif job.result_best:
             b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
                      help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
-                          "stopping would have kept.")
+                          "stopping with restore_best_weights=True would have kept.")
+        with contextlib.suppress(CatdogError):  # the run deleted meanwhile
+            if note := reporting.run_baseline_note(jobs.store.get(job.run_id)):  # model2's 51.0% read as learning
+                st.info(note, icon=":material/school:")
     if job.state == "stopped" and not history:
         st.warning("Stopped before the first epoch finished: nothing to score." if job.run_id else
                    "Cancelled before it started: it made no run.")
@@ -472,8 +480,11 @@ with st.container():
             "run": st.column_config.TextColumn(pinned=True, width=130),
             # fixed: sized by itself, it showed "model4 (" while a model4 run trained (QA)
             "model": st.column_config.TextColumn(
-                width=125, help="fast: fast mode (cached MobileNetV2 features); FT n: n fine-tuning epochs after the "
-                                "frozen ones."),
+                width=145, help="fast: fast mode (cached MobileNetV2 features), ×K with K augmented views of each "
+                                "training image; FT n: n fine-tuning epochs after the frozen ones."),
+            "best validation accuracy": st.column_config.NumberColumn(
+                help="The highest validation accuracy of any epoch: that epoch's checkpoint (best.keras), not the "
+                     "final model the test accuracy scores. The best of many noisy epochs, so a little optimistic."),
             "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
             "dataset": st.column_config.TextColumn(
                 help="The dataset folder the run trained on, and its classes: scores on different datasets do not "
@@ -481,12 +492,13 @@ with st.container():
             "test accuracy": st.column_config.NumberColumn(
                 help="The final model (after the last epoch) on the held-out test split."),
             "test 95% interval": st.column_config.TextColumn(
-                help="Where the model's true accuracy lies with 95% confidence, given the number of test images "
-                     "(Wilson score interval): on 200 images each image is 0.5%, so runs whose intervals overlap "
-                     "are not clearly different."),
+                help="The accuracies consistent with this score on this many test images (95% Wilson score "
+                     "interval): on 200 images each image is 0.5%. It covers the luck of which images were drawn, "
+                     "not the spread between training seeds; when two runs' intervals overlap, their difference "
+                     "may be chance."),
             "test accuracy (best epoch)": st.column_config.NumberColumn(
                 help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "
-                     "what early stopping would have kept."),
+                     "what early stopping with restore_best_weights=True would have kept."),
             "wall time (s)": st.column_config.NumberColumn(
                 format="%,.0f", help="Seconds from the start of the training (after any wait in the queue) to its test "
                                      "score."),

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from catdog import explain, reporting, ui
+from catdog import data, explain, reporting, ui
 from catdog.charts_explain import confusion_figure
 from catdog.errors import CatdogError
 from catdog.images import UPLOAD_HELP, UPLOAD_TYPES
@@ -17,7 +17,7 @@ NEW_RUNS_SECONDS = 10.0
 ui.page_setup()
 st.title("Classifier")
 st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
-           "probability of each class, and Grad-CAM shows where it looked.")
+           "probability of each class, and Grad-CAM shows which regions raised the score of its answer most.")
 
 
 
@@ -63,13 +63,12 @@ left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.k
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
                            help="Runs trained on the classes of the dataset in the sidebar first (others end "
-                                "in their classes), each group by the highest validation accuracy of the final "
-                                "model (\"final val\": this page "
-                                "uses the model after the last epoch, whose score may be below the runs table's "
-                                "best validation accuracy, another epoch's; when two runs score alike, the one "
-                                "measured on more images first), runs that stayed at chance level last; the first "
-                                "is chosen. Not by test accuracy: a test split that picks the model no longer "
-                                "measures it on unseen images.")]
+                                "in their classes), each group by the final model's validation accuracy (\"final "
+                                "val\": this page uses the model after the last epoch, whose score may be below the "
+                                "runs table's best validation accuracy, another epoch's), ranked by the lower end of "
+                                "its 95% interval, so a score measured on few images ranks lower; runs that stayed "
+                                "at chance level last; the first is chosen. Not by test accuracy: a test split that "
+                                "picks the model no longer measures it on unseen images.")]
 right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
                       help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")
@@ -80,11 +79,14 @@ if dataset_classes is not None and class_names != dataset_classes:
             f"its verdicts name those, not {' and '.join(map(ui.plain, dataset_classes))} (the dataset in the "
             "sidebar).", icon=":material/info:")
 if reporting.guesses(run.history(), run.record.get("collapsed")):
-    st.warning("This model stayed at chance level while it trained (validation accuracy never above 52%, or its "
-               "network was seen giving one answer to every image it was checked on): it answers the same class "
-               "for almost every image, so its verdicts are guesses (and its Grad-CAM maps show nothing it learned). "
-               "Pick another run, or see the Training page "
-               "for why model1/model2 can get stuck.", icon=":material/warning:")
+    # two cases: the Training page told a run that did not collapse that it "gave different answers" (QA 15)
+    st.warning(("This model collapsed while it trained (its network was seen giving one answer to every image it "
+                "was checked on): it answers the same class for almost every image"
+                if run.record.get("collapsed") else
+                "This model stayed at chance level while it trained (validation accuracy never above 52%): its "
+                "answers are no better than guessing")
+               + ", so its verdicts are guesses (and its Grad-CAM maps show nothing it learned). Pick another run, "
+               "or see the Training page for why model1/model2 can get stuck.", icon=":material/warning:")
 
 ui.defaults({"classifier_alpha": 0.45})
 classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"])
@@ -108,7 +110,8 @@ with classify_tab:
                              "red most, then yellow, blue little or not at all. Its map is as coarse as the last "
                              "convolution layer's grid (model4: 5×5 at 160 px, 7×7 at 224), hence the blobs. Each "
                              "map is scaled to its own strongest region, so even a blank picture usually gets red "
-                             "somewhere: red says where the model looked most, not that it found a cat or dog.")
+                             "somewhere: red marks what raised the answer's score most, not that it found a cat "
+                             "or dog.")
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", persist_state="session",
                      disabled=not show_cam)
     if files:
@@ -127,9 +130,11 @@ with classify_tab:
             "message": st.column_config.TextColumn(width="large"),
         })
         if any(p.label for p in predictions):  # a 1×1 image or a test pattern got a confident "cats" (QA)
-            st.caption(f"The model knows only {' and '.join(map(ui.plain, class_names))}: every picture gets one of "
-                       "them, even one that shows neither, because its two probabilities always add up to 100% "
-                       "(they are the softmax of the model's two outputs, its logits).")
+            st.caption(f"The model can only answer {' or '.join(map(ui.plain, class_names))}: every picture gets one "
+                       "of them, even one that shows neither, because its two probabilities always add up to 100% "
+                       "(they are the softmax of the model's two outputs, its logits). A softmax probability is not "
+                       "the chance that the verdict is right: a model right on 55% of the test images can still "
+                       "say >99.9%. Judge a model by its test accuracy.")
         st.download_button("Download results (CSV)", predictions_csv(predictions, class_names, run),
                            file_name="catdog_predictions.csv", mime="text/csv", icon=":material/download:")
         if len(runs) > 1:
@@ -185,8 +190,9 @@ with classify_tab:
 with evaluate_tab:
     root, splits = ui.prepared_splits(config)
     st.caption(f"The {len(splits.test)} test images of the split in the sidebar (split seed {splits.seed}). No "
-               "model trains on test images; for a run made with other split settings some of them were its "
-               "validation images, so its score here is a little optimistic.")
+               "model trains on test images. For a run made with other split settings some of them were its "
+               "validation images: it never trained on them either, but if the run (or its epoch) was chosen by "
+               "its validation score, its score here may be a little optimistic.")
     if tuple(splits.class_names) != class_names:
         st.error(f"This run was trained on the classes {', '.join(map(ui.plain, class_names))} (its two outputs, in "
                  f"that order), the dataset in the sidebar has {', '.join(map(ui.plain, splits.class_names))}: its "
@@ -203,6 +209,8 @@ with evaluate_tab:
         a, b = st.columns(2)  # at 1024 px two fifths cut the per-class table's "support" column
         a.metric("Test accuracy", f"{evaluation.accuracy:.1%}")
         a.caption(f"{correct} of {evaluation.size} test images correct.")
+        if note := reporting.baseline_note(evaluation.accuracy, evaluation.size, data.majority_baseline(splits)[1]):
+            a.info(note, icon=":material/school:")
         a.dataframe(ui.percent_table([{"class": name, **stats} for name, stats in evaluation.per_class.items()],
                                      ("precision", "recall")), hide_index=True, column_config={
             "precision": st.column_config.NumberColumn(

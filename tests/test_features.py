@@ -15,6 +15,7 @@ import pytest
 from catdog import features as feats
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
+from catdog.reporting import run_rows
 from tests.conftest import needs_weights
 
 SIZE = (64, 64)  # MobileNetV2 needs ≥ 32 px; small keeps these tests fast.
@@ -238,6 +239,7 @@ def test_fast_train_run_writes_a_complete_run_and_reuses_the_cache(data_config, 
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
     assert [row["epoch"] for row in progress.snapshot()["history"]] == [1, 2]
     assert (result.run.path / "best.keras").is_file()
+    assert run_rows([result.run])[0]["model"] == "model4 (fast ×2)"  # its 2 views, which a 1-view run lacks (QA)
     assert list((result.run.path / "tensorboard" / "validation").glob("events.out.tfevents.*"))
     if record["test_best"]["epoch"] == 2:  # best.keras is the final model: the same test scores
         assert record["test_best"]["accuracy"] == record["test"]["accuracy"]
@@ -328,8 +330,6 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     record = json.loads((result.run.path / "run.json").read_text())
     assert record["status"] == "done" and record["fine_tune_start_epoch"] == 2
     assert record["train_config"]["fine_tune_accumulation_steps"] == 4  # each batch as 4 micro-batches
-    from catdog.reporting import run_rows
-
     [row] = run_rows([result.run])
     assert row["model"] == "model4 (fast, FT 1)"  # not "model4 (fast)", as the frozen run reads (QA)
     assert row["trainable params"] > 1_000_000  # MobileNetV2's layers from 100 on train too, not only the head

@@ -632,6 +632,23 @@ def test_queue_survives_a_failing_job(tmp_path):
     wait_for(lambda: again.finished)
 
 
+def test_a_test_score_is_compared_with_the_majority_baseline_through_its_interval(tmp_path):
+    from catdog.reporting import baseline_note, run_baseline_note
+
+    assert baseline_note(0.565, 200, 0.5).startswith(  # 95% interval 49.6–63.2%: maybe no better than guessing
+        "Not clearly better than guessing: the 95% interval of 56.5% on 200 test images, 49.6%–63.2%, includes 50.0%")
+    assert baseline_note(0.57, 200, 0.5) is None  # 50.07–63.7%
+    assert baseline_note(0.3, 200, 0.5) is not None and baseline_note(0.9, 10, 0.8) is not None
+    store = RunStore(tmp_path / "runs")
+    run = store.create(TrainConfig(), DataConfig())
+    assert run_baseline_note(run) is None  # not scored yet
+    counts = {"train": {"cats": 30, "dogs": 10}, "validation": {"cats": 3, "dogs": 1}, "test": {"cats": 12, "dogs": 8}}
+    run = store.update(run, counts=counts, test={"accuracy": 0.95, "loss": 0.3, "images": 20})
+    assert run_baseline_note(run) is None  # 76.4–99.1% lies above always answering cats, 60%
+    run = store.update(run, test={"accuracy": 0.8, "loss": 0.3, "images": 20})
+    assert "58.4%–91.9%, includes 60.0%" in run_baseline_note(run)
+
+
 def test_reporting_helpers():
     from catdog.reporting import (
         eta_seconds,
