@@ -230,6 +230,37 @@ def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
             "common training class; Data page).")
 
 
+def turned_note(turned, root, *, shown: int = 5) -> str | None:
+    """What the Data page says of photos stored turned (:func:`catdog.data.find_turned`): training sees them as
+    stored, the Classifier upright.
+
+    Args:
+        turned: paths of the images whose EXIF orientation training ignores (:attr:`catdog.data.Splits.turned`).
+        root: the dataset folder; paths are named relative to it (``train/cats/x.jpg``).
+        shown: how many paths to name; the rest are counted.
+
+    Returns:
+        Markdown for a warning, or ``None`` when there are none.
+    """
+    if not turned:
+        return None
+    names = []
+    for path in turned[:shown]:
+        try:
+            names.append(Path(path).relative_to(root).as_posix())
+        except ValueError:
+            names.append(str(path))
+    more = f" and {len(turned) - shown:,} more" if len(turned) > shown else ""
+    many = len(turned) > 1
+    return (f"{len(turned):,} photo{'s' if many else ''} of this folder {'are' if many else 'is'} stored turned or "
+            f"mirrored, with a note in {'their' if many else 'its'} EXIF data on how to show "
+            f"{'them' if many else 'it'} upright ({', '.join(f'`{n}`' for n in names)}{more}). Training reads the "
+            f"pixels as stored, as Keras's `image_dataset_from_directory` does (and the sample images below show "
+            f"them so), so the models learn {'them' if many else 'it'} turned; the Classifier turns uploads "
+            f"upright. To train on {'them' if many else 'it'} upright, turn {'them' if many else 'it'} in a photo "
+            f"editor and save.")
+
+
 def run_baseline_note(run) -> str | None:
     """:func:`baseline_note` for a run's final test score, against the baseline of the splits it trained with
     (``run.json``'s ``test`` and ``counts``); ``None`` as well for a run without them (not scored, or recorded by

@@ -778,7 +778,8 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
         info, validation_size=data_config.validation_size, test_size=data_config.test_size,
         seed=data_config.seed, skip=unreadable,
     )
-    return root, splits
+    in_splits = [p for name in data.SPLITS for p, _ in splits.split(name)]
+    return root, replace(splits, turned=tuple(data.find_turned(in_splits)))
 
 
 def tensorboard_callbacks(log_dir: Path) -> list:

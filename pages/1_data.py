@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from catdog import charts, data, ui
+from catdog import charts, data, reporting, ui
 
 ui.page_setup()
 st.title("Data")
@@ -64,6 +64,8 @@ problems += [f"empty class folder: `{e}`" for e in splits.empty_classes]
 if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):
         st.markdown("\n".join(f"- {p}" for p in problems))
+if turned := reporting.turned_note(splits.turned, root):
+    st.warning(turned, icon=":material/screen_rotation:")
 
 st.subheader("Sample images", anchor=False)
 if st.button("Reshuffle", icon=":material/shuffle:"):

@@ -141,6 +141,30 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
     assert splits.ignored == info.ignored and splits.empty_classes == info.empty_classes == ()
 
 
+def save_turned(path: Path, orientation: int = 6) -> None:
+    """Save ``path`` again with an EXIF orientation (6: "turn 90° clockwise to show it"), as phones store photos."""
+    image = Image.open(path)
+    exif = Image.Exif()
+    exif[data.EXIF_ORIENTATION] = orientation
+    image.save(path, exif=exif, quality=95)
+
+
+def test_photos_stored_turned_are_found_and_trained_on_as_stored(tmp_path):
+    root = make_dataset(tmp_path / "d", 4, 4)
+    plain = root / "train/cats/cat.0.jpg"
+    Image.open(plain).save(tmp_path / "plain.jpg", quality=95)  # encoded as save_turned does, without EXIF
+    save_turned(plain)
+    save_turned(root / "validation/dogs/dog.1.jpg", orientation=1)  # "as stored": nothing to say
+    (root / "train/dogs/broken.jpg").write_bytes(b"not an image")  # left to find_unreadable
+    _, splits = training.prepare_splits(DataConfig(data_dir=str(root), validation_size=4, test_size=4))
+    assert splits.turned == (str(plain),)
+    assert len(splits.skipped) == 1
+    # TensorFlow's decoder ignores the EXIF note, as image_dataset_from_directory does: the same pixels
+    with Image.open(plain) as turned:
+        assert turned.getexif()[data.EXIF_ORIENTATION] == 6
+    np.testing.assert_array_equal(data.load_image(plain, (40, 48)), data.load_image(tmp_path / "plain.jpg", (40, 48)))
+
+
 def test_locate_precedence_explicit_then_env_then_keras_cache(tmp_path, monkeypatch):
     explicit = make_dataset(tmp_path / "a", 1, 1)
     env = make_dataset(tmp_path / "b", 1, 1)

@@ -117,6 +117,21 @@ def test_data_page_warns_when_a_split_lacks_a_class(tmp_path):
     assert baseline.value == "50.0%" and "as many cats as dogs" in shown(baseline.proto.help)
 
 
+def test_data_page_says_which_photos_training_sees_turned(tmp_path):
+    from tests.synthetic import make_dataset
+    from tests.test_data import save_turned
+
+    root = make_dataset(tmp_path / "d", 4, 6)
+    save_turned(root / "train/dogs/dog.2.jpg")
+    at = open_page(PAGES[0], root, validation_size=8, test_size=4)
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == [
+        "1 photo of this folder is stored turned or mirrored, with a note in its EXIF data on how to show it upright "
+        "(`train/dogs/dog.2.jpg`). Training reads the pixels as stored, as Keras's `image_dataset_from_directory` does "
+        "(and the sample images below show them so), so the models learn it turned; the Classifier turns uploads "
+        "upright. To train on it upright, turn it in a photo editor and save."]
+
+
 def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
     at = open_page(PAGES[0], tmp_path / "missing")
     assert not at.exception
