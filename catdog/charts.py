@@ -134,7 +134,8 @@ def history_figure(
     """Training vs validation curve of one metric over epochs.
 
     Args:
-        history: per-epoch dicts with ``epoch`` (1-based), ``metric`` and ``val_<metric>``.
+        history: per-epoch dicts with ``epoch`` (1-based), ``metric`` and ``val_<metric>`` (accuracies as
+            fractions in [0, 1], drawn in percent).
         metric: ``accuracy`` or ``loss``.
         fine_tune_start: first fine-tuning epoch; a dashed vertical line marks it.
         title: figure title (default: the metric).

@@ -159,8 +159,9 @@ class DatasetInfo:
         class_names: class folder names in label order (sorted).
         files: ``files[split_dir][class_name]`` → sorted image paths, for
             ``split_dir`` in ``train``/``validation``.
-        ignored: files that are not images by their name (e.g. ``vectorize.py``),
-            with the reason, relative to ``root``.
+        ignored: what is skipped as not an image, relative to ``root`` with the reason: files in a class folder
+            not named as an image (e.g. ``vectorize.py``), sub-folders of a class folder, and files outside the
+            class folders.
         empty_classes: ``"split/class"`` folders that hold no image.
     """
 
@@ -287,7 +288,8 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
 
     Returns:
         ``(path, reason)`` pairs, in the order of ``paths``; the reason in the words an upload of the file gets
-        (:func:`catdog.images.unreadable_reason`).
+        (:func:`catdog.images.unreadable_reason`).  Raises nothing for a bad file: one that cannot even be opened
+        (``OSError``) is listed with its reason too.
     """
     from PIL import Image
 
@@ -349,7 +351,7 @@ class Splits:
 
     Attributes:
         class_names: class names in label order.
-        train: every image of ``train/``.
+        train: every readable image of ``train/`` (those in :attr:`skipped` left out).
         validation: the part of ``validation/`` used during training.
         test: the held-out part of ``validation/``, disjoint from ``validation``.
         seed: seed the validation/test split was drawn with.

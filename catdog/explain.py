@@ -182,7 +182,10 @@ def evaluate_split(
 
     Raises:
         CatdogError: ``items`` is empty, or the model's output does not have one
-            column per class.
+            column per class, or (``image_size`` ``None``) its input is not a batch
+            of fixed-size RGB images (:func:`catdog.models.input_size`).  A missing
+            or undecodable file raises TensorFlow's ``NotFoundError`` /
+            ``InvalidArgumentError`` (:func:`catdog.data.make_dataset`).
     """
     from catdog.data import make_dataset
     from catdog.models import input_size
@@ -284,9 +287,9 @@ def grad_cam(
     is given) a ``tf.GradientTape`` records the feature map A (h, w, k) and the
     gradient of the class's logit y with respect to it.  Channel weights are
     the spatially averaged gradients w_k = mean(∂y/∂A_k); the map is
-    ``relu(Σ_k w_k A_k)``, resized bilinearly to the image size and divided by
-    its maximum.  Works on built and on reloaded (``keras.models.load_model``)
-    models.
+    ``relu(Σ_k w_k A_k)`` (Selvaraju et al., 2017), resized bilinearly to the
+    image size and divided by its maximum.  Works on built and on reloaded
+    (``keras.models.load_model``) models.
 
     Args:
         model: a chain-shaped image → logits model (all registry models).
@@ -300,8 +303,9 @@ def grad_cam(
         (never NaN).
 
     Raises:
-        CatdogError: the model cannot be explained this way (see
-            :func:`last_conv_layer`), or ``class_index`` is out of range.
+        CatdogError: the model has no convolutional layer (:func:`last_conv_layer`), its layers do not form one
+            chain (branches, several inputs or outputs), ``layer_name`` is not one of its top-level layers, or
+            ``class_index`` is out of range.
         ValueError: ``image`` is not (H, W, 3).
     """
     import tensorflow as tf

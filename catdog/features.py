@@ -210,6 +210,9 @@ class FeatureExtractor:
 
     Args:
         model: a built model4.
+
+    Raises:
+        CatdogError: ``model`` has no ``global_max_pool`` layer (:func:`feature_extractor`).
     """
 
     def __init__(self, model):

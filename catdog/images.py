@@ -122,6 +122,9 @@ def unreadable_reason(head: bytes, err: Exception) -> str:
     Args:
         head: the file's first bytes (512 are enough), ``b""`` for an empty file.
         err: what PIL raised opening or decoding it.
+
+    Returns:
+        A lower-case phrase without a final full stop, e.g. ``"the file is empty (0 bytes)"``.
     """
     from PIL import UnidentifiedImageError
 
@@ -222,8 +225,10 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
 
     Raises:
         CatdogError: the file is empty, too large in bytes or pixels, not an
-            image of a supported format, or cut off; the message starts with
-            ``name`` and is written for a student.
+            image of a supported format, has a damaged header, no pixels (0 wide
+            or high), is cut off or has damaged pixel data, or its colour mode
+            cannot be converted to RGB; the message starts with ``name`` and is
+            written for a student.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 

@@ -61,7 +61,7 @@ class Prediction:
     Attributes:
         name: the file name.
         label: predicted class name, or ``None`` when the file was not an image.
-        probabilities: ``{class name: probability}``, empty on error.
+        probabilities: ``{class name: softmax probability in [0, 1]}``, summing to 1; empty on error.
         error: the message for an unreadable file, else ``None``.
         image: the decoded RGB ``PIL.Image`` shrunk for display (:func:`catdog.images.for_display`, at most
             :data:`DISPLAY_MAX_SIDE` pixels a side), else ``None``.

@@ -694,6 +694,9 @@ def gives_one_answer(logits) -> bool:
 
     Args:
         logits: array-like (images, classes), ≥ 2 images.
+
+    Returns:
+        True when every column's spread (max − min over the images) is at most ``1e-6 × (1 + max |logit|)``.
     """
     import numpy as np
 
