@@ -658,7 +658,8 @@ def split_batches(ds, parts: int, *, examples: int, batch_size: int):
     """Split every batch of ``ds`` into ``parts`` consecutive micro-batches, for gradient accumulation.
 
     A batch of ``n`` images becomes micro-batches of rows ``[n·i // parts, n·(i+1) // parts)``
-    for ``i = 0 … parts − 1`` (32 → 16 + 16; the course's last train batch of 16 → 8 + 8),
+    for ``i = 0 … parts − 1`` (with 2 parts, 32 → 16 + 16 and the course's last train batch of 16 → 8 + 8;
+    with 4, 32 → 4 × 8),
     so with ``keras.optimizers.Adam(gradient_accumulation_steps=parts)`` the micro-batches of
     one batch make exactly one update from the mean of their gradients: the same update
     as the whole batch when the parts are equal.  Empty micro-batches (a last batch of

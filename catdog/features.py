@@ -30,6 +30,7 @@ import logging
 import os
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -171,7 +172,7 @@ def load_features(path: Path, n_images: int, views: int) -> tuple[np.ndarray, np
     try:
         with np.load(path, allow_pickle=False) as npz:
             features, labels = npz["features"], npz["labels"]
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # BadZipFile: a file cut short
         return None
     if features.ndim != 3 or features.shape[:2] != (n_images, views) or labels.shape != (n_images,):
         return None

@@ -99,7 +99,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def read_history_csv(path: Path) -> list[dict[str, float]]:
     """Per-epoch rows of a ``CSVLogger`` file; numbers as floats, ``epoch`` 1-based.
 
-    Returns an empty list for a missing file; a torn last line is dropped.
+    Returns an empty list for a missing file; a torn last line, or one that is not numbers (bytes that are not
+    UTF-8, as a power cut can leave), is dropped.
 
     Raises:
         OSError: the file exists but cannot be read.
@@ -107,7 +108,7 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
     if not Path(path).is_file():
         return []
     rows = []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         for row in csv.DictReader(handle):
             try:
                 parsed = {k: float(v) for k, v in row.items() if k}

@@ -418,6 +418,9 @@ def test_history_csv_drops_torn_lines(tmp_path):
     assert read_history_csv(tmp_path / "h.csv")[-1]["epoch"] == 2
     assert len(read_history_csv(tmp_path / "g.csv")) == 1
     assert read_history_csv(tmp_path / "missing.csv") == []
+    # a power cut can leave NUL bytes or garbage at the end of a file: its good rows still count
+    (tmp_path / "f.csv").write_bytes(b"epoch,accuracy,loss\n0,0.5,0.7\n1,0.6,\xe9\xff\n" + b"\0" * 64)
+    assert [row["epoch"] for row in read_history_csv(tmp_path / "f.csv")] == [1]
 
 
 def fake_trainer(release: threading.Event):
