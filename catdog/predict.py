@@ -213,8 +213,8 @@ def verdict_rows(names: Sequence[str], verdicts: Mapping[str, Sequence[Predictio
 def predictions_csv(predictions: Sequence[Prediction], class_names: Sequence[str], run) -> bytes:
     """The Classifier's results table as a CSV file for download.
 
-    One row per file: the run (name, id, model), the file, the predicted label (empty for a file that is no
-    image), the probability of each class (fractions in [0, 1]) and the message of a file that is no image.
+    One row per file: the run (name, id, model), the file, the verdict (the predicted class; empty for a file
+    that is no image), the probability of each class (fractions in [0, 1]) and the message of a file that is no image.
     UTF-8 with a byte-order mark, so that Excel reads names such as "été 🐱.jpg" (without it they came out
     garbled, QA).
 
@@ -231,7 +231,7 @@ def predictions_csv(predictions: Sequence[Prediction], class_names: Sequence[str
 
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["run", "run id", "model", "file", "label", *class_names, "message"])
+    writer.writerow(["run", "run id", "model", "file", "verdict", *class_names, "message"])
     for p in predictions:
         writer.writerow([run.name, run.run_id, run.model, p.name, p.label or "",
                          *(p.probabilities.get(c, "") for c in class_names), p.error or ""])

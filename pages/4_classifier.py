@@ -15,6 +15,7 @@ COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_mo
 NEW_RUNS_SECONDS = 10.0
 
 ui.page_setup()
+ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Classifier")
 st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
            "probability of each class, and Grad-CAM shows which regions raised the score of its answer most.")
@@ -117,10 +118,29 @@ with classify_tab:
     if files:
         with ui.user_errors():
             predictions = ui.run_verdicts(run, files, sizes)  # cached: the opacity slider classifies nothing again
-        # probabilities as the verdicts below give them (">99.9%", never a certain "100.0%": a progress column's
+        columns = st.columns(3)
+        for i, prediction in enumerate(predictions):
+            with columns[i % 3]:
+                if prediction.error:
+                    st.error(ui.plain(prediction.error), icon=":material/error:")
+                    continue
+                with ui.user_errors():
+                    # cut: a 200-character name took ten lines under its picture (QA)
+                    shown, caption = ui.cached_upload(*files[i], sizes).image, ui.short_name(prediction.name, 48)
+                if show_cam:
+                    with ui.user_errors():
+                        pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])
+                        shown = explain.overlay(pixels, heatmap, alpha)
+                    caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
+                st.image(shown, caption=caption, width="stretch")
+                st.subheader(f"{ui.plain(prediction.label)} · "  # no anchor link beside the verdict (QA)
+                             f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)
+                for name, probability in prediction.probabilities.items():
+                    st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
+        # probabilities as the verdicts above give them (">99.9%", never a certain "100.0%": a progress column's
         # printf format rounded 0.9999999 up, QA); the message without the file name that begins it, which the
         # first column gives (cut off at 1024 px, QA)
-        table = [{"file": p.name, "label": p.label or "—",
+        table = [{"file": p.name, "verdict": p.label or "—",  # "label" read as the true class (QA 16)
                   **{c: probability_text(p.probabilities[c]) if c in p.probabilities else None for c in class_names},
                   "message": (p.error or "").removeprefix(f"{p.name}: ")} for p in predictions]
         st.dataframe(table, hide_index=True, placeholder="–", column_config={
@@ -167,26 +187,6 @@ with classify_tab:
                            if titles[rid] in verdicts}})
             elif not compared:
                 st.caption("Choose trained runs above to see their verdicts side by side.")
-        columns = st.columns(3)
-        for i, prediction in enumerate(predictions):
-            with columns[i % 3]:
-                if prediction.error:
-                    st.error(ui.plain(prediction.error), icon=":material/error:")
-                    continue
-                with ui.user_errors():
-                    # cut: a 200-character name took ten lines under its picture (QA)
-                    shown, caption = ui.cached_upload(*files[i], sizes).image, ui.short_name(prediction.name, 48)
-                if show_cam:
-                    with ui.user_errors():
-                        pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])
-                        shown = explain.overlay(pixels, heatmap, alpha)
-                    caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
-                st.image(shown, caption=caption, width="stretch")
-                st.subheader(f"{ui.plain(prediction.label)} · "  # no anchor link beside the verdict (QA)
-                             f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)
-                for name, probability in prediction.probabilities.items():
-                    st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
-
 with evaluate_tab:
     root, splits = ui.prepared_splits(config)
     st.caption(f"The {len(splits.test)} test images of the split in the sidebar (split seed {splits.seed}). No "

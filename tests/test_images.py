@@ -373,9 +373,9 @@ def test_the_results_csv_opens_in_excel_with_the_run_and_plain_labels():
                            ("cats", "dogs"), run)
     assert data.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs to read UTF-8
     rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
-    assert rows[0] == {"run": "demo", "run id": run.run_id, "model": "model4", "file": "été 🐱.jpg", "label": "cats",
+    assert rows[0] == {"run": "demo", "run id": run.run_id, "model": "model4", "file": "été 🐱.jpg", "verdict": "cats",
                        "cats": "0.75", "dogs": "0.25", "message": ""}
-    assert (rows[1]["label"], rows[1]["cats"], rows[1]["message"]) == ("", "", "notes.jpg: this file is not an image")
+    assert (rows[1]["verdict"], rows[1]["cats"], rows[1]["message"]) == ("", "", "notes.jpg: this file is not an image")
 
 
 def test_classify_files_all_bad_makes_no_model_call():
