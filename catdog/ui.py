@@ -371,6 +371,45 @@ def data_config_for(root, config: DataConfig, **changes) -> DataConfig:
     return replace(config, data_dir=str(root), **changes)
 
 
+#: Seconds between redraws of the sidebar's training line while a job waits or trains (only that line reruns).
+STATUS_REFRESH_SECONDS = 5.0
+
+
+def training_status() -> None:
+    """A line at the top of the sidebar, on every page, while a training runs or waits on this server: whose it
+    is, its progress and where its live view and Stop are. On a projector at 125 % the Training page's live view
+    and Stop sit under the fold, and the other pages showed no sign of a training at all (QA 16).
+
+    Redrawn every :data:`STATUS_REFRESH_SECONDS` while there is such a job; with none when the page is drawn,
+    nothing is drawn (a training started meanwhile in another tab shows with the page's next rerun).
+    """
+    if queue().active():
+        with st.sidebar:
+            _training_status_line()
+
+
+@st.fragment(run_every=STATUS_REFRESH_SECONDS)
+def _training_status_line() -> None:
+    from catdog import reporting
+
+    jobs = queue()
+    if not (active := jobs.active()):
+        return  # ended since: the line goes (the fragment stops polling with the page's next rerun)
+    running = [job for job in active if job.state == "running"]
+    job = (running or active)[0]
+    snap = job.progress.snapshot()
+    where = (reporting.stopping_text(snap) if job.stop.is_set() else "waiting" if job.state == "queued"
+             else reporting.progress_text(snap, short=True))
+    name = jobs.job_name(job)
+    cut = name if len(name) <= 24 else f"{name[:23]}…"
+    title = name if name == job.train_config.model else f"{job.train_config.model} “{cut}”"
+    mine = job.owner == owner_id()
+    more = f" · {len(active) - 1} more waiting" if len(active) > 1 else ""
+    end = " " if (where + more).endswith("…") else ". "  # "timing the first batches…", not "….": QA
+    st.info(f"**Training now**, {'yours' if mine else 'from another browser'}: {plain(title)} · {where}{more}{end}"
+            f"{'Live view and Stop' if mine else 'Live view'}: Training page.", icon=":material/model_training:")
+
+
 @st.cache_resource(show_spinner=False)
 def training_queue(runs_dir: str | None = None):
     """The server process's one :class:`catdog.training.TrainingQueue`."""

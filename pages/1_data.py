@@ -5,6 +5,7 @@ import streamlit as st
 from catdog import charts, data, reporting, ui
 
 ui.page_setup()
+ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Data")
 st.caption("Step 1 · the course's dataset, cats_and_dogs_filtered, holds 3,000 JPEGs of cats and dogs from "
            "Kaggle's Dogs vs. Cats competition, which the course resizes to 160×160 and reads in batches of 32; "
@@ -15,7 +16,7 @@ root, splits = ui.prepared_splits(config)
 counts = splits.counts()
 
 st.subheader("Images per split and class", anchor=False)
-left, right = st.columns([3, 2])
+left, right = st.columns(2)  # [3, 2] cut the "total" column at 125–150 % zoom (QA 16)
 left.plotly_chart(charts.counts_figure(counts), key="counts_chart", config=ui.PLOTLY_CONFIG)
 with right:
     table = [{"split": s, **counts[s], "total": sum(counts[s].values())} for s in data.SPLITS]

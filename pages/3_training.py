@@ -14,6 +14,7 @@ from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
 
 ui.page_setup()
+ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Training")
 st.caption("Step 3 · train one of the course's four models, watch the training and validation curves epoch by "
            "epoch, then score it on the held-out test split.")

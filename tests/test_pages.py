@@ -423,6 +423,14 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     # The live view follows the newest job; the first, running, is listed with Show and Stop.
     assert "second · queued" in texts(at) and "Your other trainings" in texts(at)
     assert "second · queued, position 1 · live view below" in texts(at)  # beside Train, above the fold
+    # at the top of the sidebar on every page, since the live view and Stop sit under the fold at 125 % (QA 16);
+    # drawn before the page's Train button queued "second": the next rerun (or its own in 5 s) shows it
+    status = [i.value for i in at.run().sidebar.info]
+    assert len(status) == 1 and status[0].startswith("**Training now**, yours: model1 “first” · training · epoch 1/")
+    assert status[0].endswith(" · 1 more waiting. Live view and Stop: Training page.")
+    elsewhere = open_page(PAGES[0], synthetic_data)  # another session: another browser
+    assert [i.value for i in elsewhere.sidebar.info] == [
+        status[0].replace("yours", "from another browser").replace("Live view and Stop", "Live view")]
     assert any(m.value.startswith("first · training") for m in at.markdown)
     training_queue(str((tmp_path / "runs").resolve())).max_waiting_per_owner = 1
     at.text_input(key="train_name").input("third").run()
@@ -827,7 +835,7 @@ def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp
     assert not at.exception
     rows = at.dataframe[0].value.to_dict("records")
     assert [r["file"] for r in rows] == ["cat.png", "notes.jpg", "dog.png"]
-    assert rows[0]["label"] in ("cats", "dogs") and rows[1]["label"] == "—"
+    assert rows[0]["verdict"] in ("cats", "dogs") and rows[1]["verdict"] == "—"
     assert all(re.fullmatch(r"(\d+\.\d|>99\.9|<0\.1)%", rows[0][c]) for c in ("cats", "dogs"))  # as the verdicts
     assert len(at.error) == 1 and "notes.jpg: this file is not an image" in shown(at.error[0].value)
     assert len(at.get("image")) == 2
@@ -899,7 +907,7 @@ def test_classifier_uses_the_class_names_the_run_was_trained_on(synthetic_data, 
     at.file_uploader(key="classifier_uploads").set_value([("**cat** $x$.png", png(0, 5), "image/png")]).run()
     assert not at.exception
     row = at.dataframe[0].value.to_dict("records")[0]
-    assert row["label"] in ("a_dogs", "b_cats") and all(row[c].endswith("%") for c in ("a_dogs", "b_cats"))
+    assert row["verdict"] in ("a_dogs", "b_cats") and all(row[c].endswith("%") for c in ("a_dogs", "b_cats"))
     assert any("trained on the classes a_dogs, b_cats" in shown(e.value) for e in at.error)  # no test scores for it
 
 
@@ -1273,7 +1281,7 @@ def test_classifier_puts_the_runs_of_the_dataset_in_use_first_and_names_other_cl
     assert not any("another dataset" in i.value for i in at.info)
     picker.set_value(german_id).run()
     assert any("trained on another dataset, with the classes Hunde and Katzen" in shown(i.value) for i in at.info)
-    assert at.dataframe[0].value.to_dict("records")[0]["label"] in ("Hunde", "Katzen")
+    assert at.dataframe[0].value.to_dict("records")[0]["verdict"] in ("Hunde", "Katzen")
 
 
 def test_a_toast_shows_a_long_run_name_cut_so_that_the_message_stays_in_view():
