@@ -238,7 +238,8 @@ class RunInfo:
         (:func:`catdog.reporting.rank_runs`), that accuracy comes before the test score, named so that it is not
         taken for the runs table's best validation accuracy ("demo · model1 · final val 58.3% · test 60.0%":
         QA, the order looked random beside test scores alone), and a name past :data:`LABEL_NAME_MAX` characters
-        is cut in the middle, keeping the model: the select box at 1024 px cut the scores off instead (QA).
+        is cut in its middle, keeping its start, its end (often what tells runs apart: "… (seed 1)") and the model:
+        the select box at 1024 px cut the scores off instead (QA).
         """
         acc = self.test_accuracy
         score = f"test {acc:.1%}" if acc is not None else self.status
@@ -249,7 +250,9 @@ class RunInfo:
                 score = f"final val {val:.1%} · {score}"
             if len(name) > LABEL_NAME_MAX:
                 tail = len(self.model) + 3 if name.endswith(f" · {self.model}") else 0  # " · model4" stays
-                name = f"{name[:LABEL_NAME_MAX - 1 - tail]}…{name[len(name) - tail:]}"
+                # the user's name cut in its middle: its end often tells runs apart ("… (seed 1)", QA 16)
+                own, keep = name[:len(name) - tail], LABEL_NAME_MAX - 1 - tail
+                name = f"{own[:(keep + 1) // 2]}…{own[len(own) - keep // 2:]}{name[len(name) - tail:]}"
         return f"{name} · {score}"
 
 
