@@ -426,7 +426,8 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     # at the top of the sidebar on every page, since the live view and Stop sit under the fold at 125 % (QA 16);
     # drawn before the page's Train button queued "second": the next rerun (or its own in 5 s) shows it
     status = [i.value for i in at.run().sidebar.info]
-    assert len(status) == 1 and status[0].startswith("**Training now**, yours: model1 “first” · training · epoch 1/")
+    assert len(status) == 1
+    assert status[0].startswith("**Training now**, yours: model1 “first” · training · epoch 1/")
     assert status[0].endswith(" · 1 more waiting. Live view and Stop: Training page.")
     elsewhere = open_page(PAGES[0], synthetic_data)  # another session: another browser
     assert [i.value for i in elsewhere.sidebar.info] == [
@@ -795,7 +796,8 @@ def test_classifier_warns_when_the_model_stayed_at_chance(synthetic_data, tmp_pa
     history.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n")
     RunStore(tmp_path / "runs").update(result.run, status="stopped", collapsed={"epoch": 1, "batch": 30, "images": 16})
     at = open_page(PAGES[3], synthetic_data)
-    assert not at.exception and [w.value.split(" (")[0] for w in at.warning] == ["This model collapsed while it trained"]
+    assert not at.exception
+    assert [w.value.split(" (")[0] for w in at.warning] == ["This model collapsed while it trained"]
     assert "it answers the same class for almost every image, so its verdicts are guesses" in at.warning[0].value
 
 
