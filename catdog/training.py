@@ -120,8 +120,9 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
 
 
 #: Characters of a run's name and model that :meth:`RunInfo.label` keeps with ``validation``: "3 Dec 15:09:59 ·
-#: model1" (23) whole, and with the scores (≤ 31 more) within the Classifier's select box at 1024 px (≈ 60).
-LABEL_NAME_MAX = 26
+#: model1" (23) whole, and with the scores (≤ 31 more) within the Classifier's select box at 1024 px (≈ 54
+#: characters; 26 cut "test 98.5%" to "test 98.5", QA 16).
+LABEL_NAME_MAX = 23
 
 
 @dataclass

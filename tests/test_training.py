@@ -983,9 +983,9 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     # the Classifier's picker: the score that orders it, named; a long name cut in its middle, keeping its end (the
     # seed told these runs apart, QA 16) and the model, so that the scores stay in the select box at 1024 px (QA)
     long = run("20261202-101017-model4-hhhhhh", "model4", 0.965, 0.985, "course model4-finetune (seed 0)")
-    assert long.label(validation=True) == "course model4…une (seed 0) · final val 98.5% · test 96.5%"
+    assert long.label(validation=True) == "course mode…ne (seed 0) · final val 98.5% · test 96.5%"
     longer = run("20261202-101018-model4-iiiiii", "model4", 0.97, 0.99, "a very long name for the frozen one")
-    assert longer.label(validation=True) == "a very l…ozen one · model4 · final val 99.0% · test 97.0%"
+    assert longer.label(validation=True) == "a very …en one · model4 · final val 99.0% · test 97.0%"
     assert named.label(validation=True) == "Model1 · 4 epochs · final val 60.0% · test 60.0%"
     # A run of another dataset (a teacher's own classes) comes after the runs of the dataset in use, however good,
     # is left out of the default comparison, and its label names its classes (QA: it labelled a cat "Katzen").
