@@ -101,7 +101,9 @@ def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
     fig.update_yaxes(range=[0, 1.15 * top])
     # in the title: a note inside the plot sat on the curves, which start at the top left and end at the top right
     fig.update_layout(title_text=f"{fig.layout.title.text}<br><sup>epoch {history[0]['epoch']:.0f} training: "
-                                 f"{first:.3g}, off the top</sup>")
+                                 f"{first:.3g}, off the top</sup>",
+                      # room for the second line: it sat on the top tick label (QA 16)
+                      margin_t=(fig.layout.margin.t or 40) + 20)
 
 
 def _accuracy_axis(fig, values: Sequence[float | None], **where) -> None:
