@@ -287,6 +287,9 @@ IDLE_REFRESH_SECONDS = 10.0
 #: Runs that Compare runs holds at most as new runs join it by themselves (a user may choose more): in a tab left
 #: open through a lesson every new run joined, and 12 runs made the comparison unreadable (QA).
 COMPARE_JOINED = 5
+#: Runs Compare runs takes at most, chosen or joined: its "Select all" put 149 runs in one chart, with a legend of
+#: 75 rows and 1.2 s per rerun after it (QA 17).
+COMPARE_MAX = 10
 
 
 def _jobs_seen() -> list[tuple[str, bool, bool]]:
@@ -478,7 +481,8 @@ with st.container():
             # pinned: at 1024 px the status and later columns need scrolling sideways, and the name stays in view
             # 130 px: "3 Dec 00:48:14" fits; 200 px ("medium") took a third of the table at 1024 px (QA), longer
             # names are cut and shown whole on hover
-            "run": st.column_config.TextColumn(pinned=True, width=130),
+            # 170 px since QA 17: at 130 "course model4-finetu" ×4 hid the "(seed n)" that tells such rows apart
+            "run": st.column_config.TextColumn(pinned=True, width=170),
             # fixed: sized by itself, it showed "model4 (" while a model4 run trained (QA)
             "model": st.column_config.TextColumn(
                 width=145, help="fast: fast mode (cached MobileNetV2 features), ×K with K augmented views of each "
@@ -516,9 +520,10 @@ with st.container():
     # new runs join the comparison, up to COMPARE_JOINED runs
     pushed_out = ui.keep_selection("compare_runs", with_curves, first=with_curves[:3], limit=COMPARE_JOINED)
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
+                            max_selections=COMPARE_MAX, select_all=False,
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
                                  f"curves to compare. New runs join by themselves, up to {COMPARE_JOINED} runs in "
-                                 "all; you may choose more.")
+                                 f"all; you may choose more, up to {COMPARE_MAX}.")
     if pushed_out:  # the best run left without a word (QA)
         them = "it" if len(pushed_out) == 1 else "them"
         left = ", ".join(f"“{ui.plain(labels[r])}”" for r in pushed_out)

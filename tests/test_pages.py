@@ -325,6 +325,8 @@ def test_training_page_marks_an_epoch_that_stop_cut_short(synthetic_data, tmp_pa
     [row] = at.dataframe[1].value.to_dict("records")
     assert row["status"] == f"stopped: epoch 1, batch 1/{batches}" and row["epochs"] == 1
     assert at.multiselect(key="compare_runs").value == [run.run_id]
+    compare = at.multiselect(key="compare_runs").proto  # its "Select all" put 149 runs in one chart (QA 17)
+    assert compare.max_selections == 10 and not compare.select_all
     assert any(c.startswith("Open marker (a circle, or a diamond on a first fine-tuning epoch): the last epoch of a "
                             "run stopped mid-epoch") for c in captions)
     compared = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]

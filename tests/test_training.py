@@ -1064,6 +1064,12 @@ def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_
     names = [trace.name for trace in figure.data if trace.showlegend]
     assert len(names[0]) == LEGEND_NAME_MAX and names[0].startswith("AAAA") and names[0].endswith("…" + label[-22:])
     assert names[1] == "short · model1 · test 55.0%"
+    # two names whose cuts read the same are told apart where they differ (QA 17: three "…tr… (seed 5)" entries)
+    tries = {f"Ms Okafor's model4 try {n} (seed 5) · model4 · test 96.0%": [{"epoch": 1, "val_accuracy": 0.9}]
+             for n in (18, 34)}
+    names = [trace.name for trace in compare_figure(tries, metrics=("val_accuracy",)).data]
+    assert names == ["Ms Okafor&#x27;s model4 try 18 (… · model4 · test 96.0%",  # html.escape: plotly reads HTML
+                     "Ms Okafor&#x27;s model4 try 34 (… · model4 · test 96.0%"]
 
 
 def test_a_job_told_to_stop_says_what_it_does_next():
