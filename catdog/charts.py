@@ -196,13 +196,14 @@ def legend_name(label: str, most: int = LEGEND_NAME_MAX) -> str:
 
 
 def legend_names(labels: Sequence[str], most: int = LEGEND_NAME_MAX) -> dict[str, str]:
-    """:func:`legend_name` of each of ``labels`` (distinct), told apart where two cuts would read the same: such a
-    label keeps its start up to 4 characters past where it first differs from the others of its cut, however long
-    that makes it ("Ms Okafor's model4 try 18 (seed 5)" and "… try 34 …" both read "Ms Okafor's model4 tr… · model4
-    · test 96.0%" in a comparison of 149 runs, QA 17).
+    """:func:`legend_name` of each of ``labels`` (distinct), told apart where two cuts would read the same ("Ms
+    Okafor's model4 try 18 (seed 5)" and "… try 34 …" both read "Ms Okafor's model4 tr… (seed 5) · test 96.0%"
+    in a comparison of 149 runs, QA 17): such a label keeps its start up to 4 characters past where it first differs
+    from the nearest of the others, or, when that would pass ``most`` characters, its first 8, a window of 12
+    ending there and its end.
 
     Returns:
-        ``{label: legend text}``, the texts distinct.
+        ``{label: legend text}``, the texts distinct and at most ``most`` characters long.
     """
     cuts = {label: legend_name(label, most) for label in labels}
     groups: dict[str, list[str]] = {}
@@ -210,10 +211,14 @@ def legend_names(labels: Sequence[str], most: int = LEGEND_NAME_MAX) -> dict[str
         groups.setdefault(cut, []).append(label)
     tail = min(LEGEND_TAIL, most // 2)
     for same in (group for group in groups.values() if len(group) > 1):
-        common = len(os.path.commonprefix(same))
         for label in same:
-            head = max(most - tail - 1, common + 4)
-            cuts[label] = label if head >= len(label) - tail else f"{label[:head]}…{label[-tail:]}"
+            # the longest start it shares with another: with 3 or more, the group's common start is too short
+            differs = max(len(os.path.commonprefix([label, other])) for other in same if other != label) + 4
+            if differs + 1 + tail <= most:
+                cuts[label] = f"{label[:max(differs, most - tail - 1)]}…{label[-tail:]}"
+            else:
+                window = most - tail - 8 - 2
+                cuts[label] = f"{label[:8]}…{label[differs - window:differs]}…{label[-tail:]}"
     return cuts
 
 

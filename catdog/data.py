@@ -335,7 +335,7 @@ def find_turned(paths: Sequence[str | os.PathLike]) -> list[str]:
     for path in paths:
         try:
             with Image.open(path) as image:
-                if image.getexif().get(EXIF_ORIENTATION, 1) not in (0, 1):
+                if image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9):  # 9, 65535: broken, ignored by PIL
                     turned.append(str(path))
         except Exception:  # PIL raises many types for broken files; find_unreadable names them.
             continue

@@ -217,7 +217,8 @@ def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
         baseline: the baseline's accuracy on the same test split, in [0, 1].
 
     Returns:
-        A sentence for the page, or ``None`` when the interval lies above the baseline.
+        A sentence for the page ("Not clearly better than guessing: …", or "Worse than guessing: …" when the
+        whole interval lies below the baseline), or ``None`` when it lies above.
 
     Raises:
         ValueError: ``accuracy`` outside [0, 1] or ``images`` < 1 (:func:`wilson_interval`).
@@ -225,9 +226,21 @@ def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
     low, high = wilson_interval(accuracy, images)
     if low > baseline:
         return None
-    return (f"Not clearly better than guessing: the 95% interval of {accuracy:.1%} on {images:,} test images, "
-            f"{low:.1%}–{high:.1%}, includes {baseline:.1%}, the majority-class baseline (always answering the most "
-            "common training class; Data page).")
+    verdict, where = (("Worse than guessing", "lies below") if high < baseline  # not "includes" (review)
+                      else ("Not clearly better than guessing", "includes"))
+    return (f"{verdict}: the 95% interval of {accuracy:.1%} on {images:,} test images, {low:.1%}–{high:.1%}, "
+            f"{where} {baseline:.1%}, the majority-class baseline (always answering the most common training class; "
+            "Data page).")
+
+
+def code_span(text) -> str:
+    """``text`` as a Markdown code span, shown as typed, also with backticks in it (a file called ``a`b.jpg``
+    closed a plain one early and turned the rest of the sentence into code, review): fenced by one backtick more
+    than its longest run of them, padded with a space where it begins or ends with one (CommonMark 0.31, 6.1)."""
+    text = str(text)
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def turned_note(turned, root, *, shown: int = 5) -> str | None:
@@ -254,9 +267,9 @@ def turned_note(turned, root, *, shown: int = 5) -> str | None:
     many = len(turned) > 1
     return (f"{len(turned):,} photo{'s' if many else ''} of this folder {'are' if many else 'is'} stored turned or "
             f"mirrored, with a note in {'their' if many else 'its'} EXIF data on how to show "
-            f"{'them' if many else 'it'} upright ({', '.join(f'`{n}`' for n in names)}{more}). Training reads the "
-            f"pixels as stored, as Keras's `image_dataset_from_directory` does (and the sample images below show "
-            f"them so), so the models learn {'them' if many else 'it'} turned; the Classifier turns uploads "
+            f"{'them' if many else 'it'} upright ({', '.join(map(code_span, names))}{more}). Training reads the "
+            f"pixels as stored, as Keras's `image_dataset_from_directory` does (and as the sample images below are "
+            f"shown), so the models learn {'them' if many else 'it'} turned; the Classifier turns uploads "
             f"upright. To train on {'them' if many else 'it'} upright, turn {'them' if many else 'it'} in a photo "
             f"editor and save.")
 

@@ -29,7 +29,8 @@ PLOTLY_CONFIG = {"displaylogo": False,
 
 
 def page_setup() -> None:
-    """First call of every page: make sure the dashboard's navigation is in force.
+    """First call of every page: make sure the dashboard's navigation is in force, and draw the sidebar's line on
+    a training that runs or waits (:func:`training_status`).
 
     Streamlit 1.67 decides once per server process whether the app uses the
     legacy ``pages/`` folder; when the first visit after a start is a deep link
@@ -43,6 +44,7 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    training_status()
 
 
 def keep_keras_state_between_reruns() -> None:
@@ -380,8 +382,9 @@ def training_status() -> None:
     is, its progress and where its live view and Stop are. On a projector at 125 % the Training page's live view
     and Stop sit under the fold, and the other pages showed no sign of a training at all (QA 16).
 
-    Redrawn every :data:`STATUS_REFRESH_SECONDS` while there is such a job; with none when the page is drawn,
-    nothing is drawn (a training started meanwhile in another tab shows with the page's next rerun).
+    Redrawn every :data:`STATUS_REFRESH_SECONDS` while there is such a job, and the whole page once when it has
+    ended; with none when the page is drawn, nothing is drawn (a training started meanwhile in another tab shows
+    with the page's next rerun).
     """
     if queue().active():
         with st.sidebar:
@@ -394,19 +397,20 @@ def _training_status_line() -> None:
 
     jobs = queue()
     if not (active := jobs.active()):
-        return  # ended since: the line goes (the fragment stops polling with the page's next rerun)
+        # ended since: redraw the page, whose next run draws no line, so this fragment stops polling (an idle Data
+        # tab polled every 5 s for good, review)
+        st.rerun()
     running = [job for job in active if job.state == "running"]
     job = (running or active)[0]
     snap = job.progress.snapshot()
     where = (reporting.stopping_text(snap) if job.stop.is_set() else "waiting" if job.state == "queued"
              else reporting.progress_text(snap, short=True))
-    name = jobs.job_name(job)
-    cut = name if len(name) <= 24 else f"{name[:23]}…"
-    title = name if name == job.train_config.model else f"{job.train_config.model} “{cut}”"
+    name, model = jobs.job_name(job), job.train_config.model
+    title = model if name == model else f"{model} “{short_name(name, 24)}”"
     mine = job.owner == owner_id()
     more = f" · {len(active) - 1} more waiting" if len(active) > 1 else ""
     end = " " if (where + more).endswith("…") else ". "  # "timing the first batches…", not "….": QA
-    st.info(f"**Training now**, {'yours' if mine else 'from another browser'}: {plain(title)} · {where}{more}{end}"
+    st.info(f"**Training now**, {'yours' if mine else 'from another browser'}: {title} · {plain(where)}{more}{end}"
             f"{'Live view and Stop' if mine else 'Live view'}: Training page.", icon=":material/model_training:")
 
 

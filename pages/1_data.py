@@ -5,7 +5,6 @@ import streamlit as st
 from catdog import charts, data, reporting, ui
 
 ui.page_setup()
-ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Data")
 st.caption("Step 1 · the course's dataset, cats_and_dogs_filtered, holds 3,000 JPEGs of cats and dogs from "
            "Kaggle's Dogs vs. Cats competition, which the course resizes to 160×160 and reads in batches of 32; "
@@ -33,7 +32,7 @@ with right:
     must = ("A model must beat this." if baseline < 1 else  # "must beat 100%" (QA)
             "No model can beat this: the test split holds one class only (see the warning below).")
     st.metric("Majority-class baseline", f"{baseline:.1%}", help=f"{ui.plain(meaning)} {must}")
-st.caption(f"Dataset folder: `{root}`")
+st.caption(f"Dataset folder: {reporting.code_span(root)}")
 for split, missing in data.missing_classes(counts).items():
     st.warning(f"The {split} split holds no {' and no '.join(missing)}: its accuracy says nothing about "
                f"{'them' if len(missing) > 1 else 'that class'}, and on that split a model that always answers "
@@ -59,9 +58,9 @@ with st.expander("How the validation and test splits are made", expanded=True):
 """
     )
 
-problems = [f"unreadable, skipped: `{p}` ({why})" for p, why in splits.skipped]
-problems += [f"ignored: `{p}`" for p in splits.ignored if not p.startswith("vectorize.py")]
-problems += [f"empty class folder: `{e}`" for e in splits.empty_classes]
+problems = [f"unreadable, skipped: {reporting.code_span(p)} ({why})" for p, why in splits.skipped]
+problems += [f"ignored: {reporting.code_span(p)}" for p in splits.ignored if not p.startswith("vectorize.py")]
+problems += [f"empty class folder: {reporting.code_span(e)}" for e in splits.empty_classes]
 if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):
         st.markdown("\n".join(f"- {p}" for p in problems))

@@ -8,7 +8,6 @@ from catdog.config import TrainConfig
 from catdog.images import UPLOAD_HELP, UPLOAD_TYPES, decode_image, to_model_input
 
 ui.page_setup()
-ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Augmentation")
 st.caption("Step 2 · random flips and rotations show the model another version of each image every epoch, "
            "which fights overfitting. These are the very layers model2, model3 and model4 build in (their "

@@ -14,7 +14,6 @@ from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
 
 ui.page_setup()
-ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Training")
 st.caption("Step 3 · train one of the course's four models, watch the training and validation curves epoch by "
            "epoch, then score it on the held-out test split.")
@@ -469,7 +468,7 @@ runs, unreadable = jobs.store.scan()
 with st.container():
     ui.unreadable_runs_note(unreadable)
     if not runs:
-        st.caption(f"No runs yet in `{jobs.store.root}`.")
+        st.caption(f"No runs yet in {reporting.code_span(jobs.store.root)}.")
         st.stop()
     rows = reporting.run_rows(runs)
     st.dataframe(

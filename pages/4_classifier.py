@@ -15,7 +15,6 @@ COMPARE_MAX = 4  # models compared at once: each is held in memory (ui.cached_mo
 NEW_RUNS_SECONDS = 10.0
 
 ui.page_setup()
-ui.training_status()  # in the sidebar, on every page, while a job trains or waits
 st.title("Classifier")
 st.caption("Step 4 · drop your own cat and dog photos: a trained model gives its verdict and the softmax "
            "probability of each class, and Grad-CAM shows which regions raised the score of its answer most.")
@@ -60,7 +59,8 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
     st.session_state["classifier_run"] = next(iter(by_id))
     st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
             "below come from the first run of the list.", icon=":material/info:")
-left, right = st.columns([2, 1])  # at 1024 px a quarter cut "Download model (.keras)" to "Download …"
+# the picker as wide as a short button allows: at [2, 1] labels lost their test score at 1024 px (QA 16)
+left, right = st.columns([5, 1])
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
                            key="classifier_run", persist_state="session",
                            help="Runs trained on the classes of the dataset in the sidebar first (others end "
@@ -70,9 +70,9 @@ run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=label
                                 "its 95% interval, so a score measured on few images ranks lower; runs that stayed "
                                 "at chance level last; the first is chosen. Not by test accuracy: a test split that "
                                 "picks the model no longer measures it on unseen images.")]
-right.download_button("Download model", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
+right.download_button(".keras", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
-                      help="The run's final model as a .keras file (Keras 3: keras.models.load_model).")
+                      help="Download the run's final model as a .keras file (Keras 3: keras.models.load_model).")
 model = ui.load_run_model(run)
 class_names = run.class_names  # those of the dataset the run trained on, in the order of its two logits
 if dataset_classes is not None and class_names != dataset_classes:
@@ -128,10 +128,13 @@ with classify_tab:
                     # cut: a 200-character name took ten lines under its picture (QA)
                     shown, caption = ui.cached_upload(*files[i], sizes).image, ui.short_name(prediction.name, 48)
                 if show_cam:
-                    with ui.user_errors():
+                    try:  # per picture: one failed map must not hide the table and the comparison below (review)
                         pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])
+                    except CatdogError as err:
+                        st.warning(ui.plain(str(err)), icon=":material/warning:")
+                    else:
                         shown = explain.overlay(pixels, heatmap, alpha)
-                    caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
+                        caption += f" · on the model's {pixels.shape[1]}×{pixels.shape[0]} input"  # why it is square
                 st.image(shown, caption=caption, width="stretch")
                 st.subheader(f"{ui.plain(prediction.label)} · "  # no anchor link beside the verdict (QA)
                              f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)

@@ -421,6 +421,8 @@ def test_history_csv_drops_torn_lines(tmp_path):
     # a power cut can leave NUL bytes or garbage at the end of a file: its good rows still count
     (tmp_path / "f.csv").write_bytes(b"epoch,accuracy,loss\n0,0.5,0.7\n1,0.6,\xe9\xff\n" + b"\0" * 64)
     assert [row["epoch"] for row in read_history_csv(tmp_path / "f.csv")] == [1]
+    (tmp_path / "e.csv").write_text("epoch,accuracy,loss\n0,0.5,0.7\nnan,0.6,0.6\n")  # "nan" parses as a float
+    assert [row["epoch"] for row in read_history_csv(tmp_path / "e.csv")] == [1]
 
 
 def fake_trainer(release: threading.Event):
@@ -641,7 +643,11 @@ def test_a_test_score_is_compared_with_the_majority_baseline_through_its_interva
     assert baseline_note(0.565, 200, 0.5).startswith(  # 95% interval 49.6–63.2%: maybe no better than guessing
         "Not clearly better than guessing: the 95% interval of 56.5% on 200 test images, 49.6%–63.2%, includes 50.0%")
     assert baseline_note(0.57, 200, 0.5) is None  # 50.07–63.7%
-    assert baseline_note(0.3, 200, 0.5) is not None and baseline_note(0.9, 10, 0.8) is not None
+    assert baseline_note(0.9, 10, 0.8) is not None
+    # a model collapsed onto the smaller class of a teacher's uneven dataset: not "includes 50%" (review)
+    assert baseline_note(0.3, 200, 0.5).startswith(
+        "Worse than guessing: the 95% interval of 30.0% on 200 test images, 24.1%–36.7%, lies below 50.0%, the "
+        "majority-class baseline")
     store = RunStore(tmp_path / "runs")
     run = store.create(TrainConfig(), DataConfig())
     assert run_baseline_note(run) is None  # not scored yet
@@ -650,6 +656,14 @@ def test_a_test_score_is_compared_with_the_majority_baseline_through_its_interva
     assert run_baseline_note(run) is None  # 76.4–99.1% lies above always answering cats, 60%
     run = store.update(run, test={"accuracy": 0.8, "loss": 0.3, "images": 20})
     assert "58.4%–91.9%, includes 60.0%" in run_baseline_note(run)
+
+
+def test_code_spans_show_file_names_with_backticks_as_typed():
+    from catdog.reporting import code_span
+
+    assert code_span("x.jpg") == "`x.jpg`" and code_span(Path("/d/x.jpg")) == "`/d/x.jpg`"
+    assert code_span("a`b.jpg") == "``a`b.jpg``"  # "`a`b.jpg`" closed after "a" (review)
+    assert code_span("`x") == "`` `x ``" and code_span("a``b") == "```a``b```"
 
 
 def test_reporting_helpers():
@@ -982,10 +996,13 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert named.label() == "Model1 · 4 epochs · test 60.0%" and named10.label().startswith("like model10 · model1")
     # the Classifier's picker: the score that orders it, named; a long name cut in its middle, keeping its end (the
     # seed told these runs apart, QA 16) and the model, so that the scores stay in the select box at 1024 px (QA)
-    long = run("20261202-101017-model4-hhhhhh", "model4", 0.965, 0.985, "course model4-finetune (seed 0)")
-    assert long.label(validation=True) == "course mode…ne (seed 0) · final val 98.5% · test 96.5%"
+    whole = run("20261202-101016-model4-hhhhhg", "model4", 0.965, 0.985, "course model4-finetune (seed 0)")
+    assert whole.label(validation=True) == "course model4-finetune (seed 0) · final val 98.5% · test 96.5%"
+    long = run("20261202-101017-model4-hhhhhh", "model4", 0.965, 0.985, "course model4-finetune, 10 epochs (seed 0)")
+    # the model stays also when the name held it (review: cut, "course mode…ne (seed 0)" named no model)
+    assert long.label(validation=True) == "course model…chs (seed 0) · model4 · final val 98.5% · test 96.5%"
     longer = run("20261202-101018-model4-iiiiii", "model4", 0.97, 0.99, "a very long name for the frozen one")
-    assert longer.label(validation=True) == "a very …en one · model4 · final val 99.0% · test 97.0%"
+    assert longer.label(validation=True) == "a very long …e frozen one · model4 · final val 99.0% · test 97.0%"
     assert named.label(validation=True) == "Model1 · 4 epochs · final val 60.0% · test 60.0%"
     # A run of another dataset (a teacher's own classes) comes after the runs of the dataset in use, however good,
     # is left out of the default comparison, and its label names its classes (QA: it labelled a cat "Katzen").
@@ -1056,7 +1073,7 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
 
 
 def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_score():
-    from catdog.charts import LEGEND_NAME_MAX, compare_figure
+    from catdog.charts import LEGEND_NAME_MAX, compare_figure, legend_names
 
     label = "A" * 80 + " · model4 · test 97.0%"
     figure = compare_figure({label: [{"epoch": 1, "val_accuracy": 0.9, "val_loss": 0.3}], "short · model1 · test "
@@ -1065,11 +1082,17 @@ def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_
     assert len(names[0]) == LEGEND_NAME_MAX and names[0].startswith("AAAA") and names[0].endswith("…" + label[-22:])
     assert names[1] == "short · model1 · test 55.0%"
     # two names whose cuts read the same are told apart where they differ (QA 17: three "…tr… (seed 5)" entries)
+    # and stay within LEGEND_NAME_MAX, so that two still share a line (review), also among three alike
     tries = {f"Ms Okafor's model4 try {n} (seed 5) · model4 · test 96.0%": [{"epoch": 1, "val_accuracy": 0.9}]
-             for n in (18, 34)}
+             for n in (18, 34, 18009)}
     names = [trace.name for trace in compare_figure(tries, metrics=("val_accuracy",)).data]
-    assert names == ["Ms Okafor&#x27;s model4 try 18 (… · model4 · test 96.0%",  # html.escape: plotly reads HTML
-                     "Ms Okafor&#x27;s model4 try 34 (… · model4 · test 96.0%"]
+    assert names == ["Ms Okafo…4 try 18 (se… · model4 · test 96.0%", "Ms Okafo…el4 try 34 (… · model4 · test 96.0%",
+                     "Ms Okafo…4 try 18009 … · model4 · test 96.0%"]
+    two = {"alike", "Alike"}  # short: whole, however alike
+    assert legend_names([f"{a} · model1 · test 50.0%" for a in two]) == {f"{a} · model1 · test 50.0%": f"{a} · model1 "
+                                                                          "· test 50.0%" for a in two}
+    assert legend_names([f"{'A' * 30}{n} · model1 · test 50.0%" for n in (1, 2)]) == {
+        f"{'A' * 30}{n} · model1 · test 50.0%": f"{'A' * 8}…{'A' * 8}{n} · … · model1 · test 50.0%" for n in (1, 2)}
 
 
 def test_a_job_told_to_stop_says_what_it_does_next():
