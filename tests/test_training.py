@@ -1086,13 +1086,14 @@ def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_
     tries = {f"Ms Okafor's model4 try {n} (seed 5) · model4 · test 96.0%": [{"epoch": 1, "val_accuracy": 0.9}]
              for n in (18, 34, 18009)}
     names = [trace.name for trace in compare_figure(tries, metrics=("val_accuracy",)).data]
-    assert names == ["Ms Okafo…4 try 18 (se… · model4 · test 96.0%", "Ms Okafo…el4 try 34 (… · model4 · test 96.0%",
-                     "Ms Okafo…4 try 18009 … · model4 · test 96.0%"]
-    two = {"alike", "Alike"}  # short: whole, however alike
-    assert legend_names([f"{a} · model1 · test 50.0%" for a in two]) == {f"{a} · model1 · test 50.0%": f"{a} · model1 "
-                                                                          "· test 50.0%" for a in two}
-    assert legend_names([f"{'A' * 30}{n} · model1 · test 50.0%" for n in (1, 2)]) == {
-        f"{'A' * 30}{n} · model1 · test 50.0%": f"{'A' * 8}…{'A' * 8}{n} · … · model1 · test 50.0%" for n in (1, 2)}
+    score = " · model4 · test 96.0%"
+    assert names == [f"Ms Okafo…4 try 18 (se…{score}", f"Ms Okafo…el4 try 34 (…{score}",
+                     f"Ms Okafo…4 try 18009 …{score}"]
+    short = [f"{a} · model1 · test 50.0%" for a in ("alike", "Alike")]
+    assert legend_names(short) == {label: label for label in short}  # short: whole, however alike
+    long = {f"{'A' * 30}{n} · model1 · test 50.0%": f"{'A' * 8}…{'A' * 8}{n} · … · model1 · test 50.0%"
+            for n in (1, 2)}
+    assert legend_names(list(long)) == long
 
 
 def test_a_job_told_to_stop_says_what_it_does_next():
