@@ -1,0 +1,122 @@
+"""Memory of a long-running server: resident memory after each of N trainings in one process.
+
+A dashboard server trains every job in one worker thread of one process, for hours. This script does the same
+(one thread, ``train_run`` one after another) and prints the process's resident memory (``VmRSS``) after each
+training, next to the same count of plain Keras trainings (``keras.Sequential`` of about model1's size: build,
+compile, ``fit`` one epoch) in a process of their own, so that what catdog adds can be told from what Keras and
+TensorFlow keep.
+
+Usage::
+
+    .venv/bin/python bench/server_memory.py --trainings 10                 # a small synthetic dataset, model1
+    .venv/bin/python bench/server_memory.py --trainings 14 --real --epochs 1  # the course data (slower)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import DEFAULT_DATA, REPO, RESULT_PREFIX, add_data_arguments  # noqa: E402
+
+
+def rss_gb() -> float:
+    """This process's resident memory in GB (10⁹ bytes), from ``/proc/self/status`` (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e9
+    return float("nan")
+
+
+def catdog_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
+    """RSS after each of ``n`` model1 trainings through ``train_run``, all in one worker thread."""
+    import threading
+
+    from catdog.config import DataConfig, TrainConfig
+    from catdog.training import RunStore, train_run
+    from tests.synthetic import make_dataset
+
+    work = Path(tempfile.mkdtemp(prefix="catdog-memory-"))
+    if data_dir is None:
+        data = DataConfig(str(make_dataset(work / "data", 8, 10)), validation_size=12, test_size=8, batch_size=8)
+    else:
+        data = DataConfig(data_dir)
+    store, after = RunStore(work / "runs"), []
+
+    def worker():
+        for i in range(n):
+            train_run(TrainConfig(model="model1", epochs=epochs, seed=i), data, store=store)
+            after.append(rss_gb())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    return after
+
+
+def keras_trainings(n: int) -> list[float]:
+    """RSS after each of ``n`` plain Keras trainings (a CNN of 5.9 M parameters on 16 random images)."""
+    import gc
+
+    import keras
+    import numpy as np
+
+    after = []
+    for _ in range(n):
+        model = keras.Sequential([
+            keras.Input((160, 160, 3)), keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(64, 3), keras.layers.MaxPooling2D(), keras.layers.Flatten(),
+            keras.layers.Dense(64), keras.layers.Dense(2)])
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        model.fit(np.random.rand(16, 160, 160, 3).astype("float32"), np.arange(16) % 2, epochs=1, batch_size=8,
+                  verbose=0)
+        del model
+        keras.backend.clear_session()  # as Keras advises for models built in a loop: it does not free this
+        gc.collect()
+        after.append(rss_gb())
+    return after
+
+
+def main() -> None:
+    import json
+    import subprocess
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--trainings", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--real", action="store_true", help="train on --data-dir instead of a synthetic dataset")
+    parser.add_argument("--child", choices=("catdog", "keras"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.child:
+        after = (catdog_trainings(args.trainings, args.data_dir if args.real else None, args.epochs)
+                 if args.child == "catdog" else keras_trainings(args.trainings))
+        print(RESULT_PREFIX + json.dumps(after), flush=True)
+        return
+    rows = {}
+    for child in ("catdog", "keras"):
+        command = [sys.executable, __file__, "--child", child, "--trainings", str(args.trainings),
+                   "--epochs", str(args.epochs), "--data-dir", args.data_dir or str(DEFAULT_DATA),
+                   *(["--real"] if args.real else [])]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        line = next((x for x in done.stdout.splitlines() if x.startswith(RESULT_PREFIX)), None)
+        if line is None:
+            sys.exit(f"{child} failed:\n{done.stderr[-3000:]}")
+        rows[child] = json.loads(line[len(RESULT_PREFIX):])
+    print("| after training | " + " | ".join(str(i + 1) for i in range(args.trainings)) + " | per training |")
+    print("|---|" + "---:|" * (args.trainings + 1))
+    for child, after in rows.items():
+        slope = (after[-1] - after[0]) / max(len(after) - 1, 1)
+        print(f"| {child} | " + " | ".join(f"{gb:.2f}" for gb in after) + f" | +{slope * 1000:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
