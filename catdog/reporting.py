@@ -233,6 +233,45 @@ def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
             "Data page).")
 
 
+#: Share of the machine's memory above which the Training page advises restarting the server: each training
+#: leaves ≈ 88 MB behind in the process (Keras 3 on TensorFlow, keras-team/keras#17458; bench/server_memory.py).
+MEMORY_NOTE_SHARE = 0.5
+
+
+def process_memory() -> tuple[int | None, int | None]:
+    """``(resident memory of this process, the machine's physical memory)`` in bytes, from Linux's
+    ``/proc/self/status`` (``VmRSS``) and ``/proc/meminfo`` (``MemTotal``); ``None`` for what cannot be read
+    (another system)."""
+    def field(path: str, name: str) -> int | None:
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    if line.startswith(name + ":"):
+                        return int(line.split()[1]) * 1024  # kB
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    return field("/proc/self/status", "VmRSS"), field("/proc/meminfo", "MemTotal")
+
+
+def memory_note(rss: int | None, total: int | None, share: float | None = None) -> str | None:
+    """What the Training page says when the server holds more than ``share`` of the machine's memory
+    (:func:`process_memory`), else ``None`` (also when either is unknown).
+
+    Args:
+        rss: the server process's resident memory in bytes.
+        total: the machine's physical memory in bytes.
+        share: the fraction of ``total`` from which to speak; ``None``: :data:`MEMORY_NOTE_SHARE` as it is then.
+    """
+    share = MEMORY_NOTE_SHARE if share is None else share
+    if not rss or not total or rss <= share * total:
+        return None
+    return (f"This server holds {rss / 1e9:.1f} GB of the machine's {total / 1e9:.1f} GB: Keras keeps about 90 MB "
+            "after every training (a known Keras 3 problem; README, Benchmarks). Restart the server between lessons "
+            "(Ctrl-C in its terminal, then start it again): every run is kept.")
+
+
 def code_span(text) -> str:
     """``text`` as a Markdown code span, shown as typed, also with backticks in it (a file called ``a`b.jpg``
     closed a plain one early and turned the rest of the sentence into code, review): fenced by one backtick more

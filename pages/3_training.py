@@ -462,6 +462,8 @@ with st.container():  # one slot, whatever the live view draws: the page below k
 # --------------------------------------------------------------------------- runs
 st.divider()
 st.subheader("Runs", anchor=False)
+if memory := reporting.memory_note(*reporting.process_memory()):  # ≈ 88 MB kept per training (bench/README)
+    st.warning(memory, icon=":material/memory:")
 runs, unreadable = jobs.store.scan()
 # One slot for the listing and the comparison, whose parts come and go (a note, a caption, the chart): when
 # they shifted the expander below, a job started or ended anywhere folded it and dropped a half-typed name (QA).

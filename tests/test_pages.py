@@ -405,6 +405,20 @@ def held_trainer(release, *, stops: bool = True):
     return trainer
 
 
+def test_training_page_advises_a_restart_when_the_server_holds_much_memory(synthetic_data, monkeypatch):
+    from catdog import reporting
+
+    monkeypatch.setattr(reporting, "MEMORY_NOTE_SHARE", 0.0)  # any memory at all: the advice shows
+    at = open_page(PAGES[2], synthetic_data)
+    assert not at.exception
+    assert any(w.value.startswith("This server holds ") and "Restart the server between lessons" in w.value
+               for w in at.warning)
+    monkeypatch.setattr(reporting, "MEMORY_NOTE_SHARE", 0.5)
+    advised = any(w.value.startswith("This server holds ") for w in at.run().warning)
+    rss, total = reporting.process_memory()
+    assert advised == (rss > 0.5 * total)  # this test process's own memory against half the machine's
+
+
 def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, tmp_path, monkeypatch):
     import threading
 

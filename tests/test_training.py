@@ -658,6 +658,17 @@ def test_a_test_score_is_compared_with_the_majority_baseline_through_its_interva
     assert "58.4%–91.9%, includes 60.0%" in run_baseline_note(run)
 
 
+def test_a_server_holding_half_the_memory_is_advised_to_restart():
+    from catdog.reporting import memory_note, process_memory
+
+    rss, total = process_memory()  # this process, from /proc (Linux)
+    assert 0 < rss < total
+    assert memory_note(4.2e9, 8e9, 0.5).startswith("This server holds 4.2 GB of the machine's 8.0 GB: Keras keeps "
+                                                   "about 90 MB after every training")
+    assert memory_note(3.9e9, 8e9, 0.5) is None and memory_note(None, 8e9, 0.5) is None
+    assert memory_note(4.2e9, None, 0.5) is None
+
+
 def test_code_spans_show_file_names_with_backticks_as_typed():
     from catdog.reporting import code_span
 
