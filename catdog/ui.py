@@ -379,8 +379,9 @@ STATUS_REFRESH_SECONDS = 5.0
 
 def training_status() -> None:
     """A line at the top of the sidebar, on every page, while a training runs or waits on this server: whose it
-    is, its progress and where its live view and Stop are. On a projector at 125 % the Training page's live view
-    and Stop sit under the fold, and the other pages showed no sign of a training at all (QA 16).
+    is, its phase and epoch (the time left is the live view's) and where its live view and Stop are. On a
+    projector at 125 % the Training page's live view and Stop sit under the fold, and the other pages showed no
+    sign of a training at all (QA 16).
 
     Redrawn every :data:`STATUS_REFRESH_SECONDS` while there is such a job, and the whole page once when it has
     ended; with none when the page is drawn, nothing is drawn (a training started meanwhile in another tab shows
@@ -403,15 +404,17 @@ def _training_status_line() -> None:
     running = [job for job in active if job.state == "running"]
     job = (running or active)[0]
     snap = job.progress.snapshot()
+    # the phase and epoch, not the time left, which the live view updates more often (the two differed, QA 18)
     where = (reporting.stopping_text(snap) if job.stop.is_set() else "waiting" if job.state == "queued"
-             else reporting.progress_text(snap, short=True))
+             else reporting.phase_text({**snap, "message": ""}))
     name, model = jobs.job_name(job), job.train_config.model
     title = model if name == model else f"{model} “{short_name(name, 24)}”"
     mine = job.owner == owner_id()
     more = f" · {len(active) - 1} more waiting" if len(active) > 1 else ""
-    end = " " if (where + more).endswith("…") else ". "  # "timing the first batches…", not "….": QA
-    st.info(f"**Training now**, {'yours' if mine else 'from another browser'}: {title} · {plain(where)}{more}{end}"
-            f"{'Live view and Stop' if mine else 'Live view'}: Training page.", icon=":material/model_training:")
+    # where exactly: on the Training page itself "Live view: Training page" sent its reader nowhere (QA 18)
+    st.info(f"**Training now**, {'yours' if mine else 'from another browser'}: {title} · {plain(where)}{more}. "
+            f"{'Live view and Stop' if mine else 'Live view'}: Training page, under Train.",
+            icon=":material/model_training:")
 
 
 @st.cache_resource(show_spinner=False)

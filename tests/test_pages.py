@@ -444,7 +444,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     status = [shown(i.value) for i in at.run().sidebar.info]
     assert len(status) == 1
     assert status[0].startswith("**Training now**, yours: model1 “first” · training · epoch 1/")
-    assert status[0].endswith(" · 1 more waiting. Live view and Stop: Training page.")
+    assert status[0].endswith(" · 1 more waiting. Live view and Stop: Training page, under Train.")
     elsewhere = open_page(PAGES[0], synthetic_data)  # another session: another browser
     assert [shown(i.value) for i in elsewhere.sidebar.info] == [
         status[0].replace("yours", "from another browser").replace("Live view and Stop", "Live view")]
