@@ -183,10 +183,12 @@ with classify_tab:
                 st.dataframe(
                     verdict_rows([name for name, _ in files], verdicts), hide_index=True, placeholder="–",
                     column_config={
-                        # widths that show the file and three models in the 564 px of a table at 1024 px: the
-                        # third, often the best, was cut off (QA); a longer title is cut and shown whole on hover
-                        "file": st.column_config.TextColumn(pinned=True, width=130),  # long names hid the rest
-                        **{titles[rid]: st.column_config.TextColumn(help=labels[rid], width=140) for rid in compared
+                        # widths that show the file and the four models compared at first (the best of model1 …
+                        # model4) in the 564 px of a table at 1024 px: at 140 px the fourth, model4, often the best,
+                        # was off screen (QA 18); a verdict ("dogs · 98.4%") fits 105 px, a longer title is cut and
+                        # shown whole on hover
+                        "file": st.column_config.TextColumn(pinned=True, width=110),  # long names hid the rest
+                        **{titles[rid]: st.column_config.TextColumn(help=labels[rid], width=105) for rid in compared
                            if titles[rid] in verdicts}})
             elif not compared:
                 st.caption("Choose trained runs above to see their verdicts side by side.")
