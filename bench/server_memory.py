@@ -26,12 +26,12 @@ from bench._common import DEFAULT_DATA, REPO, RESULT_PREFIX, add_data_arguments 
 
 
 def rss_gb() -> float:
-    """This process's resident memory in GB (10⁹ bytes), from ``/proc/self/status`` (Linux)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / 1e9
-    return float("nan")
+    """This process's resident memory in GB (10⁹ bytes), as the Training page reads it
+    (:func:`catdog.reporting.process_memory`); NaN where it cannot be read."""
+    from catdog.reporting import process_memory
+
+    rss, _ = process_memory()
+    return rss / 1e9 if rss else float("nan")
 
 
 def catdog_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:

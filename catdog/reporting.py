@@ -303,14 +303,12 @@ def turned_note(turned, root, *, shown: int = 5) -> str | None:
         except ValueError:
             names.append(str(path))
     more = f" and {len(turned) - shown:,} more" if len(turned) > shown else ""
-    many = len(turned) > 1
-    return (f"{len(turned):,} photo{'s' if many else ''} of this folder {'are' if many else 'is'} stored turned or "
-            f"mirrored, with a note in {'their' if many else 'its'} EXIF data on how to show "
-            f"{'them' if many else 'it'} upright ({', '.join(map(code_span, names))}{more}). Training reads the "
+    s, be, its, it = ("s", "are", "their", "them") if len(turned) > 1 else ("", "is", "its", "it")
+    return (f"{len(turned):,} photo{s} of this folder {be} stored turned or mirrored, with a note in {its} EXIF "
+            f"data on how to show {it} upright ({', '.join(map(code_span, names))}{more}). Training reads the "
             f"pixels as stored, as Keras's `image_dataset_from_directory` does (and as the sample images below are "
-            f"shown), so the models learn {'them' if many else 'it'} turned; the Classifier turns uploads "
-            f"upright. To train on {'them' if many else 'it'} upright, turn {'them' if many else 'it'} in a photo "
-            f"editor and save.")
+            f"shown), so the models learn {it} turned; the Classifier turns uploads upright. To train on {it} "
+            f"upright, turn {it} in a photo editor and save.")
 
 
 def run_baseline_note(run) -> str | None:
