@@ -1,10 +1,15 @@
 """Memory of a long-running server: resident memory after each of N trainings in one process.
 
-A dashboard server trains every job in one worker thread of one process, for hours. This script does the same
-(one thread, ``train_run`` one after another) and prints the process's resident memory (``VmRSS``) after each
-training, next to the same count of plain Keras trainings (``keras.Sequential`` of about model1's size: build,
-compile, ``fit`` one epoch) in a process of their own, so that what catdog adds can be told from what Keras and
-TensorFlow keep.
+A dashboard server stays up for hours and trains job after job. This script prints a process's resident memory
+(``VmRSS``) after each of N trainings, three ways, each in a process of its own:
+
+- ``server``: the dashboard's way, a :class:`catdog.training.TrainingQueue` with a
+  :class:`catdog.worker.ProcessTrainer` (each training in a child process of its own); the memory is the
+  server's, which has loaded Keras as a dashboard server does;
+- ``catdog``: ``train_run`` one after another in one worker thread (the dashboard's way before 4 Dec 2026, and
+  its way with ``CATDOG_TRAIN_IN_SERVER=1``);
+- ``keras``: the same count of plain Keras trainings (``keras.Sequential`` of about model1's size: build,
+  compile, ``fit`` one epoch), so that what catdog adds can be told from what Keras and TensorFlow keep.
 
 Usage::
 
@@ -60,6 +65,38 @@ def catdog_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
     return after
 
 
+def server_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
+    """The server's RSS after each of ``n`` model1 trainings through a queue that trains in child processes."""
+    import time
+
+    import importlib
+
+    importlib.import_module("keras")  # a dashboard server has loaded it for its other pages
+
+    from catdog.config import DataConfig, TrainConfig
+    from catdog.training import TrainingQueue
+    from catdog.worker import ProcessTrainer
+    from tests.synthetic import make_dataset
+
+    work = Path(tempfile.mkdtemp(prefix="catdog-memory-"))
+    if data_dir is None:
+        data = DataConfig(str(make_dataset(work / "data", 8, 10)), validation_size=12, test_size=8, batch_size=8)
+    else:
+        data = DataConfig(data_dir)
+    jobs, after = TrainingQueue(work / "runs", trainer=ProcessTrainer()), []
+    try:
+        for i in range(n):
+            job = jobs.submit(TrainConfig(model="model1", epochs=epochs, seed=i), data)
+            while not job.finished:
+                time.sleep(0.2)
+            if job.state != "done":
+                raise SystemExit(f"training {i + 1} ended {job.state}: {job.error}")
+            after.append(rss_gb())
+    finally:
+        jobs.close()
+    return after
+
+
 def keras_trainings(n: int) -> list[float]:
     """RSS after each of ``n`` plain Keras trainings (a CNN of 5.9 M parameters on 16 random images)."""
     import gc
@@ -92,16 +129,18 @@ def main() -> None:
     parser.add_argument("--trainings", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--real", action="store_true", help="train on --data-dir instead of a synthetic dataset")
-    parser.add_argument("--child", choices=("catdog", "keras"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("server", "catdog", "keras"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.child:
-        after = (catdog_trainings(args.trainings, args.data_dir if args.real else None, args.epochs)
-                 if args.child == "catdog" else keras_trainings(args.trainings))
+        data_dir = args.data_dir if args.real else None
+        after = (server_trainings(args.trainings, data_dir, args.epochs) if args.child == "server"
+                 else catdog_trainings(args.trainings, data_dir, args.epochs) if args.child == "catdog"
+                 else keras_trainings(args.trainings))
         print(RESULT_PREFIX + json.dumps(after), flush=True)
         return
     rows = {}
-    for child in ("catdog", "keras"):
+    for child in ("server", "catdog", "keras"):
         command = [sys.executable, __file__, "--child", child, "--trainings", str(args.trainings),
                    "--epochs", str(args.epochs), "--data-dir", args.data_dir or str(DEFAULT_DATA),
                    *(["--real"] if args.real else [])]

@@ -6,7 +6,8 @@ For each model it runs, each in its own child process (so peak memory is per run
   on ``train/`` and ``validation/`` (reshuffling, decoding every epoch; the first 1/5 of the
   validation batches skipped as the course's test split), the same registry model, ``model.fit``;
 - ``catdog`` — catdog's path through the job machinery the Training page uses
-  (:class:`catdog.training.TrainingQueue` → :func:`catdog.training.train_run`): seeded
+  (:class:`catdog.training.TrainingQueue` → :class:`catdog.worker.ProcessTrainer`, a child process started
+  before the click → :func:`catdog.training.train_run`): seeded
   splits, cached decoded images, ``CSVLogger``/``ModelCheckpoint``/live-progress callbacks,
   save and test evaluation;
 - ``fast`` (model4 only) — catdog's fast mode (cached MobileNetV2 features, 20 head epochs),
@@ -40,7 +41,9 @@ MODELS = ("model1", "model2", "model3", "model4")
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    """The peak resident memory, in MB, of this process and of its ended children (catdog trains in a child
+    process of its own, :class:`catdog.worker.ProcessTrainer`); ``ru_maxrss`` is in KiB on Linux."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024.0
 
 
 # --------------------------------------------------------------------------- workers (child processes)
@@ -78,8 +81,12 @@ def run_plain(model_name: str, epochs: int, data_dir: Path, weights: str) -> dic
 
 def _train_through_queue(train_config, data_config, runs_dir: str) -> dict:
     from catdog.training import TrainingQueue
+    from catdog.worker import ProcessTrainer
 
-    queue = TrainingQueue(runs_dir)
+    trainer = ProcessTrainer()  # as the dashboard trains: in a child process, started before the click
+    queue = TrainingQueue(runs_dir, trainer=trainer)
+    if not trainer.wait_ready():
+        raise RuntimeError("the training process did not start within 120 s")
     started = time.perf_counter()
     job = queue.submit(train_config, data_config)
     while not job.finished:
@@ -87,6 +94,7 @@ def _train_through_queue(train_config, data_config, runs_dir: str) -> dict:
     wall = time.perf_counter() - started
     if job.state != "done":
         raise RuntimeError(f"{train_config.model} job ended {job.state}: {job.error}")
+    queue.close()
     history = job.progress.snapshot()["history"]
     run = queue.store.get(job.run_id)
     return {"epoch_seconds": [row["seconds"] for row in history], "wall_seconds": wall,

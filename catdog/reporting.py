@@ -233,8 +233,9 @@ def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
             "Data page).")
 
 
-#: Share of the machine's memory above which the Training page advises restarting the server: each training
-#: leaves ≈ 88 MB behind in the process (Keras 3 on TensorFlow, keras-team/keras#17458; bench/server_memory.py).
+#: Share of the machine's memory above which the Training page advises restarting the server. A server that trains
+#: in its own thread (``$CATDOG_TRAIN_IN_SERVER``) keeps ≈ 88 MB after each training (Keras 3 on TensorFlow,
+#: keras-team/keras#17458; bench/server_memory.py); one that trains in child processes, the default, does not.
 MEMORY_NOTE_SHARE = 0.5
 
 
@@ -255,7 +256,8 @@ def process_memory() -> tuple[int | None, int | None]:
     return field("/proc/self/status", "VmRSS"), field("/proc/meminfo", "MemTotal")
 
 
-def memory_note(rss: int | None, total: int | None, share: float | None = None) -> str | None:
+def memory_note(rss: int | None, total: int | None, share: float | None = None, *,
+                trains_here: bool = True) -> str | None:
     """What the Training page says when the server holds more than ``share`` of the machine's memory
     (:func:`process_memory`), else ``None`` (also when either is unknown).
 
@@ -263,13 +265,16 @@ def memory_note(rss: int | None, total: int | None, share: float | None = None) 
         rss: the server process's resident memory in bytes.
         total: the machine's physical memory in bytes.
         share: the fraction of ``total`` from which to speak; ``None``: :data:`MEMORY_NOTE_SHARE` as it is then.
+        trains_here: the server trains in its own thread (``$CATDOG_TRAIN_IN_SERVER``), where Keras keeps ≈ 88 MB
+            after every training; else it trains in child processes, and the note names no cause.
     """
     share = MEMORY_NOTE_SHARE if share is None else share
     if not rss or not total or rss <= share * total:
         return None
-    return (f"This server holds {rss / 1e9:.1f} GB of the machine's {total / 1e9:.1f} GB: Keras keeps about 90 MB "
-            "after every training (a known Keras 3 problem; README, Benchmarks). Restart the server between lessons "
-            "(Ctrl-C in its terminal, then start it again): every run is kept.")
+    cause = (": Keras keeps about 90 MB after every training in it (a known Keras 3 problem; README, Benchmarks), "
+             "since CATDOG_TRAIN_IN_SERVER asks it to train in its own process" if trains_here else "")
+    return (f"This server holds {rss / 1e9:.1f} GB of the machine's {total / 1e9:.1f} GB{cause}. Restart the server "
+            "between lessons (Ctrl-C in its terminal, then start it again): every run is kept.")
 
 
 def code_span(text) -> str:

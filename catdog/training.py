@@ -3,7 +3,9 @@
 One function, :func:`train_run`, trains a registry model and writes a run folder;
 the command line calls it directly and the Training page calls it through a
 :class:`TrainingQueue`, which runs one job at a time in a background thread so
-that a widget click or a page switch never aborts ``model.fit``.
+that a widget click or a page switch never aborts ``model.fit``; in the dashboard
+that thread hands each job to a child process of its own (:mod:`catdog.worker`),
+so that the memory Keras keeps after a training goes with the process.
 
 A run folder (``runs/<run id>/``) holds:
 
@@ -1273,8 +1275,10 @@ class TrainingQueue:
 
     Args:
         runs_dir: the run store's folder.
-        trainer: the training function (:func:`train_run` by default; tests may
-            pass a fake with the same signature).
+        trainer: the training function (:func:`train_run` by default, in this process's training thread; the
+            dashboard passes a :class:`catdog.worker.ProcessTrainer`, which trains each job in a child process;
+            tests may pass a fake with the same signature). One with a ``close()`` method has it called by
+            :meth:`close`.
         max_waiting: at most this many jobs wait at once (:data:`MAX_WAITING`).
         max_waiting_per_owner: … and this many of one owner (:data:`MAX_WAITING_PER_OWNER`).
     """
@@ -1313,6 +1317,9 @@ class TrainingQueue:
         """
         with self._lock:
             self._closed = True
+        trainer_close = getattr(self._trainer, "close", None)
+        if callable(trainer_close):  # :class:`catdog.worker.ProcessTrainer`: no new child; the waiting one ends
+            trainer_close()
         waiting = [job for job in self.active() if job.state == "queued"]
         running = [job for job in self.active() if job.state == "running"]
         for job in self.active():

@@ -419,10 +419,13 @@ def _training_status_line() -> None:
 
 @st.cache_resource(show_spinner=False)
 def training_queue(runs_dir: str | None = None):
-    """The server process's one :class:`catdog.training.TrainingQueue`."""
+    """The server process's one :class:`catdog.training.TrainingQueue`: each training runs in a child process of its
+    own (:class:`catdog.worker.ProcessTrainer`), so the server's memory does not grow with every training, unless
+    ``$CATDOG_TRAIN_IN_SERVER`` asks for the server's own training thread (:func:`catdog.worker.training_in_server`)."""
     from catdog.training import TrainingQueue
+    from catdog.worker import ProcessTrainer, training_in_server
 
-    return TrainingQueue(runs_dir or default_runs_dir())
+    return TrainingQueue(runs_dir or default_runs_dir(), trainer=None if training_in_server() else ProcessTrainer())
 
 
 def queue():

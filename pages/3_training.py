@@ -10,6 +10,7 @@ from catdog import augment, charts, reporting, ui
 from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, DataConfig, TrainConfig,
                            fine_tune_accumulation, run_name)
 from catdog.errors import CatdogError
+from catdog.worker import training_in_server
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
 
@@ -462,7 +463,7 @@ with st.container():  # one slot, whatever the live view draws: the page below k
 # --------------------------------------------------------------------------- runs
 st.divider()
 st.subheader("Runs", anchor=False)
-if memory := reporting.memory_note(*reporting.process_memory()):  # ≈ 88 MB kept per training (bench/README)
+if memory := reporting.memory_note(*reporting.process_memory(), trains_here=training_in_server()):
     st.warning(memory, icon=":material/memory:")
 runs, unreadable = jobs.store.scan()
 # One slot for the listing and the comparison, whose parts come and go (a note, a caption, the chart): when

@@ -33,6 +33,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("CATDOG_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv("CATDOG_DATA_DIR", raising=False)
+    # page tests train in their own process's thread (a child process per queue would load TensorFlow each time);
+    # tests/test_worker.py and the browser tests' servers train in child processes, the dashboard's default
+    monkeypatch.setenv("CATDOG_TRAIN_IN_SERVER", "1")
     if SHARED_WEIGHTS.is_file():
         monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS", str(SHARED_WEIGHTS))
     # the test process's own memory (it trains hundreds of models) must not put the restart advice on pages

@@ -91,6 +91,7 @@ class AppServer:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("CATDOG_DATA_DIR", None)
+        env.pop("CATDOG_TRAIN_IN_SERVER", None)  # the dashboard's default: each training in a child process
         if self.data_dir is not None:
             env["CATDOG_DATA_DIR"] = str(self.data_dir)
         env["CATDOG_RUNS_DIR"] = str(self.runs_dir)
