@@ -5,9 +5,10 @@
 the first and keep every tab open on the live view until the run is done; ``cli`` runs train
 the same configuration with ``python -m catdog train`` (the same ``train_run``, no Streamlit).
 Both report the run's own ``wall_seconds`` from ``run.json`` (run created → test score) and
-the CPU seconds of the process that trained (server or CLI; the CLI's include TensorFlow's import
-and the dataset scan, which a server did before the click) and of the browser, so the difference is
-what an open page costs the job: its live fragment reruns every 2 s per tab while a job trains.
+the CPU seconds of the server or the CLI (the CLI's include TensorFlow's import and the dataset scan;
+since 4 Dec 2026 a server trains in a child process, whose CPU is not counted in the server's) and of
+the browser, so the difference is what an open page costs the job: its live fragment reruns every 2 s
+per tab while a job trains.
 
     .venv/bin/python bench/page_training.py --model model1 --epochs 2 --tabs 2 --runs 2
     .venv/bin/python bench/page_training.py --idle 60 --tabs 2 --epochs 1
