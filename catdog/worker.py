@@ -240,7 +240,10 @@ class ProcessTrainer:
 
         process, conn = self._take()
         try:
-            conn.send((train_config, data_config, str(store.root), _environment()))
+            try:
+                conn.send((train_config, data_config, str(store.root), _environment()))
+            except OSError:  # it ended before its job came (it could not start: the server's terminal says why)
+                raise _ended(process) from None
             stop_sent = False
             while True:
                 if stop is not None and stop.is_set() and not stop_sent:
@@ -250,12 +253,7 @@ class ProcessTrainer:
                 try:
                     message = conn.recv() if conn.poll(PROGRESS_SECONDS) else None
                 except (EOFError, OSError):  # the child is gone
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        process.wait(EXIT_SECONDS)
-                    raise CatdogError(
-                        f"The training process ended unexpectedly (exit code {process.returncode}: killed, or out of "
-                        "memory?). Its run, if it had started one, is listed as interrupted. Press Train to try "
-                        "again; if it happens again, try a smaller batch size or image size.") from None
+                    raise _ended(process) from None
                 if message is None:
                     continue
                 kind = message[0]
@@ -276,6 +274,17 @@ class ProcessTrainer:
                 self.training = None
             if self.keep_warm:
                 self.warm()
+
+
+def _ended(process: subprocess.Popen) -> CatdogError:
+    """The error of a training whose child ended without a result (killed, out of memory, or unable to start)."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(EXIT_SECONDS)
+    code = process.returncode
+    why = (" It was killed, often for lack of memory: try a smaller batch size or image size." if code and code < 0
+           else " The server's terminal shows why.")
+    return CatdogError(f"The training process ended unexpectedly (exit code {code}).{why} Its run, if it had started "
+                       "one, is listed as interrupted. Press Train to try again.")
 
 
 def _start_child() -> tuple[subprocess.Popen, Connection]:

@@ -103,13 +103,27 @@ def test_a_child_killed_mid_training_fails_its_job_plainly_and_the_next_job_trai
         wait_for(lambda: job.progress.snapshot()["history"], message="the first epoch")
         os.kill(trainer.training.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
         wait_for(lambda: job.finished, timeout=30, message="the killed job's end")
-        assert job.state == "failed" and "The training process ended unexpectedly (exit code -9" in job.error
+        assert job.state == "failed" and job.error.startswith(
+            "The training process ended unexpectedly (exit code -9). It was killed, often for lack of memory")
         assert jobs.store.get(job.run_id).status == "interrupted"  # its record still says running
         again = jobs.submit(TrainConfig(epochs=1), data)
         wait_for(lambda: again.finished, message="the next job's end")
         assert again.state == "done"
     finally:
         jobs.close()
+
+
+def test_a_child_that_cannot_start_fails_its_job_plainly(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # exits at once with 1, as a broken installation would
+    jobs = TrainingQueue(tmp_path / "runs", trainer=ProcessTrainer(start=False, keep_warm=False))
+    try:
+        job = jobs.submit(TrainConfig(epochs=1), DataConfig())
+        wait_for(lambda: job.finished, timeout=30, message="the job's end")
+    finally:
+        jobs.close()
+    # not "BrokenPipeError: [Errno 32] Broken pipe"
+    assert job.state == "failed" and job.error.startswith(
+        "The training process ended unexpectedly (exit code 1). The server's terminal shows why.")
 
 
 def test_a_child_whose_server_is_gone_ignores_ctrl_c_and_stops_as_stop_would(synthetic_data, tmp_path):
