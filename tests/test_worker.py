@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -111,6 +112,19 @@ def test_a_child_killed_mid_training_fails_its_job_plainly_and_the_next_job_trai
         assert again.state == "done"
     finally:
         jobs.close()
+
+
+def test_a_run_folder_deleted_while_its_child_trains_fails_the_job_as_in_the_training_thread(synthetic_data, tmp_path):
+    jobs = TrainingQueue(tmp_path / "runs", trainer=ProcessTrainer(keep_warm=False))
+    try:
+        job = jobs.submit(TrainConfig(epochs=200), DataConfig(str(synthetic_data), **SMALL), owner="me")
+        wait_for(lambda: job.progress.snapshot()["history"], message="the first epoch")
+        shutil.rmtree(jobs.store.root / job.run_id)  # by hand: the dashboard refuses while it trains
+        wait_for(lambda: job.finished, message="the job's end")
+    finally:
+        jobs.close()
+    assert job.state == "failed" and "has been deleted, outside the dashboard" in job.error
+    assert job.folder_gone and jobs.job_in_view(None, "me") is job  # its owner is told why it ended
 
 
 def test_a_child_that_cannot_start_fails_its_job_plainly(tmp_path, monkeypatch):
