@@ -10,9 +10,9 @@ from catdog import augment, charts, reporting, ui
 from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, DataConfig, TrainConfig,
                            fine_tune_accumulation, run_name)
 from catdog.errors import CatdogError
-from catdog.worker import training_in_server
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
+from catdog.worker import training_in_server
 
 ui.page_setup()
 st.title("Training")
