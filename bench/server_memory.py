@@ -39,19 +39,27 @@ def rss_gb() -> float:
     return rss / 1e9 if rss else float("nan")
 
 
-def catdog_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
-    """RSS after each of ``n`` model1 trainings through ``train_run``, all in one worker thread."""
-    import threading
-
-    from catdog.config import DataConfig, TrainConfig
-    from catdog.training import RunStore, train_run
+def _workspace(data_dir: str | None):
+    """``(a new temporary folder, the DataConfig to train on)``: ``data_dir``, or without one a synthetic 16-image
+    dataset made in that folder."""
+    from catdog.config import DataConfig
     from tests.synthetic import make_dataset
 
     work = Path(tempfile.mkdtemp(prefix="catdog-memory-"))
     if data_dir is None:
-        data = DataConfig(str(make_dataset(work / "data", 8, 10)), validation_size=12, test_size=8, batch_size=8)
-    else:
-        data = DataConfig(data_dir)
+        return work, DataConfig(str(make_dataset(work / "data", 8, 10)), validation_size=12, test_size=8,
+                                batch_size=8)
+    return work, DataConfig(data_dir)
+
+
+def catdog_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
+    """RSS after each of ``n`` model1 trainings through ``train_run``, all in one worker thread."""
+    import threading
+
+    from catdog.config import TrainConfig
+    from catdog.training import RunStore, train_run
+
+    work, data = _workspace(data_dir)
     store, after = RunStore(work / "runs"), []
 
     def worker():
@@ -67,22 +75,15 @@ def catdog_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
 
 def server_trainings(n: int, data_dir: str | None, epochs: int) -> list[float]:
     """The server's RSS after each of ``n`` model1 trainings through a queue that trains in child processes."""
+    import importlib
     import time
 
-    import importlib
-
-    importlib.import_module("keras")  # a dashboard server has loaded it for its other pages
-
-    from catdog.config import DataConfig, TrainConfig
+    from catdog.config import TrainConfig
     from catdog.training import TrainingQueue
     from catdog.worker import ProcessTrainer
-    from tests.synthetic import make_dataset
 
-    work = Path(tempfile.mkdtemp(prefix="catdog-memory-"))
-    if data_dir is None:
-        data = DataConfig(str(make_dataset(work / "data", 8, 10)), validation_size=12, test_size=8, batch_size=8)
-    else:
-        data = DataConfig(data_dir)
+    importlib.import_module("keras")  # a dashboard server has loaded it for its other pages
+    work, data = _workspace(data_dir)
     jobs, after = TrainingQueue(work / "runs", trainer=ProcessTrainer()), []
     try:
         for i in range(n):

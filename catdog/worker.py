@@ -41,27 +41,28 @@ from typing import Callable
 from catdog.errors import CatdogError
 
 #: How often, in seconds, the child sends the training's progress when it has changed (the live view redraws
-#: every second at the most).
+#: every 2 s, the sidebar's line every 5 s).
 PROGRESS_SECONDS = 0.1
 #: Seconds the parent waits for a child to end after its result before it kills it.
 EXIT_SECONDS = 10.0
 
 
+def _passed_on(key: str) -> bool:
+    """Whether the environment variable ``key`` goes with a job: those that choose data, weights, caches and runs
+    (``CATDOG_*``, ``KERAS_HOME``)."""
+    return key.startswith("CATDOG_") or key == "KERAS_HOME"
+
+
 def _environment() -> dict[str, str]:
-    """The environment variables that choose data, weights, caches and runs (``CATDOG_*``, ``KERAS_HOME``)."""
-    return {key: value for key, value in os.environ.items() if key.startswith("CATDOG_") or key == "KERAS_HOME"}
+    """This process's variables that go with a job (:func:`_passed_on`)."""
+    return {key: value for key, value in os.environ.items() if _passed_on(key)}
 
 
 def _apply_environment(env: dict[str, str]) -> None:
-    """Make the child's ``CATDOG_*`` and ``KERAS_HOME`` variables those of ``env`` (the parent's at submission)."""
-    for key in [key for key in os.environ if key.startswith("CATDOG_") or key == "KERAS_HOME"]:
-        if key not in env:
-            del os.environ[key]
+    """Make the child's variables that go with a job those of ``env`` (the parent's at submission)."""
+    for key in [key for key in os.environ if _passed_on(key) and key not in env]:
+        del os.environ[key]
     os.environ.update(env)
-
-
-class _Failure(CatdogError):
-    """An error raised in the child, raised again in the parent with the message the in-thread training gave."""
 
 
 def main(fd: int) -> None:
@@ -266,7 +267,7 @@ class ProcessTrainer:
                     return message[1]
                 elif kind == "error":
                     _, text, folder_gone = message
-                    raise (RunFolderGone if folder_gone else _Failure)(text)
+                    raise (RunFolderGone if folder_gone else CatdogError)(text)  # the training thread's message
         finally:
             conn.close()
             _reap(process)
