@@ -19,6 +19,10 @@ process, while a thread plays ``--tabs`` tabs' clean-ups, each once a second:
 
 Prints a markdown table (per-epoch seconds, run wall seconds, test accuracy); a run that
 has not finished after ``--limit`` seconds is stopped and reported as such.
+
+The dashboard trains each job in a child process of its own (:mod:`catdog.worker`), where the server's
+clean-ups never run; this bench measures the server's own training thread, which Windows and
+``CATDOG_TRAIN_IN_SERVER=1`` use.
 """
 
 from __future__ import annotations

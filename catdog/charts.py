@@ -222,6 +222,42 @@ def legend_names(labels: Sequence[str], most: int = LEGEND_NAME_MAX) -> dict[str
     return cuts
 
 
+def hidden_runs(curves: Mapping[str, Sequence[Mapping[str, float]]],
+                metrics: Sequence[str] = ("val_accuracy", "val_loss")) -> dict[str, str]:
+    """The runs whose lines in :func:`compare_figure` lie wholly under a run's drawn after them, which hides them.
+
+    Runs trained with the same data, settings and seed have the same curves, and a model4 run fine-tuned after
+    its frozen phase repeats, epoch by epoch, a run of that frozen phase alone with the same seed (QA: on the
+    course data "model4 (fast)" vanished under "model4 (fast, FT 10)", its legend entry drawing no line).
+
+    Args:
+        curves: ``{run label: history}`` in :func:`compare_figure`'s order, which draws each run over the ones
+            before it.
+        metrics: the history keys charted; a run is hidden when, in every epoch it has, each of them equals
+            (within a relative 1e-9, or both missing) the later run's in the same epoch.
+
+    Returns:
+        ``{hidden run's label: the label of the run on top of it}`` (the last drawn, if several are), in
+        ``curves``' order; ``{}`` when every run shows.
+    """
+    def points(history):
+        return {row["epoch"]: [row.get(metric) for metric in metrics] for row in history}
+
+    def same(a, b):
+        return (a is None and b is None) or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9))
+
+    labels, hidden = list(curves), {}
+    for i, label in enumerate(labels):
+        mine = points(curves[label])
+        for later in reversed(labels[i + 1:]):
+            theirs = points(curves[later])
+            if mine and all(epoch in theirs and all(map(same, values, theirs[epoch]))
+                            for epoch, values in mine.items()):
+                hidden[label] = later
+                break
+    return hidden
+
+
 def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
                    metrics: Sequence[str] = ("val_accuracy", "val_loss"), styles: Mapping[str, int] | None = None,
                    fine_tune_starts: Mapping[str, int] | None = None):

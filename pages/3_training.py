@@ -549,6 +549,11 @@ with st.container():
         if tuned:
             st.caption("Diamond: the first fine-tuning epoch, where MobileNetV2's top layers start to train with "
                        "the head.")
+        if hidden := charts.hidden_runs(curves):  # a legend entry with no line to be seen (QA)
+            under = "; ".join(f"“{ui.plain(low)}” lies under “{ui.plain(top)}”" for low, top in hidden.items())
+            st.caption(f"{under}: the same validation accuracy and loss in each of its epochs (the same data, "
+                       "settings and seed train alike, and a fine-tuned run begins with its frozen phase). Click a "
+                       "run in the legend to hide its lines.")
         datasets = sorted({reporting.dataset_text(by_id[rid].record.get("data_config"), by_id[rid].class_names)
                            or "unknown" for rid in picked})
         if len(datasets) > 1:  # a teacher's own 10 images beside the course's 800 on the same axes (QA 14)

@@ -363,6 +363,28 @@ def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, t
     assert not at.exception and not any(c.value.startswith("Diamond") for c in at.caption)
 
 
+def test_training_page_says_which_compared_run_lies_under_another(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    rows = ["0,0.8,0.4,0.9,0.3\n", "1,0.9,0.3,0.95,0.2\n", "2,0.95,0.2,0.9,0.25\n"]
+    runs = {}
+    for name, model, epochs, fine_tune in (("fast", "model4", 2, 0), ("tuned", "model4", 2, 1),
+                                           ("cnn", "model1", 2, 0)):
+        run = store.create(TrainConfig(model=model, epochs=epochs, fine_tune_epochs=fine_tune, name=name), data)
+        logged = rows[:epochs + fine_tune] if name != "cnn" else ["0,0.6,0.7,0.55,0.69\n", "1,0.7,0.6,0.6,0.68\n"]
+        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n" + "".join(logged))
+        store.update(run, status="done", created=f"2026-12-01T00:00:0{len(runs)}+00:00",
+                     **({"fine_tune_start_epoch": 3} if fine_tune else {}))
+        runs[name] = run.run_id
+    at = open_page(PAGES[2], synthetic_data)
+    assert not at.exception and sorted(at.multiselect(key="compare_runs").value) == sorted(runs.values())
+    under = [c.value for c in at.caption if "lies under" in c.value]
+    assert len(under) == 1 and under[0].startswith("“fast")
+    assert "” lies under “tuned" in under[0] and "cnn" not in under[0]
+    at.multiselect(key="compare_runs").set_value([runs["fast"], runs["cnn"]]).run()  # nothing covers it now
+    assert not at.exception and not any("lies under" in c.value for c in at.caption)
+
+
 def test_training_page_points_out_overfitting_under_the_curves(synthetic_data, tmp_path, monkeypatch):
     from catdog import training
 

@@ -1112,6 +1112,26 @@ def test_a_long_run_label_is_cut_in_the_comparison_legend_keeping_its_model_and_
     assert legend_names(list(long)) == long
 
 
+def test_the_comparison_says_which_runs_lie_wholly_under_another():
+    from catdog.charts import hidden_runs
+
+    def history(values, start=1):
+        return [{"epoch": start + i, "val_accuracy": a, "val_loss": loss} for i, (a, loss) in enumerate(values)]
+
+    frozen = [(0.985, 0.06), (0.99, 0.05)]
+    curves = {"fast": history(frozen), "tuned": history(frozen + [(0.98, 0.07)]), "other": history([(0.6, 0.7)] * 2)}
+    assert hidden_runs(curves) == {"fast": "tuned"}  # drawn later, the fine-tuned run covers its frozen phase
+    # drawn last, the shorter run lies on top: both show
+    assert hidden_runs({"tuned": curves["tuned"], "fast": curves["fast"]}) == {}
+    # one epoch off, or one metric off, shows
+    assert hidden_runs({"fast": history([(0.985, 0.06), (0.99, 0.051)]), "tuned": curves["tuned"]}) == {}
+    assert hidden_runs({"late": history(frozen, start=2), "tuned": curves["tuned"]}) == {}
+    # twins: each but the last lies under the last drawn; a metric missing in both matches
+    twins = [{"epoch": 1, "val_accuracy": 0.5}]
+    assert hidden_runs({"a": twins, "b": twins, "c": twins}) == {"a": "c", "b": "c"}
+    assert hidden_runs({"empty": [], "b": twins}) == {}
+
+
 def test_a_job_told_to_stop_says_what_it_does_next():
     from catdog.reporting import stopping_text
 
