@@ -36,12 +36,11 @@ MODELS = ("model1", "model2", "model3", "model4", "model4-finetune")
 def _train(page, server, item: str, epochs: int) -> tuple[dict, float]:
     """Press Train for ``item`` on the open Training page; return its finished ``run.json`` and the seconds from
     the click to the run's end."""
-    main = page.get_by_test_id("stMain")
     model = "model4" if item.startswith("model4") else item
-    main.get_by_test_id("stRadio").get_by_text(model, exact=False).first.click()
-    web.settle(page)
-    if model == "model4":
-        web.set_input(page, main, "Fine-tuning epochs (0 = none)", 10 if item == "model4-finetune" else 0)
+    web.set_training(page, epochs, batch=32, model=model)
+    if model == "model4":  # shown once model4 is chosen
+        web.set_input(page, page.get_by_test_id("stMain"), "Fine-tuning epochs (0 = none)",
+                      10 if item == "model4-finetune" else 0)
     clicked = time.time()
     run_id = web.start_training(page, server, epochs=epochs, batch=32, name=f"page {item}")
     record = web.wait_for_run_status(server.runs_dir, run_id, statuses=("done",), timeout=3600)

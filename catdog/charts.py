@@ -17,6 +17,8 @@ CURVE_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B"
                 "#BAB0AC")
 #: Plotly line dashes, one per round of :data:`CURVE_COLORS`: runs 1–10 solid, 11–20 dashed, and so on.
 CURVE_DASHES = ("solid", "dash", "dot", "dashdot")
+#: The history keys the comparison charts, one chart each (:func:`compare_figure`, :func:`hidden_runs`).
+COMPARE_METRICS = ("val_accuracy", "val_loss")
 #: A comparison's legend entry, at most (characters), and the end of a run's label it keeps: " · model4 · test 97.0%".
 LEGEND_NAME_MAX, LEGEND_TAIL = 44, 22
 
@@ -223,7 +225,7 @@ def legend_names(labels: Sequence[str], most: int = LEGEND_NAME_MAX) -> dict[str
 
 
 def hidden_runs(curves: Mapping[str, Sequence[Mapping[str, float]]],
-                metrics: Sequence[str] = ("val_accuracy", "val_loss")) -> dict[str, str]:
+                metrics: Sequence[str] = COMPARE_METRICS) -> dict[str, str]:
     """The runs whose lines in :func:`compare_figure` lie wholly under a run's drawn after them, which hides them.
 
     Runs trained with the same data, settings and seed have the same curves, and a model4 run fine-tuned after
@@ -240,17 +242,16 @@ def hidden_runs(curves: Mapping[str, Sequence[Mapping[str, float]]],
         ``{hidden run's label: the label of the run on top of it}`` (the last drawn, if several are), in
         ``curves``' order; ``{}`` when every run shows.
     """
-    def points(history):
-        return {row["epoch"]: [row.get(metric) for metric in metrics] for row in history}
-
     def same(a, b):
         return (a is None and b is None) or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9))
 
+    points = {label: {row["epoch"]: [row.get(metric) for metric in metrics] for row in history}
+              for label, history in curves.items()}
     labels, hidden = list(curves), {}
     for i, label in enumerate(labels):
-        mine = points(curves[label])
+        mine = points[label]
         for later in reversed(labels[i + 1:]):
-            theirs = points(curves[later])
+            theirs = points[later]
             if mine and all(epoch in theirs and all(map(same, values, theirs[epoch]))
                             for epoch, values in mine.items()):
                 hidden[label] = later
@@ -259,7 +260,7 @@ def hidden_runs(curves: Mapping[str, Sequence[Mapping[str, float]]],
 
 
 def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
-                   metrics: Sequence[str] = ("val_accuracy", "val_loss"), styles: Mapping[str, int] | None = None,
+                   metrics: Sequence[str] = COMPARE_METRICS, styles: Mapping[str, int] | None = None,
                    fine_tune_starts: Mapping[str, int] | None = None):
     """Side by side, one chart per metric, one line per run over epochs, for the comparison view.
 
