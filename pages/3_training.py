@@ -492,6 +492,7 @@ with st.container():
             "best validation accuracy": st.column_config.NumberColumn(
                 help="The highest validation accuracy of any epoch: that epoch's checkpoint (best.keras), not the "
                      "final model the test accuracy scores. The best of many noisy epochs, so a little optimistic."),
+            # after the course's columns, which fit the 820 px of a table at 1280 px only without it
             "status": st.column_config.TextColumn(width=270),  # "stopped: epoch 2, batch 30/63 · collapsed"
             "dataset": st.column_config.TextColumn(
                 help="The dataset folder the run trained on, and its classes: scores on different datasets do not "
@@ -509,11 +510,14 @@ with st.container():
             "wall time (s)": st.column_config.NumberColumn(
                 format="%,.0f", help="Seconds from the start of the training (after any wait in the queue) to its test "
                                      "score."),
-            "trainable params": st.column_config.NumberColumn(format="%,d"),
-            "total params": st.column_config.NumberColumn(format="%,d"),
+            "params": st.column_config.NumberColumn(
+                format="%,d", help="All of the model's weights (scalars); model4's frozen MobileNetV2 included."),
+            "trainable params": st.column_config.NumberColumn(
+                format="%,d", help="The weights that training changes: model4's head, and the MobileNetV2 layers a "
+                                   "fine-tuned run unfroze."),
         },
     )
-    if training := [run for run in runs if run.status == "running"]:  # its status column is off-screen at 1024 px
+    if training := [run for run in runs if run.status == "running"]:  # its status column is off-screen at 1024 and 1280 px
         st.caption(f"“{ui.short_name(training[0].name)}” is training: its row fills in when it ends.")
     by_id = {run.run_id: run for run in runs}
     with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended

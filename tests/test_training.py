@@ -386,8 +386,9 @@ def test_running_record_without_live_job_is_interrupted(tmp_path):
 
     [row] = run_rows([store.get(run.run_id)])
     assert row["status"] == "interrupted" and row["epochs"] == 1 and row["best validation accuracy"] == 0.55
-    assert list(row)[:5] == ["run", "model", "test accuracy", "best validation accuracy",
-                             "test accuracy (best epoch)"]
+    # the course's comparison first (issue 3), in the 820 px of a table at 1280 px; the status after it
+    assert list(row)[:8] == ["run", "model", "test accuracy", "best validation accuracy", "epochs", "wall time (s)",
+                             "params", "status"]
     assert row["training seed"] == 0
     store.update(run, collapsed={"epoch": 1, "batch": 30, "images": 16})  # why it guesses, in the table (QA)
     assert run_rows([store.get(run.run_id)])[0]["status"] == "interrupted · collapsed"
