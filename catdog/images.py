@@ -126,10 +126,14 @@ def unreadable_reason(head: bytes, err: Exception) -> str:
     Returns:
         A lower-case phrase without a final full stop, e.g. ``"the file is empty (0 bytes)"``.
     """
-    from PIL import UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     if not head:
         return "the file is empty (0 bytes)"
+    if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        # not "damaged (DecompressionBombError)" for a picture an upload calls too large (QA): PIL refuses past
+        # twice Image.MAX_IMAGE_PIXELS (178,956,970 pixels by default) as a guard against decompression bombs
+        return f"the image is too large to process safely (over {2 * Image.MAX_IMAGE_PIXELS:,} pixels)"
     if isinstance(err, UnidentifiedImageError):
         what, _ = _sniff(head) or (f"{_NOT_AN_IMAGE}: its content is not a picture catdog can read", "")
         return what

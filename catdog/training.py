@@ -1445,12 +1445,13 @@ class TrainingQueue:
                 and not (self.store.root / job.run_id).is_dir())
 
     def job_in_view(self, job_id: str | None, owner: str) -> TrainingJob | None:
-        """The job a Training page follows: the tab's own (``job_id``, from Train or Show), else ``owner``'s newest
-        that waits or trains, else ``owner``'s newest (a reload forgets the tab's), else the one training on the
-        server, else the newest that made a run and did not fail; jobs whose run was deleted are skipped
-        (:meth:`run_deleted`). Before, a browser with no jobs (the projector) followed the newest job, a queued one,
-        and never showed the one training, and a reload after cancelling a second training followed the cancelled
-        one while the first still waited (QA).
+        """The job a Training page follows: the tab's own (``job_id``, from Train or Show), else ``owner``'s job
+        that trains, else ``owner``'s newest that waits, else ``owner``'s newest (a reload forgets the tab's), else
+        the one training on the server, else the newest that made a run and did not fail; jobs whose run was deleted
+        are skipped (:meth:`run_deleted`). Before, a browser with no jobs (the projector) followed the newest job, a
+        queued one, and never showed the one training; a reload after cancelling a second training followed the
+        cancelled one while the first still waited; and a second tab of the browser (the projector's) left the
+        training's curves for a job queued in the first tab (QA).
 
         Args:
             job_id: the job the tab chose last, or ``None``.
@@ -1468,7 +1469,8 @@ class TrainingQueue:
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
         # nor is their job cancelled in the queue (QA)
         others = [j for j in shown if j.state != "failed" and j.run_id]
-        return ([j for j in mine if not j.finished] or mine or running or others or [None])[-1]
+        return ([j for j in mine if j.state == "running"] or [j for j in mine if not j.finished] or mine or running
+                or others or [None])[-1]
 
     def job_name(self, job: TrainingJob) -> str:
         """The job's run name as it is now (renamed from the runs table meanwhile, say), else its model."""

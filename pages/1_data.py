@@ -1,5 +1,7 @@
 """Data: what the cats-vs-dogs dataset holds and how it is split."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from catdog import charts, data, reporting, ui
@@ -58,8 +60,12 @@ with st.expander("How the validation and test splits are made", expanded=True):
 """
     )
 
-problems = [f"unreadable, skipped: {reporting.code_span(p)} ({why})" for p, why in splits.skipped]
-problems += [f"ignored: {reporting.code_span(p)}" for p in splits.ignored if not p.startswith("vectorize.py")]
+# paths within the dataset folder, named above, as the ignored files' are (a skipped file's was absolute, QA)
+problems = [f"unreadable, skipped: {reporting.code_span(Path(p).relative_to(root).as_posix())} ({why})"
+            for p, why in splits.skipped]
+# "train/readme.txt (not in a class folder)": the path as code, its reason as words (QA); no reason holds " ("
+problems += [f"ignored: {reporting.code_span(path)} ({why}" for path, _, why in
+             (p.rpartition(" (") for p in splits.ignored if not p.startswith("vectorize.py"))]
 problems += [f"empty class folder: {reporting.code_span(e)}" for e in splits.empty_classes]
 if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):

@@ -32,8 +32,12 @@ with st.sidebar:
                              help=augment.FILL_HELP)
     samples = st.slider("Augmented versions", 1, 16, key="aug_samples", persist_state="session",
                         help="How many random versions of the image to draw (as many epochs would show it).")
-    seed = st.number_input("Seed", 0, 2**31 - 1, key="aug_seed", persist_state="session",
-                           help="The same seed draws the same versions; Regenerate takes the next seed.")
+    # checked here, as the Training page's numbers are: with Streamlit's min/max a typed -1 stayed in the field in red
+    # and the preview went on drawing the last seed in range, without a word (QA)
+    seed, seed_problem = ui.whole_number(st, "Seed", 0, 2**31 - 1, key="aug_seed", persist_state="session",
+                                         help="The same seed draws the same versions; Regenerate takes the next seed.")
+    if seed_problem:
+        st.error(seed_problem, icon=":material/error:")
     st.caption("These settings are for this preview. The Training page has its own, with the same defaults, "
                "under \"Augmentation (model2–4)\".")
 
@@ -57,6 +61,9 @@ else:  # the dataset only now: with a wrong dataset folder, "Upload your own" ab
     image = data.load_image(path)
     caption = f"{splits.class_names[label]} · {path.rsplit('/', 1)[-1]}"
 
+if seed_problem:  # no versions of another seed than the one shown in the field
+    st.error(f"{seed_problem} (sidebar)", icon=":material/error:")
+    st.stop()
 augmented = augment.augment_samples(
     image, samples, flip_mode=flip_mode, rotation_factor=rotation, fill_mode=fill_mode,
     seed=int(seed),

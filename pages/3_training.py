@@ -320,6 +320,13 @@ def _retry_with_next_seed(job) -> None:
         state["train_seed"], state["train_name"] = seed, name
 
 
+def _stop_job(job) -> None:
+    """Button callback: stop ``job``, the one drawn beside the button (training: after its current batch; waiting:
+    at once)."""
+    jobs.stop(job)
+    st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
+
+
 def _show_job(job) -> None:
     """Button callback: the live view follows ``job`` from now on."""
     state["job_id"] = job.job_id
@@ -339,10 +346,8 @@ def _other_jobs_of_mine(shown) -> None:
                  else f"queued, position {jobs.position(job)}")
         text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
-        if not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()) \
-                and stop.button("Stop", key=f"stop_{job.job_id}"):
-            jobs.stop(job)
-            st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
+        if not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()):
+            stop.button("Stop", key=f"stop_{job.job_id}", on_click=_stop_job, args=(job,))
 
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else None)
@@ -390,9 +395,9 @@ def live_job():
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
     if not job.finished and job.owner == ui.owner_id() and reporting.offers_stop(snap):
-        if st.button("Stop", icon=":material/stop:", key="stop_job"):
-            jobs.stop(job)
-            st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
+        # a callback with the job drawn: the job in view is worked out again on the click's rerun, and when another
+        # tab had queued a job meanwhile, Stop cancelled that one instead of the training shown (QA)
+        st.button("Stop", icon=":material/stop:", key="stop_job", on_click=_stop_job, args=(job,))
     if job.state == "failed":
         st.error(f"Training failed: {ui.plain(job.error or '')}", icon=":material/error:")
     for notice in snap["notices"]:

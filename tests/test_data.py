@@ -116,8 +116,10 @@ def test_missing_classes_names_the_splits_that_lack_one():
     assert data.missing_classes({"train": {"cats": 1, "dogs": 1}}) == {}
 
 
-def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
+def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # PIL refuses past twice that: the 48×40 images pass
     root = make_dataset(tmp_path / "d", 4, 4)
+    Image.new("RGB", (100, 100)).save(root / "validation/cats/huge.png")  # a decompression bomb to PIL
     (root / "train/cats/notes.txt").write_text("hello")
     (root / "train/dogs/broken.jpg").write_bytes((root / "train/dogs/dog.0.jpg").read_bytes()[:300])
     (root / "validation/dogs/empty.jpg").write_bytes(b"")
@@ -130,14 +132,16 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path):
     assert any("readme.md (not in a class folder)" in item for item in info.ignored)
     everything = [p for split in info.files.values() for files in split.values() for p in files]
     bad = data.find_unreadable(everything)
-    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "tiff.jpg"]
+    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "huge.png", "tiff.jpg"]
     reasons = dict((p.name, why) for p, why in bad)
     assert "a TIFF image" in reasons["tiff.jpg"]
     # in an upload's words, not "UnidentifiedImageError: cannot identify image file '<the path again>'" (QA)
     assert reasons["empty.jpg"] == "the file is empty (0 bytes)"
     assert reasons["broken.jpg"] == "the file is cut off (truncated): only part of the picture is there"
+    # an upload's "too large", not "damaged and cannot be decoded (DecompressionBombError)" (QA)
+    assert reasons["huge.png"] == "the image is too large to process safely (over 4,000 pixels)"
     splits = data.make_splits(info, validation_size=6, test_size=2, skip=bad)
-    assert len(splits.train) == 8 and len(splits.skipped) == 3  # 4 + 4 good; broken.jpg, tiff.jpg left out
+    assert len(splits.train) == 8 and len(splits.skipped) == 4  # 4 + 4 good; broken.jpg, tiff.jpg left out
     assert splits.ignored == info.ignored and splits.empty_classes == info.empty_classes == ()
 
 

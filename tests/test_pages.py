@@ -132,6 +132,22 @@ def test_data_page_says_which_photos_training_sees_turned(tmp_path):
         "upright. To train on it upright, turn it in a photo editor and save."]
 
 
+def test_data_page_lists_the_files_it_leaves_out_and_why(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 4, 6)
+    (root / "train/readme.txt").write_text("not in a class folder")
+    (root / "train/dogs/broken.jpg").write_bytes(b"not an image")
+    at = open_page(PAGES[0], root, validation_size=8, test_size=4)
+    assert not at.exception
+    [box] = [e for e in at.expander if "2 file problem(s) in the dataset folder" in e.label]
+    [listing] = [shown(m.value) for m in box.markdown]
+    assert listing.splitlines() == [  # the reason in words, outside the path's code span (QA)
+        "- unreadable, skipped: `train/dogs/broken.jpg` (this file is not an image: it contains plain text, not "
+        "picture data (renaming a file does not make it an image))",
+        "- ignored: `train/readme.txt` (not in a class folder)"]
+
+
 def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
     at = open_page(PAGES[0], tmp_path / "missing")
     assert not at.exception
@@ -162,6 +178,13 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     assert at.number_input(key="aug_seed").value == 8 and [img.value[0] for img in at.get("image")][1:] != drawn[1:]
     at.number_input(key="aug_seed").set_value(7).run()  # back to the seed: the same versions again
     assert [img.value[0] for img in at.get("image")] == drawn
+    at.number_input(key="aug_seed").set_value(-1).run()  # said, not drawn with the last seed in range (QA)
+    assert not at.exception and not at.get("image")
+    said = "Seed: -1 is not allowed here; choose 0 to 2,147,483,647."
+    assert [shown(e.value) for e in at.sidebar.error] == [said]  # under the field, and where the versions were
+    assert [shown(e.value) for e in at.main.error] == [f"{said} (sidebar)"]
+    at.number_input(key="aug_seed").set_value(7).run()
+    assert [img.value[0] for img in at.get("image")] == drawn and not at.error
     at.slider(key="aug_samples").set_value(1).run()
     assert any(m.value.startswith("**1 augmented version** (") for m in at.markdown)  # not "1 … versions" (QA)
 
@@ -1014,6 +1037,32 @@ def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(s
         student = open_page(PAGES[2], synthetic_data, _catdog_owner="student")  # a reload: the tab's job forgotten
         assert shown(student.subheader[0].value) == "student's run · queued"
         assert not projector.exception and not student.exception
+    finally:
+        release.set()
+
+
+def test_a_tab_stays_on_its_browsers_training_when_another_tab_queues_one_and_stop_stops_it(
+        synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.ui import training_queue
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", held_trainer(release, stops=True))
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    data = DataConfig(str(synthetic_data))
+    try:
+        running = jobs.submit(TrainConfig(name="demo"), data, owner="teacher")
+        wait_until_running(running)
+        projector = open_page(PAGES[2], synthetic_data, _catdog_owner="teacher")  # a second tab of that browser
+        assert shown(projector.subheader[0].value) == "demo · running"
+        queued = jobs.submit(TrainConfig(name="next", seed=1), data, owner="teacher")  # Train in the first tab
+        projector.run()
+        assert shown(projector.subheader[0].value) == "demo · running"  # not "next · queued" (QA)
+        assert "Your other trainings" in texts(projector)
+        projector.button(key="stop_job").click().run()  # the training shown stops; the queued one waits on (QA)
+        assert running.stop.is_set() and not queued.stop.is_set() and not projector.exception
     finally:
         release.set()
 

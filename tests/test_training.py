@@ -469,6 +469,10 @@ def test_each_browser_follows_its_own_job_else_the_one_training(tmp_path):
     mistake = jobs.submit(TrainConfig(name="by mistake", seed=2), DataConfig(), owner="student")
     jobs.stop(mistake)  # cancelled, the newest of the student's: a reload follows the one still waiting (QA)
     assert mistake.finished and jobs.job_in_view(None, "student") is student
+    # the teacher queues another in one tab: the projector's tab of the same browser stays on the one training (QA)
+    queued = jobs.submit(TrainConfig(name="next", seed=3), DataConfig(), owner="teacher")
+    assert jobs.job_in_view(None, "teacher") is teacher and jobs.job_in_view(queued.job_id, "teacher") is queued
+    jobs.stop(queued)
     jobs.store.rename(teacher.run_id, "renamed meanwhile")
     assert (jobs.job_name(teacher), jobs.job_name(student)) == ("renamed meanwhile", "mine")
     jobs.stop(student)  # cancelled in the queue: no run, so another browser is not shown it
@@ -476,7 +480,8 @@ def test_each_browser_follows_its_own_job_else_the_one_training(tmp_path):
     wait_for(lambda: teacher.finished and student.finished)
     assert jobs.job_in_view(None, "projector") is teacher
     jobs.store.delete(teacher.run_id)  # its run deleted: nothing is left to show a browser without jobs
-    assert jobs.job_in_view(None, "projector") is None and jobs.job_in_view(teacher.job_id, "teacher") is None
+    assert jobs.job_in_view(None, "projector") is None and jobs.job_in_view(None, "nobody") is None
+    assert jobs.job_in_view(teacher.job_id, "teacher") is queued  # the teacher's newest left: cancelled, no run
 
 
 def test_a_started_job_no_longer_reads_queued(tmp_path):
