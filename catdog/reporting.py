@@ -19,7 +19,8 @@ def run_rows(runs) -> list[dict]:
         runs: :class:`catdog.training.RunInfo` objects.
 
     Returns:
-        Dicts, in this column order: run; model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning
+        Dicts, in this column order: run (its name; when it started too, where another run has that name);
+        model (e.g. ``model4 (fast, FT 10)``: fast mode, then 10 fine-tuning
         epochs); test accuracy of the final model and best validation accuracy (fractions in [0, 1] or
         ``None``); epochs (logged, a partial one included; for a failed or interrupted run, and its best
         validation accuracy, read from its history; ``None`` while running); wall time in seconds; params (total
@@ -33,6 +34,8 @@ def run_rows(runs) -> list[dict]:
         :func:`wilson_interval`); training seed; dataset (:func:`dataset_text`); input size (text, e.g.
         ``160×160``); trainable parameters; and ``id``, which the table leaves out.
     """
+    runs = list(runs)
+    names = _table_names(runs)
     rows = []
     for run in runs:
         record = run.record
@@ -68,7 +71,7 @@ def run_rows(runs) -> list[dict]:
         # time, parameters), in the 820 px a table gets at 1280 px; the rest needs scrolling on a projector's narrow
         # page (at 1024 px model1 runs named by their start time could not be told from model4 ones)
         rows.append({
-            "run": run.name,
+            "run": names[run.run_id],
             "model": f"{run.model} ({mode})" if mode else run.model,
             "test accuracy": run.test_accuracy,
             "best validation accuracy": best_val,
@@ -86,6 +89,17 @@ def run_rows(runs) -> list[dict]:
             "id": run.run_id,
         })
     return rows
+
+
+def _table_names(runs) -> dict[str, str]:
+    """``{run id: name}`` for the runs table's first column: a run's name, with when it started where another run
+    has the same name ("demo · 4 Dec 20:41:07"), and its id where that too is the same; two students' runs both
+    named "test" were two rows alike (QA), whereas the comparison's labels tell them apart."""
+    count = Counter(run.name for run in runs)
+    names = {run.run_id: f"{run.name} · {run.started}" if count[run.name] > 1 and run.name != run.started
+             else run.name for run in runs}
+    again = Counter(names.values())
+    return {rid: f"{name} · {rid}" if again[name] > 1 else name for rid, name in names.items()}
 
 
 def dataset_text(data_config, class_names) -> str | None:

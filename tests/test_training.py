@@ -885,6 +885,24 @@ def test_wilson_interval_matches_published_values_and_run_rows_show_it(tmp_path)
     assert running["test 95% interval"] is None
 
 
+def test_the_runs_table_tells_runs_of_one_name_apart(tmp_path):
+    from catdog.reporting import run_rows
+    from catdog.training import RunInfo
+
+    def run(run_id, name=""):
+        return RunInfo(run_id, tmp_path / run_id, {"name": name, "train_config": {"model": "model1"}}, "failed")
+
+    runs = [run("20261204-204107-model1-aaaaaa", "test"), run("20261204-204233-model1-bbbbbb", "test"),
+            run("20261204-204233-model1-cccccc", "test"), run("20261204-204301-model1-dddddd", "mine"),
+            run("20261204-204301-model1-eeeeee"), run("20261204-204301-model1-ffffff")]
+    assert [row["run"] for row in run_rows(runs)] == [
+        "test · 4 Dec 20:41:07",  # two students' "test": two rows alike (QA)
+        "test · 4 Dec 20:42:33 · 20261204-204233-model1-bbbbbb",  # the same second too: the ids
+        "test · 4 Dec 20:42:33 · 20261204-204233-model1-cccccc",
+        "mine",
+        "4 Dec 20:43:01 · 20261204-204301-model1-eeeeee", "4 Dec 20:43:01 · 20261204-204301-model1-ffffff"]
+
+
 @pytest.mark.parametrize("setting, pooled", [(None, True), ("false", False)])
 def test_importing_catdog_puts_tensorflow_cpu_tensors_in_one_pool(setting, pooled):
     """catdog's import turns on TensorFlow's BFC pool for CPU tensors (fine-tuning memory stays flat);
