@@ -1041,6 +1041,36 @@ def test_a_browser_without_jobs_follows_the_one_training_not_the_newest_queued(s
         release.set()
 
 
+def test_the_sidebar_names_the_feature_extraction_without_its_batch(synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.ui import training_queue
+
+    release = threading.Event()
+
+    def extracting(train_config, data_config, *, store, progress, stop, on_run_created):
+        run = store.create(train_config, data_config)
+        on_run_created(run)
+        progress.set(phase="extracting features", epoch=0, batch=62, batches=95)
+        release.wait(60)
+        store.update(run, status="done")
+        return training.TrainResult(run, [], None)
+
+    monkeypatch.setattr(training, "train_run", extracting)
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    try:
+        job = jobs.submit(TrainConfig(model="model4", name="demo"), DataConfig(str(synthetic_data)), owner="teacher")
+        wait_until_running(job)
+        at = open_page(PAGES[0], synthetic_data, _catdog_owner="teacher")
+        # the batch, a few a second, is the live view's: the sidebar's, redrawn every 5 s, lagged behind it (QA)
+        assert [shown(i.value) for i in at.sidebar.info] == [
+            "**Training now**, yours: model4 “demo” · extracting features through MobileNetV2. Live view and Stop: "
+            "Training page, under Train."]
+    finally:
+        release.set()
+
+
 def test_a_tab_stays_on_its_browsers_training_when_another_tab_queues_one_and_stop_stops_it(
         synthetic_data, tmp_path, monkeypatch):
     import threading
