@@ -167,7 +167,7 @@ def history_figure(
         title=title or metric, xaxis_title="epoch", yaxis_title=metric, height=300,
         # t=56: room for a second title line (the loss chart's "off the top" note) on both charts of a row, so
         # that their plots line up (QA 16 saw the note on the top tick label; QA 18 the charts out of line)
-        margin=dict(t=56, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25),
+        margin=dict(t=56, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.3),
     )
     if metric == "accuracy":
         _accuracy_axis(fig, [row.get(key) for row in history for key in (metric, f"val_{metric}")])
