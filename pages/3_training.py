@@ -522,7 +522,7 @@ with st.container():
                                    "fine-tuned run unfroze."),
         },
     )
-    if training := [run for run in runs if run.status == "running"]:  # its status column is off-screen at 1024 and 1280 px
+    if training := [run for run in runs if run.status == "running"]:  # its status column: off-screen at 1280 px
         st.caption(f"“{ui.short_name(training[0].name)}” is training: its row fills in when it ends.")
     by_id = {run.run_id: run for run in runs}
     with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
