@@ -163,6 +163,14 @@ def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
     elif isinstance(value, str) and value not in labels and value in back:
         state[key] = back[value]
     state[f"_labels_{key}"] = back
+    # A chosen run renamed in another tab: this browser sends nothing back, and a select box went on showing the old
+    # name after every rerun (QA). Setting the same value anew makes Streamlit send it, with its label of now.
+    value = state.get(key)
+    chosen = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v in labels]
+    drawn = state.get(f"_drawn_{key}") or {}  # every label of the last draw (the widget's value is set after it)
+    if any(rid in drawn and drawn[rid] != labels[rid] for rid in chosen):
+        state[key] = list(value) if isinstance(value, list) else value
+    state[f"_drawn_{key}"] = dict(labels)
 
 
 def keep_selection(key: str, options: list[str], first: list[str], limit: int = 5) -> list[str]:

@@ -818,6 +818,32 @@ def test_a_run_renamed_meanwhile_stays_chosen_though_the_browser_sends_back_its_
     assert state["manage_run"] == "id-b"
 
 
+def test_a_chosen_run_renamed_in_another_tab_is_sent_again_with_its_new_label(monkeypatch):
+    from types import SimpleNamespace
+
+    from catdog import ui
+
+    class State(dict):  # which keys the page set (Streamlit sends a value set so to the browser, with its label)
+        def __setitem__(self, key, value):
+            self.set.append(key)
+            super().__setitem__(key, value)
+
+    state = State()
+    state.set = []
+    monkeypatch.setattr(ui, "st", SimpleNamespace(session_state=state))
+    labels = {"id-a": "a · model4 · final val 98.9% · test 97.5%", "id-b": "b · model1 · final val 48.9% · test 49.5%"}
+    ui.ids_from_labels("classifier_run", labels)  # the first draw: the select box then holds its first run
+    dict.__setitem__(state, "classifier_run", "id-a")
+    ui.ids_from_labels("classifier_run", labels)
+    assert "classifier_run" not in state.set  # nothing changed: nothing sent
+    # renamed in another tab: the browser had shown "a · …" after every rerun (QA)
+    ui.ids_from_labels("classifier_run", {**labels, "id-a": "renamed · model4 · final val 98.9% · test 97.5%"})
+    assert state.set.count("classifier_run") == 1 and state["classifier_run"] == "id-a"
+    ui.ids_from_labels("classifier_run", {**labels, "id-a": "renamed · model4 · final val 98.9% · test 97.5%",
+                                          "id-b": "b renamed · model1 · final val 48.9% · test 49.5%"})
+    assert state.set.count("classifier_run") == 1  # another run's new name: the choice is shown as it is
+
+
 def test_a_run_deleted_in_another_tab_is_never_swapped_for_another_in_rename_or_delete(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
