@@ -244,8 +244,8 @@ def baseline_note(accuracy: float, images: int, baseline: float) -> str | None:
     verdict, where = (("Worse than guessing", "lies below") if high < baseline  # not "includes" (review)
                       else ("Not clearly better than guessing", "includes"))
     return (f"{verdict}: the 95% interval of {accuracy:.1%} on {images:,} test images, {low:.1%}–{high:.1%}, "
-            f"{where} {baseline:.1%}, the majority-class baseline (always answering the most common training class; "
-            "Data page).")
+            f"{where} {baseline:.1%}, the majority-class baseline (always answering the most common training class, "
+            "either one where they tie; Data page).")
 
 
 #: Share of the machine's memory above which the Training page advises restarting the server. A server that trains

@@ -271,7 +271,8 @@ def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data,
     at.run()
     assert [i.value for i in at.info if "Not clearly better than guessing" in i.value] == [
         "Not clearly better than guessing: the 95% interval of 50.0% on 8 test images, 21.5%–78.5%, includes 50.0%, "
-        "the majority-class baseline (always answering the most common training class; Data page)."]
+        "the majority-class baseline (always answering the most common training class, either one where they tie; "
+        "Data page)."]
     run = runs.get(run.run_id)
     runs.delete(run.run_id)  # from Rename or delete a run: its curves and score leave the live view too (QA)
     at.run()
