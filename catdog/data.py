@@ -159,16 +159,16 @@ class DatasetInfo:
         class_names: class folder names in label order (sorted).
         files: ``files[split_dir][class_name]`` → sorted image paths, for
             ``split_dir`` in ``train``/``validation``.
-        ignored: what is skipped as not an image, relative to ``root`` with the reason: files in a class folder
-            not named as an image (e.g. ``vectorize.py``), sub-folders of a class folder, and files outside the
-            class folders.
+        ignored: what is skipped as not an image, as ``(path relative to root, reason)`` pairs (a folder's path
+            ends in ``/``): files in a class folder not named as an image, sub-folders of a class folder, and
+            files outside the class folders (e.g. ``vectorize.py``).
         empty_classes: ``"split/class"`` folders that hold no image.
     """
 
     root: Path
     class_names: tuple[str, ...]
     files: dict[str, dict[str, list[Path]]]
-    ignored: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, str], ...] = ()
     empty_classes: tuple[str, ...] = ()
 
     def count(self, split_dir: str, class_name: str) -> int:
@@ -245,7 +245,7 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
                "Keep two of them in train/ and validation/: move the others out of the dataset folder.")
         )
     files: dict[str, dict[str, list[Path]]] = {}
-    ignored: list[str] = []
+    ignored: list[tuple[str, str]] = []
     empty: list[str] = []
     for split in SPLIT_DIRS:
         files[split] = {}
@@ -255,16 +255,16 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
                 if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
                     images.append(path)
                 elif path.is_dir() and not path.name.startswith("."):
-                    ignored.append(f"{path.relative_to(root)}/ (a folder: only images directly in a class folder "
-                                   "are read)")
+                    ignored.append((f"{path.relative_to(root).as_posix()}/",
+                                    "a folder: only images directly in a class folder are read"))
                 elif not path.name.startswith("."):
-                    ignored.append(f"{path.relative_to(root)} (not an image file)")
+                    ignored.append((path.relative_to(root).as_posix(), "not an image file"))
             files[split][name] = images
             if not images:
                 empty.append(f"{split}/{name}")
     for path in [*sorted(root.iterdir()), *(p for split in SPLIT_DIRS for p in sorted((root / split).iterdir()))]:
         if path.is_file() and not path.name.startswith("."):
-            ignored.append(f"{path.relative_to(root)} (not in a class folder)")
+            ignored.append((path.relative_to(root).as_posix(), "not in a class folder"))
     if empty_train := [e for e in empty if e.startswith("train/")]:
         raise CatdogError(
             f"Every class needs training images, but {' and '.join(empty_train)} in '{root}' "
@@ -371,7 +371,7 @@ class Splits:
     test: tuple[tuple[str, int], ...]
     seed: int
     skipped: tuple[tuple[str, str], ...] = field(default=())
-    ignored: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, str], ...] = ()
     empty_classes: tuple[str, ...] = ()
     unused: int = 0
     turned: tuple[str, ...] = ()

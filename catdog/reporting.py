@@ -96,10 +96,8 @@ def _table_names(runs) -> dict[str, str]:
     has the same name ("demo · 4 Dec 20:41:07"), and its id where that too is the same; two students' runs both
     named "test" were two rows alike (QA), whereas the comparison's labels tell them apart."""
     count = Counter(run.name for run in runs)
-    names = {run.run_id: f"{run.name} · {run.started}" if count[run.name] > 1 and run.name != run.started
-             else run.name for run in runs}
-    again = Counter(names.values())
-    return {rid: f"{name} · {rid}" if again[name] > 1 else name for rid, name in names.items()}
+    return _told_apart({run.run_id: f"{run.name} · {run.started}" if count[run.name] > 1 and run.name != run.started
+                        else run.name for run in runs})
 
 
 def dataset_text(data_config, class_names) -> str | None:
@@ -125,9 +123,14 @@ def distinct_labels(runs, *, validation: bool = False, class_names=None) -> dict
     Given ``class_names`` (the dataset in use), a run trained on other classes ends in them ("… · classes chats,
     chiens"): a model of another dataset, first in the Classifier's list, labelled a student's cat "Katzen" (QA).
     """
-    labels = {run.run_id: run.label(validation=validation) + _other_classes(run, class_names) for run in runs}
-    seen = Counter(labels.values())
-    return {rid: f"{label} · {rid}" if seen[label] > 1 else label for rid, label in labels.items()}
+    return _told_apart({run.run_id: run.label(validation=validation) + _other_classes(run, class_names)
+                        for run in runs})
+
+
+def _told_apart(texts: dict[str, str]) -> dict[str, str]:
+    """``texts`` (``{run id: text}``) with `` · <run id>`` after each text that another run has too."""
+    seen = Counter(texts.values())
+    return {rid: f"{text} · {rid}" if seen[text] > 1 else text for rid, text in texts.items()}
 
 
 def _same_classes(run, class_names) -> bool:

@@ -63,9 +63,8 @@ with st.expander("How the validation and test splits are made", expanded=True):
 # paths within the dataset folder, named above, as the ignored files' are (a skipped file's was absolute, QA)
 problems = [f"unreadable, skipped: {reporting.code_span(Path(p).relative_to(root).as_posix())} ({why})"
             for p, why in splits.skipped]
-# "train/readme.txt (not in a class folder)": the path as code, its reason as words (QA); no reason holds " ("
-problems += [f"ignored: {reporting.code_span(path)} ({why}" for path, _, why in
-             (p.rpartition(" (") for p in splits.ignored if not p.startswith("vectorize.py"))]
+problems += [f"ignored: {reporting.code_span(path)} ({why})" for path, why in splits.ignored
+             if path != "vectorize.py"]  # the stray file of Google's zip
 problems += [f"empty class folder: {reporting.code_span(e)}" for e in splits.empty_classes]
 if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):

@@ -127,9 +127,9 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path, monkeyp
     (root / "train/dogs/nested").mkdir()
     (root / "validation/readme.md").write_text("a stray file")
     info = data.scan_dataset(root)
-    assert any("notes.txt (not an image file)" in item for item in info.ignored)
-    assert any("nested/ (a folder" in item for item in info.ignored)
-    assert any("readme.md (not in a class folder)" in item for item in info.ignored)
+    assert ("train/cats/notes.txt", "not an image file") in info.ignored
+    assert ("train/dogs/nested/", "a folder: only images directly in a class folder are read") in info.ignored
+    assert ("validation/readme.md", "not in a class folder") in info.ignored
     everything = [p for split in info.files.values() for files in split.values() for p in files]
     bad = data.find_unreadable(everything)
     assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "huge.png", "tiff.jpg"]
