@@ -1496,6 +1496,17 @@ class TrainingQueue:
             return 0
         return waiting.index(job) + 1 if job in waiting else -1
 
+    def starting(self, job: TrainingJob) -> bool:
+        """Whether ``job`` waits as the next to start while nothing runs: the moment before the training thread
+        picks it up, which the page calls "starting…" (a click on Train with nothing training said "queued,
+        position 1" for that moment, QA)."""
+        return (job.state == "queued" and self.position(job) == 1
+                and not any(other.state == "running" for other in self.active()))
+
+    def queue_text(self, job: TrainingJob) -> str:
+        """Where a queued job stands, for the page: ``"queued, position 2"``, or ``"starting…"`` (:meth:`starting`)."""
+        return "starting…" if self.starting(job) else f"queued, position {self.position(job)}"
+
     def stop(self, job: TrainingJob) -> None:
         """Ask a job to stop: a running one ends after its current batch; a queued one is cancelled at once
         (``stopped`` with no run, so it no longer counts in :meth:`position`)."""

@@ -343,7 +343,7 @@ def _other_jobs_of_mine(shown) -> None:
         text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
         where = (reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
                  else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
-                 else f"queued, position {jobs.position(job)}")
+                 else jobs.queue_text(job))
         text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
         if not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()):
@@ -359,7 +359,7 @@ def train_status():
         return
     snap = job.progress.snapshot()
     where = (reporting.stopping_text(snap) if job.stop.is_set()  # not "… left" above "stopping" (QA)
-             else f"queued, position {jobs.position(job)}" if job.state == "queued"
+             else jobs.queue_text(job) if job.state == "queued"
              else reporting.progress_text(snap, short=True))
     below = "its network collapsed: see the note below ↓" if snap["collapsed"] else "live view below ↓"  # QA
     st.caption(f"{ui.short_name(jobs.job_name(job))} · {where} · {below}")
@@ -382,6 +382,7 @@ def live_job():
     cfg = job.train_config
     shown_state = ("stopping" if job.stop.is_set() and not job.finished  # until its batch ends
                    else "cancelled" if job.state == "stopped" and not job.run_id  # in the queue: not "stopped" (QA)
+                   else "starting" if jobs.starting(job)
                    else job.state)
     st.subheader(f"{ui.plain(jobs.job_name(job))} · {shown_state}", anchor=False)
     if root is not None and job.data_config.data_dir not in (None, str(root)):
@@ -389,7 +390,10 @@ def live_job():
         st.caption(f"Trained on the dataset folder {ui.plain(job.data_config.data_dir)}, not the one in the "
                    "sidebar: its scores are not comparable with those of the sidebar's dataset.")
     if job.state == "queued":
-        st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
+        if jobs.starting(job):
+            st.info("Starting…")
+        else:
+            st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
     elif job.state == "running":
         st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":

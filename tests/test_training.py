@@ -446,9 +446,12 @@ def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
     first = jobs.submit(TrainConfig(name="a"), DataConfig(), owner="alice")
     assert jobs.position(first) in (1, 0)  # next, or running already: never "position 0" while it waits
+    if first.state == "queued":  # the moment before the training thread picks it up: not "queued" (QA)
+        assert jobs.starting(first) and jobs.queue_text(first) == "starting…"
     second = jobs.submit(TrainConfig(name="b"), DataConfig(), owner="bob")
     wait_for(lambda: first.state == "running" and first.run_id is not None)  # the run folder exists
     assert second.state == "queued" and jobs.position(first) == 0 and jobs.position(second) == 1
+    assert not jobs.starting(second) and jobs.queue_text(second) == "queued, position 1"
     assert jobs.store.get(first.run_id).status == "running"
     release.set()
     wait_for(lambda: second.finished)
