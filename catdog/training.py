@@ -299,6 +299,7 @@ class RunStore:
         record = {
             "run_id": run_id,
             "name": train_config.name,
+            "colour": max(curve_colours(self.list()).values(), default=-1) + 1,
             "status": "running",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "train_config": train_config.to_dict(),
@@ -461,7 +462,7 @@ _RECORD_TYPES = {
     "train_config": (dict,), "data_config": (dict,), "parameters": (dict,), "test": (dict,), "test_best": (dict,),
     "partial_epoch": (dict,), "collapsed": (dict,), "class_names": (list,),
     "stopped_by": (str,), "best_val_accuracy": _NUMBER, "wall_seconds": _NUMBER, "epochs_done": _INT,
-    "fine_tune_start_epoch": _INT,
+    "fine_tune_start_epoch": _INT, "colour": _INT,
 }
 _NESTED_TYPES = {
     "train_config": {"model": (str,), "epochs": _INT, "fine_tune_epochs": _INT, "seed": _INT},
@@ -477,7 +478,22 @@ _REQUIRED = {"partial_epoch": ("epoch", "batch", "batches")}
 _RANGES = [
     ("test", "accuracy", 0.0, 1.0), ("test", "images", 0, math.inf), ("test_best", "accuracy", 0.0, 1.0),
     ("test_best", "images", 0, math.inf), ("best_val_accuracy", None, 0.0, 1.0), ("wall_seconds", None, 0.0, math.inf),
+    ("colour", None, 0, math.inf),
 ]
+
+
+def curve_colours(runs: list[RunInfo]) -> dict[str, int]:
+    """``{run id: n}``: the number of each run's colour (and dash) in the comparison chart
+    (:func:`catdog.charts.compare_figure`'s ``styles``): ``run.json``'s ``colour``, which :meth:`RunStore.create`
+    sets one above the highest in the runs folder, so that a run keeps its colour when another is deleted (by its
+    age among the runs, deleting an older run moved every younger one to the next colour: "the orange line" was
+    suddenly green, QA). Runs from before it was recorded count by their age: 0 for the oldest run listed, 1 for
+    the next, …
+
+    Args:
+        runs: :meth:`RunStore.list`, newest first.
+    """
+    return {run.run_id: run.record.get("colour", age) for age, run in enumerate(reversed(runs))}
 
 
 def record_problem(record: dict) -> str | None:

@@ -12,6 +12,7 @@ from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, Data
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
+from catdog.training import curve_colours
 from catdog.worker import training_in_server
 
 ui.page_setup()
@@ -548,15 +549,15 @@ with st.container():
         st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no "
                    "curves.")
     if picked:
-        # a colour per run, by its age among the runs with curves: by its place among those compared, a run changed
-        # colour when another joined or left, and "the orange line" was another run in each tab (QA)
-        age = {rid: n for n, rid in enumerate(reversed(with_curves))}
-        curves = {labels[rid]: by_id[rid].history() for rid in sorted(picked, key=age.get)}
+        # a colour per run, kept in its run.json: by its place among those compared, a run changed colour when
+        # another joined or left, and "the orange line" was another run in each tab (QA)
+        colours = curve_colours(runs)
+        curves = {labels[rid]: by_id[rid].history() for rid in sorted(picked, key=colours.get)}
         # A diamond on each fine-tuned run's first fine-tuning epoch: the live chart's dashed line, once per run.
         # Only where that epoch was logged: a run that failed as fine-tuning began has none, nor a diamond (QA).
         tuned = {labels[rid]: start for rid in picked if (start := by_id[rid].fine_tune_start)
                  and any(row["epoch"] == start for row in curves[labels[rid]])}
-        st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: age[rid] for rid in picked},
+        st.plotly_chart(charts.compare_figure(curves, styles={labels[rid]: colours[rid] for rid in picked},
                                               fine_tune_starts=tuned),
                         key="compare_curves", config=ui.PLOTLY_CONFIG)
         if tuned:

@@ -754,6 +754,10 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
     assert len(spec["data"]) == 2 * 5 and spec["layout"]["height"] == 400 + 24 * 2  # a legend line per two runs
     at.multiselect(key="compare_runs").set_value(older + newer).run()  # the user may choose more
     assert len(at.multiselect(key="compare_runs").value) == 7
+    every = colours()
+    store.delete(older[0])  # deleting an older run moved every younger one to the next colour (QA)
+    at.run()
+    assert colours() == {name: colour for name, colour in every.items() if name != "run 0"} and not at.exception
 
 
 def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthetic_data, tmp_path):
