@@ -1520,7 +1520,8 @@ class TrainingQueue:
                 and not any(other.state == "running" for other in self.active()))
 
     def queue_text(self, job: TrainingJob) -> str:
-        """Where a queued job stands, for the page: ``"queued, position 2"``, or ``"starting…"`` (:meth:`starting`)."""
+        """Where a queued job stands, for the page: ``"queued, position 2"``, or ``"starting…"``
+        (:meth:`starting`)."""
         return "starting…" if self.starting(job) else f"queued, position {self.position(job)}"
 
     def stop(self, job: TrainingJob) -> None:
