@@ -576,6 +576,37 @@ _OVERFITTING_ADVICE = {
 _OVERFITTING_ADVICE["model3"] = _OVERFITTING_ADVICE["model2"]
 
 
+def fine_tune_drop_note(history, start: int, *, layers_unfrozen: bool, frozen_on_plain_images: bool) -> str | None:
+    """Why training accuracy fell where fine-tuning started, for under the live curves (the drop looked as if
+    fine-tuning had broken the model, QA), or ``None`` when it did not fall (first fine-tuning epoch's training
+    accuracy not below the last frozen epoch's, or either epoch not logged yet) or neither reason applies.
+
+    Args:
+        history: :meth:`catdog.training.Progress.snapshot`'s ``history`` rows (``epoch``, ``accuracy`` in [0, 1]).
+        start: the first fine-tuning epoch (1-based).
+        layers_unfrozen: fine-tuning trains some of MobileNetV2's layers (not so from a layer past the last with
+            weights: the note said "the newly unfrozen layers start to change" for a run that trained the head
+            only, and whose accuracy rose, QA).
+        frozen_on_plain_images: the frozen phase trained on the images as they are (fast mode with 1 view), and
+            fine-tuning on augmented ones.
+    """
+    accuracy = {row.get("epoch"): row.get("accuracy") for row in history}
+    before, after = accuracy.get(start - 1), accuracy.get(start)
+    if before is None or after is None or after >= before:
+        return None
+    reasons = []
+    if layers_unfrozen:
+        reasons.append("the newly unfrozen layers start to change")
+    if frozen_on_plain_images:
+        reasons.append("in fast mode with 1 view the frozen phase trained on the images as they are, whereas "
+                       "fine-tuning trains on augmented ones (the random flips and turns set above), which are "
+                       "harder; validation images are never augmented")
+    if not reasons:
+        return None
+    return (f"Training accuracy drops where fine-tuning starts ({before:.1%} → {after:.1%}): "
+            f"{', and '.join(reasons)}. It usually climbs back over the next epochs.")
+
+
 def overfitting_hint(model: str, history) -> str | None:
     """The Training page's note on a run whose training accuracy has pulled away from its validation accuracy,
     or ``None``: the course's lesson on model1 ("strong overfitting"), told while the curves show it.

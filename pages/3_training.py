@@ -425,13 +425,12 @@ def live_job():
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss",
                        config=ui.PLOTLY_CONFIG)
         st.caption(reporting.CURVES_HELP)  # validation above training looked like a bug to a student (QA)
-        if marker and cfg.fast and cfg.views == 1 and any(row["epoch"] >= marker for row in history):
-            # the drop looked as if fine-tuning had broken the model (QA)
-            st.caption("Training accuracy drops where fine-tuning starts: the newly unfrozen layers start to "
-                       "change, and in fast mode with 1 view the frozen phase trained on the images as they are, "
-                       "whereas fine-tuning trains on augmented ones (the random flips and turns set above), which "
-                       "are harder. Validation images are never augmented. It usually climbs back over the next "
-                       "epochs.")
+        side = job.data_config.image_size[0]
+        if marker and len(history) >= marker and (drop := reporting.fine_tune_drop_note(
+                history, marker, frozen_on_plain_images=cfg.fast and cfg.views == 1,
+                layers_unfrozen=_fine_tuning_counts(side, cfg.fine_tune_at)["trainable"]
+                > _summary("model4", side)[1]["trainable"])):
+            st.caption(drop)
         if cut := snap["partial_epoch"]:
             st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
                        "Keras still validated that partial epoch and logged it.")

@@ -1078,6 +1078,23 @@ def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_valid
     assert overfitting_hint("model1", stuck) is None  # at chance: chance_hint speaks for it
 
 
+def test_the_fine_tuning_note_explains_a_drop_only_where_there_is_one():
+    from catdog.reporting import fine_tune_drop_note
+
+    rows = [{"epoch": 1, "accuracy": 0.96}, {"epoch": 2, "accuracy": 0.90}]
+    both = fine_tune_drop_note(rows, 2, layers_unfrozen=True, frozen_on_plain_images=True)
+    assert both.startswith("Training accuracy drops where fine-tuning starts (96.0% → 90.0%): the newly unfrozen "
+                           "layers start to change, and in fast mode with 1 view")
+    assert both.endswith("validation images are never augmented. It usually climbs back over the next epochs.")
+    head_only = fine_tune_drop_note(rows, 2, layers_unfrozen=False, frozen_on_plain_images=True)
+    assert "unfrozen" not in head_only and "in fast mode with 1 view" in head_only
+    assert "fast mode" not in fine_tune_drop_note(rows, 2, layers_unfrozen=True, frozen_on_plain_images=False)
+    assert fine_tune_drop_note(rows, 2, layers_unfrozen=False, frozen_on_plain_images=False) is None
+    rose = [{"epoch": 1, "accuracy": 0.86}, {"epoch": 2, "accuracy": 0.90}]  # from layer 154, the head only (QA)
+    assert fine_tune_drop_note(rose, 2, layers_unfrozen=True, frozen_on_plain_images=True) is None
+    assert fine_tune_drop_note(rows[:1], 2, layers_unfrozen=True, frozen_on_plain_images=True) is None  # not yet
+
+
 def test_accuracy_axes_always_have_a_tick_at_100_percent_in_round_steps():
     from catdog.charts import history_figure
 
