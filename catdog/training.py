@@ -299,7 +299,7 @@ class RunStore:
         record = {
             "run_id": run_id,
             "name": train_config.name,
-            "colour": max(curve_colours(self.list()).values(), default=-1) + 1,
+            "colour": free_colour(self.list()),
             "status": "running",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "train_config": train_config.to_dict(),
@@ -485,15 +485,35 @@ _RANGES = [
 def curve_colours(runs: list[RunInfo]) -> dict[str, int]:
     """``{run id: n}``: the number of each run's colour (and dash) in the comparison chart
     (:func:`catdog.charts.compare_figure`'s ``styles``): ``run.json``'s ``colour``, which :meth:`RunStore.create`
-    sets one above the highest in the runs folder, so that a run keeps its colour when another is deleted (by its
-    age among the runs, deleting an older run moved every younger one to the next colour: "the orange line" was
-    suddenly green, QA). Runs from before it was recorded count by their age: 0 for the oldest run listed, 1 for
-    the next, …
+    sets (:func:`free_colour`), so that a run keeps its colour when another is deleted (by its age among the runs,
+    deleting an older run moved every younger one to the next colour: "the orange line" was suddenly green, QA).
+    Runs from before it was recorded take the lowest numbers no recorded run has, oldest first, those with curves
+    before those without.
 
     Args:
         runs: :meth:`RunStore.list`, newest first.
     """
-    return {run.run_id: run.record.get("colour", age) for age, run in enumerate(reversed(runs))}
+    colours = {run.run_id: run.record["colour"] for run in runs if run.record.get("colour") is not None}
+    taken = set(colours.values())
+    for run in sorted(reversed(runs), key=lambda run: not run.has_epochs):  # oldest first, those with curves first
+        if run.run_id not in colours:
+            colours[run.run_id] = colour = next(n for n in itertools.count() if n not in taken)
+            taken.add(colour)
+    return colours
+
+
+def free_colour(runs: list[RunInfo]) -> int:
+    """The colour number (:func:`curve_colours`) of a new run: the lowest that no run with curves, or still
+    running, has; so the runs of a folder get distinct colours (ten, then dashed lines) until more than ten are
+    listed together, and a number that grew with every run ever made (a dashed line beside one other run, and one
+    colour twice among nine runs, QA) is not needed.
+
+    Args:
+        runs: :meth:`RunStore.list`, newest first.
+    """
+    colours = curve_colours(runs)
+    taken = {colours[run.run_id] for run in runs if run.has_epochs or run.status == "running"}
+    return next(n for n in itertools.count() if n not in taken)
 
 
 def record_problem(record: dict) -> str | None:

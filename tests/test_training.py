@@ -359,6 +359,7 @@ def test_a_runs_folder_that_cannot_be_written_is_said_plainly_and_nothing_is_los
     # numbers out of range broke the runs table for everyone, even after a restart (QA)
     ("test", {"accuracy": 1.7, "loss": 0.1, "images": 200}), ("test", {"accuracy": 0.9, "loss": 0.1, "images": -5}),
     ("test_best", {"accuracy": float("nan"), "images": 200}), ("best_val_accuracy", -0.1),
+    ("colour", "blue"), ("colour", -1),
 ])
 def test_a_hand_edited_record_of_the_wrong_shape_is_skipped_not_fatal(tmp_path, field, value):
     """Each of these broke the runs table or the Classifier page for every user (a sort, a ``.get``, a key)."""
@@ -373,6 +374,31 @@ def test_a_hand_edited_record_of_the_wrong_shape_is_skipped_not_fatal(tmp_path, 
         store.get(edited.run_id)
     [(name, why)] = store.scan()[1]  # and said, not left out without a word
     assert name == edited.run_id and why.startswith(field)
+
+
+def test_each_run_keeps_its_colour_and_the_runs_shown_get_distinct_ones(tmp_path):
+    from catdog.training import HISTORY_FILE, curve_colours
+
+    store = RunStore(tmp_path / "runs")
+
+    def run(curves=True, **record):
+        made = store.create(TrainConfig(), DataConfig())
+        if curves:
+            (made.path / HISTORY_FILE).write_text("epoch,accuracy\n0,0.5\n")
+        return store.update(made, status="done", **record).run_id
+
+    a, b, c = run(), run(), run()
+    colours = lambda: curve_colours(store.list())  # noqa: E731
+    assert [colours()[r] for r in (a, b, c)] == [0, 1, 2]
+    store.delete(a)  # deleting an older run moved every younger one to the next colour (QA)
+    assert [colours()[r] for r in (b, c)] == [1, 2]
+    failed = run(curves=False)  # no curves to draw: its number is free for the next run
+    again = run()
+    assert colours()[failed] == colours()[again] == 0  # the lowest free: nine runs, nine colours (QA)
+    third = run()
+    assert colours()[third] == 3
+    old = run(colour=None)  # a run from before colours were recorded: the lowest number free, kept by the others
+    assert colours()[old] == 4 and [colours()[r] for r in (b, c)] == [1, 2]
 
 
 def test_running_record_without_live_job_is_interrupted(tmp_path):
