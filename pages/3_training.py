@@ -110,7 +110,7 @@ options = {}
 weights_problem = None  # what is wrong with model4's weights file, found once per run of the page
 side = IMAGE_SIZE[0]
 if spec.augmentation:
-    with st.expander("Augmentation (model2–4)"):
+    with st.expander("Augmentation (model2–4)", key="augmentation_expander"):
         a, b, c = st.columns(3)
         options["flip_mode"] = a.selectbox("RandomFlip mode", augment.FLIP_MODES, key="train_flip",
                                            persist_state="session",
@@ -123,7 +123,7 @@ if spec.augmentation:
         st.caption("The Augmentation page previews these layers; its settings there are its own, with the same "
                    "defaults.")
 if spec.mobilenet:
-    with st.expander("MobileNetV2 (model4)", expanded=True):
+    with st.expander("MobileNetV2 (model4)", expanded=True, key="mobilenet_expander"):
         st.text_input(
             "MobileNetV2 weights file (.h5)", key="train_weights", persist_state="session", on_change=_size_of_weights,
             help="Empty: download Keras's ImageNet weights (needs network). Offline: the path of "
@@ -223,7 +223,7 @@ def _fine_tuning_counts(side: int, fine_tune_at: int):
     return parameter_counts(model)
 
 
-with st.expander(f"Layers of {choice}"):
+with st.expander(f"Layers of {choice}", key="layers_expander"):
     table, counts = _summary(choice, side)
     # every row in view, counts with thousands separators: at 1024 px the last row hid behind the table's own
     # scroll bar and 5308480 was hard to read (QA)
@@ -601,7 +601,9 @@ def _manage(action: str) -> None:
         state["manage_error"] = str(err)
 
 
-with st.expander("Rename or delete a run"):
+# keyed, as the page's other expanders: an expander without a key is told apart by its place, and it folded shut
+# (hiding what was typed in it) whenever a message above it came or went, e.g. an error on the form (QA)
+with st.expander("Rename or delete a run", key="manage_expander"):
     ui.ids_from_labels("manage_run", labels)  # renamed, finished or scored since it was chosen: still chosen
     if (chosen := state.get("manage_run")) is not None and chosen not in by_id:
         # Streamlit would quietly choose the newest run instead, and the next Delete removed that one (QA)

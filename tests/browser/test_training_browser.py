@@ -13,7 +13,7 @@ expect = pytest.importorskip("playwright.sync_api", reason="the playwright packa
 from catdog.training import RunStore, read_history_csv  # noqa: E402
 from tests.browser.helpers import (  # noqa: E402
     TRAIN_TIMEOUT_S, chart_points, click_train, configure_data, error_texts, go_to, new_runs, open_app, read_runs,
-    set_training, settle, start_training, wait_for, wait_for_run_status, wait_mid_epoch,
+    set_input, set_training, settle, start_training, wait_for, wait_for_run_status, wait_mid_epoch,
 )
 from tests.synthetic import synthetic_image  # noqa: E402
 
@@ -235,4 +235,13 @@ def test_a_run_renamed_twice_from_the_page_stays_chosen(page, app_server, traine
         wait_for(lambda: read_runs(app_server.runs_dir)[trained_run].get("name") == new, timeout=60)
     expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="has been deleted")).to_have_count(0)
     assert error_texts(page) == []
+    # A message coming and going above it (the form's error on 0 epochs) folded the expander shut, hiding what was
+    # typed in it (QA): it stays open, with the half-typed name.
+    name.fill("half typed")
+    name.press("Enter")
+    settle(page)
+    for epochs in ("0", "1"):
+        set_input(page, page.get_by_test_id("stMain"), "Epochs", epochs)
+        expect(name).to_be_visible()
+        expect(name).to_have_value("half typed")
     store.update(store.get(trained_run), name=original.record.get("name", ""))  # as the other tests knew it
