@@ -1258,6 +1258,8 @@ def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_pa
     assert job.train_config.name == long_name[:RUN_NAME_MAX]
     wait_until_running(job)
     at.run()
+    # the live view's heading cuts it too: 80 characters without a space took three lines at 1280 px (QA)
+    assert f"{long_name[:59]}… · running" in [h.value for h in at.subheader]
     at.text_input(key="manage_name").input("y" * 120).run()
     assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 120." in texts(at)
     assert not at.exception
