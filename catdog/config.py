@@ -39,7 +39,7 @@ SPLIT_SIZES = (2, 100_000)
 SPLIT_SEEDS = (0, 2**31 - 1)
 
 
-def split_settings_problem(validation_size: int, test_size: int, seed: int) -> str | None:
+def split_settings_problem(validation_size: int | None, test_size: int | None, seed: int | None) -> str | None:
     """What is wrong with the Dataset settings' numbers, or ``None``.
 
     The sidebar's fields have no range of their own: with one, Streamlit kept a typed 1 or -1 in the field in red
@@ -47,8 +47,8 @@ def split_settings_problem(validation_size: int, test_size: int, seed: int) -> s
     split without a word (QA). The pages say this message instead and wait for a fix.
 
     Args:
-        validation_size, test_size: images per split (:data:`SPLIT_SIZES`).
-        seed: the split seed (:data:`SPLIT_SEEDS`).
+        validation_size, test_size: images per split (:data:`SPLIT_SIZES`); ``None`` for an emptied field.
+        seed: the split seed (:data:`SPLIT_SEEDS`); ``None`` for an emptied field.
 
     Returns:
         ``"Test images: 1 is not allowed here; choose 2 to 100,000 (Dataset settings, sidebar)."`` for the first
@@ -61,10 +61,13 @@ def split_settings_problem(validation_size: int, test_size: int, seed: int) -> s
     return None
 
 
-def range_problem(label: str, value: int, low: int, high: int) -> str | None:
+def range_problem(label: str, value: int | None, low: int, high: int) -> str | None:
     """``"Epochs: 999 is not allowed here; choose 1 to 200."`` when ``value`` is outside ``low`` … ``high`` (both
-    included), else ``None``: the one wording of every number field the pages check themselves
+    included), ``"Epochs: the field is empty; type a whole number from 1 to 200."`` when it is ``None`` (an emptied
+    field), else ``None``: the one wording of every number field the pages check themselves
     (:func:`catdog.ui.whole_number`, :func:`split_settings_problem`)."""
+    if value is None:
+        return f"{label}: the field is empty; type a whole number from {low:,} to {high:,}."
     return None if low <= value <= high else f"{label}: {value:,} is not allowed here; choose {low:,} to {high:,}."
 
 
@@ -87,6 +90,9 @@ class DataConfig:
         test_size: images of ``validation/`` held out as the test split; the
             course's 1/5 of 1,000 images, i.e. 200.
         seed: seed of the one-time stratified validation/test split.
+
+    The sidebar's :func:`catdog.ui.data_config` gives ``None`` for a split size or seed whose field is empty; the
+    pages then say so (:func:`split_settings_problem`) and go no further with it.
     """
 
     data_dir: str | None = None

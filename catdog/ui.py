@@ -17,8 +17,8 @@ from typing import Mapping
 
 import streamlit as st
 
-from catdog.config import (ENV_DATA_DIR, RUN_NAME_MAX, DataConfig, default_runs_dir, range_problem,
-                           split_settings_problem)
+from catdog.config import (ENV_DATA_DIR, RUN_NAME_MAX, SPLIT_SEEDS, SPLIT_SIZES, DataConfig, default_runs_dir,
+                           range_problem, split_settings_problem)
 from catdog.errors import CatdogError
 
 
@@ -111,11 +111,16 @@ def whole_number(container, label: str, low: int, high: int, *, key: str, **kwar
         key: the widget's session-state key (its value set with :func:`defaults`).
         kwargs: further ``st.number_input`` arguments (``help``, ``disabled``).
 
+    An emptied field is said too (with Streamlit's default it went back to 0 without a word: "Unfreeze from layer"
+    emptied unfroze all of MobileNetV2, "Fine-tuning epochs" emptied turned fine-tuning off, QA), and shows the
+    range accepted as its placeholder.
+
     Returns:
-        ``(value, problem)``: the field's value as an ``int``, and ``None`` or the message.
+        ``(value, problem)``: the field's value as an ``int`` (``low`` when it is empty), and ``None`` or the message.
     """
-    value = int(container.number_input(label, step=1, key=key, **kwargs))
-    return value, range_problem(label, value, low, high)
+    value = container.number_input(label, value=None, step=1, key=key, placeholder=f"{low:,} to {high:,}", **kwargs)
+    value = None if value is None else int(value)
+    return (low if value is None else value), range_problem(label, value, low, high)
 
 
 def run_name_input(container, label: str, *, key: str, **kwargs) -> str:
@@ -287,26 +292,27 @@ def data_config() -> DataConfig:
                     "use the Keras cache, or download cats_and_dogs_filtered.zip (68 MB) if there is no copy "
                     "yet."),
         )
-        # No min_value/max_value: the pages say what is out of range (config.split_settings_problem)
-        st.number_input("Validation images", step=50, key="validation_size",
+        # No min_value/max_value: the pages say what is out of range (config.split_settings_problem), or empty
+        # (value=None: with Streamlit's default an emptied Split seed became 0, another test split, without a word)
+        sizes, seeds = (f"{low:,} to {high:,}" for low, high in (SPLIT_SIZES, SPLIT_SEEDS))
+        st.number_input("Validation images", value=None, step=50, key="validation_size", placeholder=sizes,
                         on_change=_keep_setting, args=("validation_size",),
                         help="Images of validation/ that score every epoch (the curves); the model never trains "
                              "on them, but you choose epochs and settings by them.")
-        st.number_input("Test images", step=50, key="test_size",
+        st.number_input("Test images", value=None, step=50, key="test_size", placeholder=sizes,
                         on_change=_keep_setting, args=("test_size",),
                         help="Images of validation/ held out for the final score only: a fair estimate of "
                              "accuracy on other photos like these, give or take a few points on 200 images (the "
                              "runs table's 95% interval), since nothing is chosen by them.")
-        st.number_input("Split seed", step=1, key="split_seed",
+        st.number_input("Split seed", value=None, step=1, key="split_seed", placeholder=seeds,
                         on_change=_keep_setting, args=("split_seed",),
                         help="Which images go to the test split (drawn once, per class): the same seed gives "
                              "the same split. Compare runs only on the same split.")
-    return DataConfig(
-        data_dir=state["data_dir"].strip() or None,
-        validation_size=int(state["validation_size"] or 0),  # a cleared field: said as 0 by prepared_splits
-        test_size=int(state["test_size"] or 0),
-        seed=int(state["split_seed"] or 0),
-    )
+    def whole(key: str) -> int | None:  # an emptied field: None, said by prepared_splits
+        return None if state[key] is None else int(state[key])
+
+    return DataConfig(data_dir=state["data_dir"].strip() or None, validation_size=whole("validation_size"),
+                      test_size=whole("test_size"), seed=whole("split_seed"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -77,6 +77,12 @@ def test_split_settings_out_of_range_are_said_not_replaced(page, synthetic_data)
     if page != PAGES[3]:
         assert [shown(e.value) for e in at.error] == [
             "Split seed: -1 is not allowed here; choose 0 to 2,147,483,647 (Dataset settings, sidebar)."]
+    # emptied, it became 0 without a word: another test split (QA)
+    at.number_input(key="split_seed").set_value(None).run()
+    assert not at.exception and at.number_input(key="split_seed").placeholder == "0 to 2,147,483,647"
+    if page != PAGES[3]:
+        assert [shown(e.value) for e in at.error] == ["Split seed: the field is empty; type a whole number from 0 to "
+                                                      "2,147,483,647 (Dataset settings, sidebar)."]
     at.number_input(key="split_seed").set_value(42).run()
     assert not at.exception and not at.error
 
@@ -1296,6 +1302,13 @@ def test_an_out_of_range_number_is_said_and_keeps_train_off(synthetic_data, tmp_
     at.number_input(key="train_epochs").set_value(2).run()
     at.number_input(key="train_seed").set_value(7).run()
     assert not at.error and not train().disabled and not at.exception
+    # an emptied field went back to 0 without a word: "Unfreeze from layer" then unfroze all of MobileNetV2 (QA)
+    at.radio(key="train_model").set_value("model4").run()
+    at.number_input(key="train_ft").set_value(2).run()
+    at.number_input(key="train_ft_at").set_value(None).run()
+    assert [shown(e.value) for e in at.error] == [
+        "Unfreeze from layer: the field is empty; type a whole number from 0 to 154."]
+    assert train().disabled and at.number_input(key="train_ft_at").placeholder == "0 to 154"
 
 
 def test_settings_survive_a_visit_to_another_page(synthetic_data):
