@@ -1215,7 +1215,9 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             save_for_inference(model, run.path / MODEL_FILE)
         test = test_best = None
         if history:
-            progress.set(phase="testing", message="")
+            # what the wait after the last epoch is (≈ 12 s after fine-tuning at 224×224: "testing · epoch 30/30"
+            # alone said nothing of it, QA)
+            progress.set(phase="testing", message=f"scoring the {len(splits.test):,} test images")
             if feature_set is not None and not fine_tuned:
                 from catdog.features import feature_dataset
 
