@@ -14,6 +14,8 @@ change from epoch to epoch.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +90,57 @@ def download_dataset() -> Path:
     raise CatdogError(f"The downloaded archive at {extracted} holds no '{DATASET_NAME}/train' folder.")
 
 
+def _folder_path(text: str) -> Path:
+    """The absolute path of a typed folder (``~`` expanded).
+
+    Raises:
+        CatdogError: the path cannot be made one: "~Desktop/…" (a slip for "~/Desktop/…") names a user who does not
+            exist, and a part longer than the system allows (255 bytes) cannot even be looked up; both gave a
+            traceback on every page (QA).
+    """
+    try:
+        return Path(text).expanduser().resolve()
+    except (RuntimeError, OSError) as err:
+        raise CatdogError(f"The data folder '{text}' cannot be used: {_path_problem(text, err)}.") from err
+
+
+def _path_problem(text: str, err: Exception) -> str:
+    """Why the path ``text`` cannot be looked up, in words (``err``: the error of the lookup)."""
+    if isinstance(err, RuntimeError) and text.startswith("~"):
+        user = text[1:].split("/", 1)[0]
+        return f"there is no user '{user}' for ~{user} to stand for (did you mean ~/{text[1:]}?)"
+    if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
+        return "a part of it is longer than the 255 bytes a file or folder name may have"
+    return str(getattr(err, "strerror", None) or err)
+
+
+def dataset_stamp(data_dir: str | None) -> tuple:
+    """What changes when images are added to, removed from or renamed in the dataset folder ``data_dir`` (else
+    ``$CATDOG_DATA_DIR``, else the Keras cache's copies): ``(path, st_mtime_ns)`` of the folder, its ``train/``
+    and ``validation/`` and their class folders, whose modification times change with every file added, removed
+    or renamed in them. The pages key their cached scan of the folder by it: the scan was kept until the server
+    restarted, and a file removed since gave a traceback (``NotFoundError``), a file added was never seen (QA).
+    A file changed in place, under the same name, changes nothing here. Never raises: a folder that cannot be
+    looked up counts as ``None``. About 10 ``stat`` calls for the course's folder."""
+    text = _unquoted(str(data_dir or os.environ.get(ENV_DATA_DIR) or ""))
+    try:
+        roots = [Path(text).expanduser()] if text else keras_cache_candidates()
+    except RuntimeError:  # "~nobody": said by locate_dataset
+        return ()
+    stamp = []
+    for root in roots:
+        folders = [root, *(root / split for split in SPLIT_DIRS)]
+        for split in SPLIT_DIRS:
+            with contextlib.suppress(OSError):
+                folders += sorted(p for p in (root / split).iterdir() if p.is_dir())
+        for folder in folders:
+            try:
+                stamp.append((str(folder), folder.stat().st_mtime_ns))
+            except OSError:
+                stamp.append((str(folder), None))
+    return tuple(stamp)
+
+
 def _unquoted(path: str) -> str:
     """``path`` without surrounding blanks and one pair of surrounding quotes: Windows' "Copy as path" and Linux
     file managers quote paths, and a quoted path read as a folder named with quotes inside the dashboard's folder
@@ -128,7 +181,7 @@ def locate_dataset(
     """
     for explicit in (data_dir, os.environ.get(ENV_DATA_DIR)):
         if explicit is not None and (text := _unquoted(str(explicit))):
-            root = Path(text).expanduser().resolve()
+            root = _folder_path(text)
             scan_dataset(root)
             return root
     for candidate in keras_cache_candidates():
@@ -210,7 +263,11 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
         OSError: a folder inside ``root`` cannot be listed (no permission).
     """
     root = Path(root)
-    if not root.exists():
+    try:
+        exists = root.exists()
+    except OSError as err:  # a name too long (QA: a traceback on every page)
+        raise CatdogError(f"The data folder '{root}' cannot be used: {_path_problem(str(root), err)}.") from err
+    if not exists:
         raise CatdogError(f"The data folder '{root}' does not exist.")
     if not root.is_dir():
         raise CatdogError(f"'{root}' is a file, not a folder. Give the folder that holds train/ and validation/.")
@@ -278,13 +335,20 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
 TF_DECODABLE_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "DIB", "WEBP")
 
 
+#: BMPs that PIL reads but TensorFlow's decoder does not (PIL mode → what it is): a 1-bit one fails ("Number of
+#: channels inherent in the image must be 1, 3 or 4, was 0": a traceback on the Data page, QA), and of a 256-colour
+#: one TensorFlow reads the palette numbers as grey levels (measured: mean pixel 116 against 130 through PIL).
+_TF_MISREAD_BMP_MODES = {"1": "black-and-white (1-bit)", "P": "256-colour (palette)"}
+
+
 def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     """Files among ``paths`` that PIL cannot decode, or that TensorFlow's decoder would refuse.
 
     Each file is decoded in full (``Image.load``), so truncated JPEGs are caught
     too; JPEGs are decoded at 1/8 scale (``Image.draft``), which still reads every
     byte of the file.  A file PIL reads in a format outside :data:`TF_DECODABLE_FORMATS`
-    (a TIFF named ``.jpg``) is unreadable too: training and previews decode with TensorFlow.
+    (a TIFF named ``.jpg``), or a BMP TensorFlow misreads (:data:`_TF_MISREAD_BMP_MODES`), is unreadable too:
+    training and previews decode with TensorFlow.
 
     Returns:
         ``(path, reason)`` pairs, in the order of ``paths``; the reason in the words an upload of the file gets
@@ -300,6 +364,10 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
                 if image.format not in TF_DECODABLE_FORMATS:
                     bad.append((Path(path), f"a {image.format} image under an image name; TensorFlow reads only "
                                             "JPEG, PNG, GIF, BMP and WebP"))
+                    continue
+                if image.format in ("BMP", "DIB") and image.mode in _TF_MISREAD_BMP_MODES:
+                    bad.append((Path(path), f"a {_TF_MISREAD_BMP_MODES[image.mode]} BMP, which TensorFlow "
+                                            "cannot decode in colour; save it as JPEG or PNG"))
                     continue
                 image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
                 image.load()
@@ -573,12 +641,30 @@ def load_image(path: str | os.PathLike, image_size: tuple[int, int] = IMAGE_SIZE
         float32 array of shape (height, width, 3), values in [0, 255].
 
     Raises:
-        tensorflow.errors.NotFoundError: the file does not exist.
-        tensorflow.errors.InvalidArgumentError: the file is not an image TensorFlow can decode.
+        CatdogError: the file is gone, or TensorFlow cannot decode it (it was moved, deleted or changed after the
+            dataset folder was read: TensorFlow's ``NotFoundError`` gave a traceback on the Data page, QA).
     """
     import tensorflow as tf
 
-    return _decode_resize(tf.io.read_file(str(path)), image_size).numpy()
+    try:
+        return _decode_resize(tf.io.read_file(str(path)), image_size).numpy()
+    except tf.errors.OpError as err:
+        raise CatdogError(changed_file_message(f"The image '{path}'", err)) from err
+
+
+def changed_file_message(subject: str, err: Exception) -> str:
+    """What to say when a dataset file that was listed cannot be read any more, e.g. "The image '…/cat.1.jpg' is
+    gone: the dataset folder has changed since it was read (…). Reload the page to read the folder again."
+
+    Args:
+        subject: the file, as the sentence's subject ("The image '…'", "An image of the test split").
+        err: TensorFlow's error (``NotFoundError``: gone; any other: cannot be decoded).
+    """
+    import tensorflow as tf
+
+    what = "is gone" if isinstance(err, tf.errors.NotFoundError) else "cannot be decoded"
+    return (f"{subject} {what}: the dataset folder has changed since it was read (a file moved, deleted or "
+            "rewritten). Reload the page to read the folder again.")
 
 
 def _decode_resize(raw, image_size):

@@ -183,18 +183,22 @@ def evaluate_split(
     Raises:
         CatdogError: ``items`` is empty, or the model's output does not have one
             column per class, or (``image_size`` ``None``) its input is not a batch
-            of fixed-size RGB images (:func:`catdog.models.input_size`).  A missing
-            or undecodable file raises TensorFlow's ``NotFoundError`` /
-            ``InvalidArgumentError`` (:func:`catdog.data.make_dataset`).
+            of fixed-size RGB images (:func:`catdog.models.input_size`), or a file of ``items`` is gone or cannot
+            be decoded (:func:`catdog.data.changed_file_message`).
     """
-    from catdog.data import make_dataset
+    import tensorflow as tf
+
+    from catdog.data import changed_file_message, make_dataset
     from catdog.models import input_size
     from catdog.predict import softmax
 
     image_size = image_size or input_size(model)
     items = [(str(p), int(y)) for p, y in items]
     dataset = make_dataset(items, image_size=image_size, batch_size=batch_size, shuffle=False, cache=False)
-    logits = [np.asarray(model.predict_on_batch(images)) for images, _ in dataset]
+    try:
+        logits = [np.asarray(model.predict_on_batch(images)) for images, _ in dataset]
+    except tf.errors.OpError as err:  # a file moved or deleted since the split was made: a traceback (QA)
+        raise CatdogError(changed_file_message("An image of the split", err)) from err
     logits = np.concatenate(logits, axis=0)
     if logits.ndim != 2 or logits.shape[1] != len(class_names):
         raise CatdogError(

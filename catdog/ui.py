@@ -316,7 +316,9 @@ def data_config() -> DataConfig:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _prepared(data_dir: str | None, validation_size: int, test_size: int, seed: int):
+def _prepared(data_dir: str | None, validation_size: int, test_size: int, seed: int, stamp: tuple):
+    """:func:`catdog.training.prepare_splits`, once per settings and state of the folder (``stamp``:
+    :func:`catdog.data.dataset_stamp`, so that files added or removed are read at the next rerun)."""
     from catdog.training import prepare_splits
 
     config = DataConfig(data_dir=data_dir, validation_size=validation_size, test_size=test_size, seed=seed)
@@ -343,8 +345,10 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
     try:
         with st.spinner(note):
             root, splits = _prepared(*_split_key(config))
-    except CatdogError as err:
-        st.error(plain(str(err)), icon=":material/error:")
+    except (CatdogError, OSError) as err:  # OSError: a folder inside it cannot be listed (no permission)
+        st.error(plain(str(err) if isinstance(err, CatdogError) else
+                       f"The data folder cannot be read: '{err.filename}' ({err.strerror or err})."),
+                 icon=":material/error:")
         if stop:
             st.stop()
         return None, None
@@ -358,8 +362,11 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
 
 
 def _split_key(config: DataConfig) -> tuple:
-    """:func:`_prepared`'s arguments for ``config``: its folder, split sizes and split seed."""
-    return config.data_dir, config.validation_size, config.test_size, config.seed
+    """:func:`_prepared`'s arguments for ``config``: its folder, split sizes and split seed, and the folder's
+    :func:`catdog.data.dataset_stamp`."""
+    from catdog.data import dataset_stamp
+
+    return config.data_dir, config.validation_size, config.test_size, config.seed, dataset_stamp(config.data_dir)
 
 
 def _downloads(config: DataConfig) -> bool:
@@ -378,7 +385,7 @@ def dataset_class_names(config: DataConfig) -> tuple[str, ...] | None:
         return None
     try:
         return tuple(_prepared(*_split_key(config))[1].class_names)
-    except CatdogError:
+    except (CatdogError, OSError):
         return None
 
 
@@ -513,7 +520,7 @@ def cached_image(path: str):
         float32 (160, 160, 3), values in [0, 255].
 
     Raises:
-        tensorflow.errors.NotFoundError, tensorflow.errors.InvalidArgumentError: as :func:`catdog.data.load_image`.
+        CatdogError: the file is gone or cannot be decoded (:func:`catdog.data.load_image`).
     """
     from catdog.data import load_image
 

@@ -77,5 +77,7 @@ if st.button("Reshuffle", icon=":material/shuffle:"):
     st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
 rows = data.sample_items(splits, "train", per_class=3, seed=st.session_state.get("sample_seed", 0))
 for row in rows:
-    ui.image_grid([ui.as_display(data.load_image(p)) for p, _ in row],
+    with ui.user_errors():  # a file moved or deleted since the folder was read
+        images = [ui.as_display(data.load_image(p)) for p, _ in row]
+    ui.image_grid(images,
                   [f"{splits.class_names[label]} · {p.rsplit('/', 1)[-1]}" for p, label in row], columns=3)

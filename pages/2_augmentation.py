@@ -58,7 +58,8 @@ else:  # the dataset only now: with a wrong dataset folder, "Upload your own" ab
         state["aug_pick"] = state.get("aug_pick", 0) + 1
     rng = np.random.default_rng(state.get("aug_pick", 0))
     path, label = splits.train[int(rng.integers(len(splits.train)))]
-    image = data.load_image(path)
+    with ui.user_errors():  # a file moved or deleted since the folder was read
+        image = data.load_image(path)
     caption = f"{splits.class_names[label]} · {path.rsplit('/', 1)[-1]}"
 
 if seed_problem:  # no versions of another seed than the one shown in the field

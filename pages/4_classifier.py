@@ -227,8 +227,10 @@ with evaluate_tab:
         wrong = evaluation.misclassified()
         st.subheader(f"Misclassified test images ({len(wrong)})", anchor=False)
         names = evaluation.class_names
+        with ui.user_errors():  # a file moved or deleted since the split was read
+            misclassified = [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]]
         ui.image_grid(
-            [ui.as_display(ui.cached_image(m.path)) for m in wrong[:24]],
+            misclassified,
             # with the file: a teacher could not name or find the picture (QA)
             [f"{Path(m.path).name} · true {names[m.true_label]} · said "
              f"{names[m.predicted_label]} {probability_text(m.confidence)}" for m in wrong[:24]],

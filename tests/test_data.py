@@ -1,5 +1,6 @@
 """Locating, validating, splitting and loading the dataset."""
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -82,6 +83,31 @@ def test_unusable_folders_get_clear_messages_and_are_not_changed(tmp_path, make,
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_paths_that_cannot_be_looked_up_get_clear_messages():
+    # each gave a traceback on every page (QA): "~Desktop/…" for "~/Desktop/…", and a name past 255 bytes
+    with pytest.raises(CatdogError, match=re.escape("there is no user 'NoSuchUser9' for ~NoSuchUser9 to stand for "
+                                                    "(did you mean ~/NoSuchUser9/cats_and_dogs_filtered?)")):
+        data.locate_dataset("~NoSuchUser9/cats_and_dogs_filtered", download=False)
+    with pytest.raises(CatdogError, match="longer than the 255 bytes a file or folder name may have"):
+        data.locate_dataset("/tmp/" + "ü" * 130, download=False)
+    assert data.dataset_stamp("~NoSuchUser9/x") == ()  # what keys the pages' cache never raises
+
+
+def test_the_dataset_stamp_changes_when_files_come_or_go(tmp_path):
+    root = make_dataset(tmp_path / "d", 2, 2)
+    before = data.dataset_stamp(str(root))
+    assert [folder for folder, _ in before] == [str(root), *(str(root / s) for s in ("train", "validation")),
+                                               *(str(root / s / c) for s in ("train", "validation")
+                                                 for c in ("cats", "dogs"))]
+    assert data.dataset_stamp(str(root)) == before
+    stamp = {folder: time for folder, time in before}
+    (root / "train/cats/cat.0.jpg").unlink()  # a teacher tidying the folder: the page's scan went stale (QA)
+    os.utime(root / "train/cats", ns=(1, stamp[str(root / "train/cats")] + 1))  # a coarse clock: still a change
+    assert data.dataset_stamp(str(root)) != before
+    with pytest.raises(CatdogError, match="is gone: the dataset folder has changed since it was read"):
+        data.load_image(root / "train/cats/cat.0.jpg")
+
+
 def test_nested_folder_hint(tmp_path):
     root = make_dataset(tmp_path / "cats_and_dogs_filtered", 1, 1)
     with pytest.raises(CatdogError, match="Did you mean"):
@@ -124,6 +150,10 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path, monkeyp
     (root / "train/dogs/broken.jpg").write_bytes((root / "train/dogs/dog.0.jpg").read_bytes()[:300])
     (root / "validation/dogs/empty.jpg").write_bytes(b"")
     Image.open(root / "train/cats/cat.0.jpg").save(root / "train/cats/tiff.jpg", format="TIFF")  # PIL reads it, TF not
+    # TensorFlow fails on a 1-bit BMP (a traceback on the Data page, QA) and reads a palette one's numbers as grey
+    Image.open(root / "train/cats/cat.1.jpg").convert("1").save(root / "train/cats/scan.bmp")
+    Image.open(root / "train/cats/cat.1.jpg").convert("P").save(root / "train/cats/palette.bmp")
+    Image.open(root / "train/cats/cat.1.jpg").convert("L").save(root / "train/cats/grey.bmp")  # read alike: kept
     (root / "train/dogs/nested").mkdir()
     (root / "validation/readme.md").write_text("a stray file")
     info = data.scan_dataset(root)
@@ -132,16 +162,20 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path, monkeyp
     assert ("validation/readme.md", "not in a class folder") in info.ignored
     everything = [p for split in info.files.values() for files in split.values() for p in files]
     bad = data.find_unreadable(everything)
-    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "huge.png", "tiff.jpg"]
+    assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "huge.png", "palette.bmp", "scan.bmp",
+                                              "tiff.jpg"]
     reasons = dict((p.name, why) for p, why in bad)
     assert "a TIFF image" in reasons["tiff.jpg"]
+    assert reasons["scan.bmp"] == ("a black-and-white (1-bit) BMP, which TensorFlow cannot decode in colour; save it "
+                                   "as JPEG or PNG")
+    assert reasons["palette.bmp"].startswith("a 256-colour (palette) BMP")
     # in an upload's words, not "UnidentifiedImageError: cannot identify image file '<the path again>'" (QA)
     assert reasons["empty.jpg"] == "the file is empty (0 bytes)"
     assert reasons["broken.jpg"] == "the file is cut off (truncated): only part of the picture is there"
     # an upload's "too large", not "damaged and cannot be decoded (DecompressionBombError)" (QA)
     assert reasons["huge.png"] == "the image is too large to process safely (over 4,000 pixels)"
     splits = data.make_splits(info, validation_size=6, test_size=2, skip=bad)
-    assert len(splits.train) == 8 and len(splits.skipped) == 4  # 4 + 4 good; broken.jpg, tiff.jpg left out
+    assert len(splits.train) == 9 and len(splits.skipped) == 6  # 4 + 4 good and grey.bmp; 4 in train/ left out
     assert splits.ignored == info.ignored and splits.empty_classes == info.empty_classes == ()
 
 

@@ -159,6 +159,24 @@ def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
     assert not at.exception
     assert "does not exist" in shown(at.error[0].value)
     assert not (tmp_path / "missing").exists()
+    at.text_input(key="data_dir").set_value("~NoSuchUser9/cats_and_dogs_filtered").run()  # for "~/…": a traceback (QA)
+    assert not at.exception and "there is no user 'NoSuchUser9'" in shown(at.error[0].value)
+
+
+def test_the_pages_read_a_dataset_folder_again_when_files_come_or_go(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 8, 6)
+    at = open_page(PAGES[0], root, validation_size=8, test_size=4)
+    counts = lambda: {t["name"]: t["y"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}  # noqa
+    assert counts()["train"] == [8, 8]
+    for path in sorted((root / "train/cats").iterdir())[2:]:  # a teacher tidying the folder: the scan was kept
+        path.unlink()  # until the server restarted, and a sample image removed gave a traceback (QA)
+    os.utime(root / "train/cats", ns=(1, (root / "train/cats").stat().st_mtime_ns + 1))  # a coarse clock
+    at.run()
+    assert not at.exception and counts()["train"] == [2, 8]
+    shown_files = [shown(img.captions[0]).split(" · ") for img in at.get("image")]
+    assert len(shown_files) == 5 and all((root / "train" / label / name).exists() for label, name in shown_files)
 
 
 def test_training_page_keeps_runs_in_view_while_the_dataset_folder_is_wrong(synthetic_data, tmp_path):
