@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import sys
+import time
 import uuid
 from dataclasses import replace
 from typing import Mapping
@@ -252,35 +253,41 @@ def user_errors():
 
 @st.cache_resource(show_spinner=False)
 def _browser_settings() -> dict[str, dict]:
-    """``{owner id: {setting: value}}``: the dataset settings each browser changed last, server-wide, so that a
-    second tab of the browser (a new Streamlit session, with defaults) opens with them; with the defaults a tab
-    on a small dataset folder showed a split-size error above the running job."""
+    """``{owner id: {setting: (value, when)}}``: the dataset settings each browser changed last, server-wide, with
+    when (``time.monotonic_ns()``), so that the browser's other tabs take them (:func:`data_config`): a new tab
+    opened with the defaults, and on a small dataset folder showed a split-size error above the running job; a tab
+    already open kept its own settings, and a Train there used another split than the one just set (QA)."""
     return {}
 
 
 def _keep_setting(key: str) -> None:
     """``on_change`` of the dataset settings: remember the new value beyond the page, and for the browser's
     other tabs (:func:`_browser_settings`)."""
-    st.session_state[f"_kept_{key}"] = st.session_state[key]
-    _browser_settings().setdefault(owner_id(), {})[key] = st.session_state[key]
+    change = (st.session_state[key], time.monotonic_ns())
+    st.session_state[f"_kept_{key}"], st.session_state[f"_kept_at_{key}"] = change
+    _browser_settings().setdefault(owner_id(), {})[key] = change
 
 
 def data_config() -> DataConfig:
     """The sidebar's dataset settings, shared by every page through ``st.session_state``, and by a browser's tabs.
 
     Widgets: data folder (default ``$CATDOG_DATA_DIR``; empty → Keras cache or
-    download), validation and test split sizes, split seed.  A new session starts from the settings its
-    browser last changed in another tab (:func:`_browser_settings`), else from the defaults.
+    download), validation and test split sizes, split seed.  Each setting is the one changed last in any tab of the
+    browser (:func:`_browser_settings`; an open tab takes another's change at its next rerun), else the default.
     """
     state = st.session_state
     defaults = {"data_dir": os.environ.get(ENV_DATA_DIR, ""), "validation_size": DataConfig.validation_size,
                 "test_size": DataConfig.test_size, "split_seed": DataConfig.seed}
-    if "_kept_data_dir" not in state:  # a new session: the browser's other tabs may have settings
-        defaults.update(_browser_settings().get(owner_id(), {}))
+    shared = _browser_settings().get(owner_id(), {})
     # A widget's id depends on its page, so Streamlit resets these sidebar widgets on every page switch
     # (and drops their values on pages without them). Their values are kept under "_kept_<key>" and put back.
     for key, default in defaults.items():
-        state.setdefault(f"_kept_{key}", state.get(key, default))
+        if f"_kept_{key}" not in state:  # a new session: a value set before its first run counts as its own change
+            preset = key in state
+            state[f"_kept_{key}"] = state.get(key, default)
+            state[f"_kept_at_{key}"] = time.monotonic_ns() if preset else 0
+        if key in shared and shared[key][1] > state[f"_kept_at_{key}"]:  # changed in another tab since
+            state[f"_kept_{key}"], state[f"_kept_at_{key}"] = shared[key]
         state[key] = state[f"_kept_{key}"]
     with st.sidebar.expander("Dataset settings", expanded=False):
         server_default = os.environ.get(ENV_DATA_DIR)

@@ -87,6 +87,23 @@ def test_split_settings_out_of_range_are_said_not_replaced(page, synthetic_data)
     assert not at.exception and not at.error
 
 
+def test_a_browsers_open_tabs_take_the_dataset_settings_changed_in_another(synthetic_data):
+    first = AppTest.from_file(str(REPO / PAGES[0]), default_timeout=120)
+    first.session_state["_catdog_owner"] = "teacher"
+    first.session_state["data_dir"] = str(synthetic_data.parent / "missing")
+    first.run().text_input(key="data_dir").set_value(str(synthetic_data)).run()
+    second = AppTest.from_file(str(REPO / PAGES[2]), default_timeout=120)
+    second.session_state["_catdog_owner"] = "teacher"
+    second.run()  # a new tab: the folder set in the first
+    assert second.text_input(key="data_dir").value == str(synthetic_data)
+    for field, value in (("validation_size", 12), ("test_size", 8), ("split_seed", 7)):
+        first.number_input(key=field).set_value(value).run()
+    second.run()  # an open tab: it kept its own, and a Train there used another split than the one just set (QA)
+    assert [second.number_input(key=f).value for f in ("validation_size", "test_size", "split_seed")] == [12, 8, 7]
+    second.number_input(key="split_seed").set_value(9).run()  # the change made last wins, in either tab
+    assert first.run().number_input(key="split_seed").value == 9 and not first.exception and not second.exception
+
+
 def test_dashboard_routes_to_the_data_page(synthetic_data):
     at = open_page("dashboard.py", synthetic_data)
     assert not at.exception
