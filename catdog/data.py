@@ -101,17 +101,19 @@ def _folder_path(text: str) -> Path:
     try:
         return Path(text).expanduser().resolve()
     except (RuntimeError, OSError) as err:
-        raise CatdogError(f"The data folder '{text}' cannot be used: {_path_problem(text, err)}.") from err
+        raise _unusable_folder(text, err) from err
 
 
-def _path_problem(text: str, err: Exception) -> str:
-    """Why the path ``text`` cannot be looked up, in words (``err``: the error of the lookup)."""
+def _unusable_folder(text: str, err: Exception) -> CatdogError:
+    """The error for a data folder path ``text`` that cannot even be looked up (``err``: the lookup's error)."""
     if isinstance(err, RuntimeError) and text.startswith("~"):
         user = text[1:].split("/", 1)[0]
-        return f"there is no user '{user}' for ~{user} to stand for (did you mean ~/{text[1:]}?)"
-    if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
-        return "a part of it is longer than the 255 bytes a file or folder name may have"
-    return str(getattr(err, "strerror", None) or err)
+        why = f"there is no user '{user}' for ~{user} to stand for (did you mean ~/{text[1:]}?)"
+    elif isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
+        why = "a part of it is longer than the 255 bytes a file or folder name may have"
+    else:
+        why = str(getattr(err, "strerror", None) or err)
+    return CatdogError(f"The data folder '{text}' cannot be used: {why}.")
 
 
 def dataset_stamp(data_dir: str | None) -> tuple:
@@ -266,7 +268,7 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     try:
         exists = root.exists()
     except OSError as err:  # a name too long (QA: a traceback on every page)
-        raise CatdogError(f"The data folder '{root}' cannot be used: {_path_problem(str(root), err)}.") from err
+        raise _unusable_folder(str(root), err) from err
     if not exists:
         raise CatdogError(f"The data folder '{root}' does not exist.")
     if not root.is_dir():
@@ -657,7 +659,7 @@ def changed_file_message(subject: str, err: Exception) -> str:
     gone: the dataset folder has changed since it was read (…). Reload the page to read the folder again."
 
     Args:
-        subject: the file, as the sentence's subject ("The image '…'", "An image of the test split").
+        subject: the file, as the sentence's subject ("The image '…'", "An image of the split").
         err: TensorFlow's error (``NotFoundError``: gone; any other: cannot be decoded).
     """
     import tensorflow as tf

@@ -354,7 +354,7 @@ def prepared_splits(config: DataConfig, *, stop: bool = True):
             root, splits = _prepared(*_split_key(config))
     except (CatdogError, OSError) as err:  # OSError: a folder inside it cannot be listed (no permission)
         st.error(plain(str(err) if isinstance(err, CatdogError) else
-                       f"The data folder cannot be read: '{err.filename}' ({err.strerror or err})."),
+                       f"The data folder cannot be read: '{err.filename or config.data_dir}' ({err.strerror or err})."),
                  icon=":material/error:")
         if stop:
             st.stop()

@@ -171,12 +171,24 @@ def test_data_page_lists_the_files_it_leaves_out_and_why(tmp_path):
         "- ignored: `train/readme.txt` (not in a class folder)"]
 
 
-def test_data_page_reports_a_bad_folder_without_traceback(tmp_path):
+def test_data_page_reports_a_bad_folder_without_traceback(tmp_path, monkeypatch):
+    from catdog import data
+
+    def unlistable(root):
+        raise PermissionError(13, "Permission denied", f"{root}/train/cats")
+
+    monkeypatch.setattr(data, "scan_dataset", unlistable)  # a folder the server may not list: a traceback (QA)
+    at = open_page(PAGES[0], tmp_path / "locked")
+    assert not at.exception
+    assert shown(at.error[0].value) == (f"The data folder cannot be read: '{tmp_path}/locked/train/cats' "
+                                        "(Permission denied).")
+    monkeypatch.undo()
     at = open_page(PAGES[0], tmp_path / "missing")
     assert not at.exception
     assert "does not exist" in shown(at.error[0].value)
     assert not (tmp_path / "missing").exists()
-    at.text_input(key="data_dir").set_value("~NoSuchUser9/cats_and_dogs_filtered").run()  # for "~/…": a traceback (QA)
+    # "~Desktop/…" for "~/Desktop/…" gave a traceback (QA)
+    at.text_input(key="data_dir").set_value("~NoSuchUser9/cats_and_dogs_filtered").run()
     assert not at.exception and "there is no user 'NoSuchUser9'" in shown(at.error[0].value)
 
 
