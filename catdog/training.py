@@ -1239,7 +1239,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             wall_seconds=round(time.time() - started, 2),
             best_val_accuracy=max((row.get("val_accuracy", 0.0) for row in history), default=None),
         )
-        progress.set(phase="stopped" if stopped else "done")
+        progress.set(phase="stopped" if stopped else "done", message="")  # not "done · … · scoring the …"
         return TrainResult(run, history, test, test_best)
     except BaseException as err:
         message = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"

@@ -340,7 +340,9 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     assert snap["batches"] == math.ceil(sum(record["counts"]["train"].values()) / data_config.batch_size)
     assert any("epoch 2/2 · fine-tuning MobileNetV2 from layer 100; each batch as 4 micro-batches" in line
                for line in shown)
-    assert phase_text(snap) == "done · epoch 2/2"  # the fine-tuning line went with the training
+    # what the wait after the last epoch is, and then only "done": the fine-tuning line went with the training
+    assert f"testing · epoch 2/2 · scoring the {record['test']['images']} test images" in shown
+    assert phase_text(snap) == "done · epoch 2/2"
     assert record["epochs_done"] == 2 and record["test"] is not None
     assert [row["epoch"] for row in _history(result.run)] == ["0", "1"]
     base = load_model(result.run.model_path).get_layer(MOBILENET_LAYER)
