@@ -63,7 +63,7 @@ else:  # the dataset only now: with a wrong dataset folder, "Upload your own" ab
     caption = f"{splits.class_names[label]} · {path.rsplit('/', 1)[-1]}"
 
 if seed_problem:  # no versions of another seed than the one shown in the field
-    st.error(f"{seed_problem} (sidebar)", icon=":material/error:")
+    st.error(f"{seed_problem.removesuffix('.')} (sidebar).", icon=":material/error:")  # not "…. (sidebar)"
     st.stop()
 augmented = augment.augment_samples(
     image, samples, flip_mode=flip_mode, rotation_factor=rotation, fill_mode=fill_mode,

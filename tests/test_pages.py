@@ -235,7 +235,7 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     assert not at.exception and not at.get("image")
     said = "Seed: -1 is not allowed here; choose 0 to 2,147,483,647."
     assert [shown(e.value) for e in at.sidebar.error] == [said]  # under the field, and where the versions were
-    assert [shown(e.value) for e in at.main.error] == [f"{said} (sidebar)"]
+    assert [shown(e.value) for e in at.main.error] == [f"{said.removesuffix('.')} (sidebar)."]
     at.number_input(key="aug_seed").set_value(7).run()
     assert [img.value[0] for img in at.get("image")] == drawn and not at.error
     at.slider(key="aug_samples").set_value(1).run()
