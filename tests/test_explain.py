@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -215,6 +217,13 @@ def test_evaluate_split_counts_add_up(test_split):
     correct = np.trace(evaluation.confusion)
     assert evaluation.accuracy == pytest.approx(correct / n)
     assert len(evaluation.misclassified()) == n - correct
+
+
+def test_evaluate_split_says_when_a_file_of_the_split_is_gone(test_split):
+    # removed after the split was read: a NotFoundError traceback on the Classifier (QA)
+    items = [*test_split.test[:2], (str(Path(test_split.test[0][0]).with_name("gone.jpg")), 0)]
+    with pytest.raises(CatdogError, match="An image of the split is gone: the dataset folder has changed"):
+        evaluate_split(AlwaysCats(), items, test_split.class_names, batch_size=5)
 
 
 def test_evaluate_split_resizes_to_the_models_input_size(test_split):
