@@ -1020,6 +1020,25 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
     assert wrong and all(re.match(r"(cat|dog)\.\d+\.jpg · true (cats|dogs) · said", c) for c in wrong)  # which file
 
 
+def test_the_test_split_evaluation_follows_files_removed_from_the_folder(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 8, 8)
+    train_run(TrainConfig(epochs=1), DataConfig(str(root), validation_size=8, test_size=6, batch_size=8),
+              store=RunStore(tmp_path / "runs"))
+    at = open_page(PAGES[3], root, validation_size=8, test_size=6)
+    evaluate = lambda: [b for b in at.button if b.label == "Evaluate on the test split"][0].click().run()  # noqa
+    evaluate()
+    assert not at.exception and any(m.label == "Test accuracy" for m in at.metric)
+    for path in sorted((root / "validation/cats").iterdir())[:1]:  # a NotFoundError traceback until a restart (QA)
+        path.unlink()
+    os.utime(root / "validation/cats", ns=(1, (root / "validation/cats").stat().st_mtime_ns + 1))  # a coarse clock
+    evaluate()
+    assert not at.exception, at.exception
+    confusion = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]
+    assert sum(int(cell.split("<br>")[0]) for row in confusion["text"] for cell in row) == 6  # the split made anew
+
+
 def test_a_grad_cam_that_fails_costs_its_picture_only(synthetic_data, tmp_path, monkeypatch):
     from catdog import ui
 
