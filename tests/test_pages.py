@@ -1021,14 +1021,13 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
 
 
 def test_the_test_split_evaluation_follows_files_removed_from_the_folder(tmp_path):
+    from catdog.training import prepare_splits
     from tests.synthetic import make_dataset
 
     root = make_dataset(tmp_path / "d", 8, 8)
     train_run(TrainConfig(epochs=1), DataConfig(str(root), validation_size=8, test_size=6, batch_size=8),
               store=RunStore(tmp_path / "runs"))
     assert not open_page(PAGES[0], root, validation_size=8, test_size=6).exception  # the folder read, the split made
-    from catdog.training import prepare_splits
-
     _, splits = prepare_splits(DataConfig(str(root), validation_size=8, test_size=6))
     Path(splits.test[0][0]).unlink()  # a test image removed: a NotFoundError traceback until a restart (QA)
     folder = Path(splits.test[0][0]).parent
