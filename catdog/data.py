@@ -343,23 +343,54 @@ TF_DECODABLE_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "DIB", "WEBP")
 _TF_MISREAD_BMP_MODES = {"1": "black-and-white (1-bit)", "P": "256-colour (palette)"}
 
 
-def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
-    """Files among ``paths`` that PIL cannot decode, or that TensorFlow's decoder would refuse.
+#: The EXIF tag (0x0112, "Orientation"; EXIF 2.3, section 4.6.4) by which cameras and phones store a photo as
+#: taken and say how to turn or mirror it for display; 1 means "as stored".
+EXIF_ORIENTATION = 0x0112
 
-    Each file is decoded in full (``Image.load``), so truncated JPEGs are caught
-    too; JPEGs are decoded at 1/8 scale (``Image.draft``), which still reads every
-    byte of the file.  A file PIL reads in a format outside :data:`TF_DECODABLE_FORMATS`
-    (a TIFF named ``.jpg``), or a BMP TensorFlow misreads (:data:`_TF_MISREAD_BMP_MODES`), is unreadable too:
-    training and previews decode with TensorFlow.
+
+#: PIL modes with an alpha channel; a palette (``P``) or grey/RGB image can be transparent too, through a
+#: ``transparency`` entry (PNG's tRNS chunk, GIF's transparent colour).
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """What :func:`check_images` found.
+
+    Attributes:
+        unreadable: ``(path, reason)`` of the files PIL cannot decode or TensorFlow's decoder would refuse, the
+            reason in the words an upload of the file gets (:func:`catdog.images.unreadable_reason`).
+        turned: paths (strings) of the readable images whose EXIF orientation asks a viewer to turn or mirror them
+            (values 2–8).
+        transparent: paths (strings) of the readable images with at least one pixel less than fully opaque.
+    """
+
+    unreadable: list[tuple[Path, str]]
+    turned: list[str]
+    transparent: list[str]
+
+
+def check_images(paths: Sequence[str | os.PathLike]) -> ImageCheck:
+    """Open each file of ``paths`` once and find what training cannot read, or reads otherwise than a viewer.
+
+    Each file is decoded in full (``Image.load``), so truncated JPEGs are caught too; JPEGs are decoded at 1/8
+    scale (``Image.draft``), which still reads every byte of the file.  A file PIL reads in a format outside
+    :data:`TF_DECODABLE_FORMATS` (a TIFF named ``.jpg``), or a BMP TensorFlow misreads (:data:`_TF_MISREAD_BMP_MODES`),
+    is unreadable too: training and previews decode with TensorFlow.
+
+    Training and the previews decode with TensorFlow, as ``keras.utils.image_dataset_from_directory`` does: it
+    reads the pixels as stored, ignoring the EXIF orientation, and drops the alpha channel, keeping the colours
+    stored under transparent pixels; PIL and the Classifier's uploads (:func:`catdog.images.decode_image`) turn
+    photos upright and put transparent parts on white.  Such images are listed in :attr:`ImageCheck.turned` and
+    :attr:`ImageCheck.transparent`.  The course's 3,000 JPEGs have neither.
 
     Returns:
-        ``(path, reason)`` pairs, in the order of ``paths``; the reason in the words an upload of the file gets
-        (:func:`catdog.images.unreadable_reason`).  Raises nothing for a bad file: one that cannot even be opened
-        (``OSError``) is listed with its reason too.
+        An :class:`ImageCheck`, each list in the order of ``paths``.  Raises nothing for a bad file: one that
+        cannot even be opened (``OSError``) is listed as unreadable with its reason too.
     """
     from PIL import Image
 
-    bad = []
+    bad, turned, transparent = [], [], []
     for path in paths:
         try:
             with Image.open(path) as image:
@@ -371,45 +402,23 @@ def find_unreadable(paths: Sequence[Path]) -> list[tuple[Path, str]]:
                     bad.append((Path(path), f"a {_TF_MISREAD_BMP_MODES[image.mode]} BMP, which TensorFlow "
                                             "cannot decode in colour; save it as JPEG or PNG"))
                     continue
+                orientation = image.getexif().get(EXIF_ORIENTATION, 1)
                 image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
                 image.load()
+                see_through = (image.mode in _ALPHA_MODES or "transparency" in image.info) and \
+                    image.convert("RGBA").getchannel("A").getextrema()[0] < 255
         except Exception as err:  # PIL raises many types for broken files.
             try:
                 with open(path, "rb") as file:
                     bad.append((Path(path), unreadable_reason(file.read(512), err)))
             except OSError as read_err:  # no permission, say
                 bad.append((Path(path), f"the file cannot be read ({read_err.strerror or read_err})"))
-    return bad
-
-
-#: The EXIF tag (0x0112, "Orientation"; EXIF 2.3, section 4.6.4) by which cameras and phones store a photo as
-#: taken and say how to turn or mirror it for display; 1 means "as stored".
-EXIF_ORIENTATION = 0x0112
-
-
-def find_turned(paths: Sequence[str | os.PathLike]) -> list[str]:
-    """Images among ``paths`` whose EXIF orientation asks a viewer to turn or mirror them (values 2–8).
-
-    Training and the previews decode with TensorFlow, which reads the pixels as stored and ignores EXIF, as
-    ``keras.utils.image_dataset_from_directory`` does; PIL and the Classifier's uploads
-    (:func:`catdog.images.decode_image`) turn them upright. Only the file headers are read (≈ 0.1 ms a file:
-    0.27 s for the course's 3,000 JPEGs, none of which carries an orientation). Files PIL cannot open are left
-    to :func:`find_unreadable`.
-
-    Returns:
-        The paths as strings, in the order of ``paths``.
-    """
-    from PIL import Image
-
-    turned = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                if image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9):  # 9, 65535: broken, ignored by PIL
-                    turned.append(str(path))
-        except Exception:  # PIL raises many types for broken files; find_unreadable names them.
             continue
-    return turned
+        if orientation in range(2, 9):  # 9, 65535: broken, ignored by PIL
+            turned.append(str(path))
+        if see_through:
+            transparent.append(str(path))
+    return ImageCheck(bad, turned, transparent)
 
 
 # --------------------------------------------------------------------------- split
@@ -431,8 +440,10 @@ class Splits:
         empty_classes: ``"split/class"`` folders without images (:attr:`DatasetInfo.empty_classes`).
         unused: readable images of ``validation/`` in neither split, when the split sizes asked for add up to
             fewer than it holds (0 with the course's 800 + 200).
-        turned: images of the splits whose EXIF orientation training ignores (:func:`find_turned`); filled in by
-            :func:`catdog.training.prepare_splits`.
+        turned: images of the splits whose EXIF orientation training ignores (:func:`check_images`); filled in
+            by :func:`catdog.training.prepare_splits`.
+        transparent: images of the splits with transparent pixels, whose alpha channel training ignores
+            (:func:`check_images`); filled in by :func:`catdog.training.prepare_splits`.
     """
 
     class_names: tuple[str, ...]
@@ -445,6 +456,7 @@ class Splits:
     empty_classes: tuple[str, ...] = ()
     unused: int = 0
     turned: tuple[str, ...] = ()
+    transparent: tuple[str, ...] = ()
 
     def split(self, name: str) -> tuple[tuple[str, int], ...]:
         """The split called ``name`` (``train``, ``validation`` or ``test``).
@@ -504,7 +516,7 @@ def make_splits(
             remain after the test split.
         test_size: images in the test split.
         seed: the split's seed.
-        skip: unreadable files (from :func:`find_unreadable`) to leave out.
+        skip: unreadable files (:attr:`ImageCheck.unreadable`) to leave out.
 
     Returns:
         The :class:`Splits`; ``train`` is every readable image of ``train/``.

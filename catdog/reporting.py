@@ -305,9 +305,22 @@ def code_span(text) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _some_paths(paths, root, shown: int) -> str:
+    """The first ``shown`` of ``paths`` relative to ``root`` as code spans, then how many more, e.g.
+    "`train/cats/a.png`, `train/dogs/b.png` and 3 more"."""
+    names = []
+    for path in paths[:shown]:
+        try:
+            names.append(Path(path).relative_to(root).as_posix())
+        except ValueError:
+            names.append(str(path))
+    more = f" and {len(paths) - shown:,} more" if len(paths) > shown else ""
+    return ", ".join(map(code_span, names)) + more
+
+
 def turned_note(turned, root, *, shown: int = 5) -> str | None:
-    """What the Data page says of photos stored turned (:func:`catdog.data.find_turned`): training sees them as
-    stored, the Classifier upright.
+    """What the Data page says of photos stored turned (:attr:`catdog.data.ImageCheck.turned`): training sees them
+    as stored, the Classifier upright.
 
     Args:
         turned: paths of the images whose EXIF orientation training ignores (:attr:`catdog.data.Splits.turned`).
@@ -319,19 +332,37 @@ def turned_note(turned, root, *, shown: int = 5) -> str | None:
     """
     if not turned:
         return None
-    names = []
-    for path in turned[:shown]:
-        try:
-            names.append(Path(path).relative_to(root).as_posix())
-        except ValueError:
-            names.append(str(path))
-    more = f" and {len(turned) - shown:,} more" if len(turned) > shown else ""
     s, be, its, it = ("s", "are", "their", "them") if len(turned) > 1 else ("", "is", "its", "it")
     return (f"{len(turned):,} photo{s} of this folder {be} stored turned or mirrored, with a note in {its} EXIF "
-            f"data on how to show {it} upright ({', '.join(map(code_span, names))}{more}). Training reads the "
+            f"data on how to show {it} upright ({_some_paths(turned, root, shown)}). Training reads the "
             f"pixels as stored, as Keras's `image_dataset_from_directory` does (and as the sample images below are "
             f"shown), so the models learn {it} turned; the Classifier turns uploads upright. To train on {it} "
             f"upright, turn {it} in a photo editor and save.")
+
+
+def transparent_note(transparent, root, *, shown: int = 5) -> str | None:
+    """What the Data page says of images with transparent parts (:attr:`catdog.data.ImageCheck.transparent`):
+    training sees the colours stored under them, the Classifier puts uploads on white, so the same file can get
+    two verdicts (QA: one PNG scored "cats 81 %" in the test-split evaluation and "dogs > 99.9 %" uploaded).
+
+    Args:
+        transparent: paths of the images with transparent pixels (:attr:`catdog.data.Splits.transparent`).
+        root: the dataset folder; paths are named relative to it (``train/cats/x.png``).
+        shown: how many paths to name; the rest are counted.
+
+    Returns:
+        Markdown for a warning, or ``None`` when there are none.
+    """
+    if not transparent:
+        return None
+    s, have, them, they_look = (("s", "have", "them", "they look") if len(transparent) > 1
+                                else ("", "has", "it", "it looks"))
+    return (f"{len(transparent):,} image{s} of this folder {have} transparent parts "
+            f"({_some_paths(transparent, root, shown)}). Training, the sample images below and the Classifier's "
+            f"test-split evaluation ignore transparency, as Keras's `image_dataset_from_directory` does: they see "
+            f"the colours stored under the transparent parts, often black or leftovers a viewer never shows. The "
+            f"Classifier puts uploads on white, as a viewer shows them, so the same file uploaded there can get "
+            f"another verdict. To train on {them} as {they_look}, save {them} on a white background (as JPEG, say).")
 
 
 def run_baseline_note(run) -> str | None:

@@ -809,7 +809,8 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
 
     Returns:
         ``(root, splits)``: the dataset root (``pathlib.Path``) and its :class:`catdog.data.Splits`, without the
-        files :func:`catdog.data.find_unreadable` found.
+        unreadable files :func:`catdog.data.check_images` found, and with the images it found turned or
+        transparent.
 
     Raises:
         CatdogError: as :func:`catdog.data.locate_dataset` and :func:`catdog.data.make_splits`.
@@ -820,13 +821,14 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
     root = data.locate_dataset(data_config.data_dir, download=download)
     info = data.scan_dataset(root)
     everything = [p for split in info.files.values() for files in split.values() for p in files]
-    unreadable = data.find_unreadable(everything)
+    check = data.check_images(everything)
     splits = data.make_splits(
         info, validation_size=data_config.validation_size, test_size=data_config.test_size,
-        seed=data_config.seed, skip=unreadable,
+        seed=data_config.seed, skip=check.unreadable,
     )
-    in_splits = [p for name in data.SPLITS for p, _ in splits.split(name)]
-    return root, replace(splits, turned=tuple(data.find_turned(in_splits)))
+    in_splits = {str(p) for name in data.SPLITS for p, _ in splits.split(name)}
+    return root, replace(splits, turned=tuple(p for p in check.turned if p in in_splits),
+                         transparent=tuple(p for p in check.transparent if p in in_splits))
 
 
 def tensorboard_callbacks(log_dir: Path) -> list:

@@ -71,6 +71,8 @@ if problems:
         st.markdown("\n".join(f"- {p}" for p in problems))
 if turned := reporting.turned_note(splits.turned, root):
     st.warning(turned, icon=":material/screen_rotation:")
+if transparent := reporting.transparent_note(splits.transparent, root):
+    st.warning(transparent, icon=":material/opacity:")
 
 st.subheader("Sample images", anchor=False)
 if st.button("Reshuffle", icon=":material/shuffle:"):

@@ -161,7 +161,7 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path, monkeyp
     assert ("train/dogs/nested/", "a folder: only images directly in a class folder are read") in info.ignored
     assert ("validation/readme.md", "not in a class folder") in info.ignored
     everything = [p for split in info.files.values() for files in split.values() for p in files]
-    bad = data.find_unreadable(everything)
+    bad = data.check_images(everything).unreadable
     assert sorted(p.name for p, _ in bad) == ["broken.jpg", "empty.jpg", "huge.png", "palette.bmp", "scan.bmp",
                                               "tiff.jpg"]
     reasons = dict((p.name, why) for p, why in bad)
@@ -193,7 +193,7 @@ def test_photos_stored_turned_are_found_and_trained_on_as_stored(tmp_path):
     Image.open(plain).save(tmp_path / "plain.jpg", quality=95)  # encoded as save_turned does, without EXIF
     save_turned(plain)
     save_turned(root / "validation/dogs/dog.1.jpg", orientation=1)  # "as stored": nothing to say
-    (root / "train/dogs/broken.jpg").write_bytes(b"not an image")  # left to find_unreadable
+    (root / "train/dogs/broken.jpg").write_bytes(b"not an image")  # unreadable: not "turned"
     _, splits = training.prepare_splits(DataConfig(data_dir=str(root), validation_size=4, test_size=4))
     assert splits.turned == (str(plain),)
     assert len(splits.skipped) == 1
@@ -201,6 +201,30 @@ def test_photos_stored_turned_are_found_and_trained_on_as_stored(tmp_path):
     with Image.open(plain) as turned:
         assert turned.getexif()[data.EXIF_ORIENTATION] == 6
     np.testing.assert_array_equal(data.load_image(plain, (40, 48)), data.load_image(tmp_path / "plain.jpg", (40, 48)))
+
+
+def test_transparent_images_are_found_and_trained_on_without_their_alpha(tmp_path):
+    from catdog.images import decode_image
+
+    root = make_dataset(tmp_path / "d", 4, 4)
+    cutout = Image.new("RGBA", (40, 30), (200, 30, 30, 255))
+    cutout.paste((0, 0, 0, 0), (0, 0, 20, 30))  # the left half see-through, black under it (as editors store it)
+    cutout.save(root / "train/cats/cutout.png")
+    Image.new("RGBA", (40, 30), (10, 200, 10, 255)).save(root / "train/dogs/opaque.png")  # alpha, all opaque
+    gif = Image.new("P", (40, 30), 1)
+    gif.putpalette([255, 255, 255, 20, 40, 60] + [0] * 762)
+    gif.paste(0, (0, 0, 10, 30))
+    gif.save(root / "validation/dogs/clip.gif", transparency=0)  # palette colour 0 (white) see-through
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(root / "validation/cats/plain.png")
+    _, splits = training.prepare_splits(DataConfig(data_dir=str(root), validation_size=5, test_size=5))
+    assert splits.transparent == (str(root / "train/cats/cutout.png"), str(root / "validation/dogs/clip.gif"))
+    assert splits.turned == () and splits.skipped == ()
+    # training sees the colours stored under the transparent half, the Classifier's uploads white
+    seen = data.load_image(root / "train/cats/cutout.png", (30, 40))
+    np.testing.assert_array_equal(seen[:, :10], 0)
+    np.testing.assert_array_equal(seen[:, -10:], np.broadcast_to([200, 30, 30], (30, 10, 3)))
+    uploaded = np.asarray(decode_image((root / "train/cats/cutout.png").read_bytes()))
+    np.testing.assert_array_equal(uploaded[:, :10], 255)
 
 
 def test_locate_precedence_explicit_then_env_then_keras_cache(tmp_path, monkeypatch):

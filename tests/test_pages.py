@@ -155,6 +155,23 @@ def test_data_page_says_which_photos_training_sees_turned(tmp_path):
         "upright. To train on it upright, turn it in a photo editor and save."]
 
 
+def test_data_page_says_which_images_training_sees_without_transparency(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 4, 6)
+    for name in ("a", "b"):
+        Image.new("RGBA", (20, 20), (0, 0, 0, 0)).save(root / f"train/cats/{name}.png")
+    at = open_page(PAGES[0], root, validation_size=8, test_size=4)
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == [
+        "2 images of this folder have transparent parts (`train/cats/a.png`, `train/cats/b.png`). Training, the "
+        "sample images below and the Classifier's test-split evaluation ignore transparency, as Keras's "
+        "`image_dataset_from_directory` does: they see the colours stored under the transparent parts, often black "
+        "or leftovers a viewer never shows. The Classifier puts uploads on white, as a viewer shows them, so the "
+        "same file uploaded there can get another verdict. To train on them as they look, save them on a white "
+        "background (as JPEG, say)."]
+
+
 def test_data_page_lists_the_files_it_leaves_out_and_why(tmp_path):
     from tests.synthetic import make_dataset
 
