@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from catdog.config import DataConfig
 from catdog.data import baseline_of_counts
 from catdog.training import STOPPED_AT_SHUTDOWN
 
@@ -41,12 +42,6 @@ def run_rows(runs) -> list[dict]:
         record = run.record
         params = record.get("parameters") or {}
         config = record.get("train_config", {})
-        # the frozen and the fine-tuned model4 both read "model4 (fast)" (QA)
-        # K augmented views in fast mode: a 3-view and a 1-view fine-tuned run both read "model4 (fast, FT 10)" (QA)
-        views = config.get("views") if isinstance(config.get("views"), int) and config.get("views") > 1 else None
-        fast = f"fast ×{views}" if views else "fast"
-        mode = ", ".join([*([fast] if config.get("fast") and run.model == "model4" else []),
-                          *([f"FT {config.get('fine_tune_epochs')}"] if record.get("fine_tune_start_epoch") else [])])
         size = (record.get("data_config") or {}).get("image_size")
         epochs, best_val = record.get("epochs_done"), record.get("best_val_accuracy")
         if epochs is None and run.status != "running":  # failed or interrupted: what its history holds
@@ -72,7 +67,7 @@ def run_rows(runs) -> list[dict]:
         # page (at 1024 px model1 runs named by their start time could not be told from model4 ones)
         rows.append({
             "run": names[run.run_id],
-            "model": f"{run.model} ({mode})" if mode else run.model,
+            "model": model_text(run.model, config, fine_tuned=bool(record.get("fine_tune_start_epoch"))),
             "test accuracy": run.test_accuracy,
             "best validation accuracy": best_val,
             "epochs": epochs,
@@ -89,6 +84,24 @@ def run_rows(runs) -> list[dict]:
             "id": run.run_id,
         })
     return rows
+
+
+def model_text(model: str, config: dict, *, fine_tuned: bool) -> str:
+    """A model with model4's training mode, as the runs table names it: ``"model4 (fast ×3, FT 10)"``,
+    ``"model1"``.
+
+    Args:
+        model: the registry name.
+        config: the run's :class:`catdog.config.TrainConfig` as a dict (``run.json``'s ``train_config``).
+        fine_tuned: the run fine-tuned (or is to): "FT" and its fine-tuning epochs are added.
+    """
+    # the frozen and the fine-tuned model4 both read "model4 (fast)" (QA)
+    # K augmented views in fast mode: a 3-view and a 1-view fine-tuned run both read "model4 (fast, FT 10)" (QA)
+    views = config.get("views") if isinstance(config.get("views"), int) and config.get("views") > 1 else None
+    fast = f"fast ×{views}" if views else "fast"
+    mode = ", ".join([*([fast] if config.get("fast") and model == "model4" else []),
+                      *([f"FT {config.get('fine_tune_epochs')}"] if fine_tuned else [])])
+    return f"{model} ({mode})" if mode else model
 
 
 def _table_names(runs) -> dict[str, str]:
@@ -753,11 +766,17 @@ def fraction_done(snapshot: dict) -> float:
     return min(done / epochs, 1.0)
 
 
-def cancelled_text(entries) -> str:
+def cancelled_text(entries, *, requeue: bool = False) -> str:
     """The Training page's note on trainings a server shutdown cancelled while they waited or stopped while they
     trained (:meth:`catdog.training.TrainingQueue.cancelled_for`), e.g. "When the server stopped (2 Dec 14:02), your
     training “demo” (model1, 20 epochs, seed 42) was stopped: its run is in the runs table, … 2 of your trainings
-    were still waiting …: model3 (…), …"; times in the server's local time zone, in order."""
+    were still waiting …: model3 (…), …"; times in the server's local time zone, in order.
+
+    Args:
+        entries: the entries of :meth:`catdog.training.TrainingQueue.cancelled_for`.
+        requeue: the page offers "Queue again" (:meth:`catdog.training.TrainingQueue.requeue_cancelled`): the
+            text says to press it instead of setting the trainings up again.
+    """
     from datetime import datetime
 
     moments = set()
@@ -769,11 +788,18 @@ def cancelled_text(entries) -> str:
     when = "; ".join(dict.fromkeys(f"{m.day} {m:%b %H:%M}" for m in sorted(moments)))  # not one minute twice (QA)
 
     def one(entry) -> str:
-        epochs = entry.get("epochs")
+        epochs, config = entry.get("epochs"), entry.get("train_config")
+        model = entry.get("model")
+        if isinstance(config, dict):  # model4's mode too (recorded since 5 Dec 2026)
+            model = model_text(model, config, fine_tuned=bool(config.get("fine_tune_epochs")))
         settings = f"{epochs} epoch{'' if epochs == 1 else 's'}, seed {entry.get('seed')}"
+        batch = (entry.get("data_config") or {}).get("batch_size") if isinstance(entry.get("data_config"), dict) \
+            else None
+        if batch not in (None, DataConfig.batch_size):  # the rest (split, size) are the sidebar's, said there
+            settings += f", batch size {batch}"
         if entry.get("name"):
-            return f"“{entry['name']}” ({entry.get('model')}, {settings})"
-        return f"{entry.get('model')} ({settings})"
+            return f"“{entry['name']}” ({model}, {settings})"
+        return f"{model} ({settings})"
 
     stopped = [entry for entry in entries if entry.get("run_id")]
     waiting = [entry for entry in entries if not entry.get("run_id")]
@@ -787,7 +813,8 @@ def cancelled_text(entries) -> str:
         many = len(waiting) > 1
         parts.append(f"{len(waiting)} of your trainings {'were' if many else 'was'} still waiting in the queue and "
                      f"{'were' if many else 'was'} cancelled, before any run was made: {'; '.join(map(one, waiting))}. "
-                     f"Set {'each' if many else 'it'} up again and press Train.")
+                     + (f"Press Queue again to queue {'them' if many else 'it'} with the same settings."
+                        if requeue else f"Set {'each' if many else 'it'} up again and press Train."))
     return f"When the server stopped{f' ({when})' if when else ''}, " + " Also, ".join(parts)
 
 

@@ -1305,6 +1305,20 @@ class TrainingJob:
         return self.state in ("done", "stopped", "failed")
 
 
+def cancelled_configs(entry: dict) -> tuple[TrainConfig, DataConfig] | None:
+    """The settings of a training a shutdown cancelled while it waited (an entry of
+    :meth:`TrainingQueue.cancelled_for`), for "Queue again"; ``None`` for one that was stopped while it trained
+    (it has its run), one recorded before 5 Dec 2026 (without them), or a hand-edited one that no longer fits."""
+    if entry.get("run_id"):
+        return None
+    try:
+        data_config = dict(entry["data_config"])
+        data_config["image_size"] = tuple(data_config["image_size"])  # JSON has no tuples
+        return TrainConfig(**entry["train_config"]), DataConfig(**data_config)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class TrainingQueue:
     """Runs training jobs one at a time in a background thread.
 
@@ -1391,6 +1405,8 @@ class TrainingQueue:
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         entries = [{"owner": job.owner, "name": job.train_config.name, "model": job.train_config.model,
                     "epochs": job.train_config.epochs, "seed": job.train_config.seed, "cancelled": when,
+                    # all the settings, for "Queue again" (:meth:`requeue_cancelled`) and the notice's wording
+                    "train_config": job.train_config.to_dict(), "data_config": job.data_config.to_dict(),
                     **({"run_id": job.run_id} if job.run_id else {})}
                    for job in jobs]
         with contextlib.suppress(OSError, ValueError):
@@ -1432,6 +1448,39 @@ class TrainingQueue:
             with ``"run_id"`` for a training that was stopped (it has its run).
         """
         return [e for e in self._cancelled() if e.get("owner") == owner]
+
+    def requeue_cancelled(self, owner: str) -> list[TrainingJob]:
+        """Queue again, in their order and with their settings, ``owner``'s trainings that a server shutdown
+        cancelled while they waited (the entries of :meth:`cancelled_for` without a run, that hold their settings:
+        :func:`cancelled_configs`), then forget all of ``owner``'s entries, as :meth:`forget_cancelled`.
+
+        Two tabs that press "Queue again" at once queue each training once: the entries are taken from the file
+        before anything is queued.
+
+        Returns:
+            The new jobs, in order (none when there was nothing to queue, e.g. another tab did it first).
+
+        Raises:
+            CatdogError: the queue is closed or full (:meth:`submit`); the trainings not queued are listed again,
+                and those queued before stay queued.
+        """
+        with self._lock:
+            mine = [e for e in self._cancelled() if e.get("owner") == owner]
+            with contextlib.suppress(OSError):
+                self._write_cancelled([e for e in self._cancelled() if e.get("owner") != owner])
+        queued = []
+        for i, entry in enumerate(mine):
+            configs = cancelled_configs(entry)
+            if configs is None:
+                continue
+            try:
+                queued.append(self.submit(*configs, owner=owner))
+            except CatdogError:
+                left = [e for e in mine[i:] if cancelled_configs(e) is not None]
+                with self._lock, contextlib.suppress(OSError):
+                    self._write_cancelled(self._cancelled() + left)
+                raise
+        return queued
 
     def forget_cancelled(self, owner: str) -> None:
         """Remove ``owner``'s entries from :data:`CANCELLED_FILE` (its browser has read them)."""

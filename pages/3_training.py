@@ -12,7 +12,7 @@ from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, Data
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
-from catdog.training import curve_colours
+from catdog.training import cancelled_configs, curve_colours
 from catdog.worker import training_in_server
 
 ui.page_setup()
@@ -27,10 +27,27 @@ if splits and splits.skipped:
                "The Data page lists them.", icon=":material/warning:")
 jobs = ui.queue()
 state = st.session_state
+
+
+def _queue_cancelled_again() -> None:
+    """Button callback: queue again the trainings the last shutdown cancelled while they waited; the live view
+    follows the first of them."""
+    try:
+        if requeued := jobs.requeue_cancelled(ui.owner_id()):
+            state["job_id"] = requeued[0].job_id
+    except CatdogError as err:  # the queue is full, or the server is shutting down
+        st.toast(ui.plain(str(err)), icon=":material/error:")
+
+
 if cancelled := jobs.cancelled_for(ui.owner_id()):  # trainings the last server shutdown dropped from the queue
-    st.warning(ui.plain(reporting.cancelled_text(cancelled)), icon=":material/warning:")
+    requeue = any(map(cancelled_configs, cancelled))
+    st.warning(ui.plain(reporting.cancelled_text(cancelled, requeue=requeue)), icon=":material/warning:")
     # under the notice, not in a column beside it: a 13th of the page cut the button to "O" at 1024 px (QA)
-    st.button("OK", key="cancelled_ok", on_click=jobs.forget_cancelled, args=(ui.owner_id(),))
+    with st.container(horizontal=True):
+        if requeue:  # one click, instead of setting each training up again by hand
+            st.button("Queue again", icon=":material/replay:", key="cancelled_requeue",
+                      on_click=_queue_cancelled_again)
+        st.button("OK", key="cancelled_ok", on_click=jobs.forget_cancelled, args=(ui.owner_id(),))
 
 # --------------------------------------------------------------------------- settings
 defaults, batch_default = TrainConfig(), DataConfig.batch_size

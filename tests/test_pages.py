@@ -604,6 +604,31 @@ def test_training_page_tells_the_browser_which_waiting_trainings_a_shutdown_canc
     assert any("model3" in w.value for w in open_page(PAGES[2], synthetic_data, _catdog_owner="bob").warning)
 
 
+def test_training_page_queues_the_trainings_a_shutdown_cancelled_again(synthetic_data, tmp_path, held_training):
+    from datetime import datetime, timezone
+
+    from catdog.training import CANCELLED_FILE
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=4)
+    entry = {"owner": "alice", "name": "demo", "model": "model3", "epochs": 3, "seed": 7, "cancelled": now,
+             "train_config": TrainConfig(model="model3", epochs=3, seed=7, name="demo").to_dict(),
+             "data_config": data.to_dict()}
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([entry]))
+    at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")
+    [warning] = [w for w in at.warning if "When the server stopped" in w.value]
+    assert shown(warning.value).endswith("before any run was made: “demo” (model3, 3 epochs, seed 7, batch size 4). "
+                                         "Press Queue again to queue it with the same settings.")
+    at.button(key="cancelled_requeue").click().run()
+    assert not any("When the server stopped" in w.value for w in at.warning) and not at.exception
+    [job] = _queue_jobs(tmp_path)
+    assert (job.train_config.name, job.data_config, job.owner) == ("demo", data, "alice")
+    wait_until_running(job)
+    assert shown(at.run().subheader[0].value) == "demo · running"  # the live view follows it
+    assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
+
+
 def _queue_jobs(tmp_path):
     from catdog.ui import training_queue
 

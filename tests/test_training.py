@@ -638,6 +638,44 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     assert restarted.cancelled_for("alice") == [] and restarted.close(timeout=10)
 
 
+def test_trainings_a_shutdown_cancelled_are_queued_again_with_their_settings(tmp_path):
+    from catdog.reporting import cancelled_text
+    from catdog.training import cancelled_configs
+
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
+    running = jobs.submit(TrainConfig(), DataConfig(), owner="alice")
+    fine = TrainConfig(model="model4", fast=True, views=3, fine_tune_epochs=2, fine_tune_at=120, seed=5, name="ft")
+    small = DataConfig(image_size=(224, 224), batch_size=16, validation_size=10, test_size=6, seed=3)
+    jobs.submit(fine, small, owner="alice")
+    jobs.submit(TrainConfig(model="model3", epochs=4), DataConfig(), owner="alice")
+    wait_for(lambda: running.run_id is not None)
+    assert jobs.close(timeout=10) is True
+    restarted = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))
+    *waiting, stopped = restarted.cancelled_for("alice")  # recorded as the queue closed, then the one stopped
+    assert cancelled_configs(stopped) is None  # it has its run
+    assert [cancelled_configs(e) for e in waiting] == [(fine, small), (TrainConfig(model="model3", epochs=4),
+                                                                       DataConfig())]
+    # the notice names model4's mode and a batch size other than 32, and the button
+    assert cancelled_text(waiting, requeue=True).endswith(
+        "2 of your trainings were still waiting in the queue and were cancelled, before any run was made: “ft” "
+        "(model4 (fast ×3, FT 2), 20 epochs, seed 5, batch size 16); model3 (4 epochs, seed 0). Press Queue again to "
+        "queue them with the same settings.")
+    first, second = restarted.requeue_cancelled("alice")
+    assert (first.train_config, first.data_config) == (fine, small) and second.train_config.model == "model3"
+    assert restarted.cancelled_for("alice") == [] and restarted.requeue_cancelled("alice") == []  # a second tab
+    # a full queue: what was not queued is listed again
+    wait_for(lambda: first.state == "running")  # second waits: 2 more fit in alice's 3 places
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps(waiting * 3))
+    with pytest.raises(CatdogError, match="already have 3 trainings waiting"):
+        restarted.requeue_cancelled("alice")
+    assert restarted.cancelled_for("alice") == (waiting * 3)[2:]
+    # entries written before the settings were recorded, or hand-edited: no button, no error
+    old = {k: v for k, v in waiting[0].items() if k not in ("train_config", "data_config")}
+    assert cancelled_configs(old) is None
+    assert cancelled_configs({**waiting[0], "train_config": {"model": "model4", "colour": 3}}) is None
+    assert restarted.close(timeout=10)
+
+
 def test_a_process_that_exits_mid_training_records_the_run_as_stopped(tmp_path):
     """Ctrl-C or SIGTERM ends Streamlit's main thread; the queue's exit hook then stops the training."""
     script = f"""
