@@ -685,10 +685,17 @@ def unreadable_runs_note(unreadable: list[tuple[str, str]]) -> None:
                icon=":material/warning:")
 
 
-def load_run_model(run):
-    """:func:`run_model`, with an error shown in the page, which then stops."""
-    with user_errors():
+def load_run_model(run, *, others: int = 0):
+    """:func:`run_model`, with an error shown in the page, which then stops: the error, then what to do (with
+    ``others`` other runs to choose from, to choose one; the page had said only why the file failed, QA)."""
+    try:
         return run_model(run)
+    except CatdogError as err:
+        instead = "Choose another run in the list above, or delete" if others else "Train a model again, or delete"
+        said = str(err) if str(err).endswith((".", "?", "!")) else f"{err}."
+        st.error(plain(f"{said} {instead} this run on the Training page (Rename or delete a run)."),
+                 icon=":material/error:")
+        st.stop()
 
 
 def percent_table(rows: list[dict], percent_columns):

@@ -73,7 +73,7 @@ run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=label
 right.download_button(".keras", data=run.model_path.read_bytes, file_name=f"{run.run_id}.keras",
                       mime="application/octet-stream", icon=":material/download:",
                       help="Download the run's final model as a .keras file (Keras 3: keras.models.load_model).")
-model = ui.load_run_model(run)
+ui.load_run_model(run, others=len(runs) - 1)  # a damaged file: said, with what to do
 class_names = run.class_names  # those of the dataset the run trained on, in the order of its two logits
 if dataset_classes is not None and class_names != dataset_classes:
     st.info(f"This model was trained on another dataset, with the classes {' and '.join(map(ui.plain, class_names))}: "

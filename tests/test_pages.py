@@ -1003,6 +1003,14 @@ def test_classifier_chooses_a_model_that_learned_before_one_that_guesses(synthet
         (run.path / "history.csv").write_text(rows)
     at = open_page(PAGES[3], synthetic_data)
     assert at.selectbox(key="classifier_run").value == learned.run_id and not at.warning
+    # its file damaged: why, and what to do, with the list still there to choose another (QA)
+    learned.model_path.write_bytes(b"not a model")
+    at = open_page(PAGES[3], synthetic_data)
+    assert not at.exception and [shown(e.value).split(": ", 1)[1] for e in at.error] == [
+        "a .keras file is a zip archive, as Keras's model.save writes it, and this one is damaged or something else. "
+        "Choose another run in the list above, or delete this run on the Training page (Rename or delete a run)."]
+    at.selectbox(key="classifier_run").set_value(guessing.run_id).run()
+    assert not at.error and at.file_uploader(key="classifier_uploads") is not None
 
 
 def test_classifier_without_runs_points_to_training(synthetic_data, tmp_path):
