@@ -139,7 +139,17 @@ def unreadable_reason(head: bytes, err: Exception) -> str:
         return what
     if "truncated" in str(err).lower() or isinstance(err, (EOFError, SyntaxError)):
         return "the file is cut off (truncated): only part of the picture is there"
-    return f"the picture data is damaged and cannot be decoded ({type(err).__name__})"
+    return f"the picture data is damaged and cannot be decoded ({decoder_says(err)})"
+
+
+def decoder_says(err: Exception, limit: int = 100) -> str:
+    """What the image library said of a file it could not read, for the end of a message: ``"PIL: broken data
+    stream when reading image file"``, cut at ``limit`` characters; the exception's type where it said nothing (a
+    bare "(OSError)" told a student nothing, QA)."""
+    words = " ".join(str(err).split())
+    if not words:
+        return type(err).__name__
+    return f"PIL: {words if len(words) <= limit else words[:limit - 1] + '…'}"
 
 
 def _scale_to_uint8(array: np.ndarray, mode: str) -> np.ndarray:
@@ -261,7 +271,7 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
         raise CatdogError(f"{name}: {what}. {advice}") from err
     except Exception as err:  # A damaged header makes some plugins raise other errors.
         raise CatdogError(
-            f"{name}: the file looks like an image but its header is damaged ({type(err).__name__}). "
+            f"{name}: the file looks like an image but its header is damaged ({decoder_says(err)}). "
             f"Upload a {_SUPPORTED} file that opens in an image viewer."
         ) from err
     with image:
@@ -286,7 +296,7 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
                     f"{name}: {reason}. It may not have finished downloading; get the file again and re-upload it."
                 ) from err
             raise CatdogError(
-                f"{name}: the picture data is damaged and cannot be decoded ({type(err).__name__}: {err}). "
+                f"{name}: the picture data is damaged and cannot be decoded ({decoder_says(err)}). "
                 "Open it in an image viewer and save it again as JPEG or PNG."
             ) from err
         try:
@@ -302,7 +312,7 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
             rgb.load()
         except Exception as err:
             raise CatdogError(
-                f"{name}: the colour format ({image.mode}) cannot be converted to RGB ({type(err).__name__}). "
+                f"{name}: the colour format ({image.mode}) cannot be converted to RGB ({decoder_says(err)}). "
                 "Save the picture again as an ordinary JPEG or PNG."
             ) from err
     return rgb

@@ -112,6 +112,15 @@ def test_a_refused_file_is_said_once_what_it_is_and_what_to_do(head, message):
     assert str(info.value) == message
 
 
+def test_damaged_pixel_data_is_said_in_the_decoders_words_not_an_exception_name():
+    damaged = bytearray(encode(photo((64, 64)), "PNG"))
+    damaged[60:80] = bytes(20)  # inside the compressed pixels
+    with pytest.raises(CatdogError) as info:
+        decode_image(bytes(damaged), "x.png")
+    assert str(info.value) == ("x.png: the picture data is damaged and cannot be decoded (PIL: broken data stream "
+                               "when reading image file). Open it in an image viewer and save it again as JPEG or PNG.")
+
+
 def test_text_file_named_jpg_is_called_text():
     with pytest.raises(CatdogError, match="plain text"):
         decode_image(b"hello\n" * 100, "cat.jpg")
