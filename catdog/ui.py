@@ -216,9 +216,13 @@ def keep_selection(key: str, options: list[str], first: list[str], limit: int = 
 
 def follow_default(key: str, options: list[str], default: list[str]) -> list[str]:
     """Session state of the multiselect ``key`` before it is drawn: ``default`` until the user changes the
-    selection, and the new ``default`` whenever it changes meanwhile (a better run has been trained); once
-    changed, the user's selection without the options that have gone (a deleted run). Create the widget with
-    ``key`` and no ``default``.
+    selection (:func:`mark_own_choice`, the widget's ``on_change``), and the new ``default`` whenever it changes
+    meanwhile (a better run has been trained); once changed, the user's selection without the options that have
+    gone (a deleted run). Create the widget with ``key``, no ``default`` and
+    ``on_change=mark_own_choice, args=(key,)``.
+
+    Whether the user has changed it is remembered, not inferred: told by the selection being other than the last
+    default, a selection left equal to the default by a deletion went back to following it (QA).
 
     Args:
         key: the widget's key.
@@ -228,16 +232,17 @@ def follow_default(key: str, options: list[str], default: list[str]) -> list[str
     Returns:
         The options of the user's own selection that have gone, for the page to say so.
     """
-    default_key = f"_default_{key}"
     current = st.session_state.get(key)
-    gone = []
-    if current is None or current == st.session_state.get(default_key):
+    if current is None or not st.session_state.get(f"_own_{key}"):
         st.session_state[key] = list(default)
-    else:
-        st.session_state[key] = [option for option in current if option in options]
-        gone = [option for option in current if option not in options]
-    st.session_state[default_key] = list(default)
-    return gone
+        return []
+    st.session_state[key] = [option for option in current if option in options]
+    return [option for option in current if option not in options]
+
+
+def mark_own_choice(key: str) -> None:
+    """``on_change`` of a multiselect that :func:`follow_default` keeps: the user has made the choice their own."""
+    st.session_state[f"_own_{key}"] = True
 
 
 @contextlib.contextmanager

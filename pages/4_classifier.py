@@ -168,7 +168,7 @@ with classify_tab:
                         "the Training page, perhaps by someone else).", icon=":material/info:")
             compared = st.multiselect(
                 "Models to compare", list(by_id), format_func=labels.get, key="classifier_compare",
-                persist_state="session",
+                persist_state="session", on_change=ui.mark_own_choice, args=("classifier_compare",),
                 max_selections=COMPARE_MAX, select_all=False, placeholder="Choose trained runs",
                 help="At first, the best run of each model (model1 … model4), following newer and better runs until "
                      f"you change the choice; at most {COMPARE_MAX} (each is loaded into memory).",

@@ -1549,6 +1549,13 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
                and "is not a Keras model file" in shown(w.value)
                for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
+    # left equal to the default by the deletion, the choice is still the user's: a better run is not followed (QA)
+    shutil.copytree(one.path, store.root / "20991231-235959-model1-cccccc")
+    store.update(store.get("20991231-235959-model1-cccccc"), name="best")
+    (store.root / "20991231-235959-model1-cccccc" / "history.csv").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.8,0.5,0.95,0.5\n")
+    at.run()
+    assert at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
     at.multiselect(key="classifier_compare").set_value([]).run()
     assert "Choose trained runs above" in texts(at)
 
