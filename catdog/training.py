@@ -1381,8 +1381,8 @@ class TrainingQueue:
         self._record_cancelled(waiting)
         self._pending.put((-1, next(self._submissions), None))  # wakes an idle worker
         if running:  # Ctrl-C seemed to hang for up to half a minute while a fine-tuning batch ended (QA)
-            names = ", ".join(f"“{self.job_name(job)}”" + (f" ({job.run_id})" if job.run_id else "")
-                              for job in running)
+            names = ", ".join(f"“{self.job_name(job, with_model=True)}”"
+                              + (f" ({job.run_id})" if job.run_id else "") for job in running)
             print(f"catdog: stopping the training of {names} so that its run keeps its model and test score (up to "
                   f"{timeout:.0f} s)…", file=sys.stderr, flush=True)
         self._worker.join(timeout)
@@ -1561,13 +1561,23 @@ class TrainingQueue:
         return ([j for j in mine if j.state == "running"] or [j for j in mine if not j.finished] or mine or running
                 or others or [None])[-1]
 
-    def job_name(self, job: TrainingJob) -> str:
-        """The job's run name as it is now (renamed from the runs table meanwhile, say), else its model."""
-        name = job.train_config.name
+    def job_name(self, job: TrainingJob, *, with_model: bool = False) -> str:
+        """The job's run name as it is now (renamed from the runs table meanwhile, say); for a run without a name
+        when it started ("4 Dec 23:44:34"), as the runs table, Compare and the Classifier call it (the live view
+        said "model4" of the run they call "4 Dec 23:44:34", QA); before its run exists, the name it was given,
+        else its model.
+
+        Args:
+            with_model: a run without a name gets its model too ("4 Dec 23:44:34 · model4").
+        """
+        name, given = job.train_config.name, True
         if job.run_id:
             with contextlib.suppress(CatdogError):
-                name = self.store.get(job.run_id).record.get("name") or ""
-        return name or job.train_config.model
+                run = self.store.get(job.run_id)
+                name, given = run.name, bool(run.record.get("name"))
+        if not name:
+            return job.train_config.model
+        return name if given or not with_model else f"{name} · {job.train_config.model}"
 
     def active(self) -> list[TrainingJob]:
         """Queued and running jobs, oldest first."""

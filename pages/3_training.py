@@ -403,7 +403,7 @@ def live_job():
                    else "starting" if jobs.starting(job)
                    else job.state)
     # cut as beside Train, a little longer: an 80-character name without spaces took three lines here (QA)
-    st.subheader(f"{ui.short_name(jobs.job_name(job), 60)} · {shown_state}", anchor=False)
+    st.subheader(f"{ui.short_name(jobs.job_name(job, with_model=True), 60)} · {shown_state}", anchor=False)
     if root is not None and job.data_config.data_dir not in (None, str(root)):
         # a teacher's own 10 test images scored "100.0%" here in a student's tab on the course data (QA 14)
         st.caption(f"Trained on the dataset folder {ui.plain(job.data_config.data_dir)}, not the one in the "

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -504,6 +505,13 @@ def test_each_browser_follows_its_own_job_else_the_one_training(tmp_path):
     jobs.stop(queued)
     jobs.store.rename(teacher.run_id, "renamed meanwhile")
     assert (jobs.job_name(teacher), jobs.job_name(student)) == ("renamed meanwhile", "mine")
+    assert jobs.job_name(teacher, with_model=True) == "renamed meanwhile"  # a name of the user's own: as it is
+    jobs.store.update(jobs.store.get(teacher.run_id), name="")  # no name: as the runs table, Compare and the Classifier call it (QA)
+    started = jobs.store.get(teacher.run_id).started
+    assert (jobs.job_name(teacher), jobs.job_name(teacher, with_model=True)) == (started, f"{started} · model1")
+    unnamed = jobs.submit(TrainConfig(model="model3"), DataConfig(), owner="x")
+    assert jobs.job_name(unnamed, with_model=True) == "model3"  # no run yet
+    jobs.stop(unnamed)
     jobs.stop(student)  # cancelled in the queue: no run, so another browser is not shown it
     release.set()
     wait_for(lambda: teacher.finished and student.finished)
@@ -695,7 +703,9 @@ print(job.run_id)
     run_id = done.stdout.split()[-1]
     assert json.loads((tmp_path / "runs" / run_id / "run.json").read_text())["status"] == "stopped"
     # the terminal says why Ctrl-C takes a while
-    assert f"catdog: stopping the training of “model1” ({run_id}) so that its run keeps its model" in done.stderr
+    # named as the runs table names it, with its model
+    assert re.search(rf"catdog: stopping the training of “\d+ \w+ [\d:]+ · model1” \({run_id}\) so that its run "
+                     "keeps its model", done.stderr)
 
 
 def test_queue_survives_a_failing_job(tmp_path):
