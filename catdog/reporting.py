@@ -793,13 +793,16 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
         if isinstance(config, dict):  # model4's mode too (recorded since 5 Dec 2026)
             model = model_text(model, config, fine_tuned=bool(config.get("fine_tune_epochs")))
         settings = f"{epochs} epoch{'' if epochs == 1 else 's'}, seed {entry.get('seed')}"
-        batch = (entry.get("data_config") or {}).get("batch_size") if isinstance(entry.get("data_config"), dict) \
-            else None
-        if batch not in (None, DataConfig.batch_size):  # the rest (split, size) are the sidebar's, said there
-            settings += f", batch size {batch}"
+        data_config = entry.get("data_config") if isinstance(entry.get("data_config"), dict) else {}
+        size = data_config.get("image_size")
+        if isinstance(size, list) and len(size) == 2 and tuple(size) != DataConfig.image_size:  # model4 at 224 (QA)
+            settings += f", {size[1]}×{size[0]} input"
+        if data_config.get("batch_size") not in (None, DataConfig.batch_size):  # the split: the sidebar's, said there
+            settings += f", batch size {data_config['batch_size']}"
         if entry.get("name"):
             return f"“{entry['name']}” ({model}, {settings})"
-        return f"{model} ({settings})"
+        model, _, mode = model.removesuffix(")").partition(" (")  # "model4 (fast ×2, FT 1; 2 epochs, …)" (QA)
+        return f"{model} ({mode}; {settings})" if mode else f"{model} ({settings})"
 
     stopped = [entry for entry in entries if entry.get("run_id")]
     waiting = [entry for entry in entries if not entry.get("run_id")]
@@ -811,10 +814,12 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
                      f"{'are' if many else 'is'} in the runs table below.")
     if waiting:
         many = len(waiting) > 1
-        parts.append(f"{len(waiting)} of your trainings {'were' if many else 'was'} still waiting in the queue and "
-                     f"{'were' if many else 'was'} cancelled, before any run was made: {'; '.join(map(one, waiting))}. "
-                     + (f"Press Queue again to queue {'them' if many else 'it'} with the same settings."
-                        if requeue else f"Set {'each' if many else 'it'} up again and press Train."))
+        which = (f"{len(waiting)} of your trainings were still waiting in the queue and were cancelled, before any "
+                 f"run was made: {'; '.join(map(one, waiting))}." if many else
+                 f"your training {one(waiting[0])} was still waiting in the queue and was cancelled, before any run "
+                 "was made.")  # not "1 of your trainings was" (QA)
+        parts.append(f"{which} " + (f"Press Queue again to queue {'them' if many else 'it'} with the same settings."
+                                    if requeue else f"Set {'each' if many else 'it'} up again and press Train."))
     return f"When the server stopped{f' ({when})' if when else ''}, " + " Also, ".join(parts)
 
 

@@ -1455,7 +1455,8 @@ class TrainingQueue:
         :func:`cancelled_configs`), then forget all of ``owner``'s entries, as :meth:`forget_cancelled`.
 
         Two tabs that press "Queue again" at once queue each training once: the entries are taken from the file
-        before anything is queued.
+        before anything is queued. A training ``owner`` has waiting or running with the same settings (set up again
+        by hand) is not queued a second time, as Train refuses it.
 
         Returns:
             The new jobs, in order (none when there was nothing to queue, e.g. another tab did it first).
@@ -1471,12 +1472,13 @@ class TrainingQueue:
         queued = []
         for i, entry in enumerate(mine):
             configs = cancelled_configs(entry)
-            if configs is None:
+            waiting = {(j.train_config, j.data_config) for j in self.active() if j.owner == owner}
+            if configs is None or configs in waiting:  # set up again by hand meanwhile: not twice (QA)
                 continue
             try:
                 queued.append(self.submit(*configs, owner=owner))
             except CatdogError:
-                left = [e for e in mine[i:] if cancelled_configs(e) is not None]
+                left = [e for e in mine[i:] if cancelled_configs(e) not in (None, *waiting)]
                 with self._lock, contextlib.suppress(OSError):
                     self._write_cancelled(self._cancelled() + left)
                 raise

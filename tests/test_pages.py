@@ -593,8 +593,8 @@ def test_training_page_tells_the_browser_which_waiting_trainings_a_shutdown_canc
         {"owner": "bob", "name": "", "model": "model3", "epochs": 20, "seed": 42, "cancelled": now}]))
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")
     [warning] = [w for w in at.warning if "When the server stopped" in w.value]
-    assert "was cancelled, before any run was made: “**demo**” (model2, 3 epochs, seed 7). Set it up again and " \
-           "press Train." in shown(warning.value)
+    assert "your training “**demo**” (model2, 3 epochs, seed 7) was still waiting in the queue and was cancelled, " \
+           "before any run was made. Set it up again and press Train." in shown(warning.value)
     assert "model3" not in shown(warning.value)  # bob's, for bob's browser
     assert any("When the server stopped" in w.value for w in at.run().warning)  # until read: a rerun keeps it
     at.button(key="cancelled_ok").click().run()
@@ -618,8 +618,9 @@ def test_training_page_queues_the_trainings_a_shutdown_cancelled_again(synthetic
     (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps([entry]))
     at = open_page(PAGES[2], synthetic_data, _catdog_owner="alice")
     [warning] = [w for w in at.warning if "When the server stopped" in w.value]
-    assert shown(warning.value).endswith("before any run was made: “demo” (model3, 3 epochs, seed 7, batch size 4). "
-                                         "Press Queue again to queue it with the same settings.")
+    assert shown(warning.value).endswith("your training “demo” (model3, 3 epochs, seed 7, batch size 4) was still "
+                                         "waiting in the queue and was cancelled, before any run was made. Press "
+                                         "Queue again to queue it with the same settings.")
     at.button(key="cancelled_requeue").click().run()
     assert not any("When the server stopped" in w.value for w in at.warning) and not at.exception
     [job] = _queue_jobs(tmp_path)

@@ -623,12 +623,13 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     assert restarted.cancelled_for("alice") == [mine, stopped]  # a reload before reading it loses nothing
     text = cancelled_text([mine, stopped])
     assert ", your training model1 (20 epochs, seed 0) was stopped: its run, with the curves so far and a test " \
-           "score, is in the runs table below. Also, 1 of your trainings was still waiting in the queue" in text
+           "score, is in the runs table below. Also, your training model1 (20 epochs, seed 1) was still waiting in " \
+           "the queue" in text
     restarted.forget_cancelled("alice")
     assert restarted.cancelled_for("alice") == []
     [bobs] = restarted.cancelled_for("bob")
-    assert cancelled_text([bobs]).endswith("1 of your trainings was still waiting in the queue and was cancelled, "
-                                           "before any run was made: “demo” (model3, 20 epochs, seed 0). Set it up "
+    assert cancelled_text([bobs]).endswith(", your training “demo” (model3, 20 epochs, seed 0) was still waiting "
+                                           "in the queue and was cancelled, before any run was made. Set it up "
                                            "again and press Train.")
     restarted.forget_cancelled("bob")
     assert not (tmp_path / "runs" / CANCELLED_FILE).exists()
@@ -666,17 +667,23 @@ def test_trainings_a_shutdown_cancelled_are_queued_again_with_their_settings(tmp
     # the notice names model4's mode and a batch size other than 32, and the button
     assert cancelled_text(waiting, requeue=True).endswith(
         "2 of your trainings were still waiting in the queue and were cancelled, before any run was made: “ft” "
-        "(model4 (fast ×3, FT 2), 20 epochs, seed 5, batch size 16); model3 (4 epochs, seed 0). Press Queue again to "
+        "(model4 (fast ×3, FT 2), 20 epochs, seed 5, 224×224 input, batch size 16); model3 (4 epochs, seed 0). Press Queue again to "
         "queue them with the same settings.")
+    unnamed = {**waiting[0], "name": "", "train_config": {**waiting[0]["train_config"], "name": ""}}
+    assert "model4 (fast ×3, FT 2; 20 epochs, seed 5, 224×224 input, batch size 16)" in cancelled_text([unnamed])  # not ") (" (QA)
     first, second = restarted.requeue_cancelled("alice")
     assert (first.train_config, first.data_config) == (fine, small) and second.train_config.model == "model3"
     assert restarted.cancelled_for("alice") == [] and restarted.requeue_cancelled("alice") == []  # a second tab
+    # one set up again by hand meanwhile (Train) is not queued twice (QA)
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps(waiting))
+    assert restarted.requeue_cancelled("alice") == [] and restarted.cancelled_for("alice") == []
     # a full queue: what was not queued is listed again
     wait_for(lambda: first.state == "running")  # second waits: 2 more fit in alice's 3 places
-    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps(waiting * 3))
+    others = [{**e, "train_config": {**e["train_config"], "seed": 100 + i}} for i, e in enumerate(waiting * 3)]
+    (tmp_path / "runs" / CANCELLED_FILE).write_text(json.dumps(others))
     with pytest.raises(CatdogError, match="already have 3 trainings waiting"):
         restarted.requeue_cancelled("alice")
-    assert restarted.cancelled_for("alice") == (waiting * 3)[2:]
+    assert restarted.cancelled_for("alice") == others[2:]
     # entries written before the settings were recorded, or hand-edited: no button, no error
     old = {k: v for k, v in waiting[0].items() if k not in ("train_config", "data_config")}
     assert cancelled_configs(old) is None
