@@ -697,10 +697,19 @@ def load_run_model(run, *, others: int = 0):
         return run_model(run)
     except CatdogError as err:
         instead = "Choose another run in the list above, or delete" if others else "Train a model again, or delete"
-        said = str(err) if str(err).endswith((".", "?", "!")) else f"{err}."
-        st.error(plain(f"{said} {instead} this run on the Training page (Rename or delete a run)."),
-                 icon=":material/error:")
+        st.error(plain(f"{run_error_text(run, err)} {instead} this run on the Training page (Rename or delete a "
+                       "run)."), icon=":material/error:")
         st.stop()
+
+
+def run_error_text(run, err: Exception) -> str:
+    """A run's model error (:func:`catdog.models.load_model`) as a sentence about "the run's model file", not the
+    server's absolute path to it, which a student never sees (QA: "'/tmp/…/20261204-234350-model4-3905f3/
+    model.keras' is not a Keras model file"); ends with a full stop."""
+    text = str(err)
+    for path in (f"The model file '{run.model_path}'", f"'{run.model_path}'"):
+        text = text.replace(path, "The run's model file (model.keras)")
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def percent_table(rows: list[dict], percent_columns):

@@ -178,7 +178,8 @@ with classify_tab:
                 try:
                     verdicts[titles[rid]] = ui.run_verdicts(by_id[rid], files, sizes)
                 except CatdogError as err:  # one broken run must not hide the others' verdicts
-                    st.warning(f"{ui.plain(labels[rid])}: {ui.plain(str(err))}", icon=":material/warning:")
+                    st.warning(f"{ui.plain(labels[rid])}: {ui.plain(ui.run_error_text(by_id[rid], err))} Take it "
+                               "out of the comparison, or delete it on the Training page.", icon=":material/warning:")
             if verdicts:
                 st.dataframe(
                     verdict_rows([name for name, _ in files], verdicts), hide_index=True, placeholder="–",

@@ -1007,9 +1007,10 @@ def test_classifier_chooses_a_model_that_learned_before_one_that_guesses(synthet
     # its file damaged: why, and what to do, with the list still there to choose another (QA)
     learned.model_path.write_bytes(b"not a model")
     at = open_page(PAGES[3], synthetic_data)
-    assert not at.exception and [shown(e.value).split(": ", 1)[1] for e in at.error] == [
-        "a .keras file is a zip archive, as Keras's model.save writes it, and this one is damaged or something else. "
-        "Choose another run in the list above, or delete this run on the Training page (Rename or delete a run)."]
+    assert not at.exception and [shown(e.value) for e in at.error] == [
+        "The run's model file (model.keras) is not a Keras model file: a .keras file is a zip archive, as Keras's "
+        "model.save writes it, and this one is damaged or something else. Choose another run in the list above, or "
+        "delete this run on the Training page (Rename or delete a run)."]  # not the server's path to it (QA)
     at.selectbox(key="classifier_run").set_value(guessing.run_id).run()
     assert not at.error and at.file_uploader(key="classifier_uploads") is not None
 
@@ -1546,8 +1547,9 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     at.run()
     assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
     assert any("1 of the runs you compared has been deleted" in i.value for i in at.info)
-    assert any(shown(w.value).startswith("three · model3 · final val 62.5% · test 62.5%: ")
-               and "is not a Keras model file" in shown(w.value)
+    assert any(shown(w.value).startswith("three · model3 · final val 62.5% · test 62.5%: The run's model file "
+                                         "(model.keras) is not a Keras model file")
+               and shown(w.value).endswith("Take it out of the comparison, or delete it on the Training page.")
                for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1
     # left equal to the default by the deletion, the choice is still the user's: a better run is not followed (QA)
