@@ -90,7 +90,9 @@ if reporting.guesses(run.history(), run.record.get("collapsed")):
                "or see the Training page for why model1/model2 can get stuck.", icon=":material/warning:")
 
 ui.defaults({"classifier_alpha": 0.45})
-classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"])
+# keyed, so the open tab stays open when a note above the tabs comes or goes (another model chosen: QA)
+classify_tab, evaluate_tab = st.tabs(["Classify images", "Test-split evaluation"], key="classifier_tab",
+                                     on_change="rerun")
 
 with classify_tab:
     uploads = st.file_uploader(
@@ -205,9 +207,10 @@ with evaluate_tab:
                  "test split cannot score this model. Pick a run trained on this dataset, or change the dataset "
                  "folder in the sidebar.", icon=":material/error:")
         st.stop()
+    # once pressed, each model chosen is evaluated too: comparing two models took a click on Evaluate each (QA)
     if st.button("Evaluate on the test split", icon=":material/fact_check:", key="evaluate") or \
-            st.session_state.get("evaluated") == (run.run_id, splits.test):
-        st.session_state["evaluated"] = (run.run_id, splits.test)
+            st.session_state.get("evaluated") == splits.test:
+        st.session_state["evaluated"] = splits.test
         with ui.user_errors():  # the run deleted meanwhile
             evaluation = ui.cached_evaluation(str(run.model_path), ui.model_version(run), splits.test,
                                               splits.class_names)

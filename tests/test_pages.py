@@ -1070,6 +1070,12 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
     assert any("Not clearly better than guessing" in i.value for i in at.info) == (correct <= 6)
     wrong = [shown(i.proto.imgs[0].caption) for i in at.get("image")][1:]  # after the upload's
     assert wrong and all(re.match(r"(cat|dog)\.\d+\.jpg · true (cats|dogs) · said", c) for c in wrong)  # which file
+    # another model chosen: evaluated too, without a click on Evaluate for each model compared (QA)
+    other = train_run(TrainConfig(epochs=1, name="other"), DataConfig(str(synthetic_data), validation_size=12,
+                                                                      test_size=8, batch_size=8),
+                      store=RunStore(tmp_path / "runs")).run
+    at.run().selectbox(key="classifier_run").set_value(other.run_id).run()
+    assert not at.exception and [m.label for m in at.metric] == ["Test accuracy"]
 
 
 def test_the_test_split_evaluation_follows_files_removed_from_the_folder(tmp_path):
