@@ -523,10 +523,27 @@ def guesses(history, collapsed: dict | None = None) -> bool:
 #: How to read the Training page's curves.  ln 2 ≈ 0.693 is the cross-entropy of the answer (½, ½).  Keras reports
 #: an epoch's training metrics as the running mean over its batches (``model.fit`` logs), with dropout and
 #: augmentation active; ``val_*`` come from ``model.evaluate`` after the epoch, in inference mode.
-CURVES_HELP = ("How to read the curves: training accuracy and loss are averaged over the epoch while the weights "
-               "still change, with dropout and augmentation on; validation is measured after the epoch with both "
-               "off, so it can lie above training. Loss is the cross-entropy of the softmax of the two logits: "
-               "lower is better, and 0.693 (ln 2) is what a 50/50 guess scores.")
+def curves_help(train_config) -> str:
+    """The note under a run's live curves on how to read them: validation above training looked like a bug to a
+    student (QA). It names what is on while the model trains: dropout always, augmentation only where the run's
+    training images are augmented (model1 has no augmentation layers, and fast mode with 1 view trains its head on
+    the images as they are; the note said "augmentation on" for both, QA).
+
+    Args:
+        train_config: the run's :class:`catdog.config.TrainConfig`.
+    """
+    fast_plain = train_config.model == "model4" and train_config.fast and train_config.views <= 1
+    augmented = train_config.model != "model1" and (not fast_plain or train_config.fine_tune_epochs > 0)
+    if not augmented:
+        on = "with dropout on" + (" (fast mode with 1 view trains on the images as they are)" if fast_plain else "")
+    elif fast_plain:
+        on = "with dropout on, and augmentation too from fine-tuning on"
+    else:
+        on = "with dropout and augmentation on"
+    return (f"How to read the curves: training accuracy and loss are averaged over the epoch while the weights still "
+            f"change, {on}; validation is measured after the epoch with {'both' if augmented else 'it'} off, so it "
+            "can lie above training. Loss is the cross-entropy of the softmax of the two logits: lower is better, "
+            "and 0.693 (ln 2) is what a 50/50 guess scores.")
 
 
 #: Epochs at chance after which a running model1/model2 whose network was not seen collapsing is offered a

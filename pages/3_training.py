@@ -442,7 +442,7 @@ def live_job():
                        config=ui.PLOTLY_CONFIG)
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss",
                        config=ui.PLOTLY_CONFIG)
-        st.caption(reporting.CURVES_HELP)  # validation above training looked like a bug to a student (QA)
+        st.caption(reporting.curves_help(cfg))
         side = job.data_config.image_size[0]
         if marker and len(history) >= marker and (drop := reporting.fine_tune_drop_note(
                 history, marker, frozen_on_plain_images=cfg.fast and cfg.views == 1,

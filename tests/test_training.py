@@ -1159,6 +1159,24 @@ def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_valid
     assert overfitting_hint("model1", stuck) is None  # at chance: chance_hint speaks for it
 
 
+def test_the_curves_note_names_augmentation_only_where_training_images_are_augmented():
+    from catdog.reporting import curves_help
+
+    def on(**config) -> str:
+        return re.search(r"change, (.*); validation is measured after the epoch with (\w+) off",
+                         curves_help(TrainConfig(**config))).group(1, 2)
+
+    # model1 has no augmentation layers, fast mode with 1 view trains on the images as they are (QA)
+    assert on(model="model1") == ("with dropout on", "it")
+    assert on(model="model4", fast=True) == (
+        "with dropout on (fast mode with 1 view trains on the images as they are)", "it")
+    assert on(model="model4", fast=True, fine_tune_epochs=2) == (
+        "with dropout on, and augmentation too from fine-tuning on", "both")
+    for config in ({"model": "model2"}, {"model": "model3"}, {"model": "model4"},
+                   {"model": "model4", "fast": True, "views": 3}):
+        assert on(**config) == ("with dropout and augmentation on", "both")
+
+
 def test_the_fine_tuning_note_explains_a_drop_only_where_there_is_one():
     from catdog.reporting import fine_tune_drop_note
 
