@@ -562,7 +562,7 @@ def offers_retry(model: str, history, collapsed: dict | None = None) -> bool:
 
 
 def chance_hint(model: str, history, finished: bool, collapsed: dict | None = None,
-                stop_how: str = "", stopped: bool = False) -> str | None:
+                stop_how: str = "", stopped: bool = False, one_class: bool | None = None) -> str | None:
     """The Training page's note on a model1/model2 run stuck at chance level, or ``None``.
 
     model1 and model2 see raw [0, 255] pixels; the first Adam updates can switch off every
@@ -584,12 +584,21 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
         stop_how: how this front end stops a job, put after "Stop it" (the command line: ``" (Ctrl-C)"``;
             the page, whose Stop button is in view: ``""``).
         stopped: the finished job was stopped (Stop), not run to its last epoch.
+        one_class: the latest check saw the network give every probe image the same class
+            (:attr:`catdog.training.Progress.one_class`): not collapsed, its outputs differ only a little, and the
+            note no longer says that it gives different answers (a student then saw "cats · 50.4%" for every
+            image, QA).
     """
     if model not in ("model1", "model2") or not (stuck_at_chance(history) or (collapsed and not finished)):
         return None
     why = ("with raw [0, 255] pixels the first updates can switch off every ReLU, and the network then always "
            "answers the same class")
     advice = "another seed, or model3, which scales the pixels to [-1, 1] first"
+    # what the collapse check saw of a network that has not collapsed, past and present
+    gave, gives = (("its outputs still differed a little from image to image, though it gave every training image "
+                    "it was checked on the same answer", "its outputs still differ a little from image to image, "
+                    "though it gives every training image it is checked on the same answer") if one_class else
+                   ("it gave different answers to different images", "it gives different answers to different images"))
     if finished:
         if collapsed:
             return (f"This run stayed at chance level (≈ 50%): in epoch {collapsed['epoch']}, after batch "
@@ -599,12 +608,11 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
             epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
             ended = (f"was stopped at chance level (≈ 50%) in epoch {len(history)}, too early to tell" if stopped
                      else f"ended at chance level (≈ 50%) after only {epochs}")  # Stop in epoch 1 read "after" (QA)
-            return (f"This run {ended}. Its network did not collapse (it gave different answers to different "
-                    f"images): {model} on raw [0, 255] pixels can take a few epochs to leave 50% (model1 with seed "
+            return (f"This run {ended}. Its network did not collapse ({gave}): {model} on raw [0, 255] pixels can take a few epochs to leave 50% (model1 with seed "
                     "43 on the course data: 51% after epoch 2, 53% after epoch 3). "
                     f"Train it for more epochs; if it still stays at 50%, try {advice}.")
         return (f"This run stayed at chance level (≈ 50%) in all {len(history)} epochs, though its network did not "
-                "collapse (it gave different answers to different images): on raw [0, 255] pixels "
+                f"collapse ({gave}): on raw [0, 255] pixels "
                 f"{model} learns slowly, or not at all with some seeds. Train it for more epochs, or try {advice}.")
     if collapsed:
         return (f"In epoch {collapsed['epoch']}, after batch {collapsed['batch']}, this network already gives the "
@@ -614,11 +622,11 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
         return None
     if len(history) < CHANCE_PATIENCE_EPOCHS:  # the garbled "…, and then it never does" (QA) is gone
         return (f"After {len(history)} epochs this run is still at chance level (≈ 50%), but its network has not "
-                f"collapsed: it gives different answers to different images. {model} on raw [0, 255] pixels can "
+                f"collapsed: {gives}. {model} on raw [0, 255] pixels can "
                 "take several epochs to leave 50% (on the course data model1 with the default seed 0 sat at 48–50% "
                 "for four epochs and reached 54% in the fifth). Give it a few more epochs.")
     return (f"After {len(history)} epochs this run is still at chance level (≈ 50%), though its network has not "
-            f"collapsed (it gives different answers to different images): with this seed {model} is not learning "
+            f"collapsed ({gives}): with this seed {model} is not learning "
             f"on raw [0, 255] pixels. Stop it{stop_how} and try {advice}.")
 
 

@@ -604,6 +604,9 @@ class Progress:
     #: ``{"epoch": e, "batch": b, "images": n}`` (1-based) while the network gives the same logits to all n
     #: probe images (a collapsed model1/model2, see :func:`_make_collapse_check`), else ``None``.
     collapsed: dict | None = None
+    #: Whether the latest check gave all probe images the same class (the larger logit), collapsed or not: a network
+    #: whose outputs still differ a little can answer "cats · 50.4%" for every image (QA), ``None`` before a check.
+    one_class: bool | None = None
     #: ``{"epoch": e, "batch": b, "batches": n}`` (1-based) when Stop ended epoch e after its batch b of n:
     #: Keras still validates that partial epoch and logs it as an epoch (its history row then carries
     #: ``stopped_after_batch`` and ``batches``), else ``None``.
@@ -628,7 +631,7 @@ class Progress:
                 "message": self.message, "epoch_started": self.epoch_started,
                 "first_batch_ended": self.first_batch_ended, "last_batch_ended": self.last_batch_ended,
                 "batches_ended": self.batches_ended,
-                "collapsed": dict(self.collapsed) if self.collapsed else None,
+                "collapsed": dict(self.collapsed) if self.collapsed else None, "one_class": self.one_class,
                 "partial_epoch": dict(self.partial_epoch) if self.partial_epoch else None,
                 "fit_first_epoch": self.fit_first_epoch, "fit_last_epoch": self.fit_last_epoch,
                 "validation_share": self.validation_share, "notices": list(self.notices),
@@ -749,7 +752,8 @@ def gives_one_answer(logits) -> bool:
 
 
 def _make_collapse_check(progress: Progress, probe_images, every: int = COLLAPSE_CHECK_BATCHES):
-    """A callback that sets ``progress.collapsed`` while the model gives one answer to all ``probe_images``.
+    """A callback that sets ``progress.collapsed`` while the model gives one answer to all ``probe_images`` (and
+    ``progress.one_class`` while it gives them all one class).
 
     It runs the model in inference mode on the probe batch (float32 (n, h, w, 3) in [0, 255]) after
     every ``every``-th batch of the first epoch and at the end of every epoch: 16 images at
@@ -758,6 +762,7 @@ def _make_collapse_check(progress: Progress, probe_images, every: int = COLLAPSE
     after the third epoch's flat validation accuracy.
     """
     import keras
+    import numpy as np
 
     class CollapseCheck(keras.callbacks.Callback):
         """Sets :attr:`Progress.collapsed` from the model's logits on the probe images."""
@@ -765,8 +770,10 @@ def _make_collapse_check(progress: Progress, probe_images, every: int = COLLAPSE
         epoch = 1
 
         def _check(self, batch: int) -> None:
-            collapsed = gives_one_answer(self.model(probe_images, training=False))
+            logits = np.asarray(self.model(probe_images, training=False))
+            collapsed = gives_one_answer(logits)
             with progress.lock:
+                progress.one_class = bool(np.unique(logits.argmax(axis=1)).size == 1)
                 if not collapsed:
                     progress.collapsed = None
                 elif progress.collapsed is None:

@@ -429,7 +429,8 @@ def live_job():
     # above the curves; not under a failure, whose message says why it ended (QA: "ended at chance level after only
     # 1 epoch" under "its run folder has been deleted")
     if job.state != "failed" and (hint := reporting.chance_hint(cfg.model, history, job.finished, snap["collapsed"],
-                                                                stopped=job.state == "stopped")):
+                                                                stopped=job.state == "stopped",
+                                                                one_class=snap["one_class"])):
         st.info(hint, icon=":material/lightbulb:")
         if not job.finished and job.owner == ui.owner_id() and reporting.offers_retry(cfg.model, history,
                                                                                        snap["collapsed"]):

@@ -891,6 +891,27 @@ def test_collapse_check_flags_a_network_that_gives_one_answer(dead):
               callbacks=[_make_collapse_check(progress, images[:4], every=2)])
     # lr 1e-3 cannot lift a bias of -1e6: still dead at the end of the epoch, first seen after batch 2
     assert progress.snapshot()["collapsed"] == ({"epoch": 1, "batch": 2, "images": 4} if dead else None)
+    if dead:
+        assert progress.snapshot()["one_class"] is True
+
+
+def test_collapse_check_tells_a_network_that_answers_one_class_with_outputs_that_still_differ():
+    """QA: "did not collapse (it gave different answers to different images)" of a model1 that answered
+    "cats · 50.4%" for every image."""
+    import numpy as np
+
+    from catdog.training import _make_collapse_check
+
+    images = np.random.default_rng(0).uniform(0, 255, (12, 32, 32, 3)).astype("float32")
+    model = _tiny_cnn(dead=False)
+    head = model.layers[-1]
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 1e-4, bias + np.array([50.0, -50.0])])  # the bias decides every answer
+    progress = Progress()
+    model.fit(images, np.arange(12) % 2, batch_size=2, epochs=1, verbose=0,
+              callbacks=[_make_collapse_check(progress, images[:4], every=2)])
+    snap = progress.snapshot()
+    assert snap["collapsed"] is None and snap["one_class"] is True
 
 
 def test_retry_stops_the_job_and_queues_it_again_with_the_change(tmp_path):
@@ -931,7 +952,13 @@ def test_chance_hint_comes_from_the_third_epoch_of_a_stuck_model1_or_model2():
     assert chance_hint("model1", stuck[:1], finished=True, stopped=True).startswith(  # Stop in epoch 1 (QA)
         "This run was stopped at chance level (≈ 50%) in epoch 1, too early to tell. Its network did not collapse")
     assert chance_hint("model1", stuck, finished=True).startswith(
-        "This run stayed at chance level (≈ 50%) in all 3 epochs, though its network did not collapse")
+        "This run stayed at chance level (≈ 50%) in all 3 epochs, though its network did not collapse (it gave "
+        "different answers to different images)")
+    # one class for every probe image, the outputs still a little apart: not "different answers" (QA)
+    for finished, epochs in ((True, 1), (True, 3), (False, 3), (False, CHANCE_PATIENCE_EPOCHS)):
+        hint = chance_hint("model1", longer[:epochs], finished, one_class=True)
+        assert "different answers" not in hint and ("every training image it is checked on the same answer" in hint
+                                                    or "every training image it was checked on the same answer" in hint)
     assert chance_hint("model3", stuck, finished=True) is None  # scaled pixels: not this failure
     assert chance_hint("model1", [{"val_accuracy": 0.5}, {"val_accuracy": 0.6}], finished=False) is None
     assert chance_hint("model1", [], finished=True) is None
