@@ -608,8 +608,9 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
             epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
             ended = (f"was stopped at chance level (≈ 50%) in epoch {len(history)}, too early to tell" if stopped
                      else f"ended at chance level (≈ 50%) after only {epochs}")  # Stop in epoch 1 read "after" (QA)
-            return (f"This run {ended}. Its network did not collapse ({gave}): {model} on raw [0, 255] pixels can take a few epochs to leave 50% (model1 with seed "
-                    "43 on the course data: 51% after epoch 2, 53% after epoch 3). "
+            return (f"This run {ended}. Its network did not collapse ({gave}): {model} on raw [0, 255] pixels can "
+                    "take a few epochs to leave 50% (model1 with seed 43 on the course data: 51% after epoch 2, 53% "
+                    "after epoch 3). "
                     f"Train it for more epochs; if it still stays at 50%, try {advice}.")
         return (f"This run stayed at chance level (≈ 50%) in all {len(history)} epochs, though its network did not "
                 f"collapse ({gave}): on raw [0, 255] pixels "
