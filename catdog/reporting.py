@@ -318,6 +318,10 @@ def code_span(text) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+#: Paths a Data page note names before it counts the rest, which the page then lists below it.
+NOTE_PATHS_SHOWN = 5
+
+
 def _some_paths(paths, root, shown: int) -> str:
     """The first ``shown`` of ``paths`` relative to ``root`` as code spans, then how many more, e.g.
     "`train/cats/a.png`, `train/dogs/b.png` and 3 more"."""
@@ -327,11 +331,11 @@ def _some_paths(paths, root, shown: int) -> str:
             names.append(Path(path).relative_to(root).as_posix())
         except ValueError:
             names.append(str(path))
-    more = f" and {len(paths) - shown:,} more" if len(paths) > shown else ""
+    more = f" and {len(paths) - shown:,} more, listed below" if len(paths) > shown else ""
     return ", ".join(map(code_span, names)) + more
 
 
-def turned_note(turned, root, *, shown: int = 5) -> str | None:
+def turned_note(turned, root, *, shown: int = NOTE_PATHS_SHOWN) -> str | None:
     """What the Data page says of photos stored turned (:attr:`catdog.data.ImageCheck.turned`): training sees them
     as stored, the Classifier upright.
 
@@ -353,7 +357,7 @@ def turned_note(turned, root, *, shown: int = 5) -> str | None:
             f"upright, turn {it} in a photo editor and save.")
 
 
-def transparent_note(transparent, root, *, shown: int = 5) -> str | None:
+def transparent_note(transparent, root, *, test=(), shown: int = NOTE_PATHS_SHOWN) -> str | None:
     """What the Data page says of images with transparent parts (:attr:`catdog.data.ImageCheck.transparent`):
     training sees the colours stored under them, the Classifier puts uploads on white, so the same file can get
     two verdicts (QA: one PNG scored "cats 81 %" in the test-split evaluation and "dogs > 99.9 %" uploaded).
@@ -361,6 +365,8 @@ def transparent_note(transparent, root, *, shown: int = 5) -> str | None:
     Args:
         transparent: paths of the images with transparent pixels (:attr:`catdog.data.Splits.transparent`).
         root: the dataset folder; paths are named relative to it (``train/cats/x.png``).
+        test: the test split's paths: the Classifier's test-split evaluation is named only when one of them is
+            transparent (it was named of training images, QA).
         shown: how many paths to name; the rest are counted.
 
     Returns:
@@ -368,11 +374,13 @@ def transparent_note(transparent, root, *, shown: int = 5) -> str | None:
     """
     if not transparent:
         return None
+    readers = ("Training, the sample images below and the Classifier's test-split evaluation ignore"
+               if set(map(str, transparent)) & set(map(str, test)) else "Training and the sample images below ignore")
     s, have, them, they_look = (("s", "have", "them", "they look") if len(transparent) > 1
                                 else ("", "has", "it", "it looks"))
     return (f"{len(transparent):,} image{s} of this folder {have} transparent parts "
-            f"({_some_paths(transparent, root, shown)}). Training, the sample images below and the Classifier's "
-            f"test-split evaluation ignore transparency, as Keras's `image_dataset_from_directory` does: they see "
+            f"({_some_paths(transparent, root, shown)}). {readers} "
+            f"transparency, as Keras's `image_dataset_from_directory` does: they see "
             f"the colours stored under the transparent parts, often black or leftovers a viewer never shows. The "
             f"Classifier puts uploads on white, as a viewer shows them, so the same file uploaded there can get "
             f"another verdict. To train on {them} as {they_look}, save {them} on a white background (as JPEG, say).")

@@ -60,19 +60,22 @@ with st.expander("How the validation and test splits are made", expanded=True):
 """
     )
 
+if turned := reporting.turned_note(splits.turned, root):
+    st.warning(turned, icon=":material/screen_rotation:")
+if transparent := reporting.transparent_note(splits.transparent, root, test=[p for p, _ in splits.test]):
+    st.warning(transparent, icon=":material/opacity:")
 # paths within the dataset folder, named above, as the ignored files' are (a skipped file's was absolute, QA)
 problems = [f"unreadable, skipped: {reporting.code_span(Path(p).relative_to(root).as_posix())} ({why})"
             for p, why in splits.skipped]
 problems += [f"ignored: {reporting.code_span(path)} ({why})" for path, why in splits.ignored
              if path != "vectorize.py"]  # the stray file of Google's zip
 problems += [f"empty class folder: {reporting.code_span(e)}" for e in splits.empty_classes]
+for what, paths in (("stored turned", splits.turned), ("transparent parts", splits.transparent)):
+    if len(paths) > reporting.NOTE_PATHS_SHOWN:  # every one, where the notes above name the first few (QA)
+        problems += [f"{what}: {reporting.code_span(Path(p).relative_to(root).as_posix())}" for p in paths]
 if problems:
     with st.expander(f":material/warning: {len(problems)} file problem(s) in the dataset folder", expanded=True):
         st.markdown("\n".join(f"- {p}" for p in problems))
-if turned := reporting.turned_note(splits.turned, root):
-    st.warning(turned, icon=":material/screen_rotation:")
-if transparent := reporting.transparent_note(splits.transparent, root):
-    st.warning(transparent, icon=":material/opacity:")
 
 st.subheader("Sample images", anchor=False)
 if st.button("Reshuffle", icon=":material/shuffle:"):

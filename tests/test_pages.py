@@ -164,12 +164,25 @@ def test_data_page_says_which_images_training_sees_without_transparency(tmp_path
     at = open_page(PAGES[0], root, validation_size=8, test_size=4)
     assert not at.exception
     assert [shown(w.value) for w in at.warning] == [
-        "2 images of this folder have transparent parts (`train/cats/a.png`, `train/cats/b.png`). Training, the "
-        "sample images below and the Classifier's test-split evaluation ignore transparency, as Keras's "
+        "2 images of this folder have transparent parts (`train/cats/a.png`, `train/cats/b.png`). Training and the "
+        "sample images below ignore transparency, as Keras's "
         "`image_dataset_from_directory` does: they see the colours stored under the transparent parts, often black "
         "or leftovers a viewer never shows. The Classifier puts uploads on white, as a viewer shows them, so the "
         "same file uploaded there can get another verdict. To train on them as they look, save them on a white "
         "background (as JPEG, say)."]
+    assert not [e for e in at.expander if "file problem" in e.label]  # named in full above
+    # in validation/ too: the test-split evaluation is named once a test image is one; past five, all listed below
+    for name in range(6):
+        Image.new("RGBA", (20, 20), (0, 0, 0, 0)).save(root / f"validation/dogs/v{name}.png")
+    at = open_page(PAGES[0], root, validation_size=8, test_size=10)
+    [warning] = [shown(w.value) for w in at.warning]
+    assert warning.startswith("8 images of this folder have transparent parts (`train/cats/a.png`, `train/cats/b.png`"
+                              ", `validation/dogs/v0.png`, `validation/dogs/v1.png`, `validation/dogs/v2.png` and 3 "
+                              "more, listed below). Training, the sample images below and the Classifier's test-split "
+                              "evaluation ignore transparency")
+    [problems] = [e for e in at.expander if "file problem" in e.label]
+    listed = [line for line in problems.markdown[0].value.splitlines() if "transparent parts" in line]
+    assert len(listed) == 8 and "`validation/dogs/v5.png`" in listed[-1]
 
 
 def test_data_page_lists_the_files_it_leaves_out_and_why(tmp_path):
