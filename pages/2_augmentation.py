@@ -70,7 +70,7 @@ augmented = augment.augment_samples(
     seed=int(seed),
 )
 left, right = st.columns([1, 3])
-left.markdown(f"**Original**, resized as model1–3 get it ({image.shape[1]}×{image.shape[0]})")
+left.markdown(f"**Original**, resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]})")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
 with right:
     st.markdown(f"**{samples} augmented version{'s' if samples > 1 else ''}** (RandomFlip '{flip_mode}', "

@@ -43,7 +43,11 @@ def notice_new_runs():
 notice_new_runs()
 ui.unreadable_runs_note(unreadable)
 if not runs:
-    st.info("No trained model yet. Train one on the Training page first.")
+    if training := [job for job in ui.queue().active() if job.state == "running"]:  # not "Train one" then (QA)
+        st.info(f"No trained model yet: {ui.plain(ui.queue().job_name(training[0], with_model=True))} is training "
+                "now (Training page). Its model appears here when the training ends.", icon=":material/hourglass:")
+    else:
+        st.info("No trained model yet. Train one on the Training page first.")
     st.stop()
 # runs of the sidebar's dataset first, then the best validation accuracy (on few images: further down), guessers last
 dataset_classes = ui.dataset_class_names(config)

@@ -1040,6 +1040,18 @@ def test_classifier_without_runs_points_to_training(synthetic_data, tmp_path):
         "UTF-8). Fix the run.json in it, or delete the folder."]
 
 
+def test_classifier_without_runs_says_which_model_is_training(synthetic_data, tmp_path, held_training):
+    from catdog.ui import training_queue
+
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    job = jobs.submit(TrainConfig(name="demo"), DataConfig(str(synthetic_data), validation_size=12, test_size=8),
+                      owner="teacher")
+    wait_until_running(job)
+    at = open_page(PAGES[3], synthetic_data)
+    assert [shown(i.value) for i in at.info if "No trained" in i.value] == [  # not "Train one …" (QA)
+        "No trained model yet: demo is training now (Training page). Its model appears here when the training ends."]
+
+
 def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp_path):
     train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8),
               store=RunStore(tmp_path / "runs"))
