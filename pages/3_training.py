@@ -608,7 +608,7 @@ def _manage(action: str) -> None:
                               "else): nothing was renamed or deleted. Choose a run again.") from None
         if action == "rename":
             run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
-            state["manage_name"] = ""
+            state["manage_name"] = run.name  # as it is now (cut to the longest name kept, say)
             state["manage_run"] = run.run_id  # set anew, so that the browser shows the run's new label
             st.toast(f"Renamed to “{ui.short_name(run.name)}”.", icon=":material/edit:")
         else:
@@ -618,6 +618,15 @@ def _manage(action: str) -> None:
             st.toast(f"Deleted “{ui.short_name(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
+
+
+def _fill_in_name() -> None:
+    """The run picker's ``on_change``: "New name" starts from the chosen run's name, to be edited (it started
+    empty, QA); a run without a name of its own gives an empty field."""
+    try:
+        state["manage_name"] = jobs.store.get(state.get("manage_run")).record.get("name") or ""
+    except CatdogError:  # none chosen, or deleted meanwhile: the page says so when it is drawn
+        state["manage_name"] = ""
 
 
 # keyed, as the page's other expanders: an expander without a key is told apart by its place, and it folded shut
@@ -630,7 +639,7 @@ with st.expander("Rename or delete a run", key="manage_expander"):
         st.info("The run you had chosen has been deleted (in another tab, or by someone else). Choose a run again.",
                 icon=":material/info:")
     picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
-                              placeholder="Choose a run")
+                              placeholder="Choose a run", on_change=_fill_in_name)
     ui.run_name_input(st, "New name", key="manage_name")
     a, b = st.columns(2)
     a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)

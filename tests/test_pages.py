@@ -886,11 +886,13 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     lines = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]  # accuracy and loss side by side
     assert len({line["name"] for line in lines}) == 2 == len(lines) / 2  # one line per run, not per label
     at.selectbox(key="manage_run").set_value(ids[0]).run()
+    assert at.text_input(key="manage_name").value == "twin"  # the run's name, to be edited (it started empty, QA)
     at.text_input(key="manage_name").input("**bold** `code` $x$").run()
     at.button(key="rename_run").click().run()
     assert not at.exception and store.get(ids[0]).name == "**bold** `code` $x$"
     assert any("**bold** `code` $x$" in option for option in at.selectbox(key="manage_run").options)
-    assert at.text_input(key="manage_name").value == ""  # ready for the next one
+    assert at.text_input(key="manage_name").value == "**bold** `code` $x$"  # the name it has now
+    at.text_input(key="manage_name").input("").run()
     at.button(key="rename_run").click().run()  # an empty name: said plainly, nothing changed
     assert [shown(e.value) for e in at.error] == ["A run name cannot be empty."]
     assert store.get(ids[0]).name == "**bold** `code` $x$"
