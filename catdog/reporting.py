@@ -386,6 +386,25 @@ def transparent_note(transparent, root, *, test=(), shown: int = NOTE_PATHS_SHOW
             f"another verdict. To train on {them} as {they_look}, save {them} on a white background (as JPEG, say).")
 
 
+def copy_note(path, root) -> str:
+    """What the Classifier says under an upload that is a dataset image the run trained with
+    (:func:`catdog.data.find_copies`): a training image's verdict shows little of how the model does on new photos
+    (QA: a student "proved" the model right on pictures it had learned from).
+
+    Args:
+        path: the dataset image the upload is a copy of.
+        root: the dataset folder the run trained on; the path is named relative to it.
+
+    Returns:
+        Markdown for a caption.
+    """
+    name = _some_paths([path], root, 1)
+    if Path(path).relative_to(root).parts[0] == "train":
+        return (f"This is a training image ({name}): the model learned from this very picture, so its verdict "
+                "shows little of how it does on photos it has never seen. Try a photo of your own.")
+    return f"This is an image of the dataset's validation folder ({name}): the model never trained on it."
+
+
 def run_baseline_note(run) -> str | None:
     """:func:`baseline_note` for a run's final test score, against the baseline of the splits it trained with
     (``run.json``'s ``test`` and ``counts``); ``None`` as well for a run without them (not scored, or recorded by

@@ -389,16 +389,22 @@ def _downloads(config: DataConfig) -> bool:
         (c / "train").is_dir() for c in keras_cache_candidates())
 
 
-def dataset_class_names(config: DataConfig) -> tuple[str, ...] | None:
-    """The class names of the sidebar's dataset in label order, without a word on the page: ``None`` when they cannot
-    be read now (settings out of range, a dataset problem, or no local copy yet: this never starts the download).
-    The Classifier uses them to put the runs of this dataset first, whatever else it can classify."""
+def quiet_splits(config: DataConfig):
+    """:func:`prepared_splits` without a word on the page: ``(None, None)`` when they cannot be read now (settings
+    out of range, a dataset problem, or no local copy yet: this never starts the download)."""
     if split_settings_problem(config.validation_size, config.test_size, config.seed) or _downloads(config):
-        return None
+        return None, None
     try:
-        return tuple(_prepared(*_split_key(config))[1].class_names)
+        return _prepared(*_split_key(config))
     except (CatdogError, OSError):
-        return None
+        return None, None
+
+
+def dataset_class_names(config: DataConfig) -> tuple[str, ...] | None:
+    """The class names of the sidebar's dataset in label order, without a word on the page (:func:`quiet_splits`),
+    else ``None``. The Classifier uses them to put the runs of this dataset first, whatever else it can classify."""
+    splits = quiet_splits(config)[1]
+    return None if splits is None else tuple(splits.class_names)
 
 
 def data_config_for(root, config: DataConfig, **changes) -> DataConfig:

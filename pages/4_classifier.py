@@ -124,6 +124,10 @@ with classify_tab:
     if files:
         with ui.user_errors():
             predictions = ui.run_verdicts(run, files, sizes)  # cached: the opacity slider classifies nothing again
+        # which uploads are images of the dataset the run trained on (the one in the sidebar)
+        root, splits = ui.quiet_splits(config)  # its problems are said on the evaluation tab
+        trained_here = root is not None and str(root) == (run.record.get("data_config") or {}).get("data_dir")
+        copies = data.find_copies([content for _, content in files], splits) if trained_here else [None] * len(files)
         columns = st.columns(3)
         for i, prediction in enumerate(predictions):
             with columns[i % 3]:
@@ -146,6 +150,8 @@ with classify_tab:
                              f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)
                 for name, probability in prediction.probabilities.items():
                     st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
+                if copies[i]:
+                    st.caption(reporting.copy_note(copies[i], root))
         # probabilities as the verdicts above give them (">99.9%", never a certain "100.0%": a progress column's
         # printf format rounded 0.9999999 up, QA); the message without the file name that begins it, which the
         # first column gives (cut off at 1024 px, QA)

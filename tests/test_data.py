@@ -227,6 +227,20 @@ def test_transparent_images_are_found_and_trained_on_without_their_alpha(tmp_pat
     np.testing.assert_array_equal(uploaded[:, :10], 255)
 
 
+def test_uploads_that_are_dataset_images_are_found_by_their_bytes(tmp_path):
+    root = make_dataset(tmp_path / "d", 3, 3)
+    _, splits = training.prepare_splits(DataConfig(data_dir=str(root), validation_size=4, test_size=2))
+    cat = root / "train/cats/cat.1.jpg"
+    same_size = bytearray(cat.read_bytes())
+    same_size[-3] ^= 0xFF  # another file of the very same size: compared byte for byte
+    dog = root / "validation/dogs/dog.2.jpg"
+    found = data.find_copies([cat.read_bytes(), bytes(same_size), dog.read_bytes(), b""], splits)
+    assert found == [str(cat), None, str(dog), None]
+    dog_bytes = dog.read_bytes()
+    dog.unlink()  # gone since the folder was read: found no more, and no error
+    assert data.find_copies([cat.read_bytes(), dog_bytes], splits) == [str(cat), None]
+
+
 def test_locate_precedence_explicit_then_env_then_keras_cache(tmp_path, monkeypatch):
     explicit = make_dataset(tmp_path / "a", 1, 1)
     env = make_dataset(tmp_path / "b", 1, 1)

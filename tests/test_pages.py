@@ -1054,6 +1054,23 @@ def test_classifier_without_runs_says_which_model_is_training(synthetic_data, tm
         "No trained model yet: demo is training now (Training page). Its model appears here when the training ends."]
 
 
+def test_classifier_says_which_uploads_are_images_the_model_trained_with(synthetic_data, tmp_path):
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    train_run(TrainConfig(epochs=1), data, store=RunStore(tmp_path / "runs"))
+    trained = sorted((synthetic_data / "train/cats").iterdir())[0]
+    validation = sorted((synthetic_data / "validation/dogs").iterdir())[0]
+    at = open_page(PAGES[3], synthetic_data)
+    at.file_uploader(key="classifier_uploads").set_value([
+        ("mine.jpg", trained.read_bytes(), "image/jpeg"),  # renamed: found by its bytes
+        (validation.name, validation.read_bytes(), "image/jpeg"), ("new.png", png(0, 99), "image/png")]).run()
+    assert not at.exception
+    assert [shown(c.value) for c in at.caption if c.value.startswith("This is")] == [
+        f"This is a training image (`train/cats/{trained.name}`): the model learned from this very picture, so its "
+        "verdict shows little of how it does on photos it has never seen. Try a photo of your own.",
+        f"This is an image of the dataset's validation folder (`validation/dogs/{validation.name}`): the model never "
+        "trained on it."]
+
+
 def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp_path):
     train_run(TrainConfig(epochs=1), DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8),
               store=RunStore(tmp_path / "runs"))
