@@ -85,12 +85,14 @@ class Upload:
         image: the decoded RGB ``PIL.Image`` shrunk for display (at most :data:`DISPLAY_MAX_SIDE` pixels a side),
             else ``None``.
         error: the message for an unreadable file (starting with its name), else ``None``.
+        size: the decoded image's (width, height) in pixels, upright, else ``None``.
     """
 
     name: str
     inputs: dict[tuple[int, int], np.ndarray]
     image: object | None = None
     error: str | None = None
+    size: tuple[int, int] | None = None
 
 
 def decode_upload(name: str, data: bytes, sizes: Sequence[tuple[int, int]]) -> Upload:
@@ -111,7 +113,7 @@ def decode_upload(name: str, data: bytes, sizes: Sequence[tuple[int, int]]) -> U
     try:
         with decode_image(data, name) as image:
             return Upload(name, {tuple(size): to_model_input(image, tuple(size)) for size in sizes},
-                          image=for_display(image, max_side=DISPLAY_MAX_SIDE))
+                          image=for_display(image, max_side=DISPLAY_MAX_SIDE), size=image.size)
     except CatdogError as err:
         return Upload(name, {}, error=str(err))
 

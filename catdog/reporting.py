@@ -386,6 +386,25 @@ def transparent_note(transparent, root, *, test=(), shown: int = NOTE_PATHS_SHOW
             f"another verdict. To train on {them} as {they_look}, save {them} on a white background (as JPEG, say).")
 
 
+#: Uploads with a side shorter than this many pixels get :func:`tiny_note`: a 1×1 PNG got "cats · 86.2%" and a
+#: Grad-CAM map without a word (QA). The course's images are 500 pixels or so a side, shrunk to 160.
+TINY_SIDE = 32
+
+
+def tiny_note(size: tuple[int, int], input_size: tuple[int, int]) -> str | None:
+    """What the Classifier says under an upload too small to show the model much (a side under :data:`TINY_SIDE`
+    pixels), else ``None``.
+
+    Args:
+        size: the upload's (width, height) in pixels.
+        input_size: the model's input (height, width) in pixels.
+    """
+    if min(size) >= TINY_SIDE:
+        return None
+    return (f"This picture is only {size[0]}×{size[1]} pixels: stretched to the model's {input_size[1]}×"
+            f"{input_size[0]}, it holds almost nothing to see, yet the model must answer one class or the other.")
+
+
 def copy_note(path, root) -> str:
     """What the Classifier says under an upload that is a dataset image the run trained with
     (:func:`catdog.data.find_copies`): a training image's verdict shows little of how the model does on new photos

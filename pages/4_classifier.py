@@ -136,7 +136,8 @@ with classify_tab:
                     continue
                 with ui.user_errors():
                     # cut: a 200-character name took ten lines under its picture (QA)
-                    shown, caption = ui.cached_upload(*files[i], sizes).image, ui.short_name(prediction.name, 48)
+                    upload = ui.cached_upload(*files[i], sizes)
+                    shown, caption = upload.image, ui.short_name(prediction.name, 48)
                 if show_cam:
                     try:  # per picture: one failed map must not hide the table and the comparison below (review)
                         pixels, heatmap = ui.cached_grad_cam(str(run.model_path), ui.model_version(run), files[i][1])
@@ -152,6 +153,8 @@ with classify_tab:
                     st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
                 if copies[i]:
                     st.caption(reporting.copy_note(copies[i], root))
+                if note := reporting.tiny_note(upload.size, run.image_size):
+                    st.caption(note)
         # probabilities as the verdicts above give them (">99.9%", never a certain "100.0%": a progress column's
         # printf format rounded 0.9999999 up, QA); the message without the file name that begins it, which the
         # first column gives (cut off at 1024 px, QA)

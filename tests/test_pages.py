@@ -1069,6 +1069,12 @@ def test_classifier_says_which_uploads_are_images_the_model_trained_with(synthet
         "verdict shows little of how it does on photos it has never seen. Try a photo of your own.",
         f"This is an image of the dataset's validation folder (`validation/dogs/{validation.name}`): the model never "
         "trained on it."]
+    tiny = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(tiny, format="PNG")
+    at.file_uploader(key="classifier_uploads").set_value([("dot.png", tiny.getvalue(), "image/png")]).run()
+    assert [shown(c.value) for c in at.caption if c.value.startswith("This")] == [  # "cats · 86.2%" alone (QA)
+        "This picture is only 1×1 pixels: stretched to the model's 160×160, it holds almost nothing to see, yet the "
+        "model must answer one class or the other."]
 
 
 def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp_path):
