@@ -51,11 +51,16 @@ def split_settings_problem(validation_size: int | None, test_size: int | None, s
         seed: the split seed (:data:`SPLIT_SEEDS`); ``None`` for an emptied field.
 
     Returns:
-        ``"Test images: 1 is not allowed here; choose 2 to 100,000 (Dataset settings, sidebar)."`` for the first
-        number out of range.
+        ``"Test images: 1 is not allowed here; choose at least 2, one image per class (Dataset settings,
+        sidebar)."`` for the first number out of range. A split size is not said to go up to 100,000: what
+        ``validation/`` holds is the real limit, which :func:`catdog.data.make_splits` names (QA: "choose 2 to
+        100,000" of a folder with 1,000 images).
     """
     for label, value, (low, high) in (("Validation images", validation_size, SPLIT_SIZES),
                                        ("Test images", test_size, SPLIT_SIZES), ("Split seed", seed, SPLIT_SEEDS)):
+        if (value is None or value < low) and (low, high) == SPLIT_SIZES:
+            said = "the field is empty; type" if value is None else f"{value:,} is not allowed here; choose"
+            return f"{label}: {said} at least {low}, one image per class (Dataset settings, sidebar)."
         if problem := range_problem(label, value, low, high):
             return f"{problem.removesuffix('.')} (Dataset settings, sidebar)."
     return None

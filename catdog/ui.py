@@ -306,7 +306,7 @@ def data_config() -> DataConfig:
         )
         # No min_value/max_value: the pages say what is out of range (config.split_settings_problem), or empty
         # (value=None: with Streamlit's default an emptied Split seed became 0, another test split, without a word)
-        sizes, seeds = (f"{low:,} to {high:,}" for low, high in (SPLIT_SIZES, SPLIT_SEEDS))
+        sizes, seeds = f"at least {SPLIT_SIZES[0]}", "{:,} to {:,}".format(*SPLIT_SEEDS)
         st.number_input("Validation images", value=None, step=50, key="validation_size", placeholder=sizes,
                         on_change=_keep_setting, args=("validation_size",),
                         help="Images of validation/ that score every epoch (the curves); the model never trains "

@@ -70,7 +70,11 @@ def test_split_settings_out_of_range_are_said_not_replaced(page, synthetic_data)
     assert not at.exception
     if page != PAGES[3]:  # the Classifier uses the split only to evaluate a trained model
         assert [shown(e.value) for e in at.error] == [
-            "Test images: 1 is not allowed here; choose 2 to 100,000 (Dataset settings, sidebar)."]
+            "Test images: 1 is not allowed here; choose at least 2, one image per class (Dataset settings, sidebar)."]
+        at.number_input(key="test_size").set_value(None).run()  # not "up to 100,000" of 1,000 images (QA)
+        assert [shown(e.value) for e in at.error] == [
+            "Test images: the field is empty; type at least 2, one image per class (Dataset settings, sidebar)."]
+        assert at.number_input(key="test_size").placeholder == "at least 2"
     at.number_input(key="test_size").set_value(8).run()
     at.number_input(key="split_seed").set_value(-1).run()
     assert not at.exception
