@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -160,7 +161,9 @@ def rank_runs(runs, class_names=None) -> list:
     """Trained runs for a model picker, best first: by the lower end of the 95 % interval of the final model's
     validation accuracy (its last epoch's; :func:`wilson_interval` over the run's validation images), but a run
     whose model only guesses (:func:`guesses`) never ahead of one that learned, and runs without a validated epoch
-    last among their kind.  Given ``class_names`` (those of the dataset in use), runs trained on these classes come
+    last among their kind. A run whose ``model.keras`` is no zip archive (so no Keras file: damaged, or cut off;
+    a quick look at the file's end) comes after all others: it was chosen first, and every visit opened on its
+    error (QA).  Given ``class_names`` (those of the dataset in use), runs trained on these classes come
     before all others: a model of a teacher's own dataset (classes "Hunde", "Katzen") was the Classifier's first
     choice on the course data, and called a student's cat "Katzen" (QA).
 
@@ -177,7 +180,7 @@ def rank_runs(runs, class_names=None) -> list:
     Returns:
         A new list of the same runs.
     """
-    def rank(run) -> tuple[bool, bool, float]:
+    def rank(run) -> tuple[bool, bool, bool, float]:
         history = run.history()  # read once: a file per run
         accuracy = history[-1].get("val_accuracy") if history else None
         images = (run.record.get("data_config") or {}).get("validation_size")
@@ -185,7 +188,8 @@ def rank_runs(runs, class_names=None) -> list:
             low = -1.0
         else:
             low = wilson_interval(accuracy, images)[0] if isinstance(images, int) and images >= 1 else accuracy
-        return _same_classes(run, class_names), not guesses(history, run.record.get("collapsed")), low
+        return (zipfile.is_zipfile(run.model_path), _same_classes(run, class_names),
+                not guesses(history, run.record.get("collapsed")), low)
 
     return sorted(runs, key=rank, reverse=True)
 

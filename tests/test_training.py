@@ -1166,6 +1166,13 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     labels = distinct_labels([german, runs[3]], validation=True, class_names=("cats", "dogs"))
     assert labels == {german.run_id: "de · model4 · final val 100.0% · test 100.0% · classes Hunde, Katzen",
                       runs[3].run_id: "2 Dec 10:10:13 · model4 · final val 98.0% · test 97.0%"}
+    # a model file that is no Keras file (no zip archive) comes last: it was chosen first, and opened on its error (QA)
+    import zipfile
+
+    for r in runs:
+        zipfile.ZipFile(r.model_path, "w").close()
+    runs[3].model_path.write_bytes(b"damaged")
+    assert [r.run_id[-6:] for r in rank_runs(runs)] == ["cccccc", "bbbbbb", "aaaaaa", "dddddd"]
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
