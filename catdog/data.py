@@ -441,9 +441,9 @@ class Splits:
         empty_classes: ``"split/class"`` folders without images (:attr:`DatasetInfo.empty_classes`).
         unused: readable images of ``validation/`` in neither split, when the split sizes asked for add up to
             fewer than it holds (0 with the course's 800 + 200).
-        turned: images of the splits whose EXIF orientation training ignores (:func:`check_images`); filled in
-            by :func:`catdog.training.prepare_splits`.
-        transparent: images of the splits with transparent pixels, whose alpha channel training ignores
+        turned: readable images of the folder whose EXIF orientation training ignores (:func:`check_images`);
+            filled in by :func:`catdog.training.prepare_splits`.
+        transparent: readable images of the folder with transparent pixels, whose alpha channel training ignores
             (:func:`check_images`); filled in by :func:`catdog.training.prepare_splits`.
     """
 

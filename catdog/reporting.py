@@ -136,9 +136,18 @@ def distinct_labels(runs, *, validation: bool = False, class_names=None) -> dict
     whose labels coincide get their run id appended (else a legend keyed by label would draw one line for two runs).
     Given ``class_names`` (the dataset in use), a run trained on other classes ends in them ("… · classes chats,
     chiens"): a model of another dataset, first in the Classifier's list, labelled a student's cat "Katzen" (QA).
+    A run whose model file is no Keras file (:func:`model_file_looks_whole`) ends in " · model file damaged": it
+    ranks last (:func:`rank_runs`), and nothing said why (QA).
     """
     return _told_apart({run.run_id: run.label(validation=validation) + _other_classes(run, class_names)
-                        for run in runs})
+                        + ("" if model_file_looks_whole(run) else " · model file damaged") for run in runs})
+
+
+def model_file_looks_whole(run) -> bool:
+    """Whether a run's ``model.keras`` is a zip archive, as every Keras file is (a look at the file's end, not a
+    load): one that is not is damaged or cut off. A run without the file at all counts as whole (the pickers that
+    need it leave such runs out)."""
+    return not run.model_path.is_file() or zipfile.is_zipfile(run.model_path)
 
 
 def _told_apart(texts: dict[str, str]) -> dict[str, str]:
@@ -188,7 +197,7 @@ def rank_runs(runs, class_names=None) -> list:
             low = -1.0
         else:
             low = wilson_interval(accuracy, images)[0] if isinstance(images, int) and images >= 1 else accuracy
-        return (zipfile.is_zipfile(run.model_path), _same_classes(run, class_names),
+        return (model_file_looks_whole(run), _same_classes(run, class_names),
                 not guesses(history, run.record.get("collapsed")), low)
 
     return sorted(runs, key=rank, reverse=True)
@@ -406,7 +415,8 @@ def tiny_note(size: tuple[int, int], input_size: tuple[int, int]) -> str | None:
     if min(size) >= TINY_SIDE:
         return None
     return (f"This picture is only {size[0]}×{size[1]} pixels: stretched to the model's {input_size[1]}×"
-            f"{input_size[0]}, it holds almost nothing to see, yet the model must answer one class or the other.")
+            f"{input_size[0]}, it gives the model very little to see, yet the model must answer one class or the "
+            "other.")
 
 
 def copy_note(path, root) -> str:
@@ -421,11 +431,11 @@ def copy_note(path, root) -> str:
     Returns:
         Markdown for a caption.
     """
-    name = _some_paths([path], root, 1)
+    name = _some_paths([path], root, 1)  # after a colon: "(" then a code span broke apart at 1280 px (QA)
     if Path(path).relative_to(root).parts[0] == "train":
-        return (f"This is a training image ({name}): the model learned from this very picture, so its verdict "
-                "shows little of how it does on photos it has never seen. Try a photo of your own.")
-    return f"This is an image of the dataset's validation folder ({name}): the model never trained on it."
+        return (f"This is a training image: the model learned from this very picture, so its verdict shows little "
+                f"of how it does on photos it has never seen. Try a photo of your own. File: {name}.")
+    return f"This is an image of the dataset's validation folder: the model never trained on it. File: {name}."
 
 
 def run_baseline_note(run) -> str | None:

@@ -833,9 +833,9 @@ def prepare_splits(data_config: DataConfig, *, download: bool = True):
         info, validation_size=data_config.validation_size, test_size=data_config.test_size,
         seed=data_config.seed, skip=check.unreadable,
     )
-    in_splits = {str(p) for name in data.SPLITS for p, _ in splits.split(name)}
-    return root, replace(splits, turned=tuple(p for p in check.turned if p in in_splits),
-                         transparent=tuple(p for p in check.transparent if p in in_splits))
+    # every one of the folder, also those of validation/ left out by small split sizes: the Data page says "N images
+    # of this folder", and its count changed with the split sizes (QA)
+    return root, replace(splits, turned=tuple(check.turned), transparent=tuple(check.transparent))
 
 
 def tensorboard_callbacks(log_dir: Path) -> list:
@@ -1410,7 +1410,9 @@ class TrainingQueue:
         if not jobs:
             return
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        entries = [{"owner": job.owner, "name": job.train_config.name, "model": job.train_config.model,
+        # a run's name as the runs table gives it (an unnamed one's start time: "model1" was not found there, QA)
+        entries = [{"owner": job.owner, "name": self.job_name(job) if job.run_id else job.train_config.name,
+                    "model": job.train_config.model,
                     "epochs": job.train_config.epochs, "seed": job.train_config.seed, "cancelled": when,
                     # all the settings, for "Queue again" (:meth:`requeue_cancelled`) and the notice's wording
                     "train_config": job.train_config.to_dict(), "data_config": job.data_config.to_dict(),

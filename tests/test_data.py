@@ -219,6 +219,9 @@ def test_transparent_images_are_found_and_trained_on_without_their_alpha(tmp_pat
     _, splits = training.prepare_splits(DataConfig(data_dir=str(root), validation_size=5, test_size=5))
     assert splits.transparent == (str(root / "train/cats/cutout.png"), str(root / "validation/dogs/clip.gif"))
     assert splits.turned == () and splits.skipped == ()
+    # also with split sizes that leave images of validation/ out: "N images of this folder" (the count changed, QA)
+    _, fewer = training.prepare_splits(DataConfig(data_dir=str(root), validation_size=2, test_size=2))
+    assert fewer.unused and fewer.transparent == splits.transparent
     # training sees the colours stored under the transparent half, the Classifier's uploads white
     seen = data.load_image(root / "train/cats/cutout.png", (30, 40))
     np.testing.assert_array_equal(seen[:, :10], 0)

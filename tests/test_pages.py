@@ -1063,16 +1063,16 @@ def test_classifier_says_which_uploads_are_images_the_model_trained_with(synthet
         (validation.name, validation.read_bytes(), "image/jpeg"), ("new.png", png(0, 99), "image/png")]).run()
     assert not at.exception
     assert [shown(c.value) for c in at.caption if c.value.startswith("This is")] == [
-        f"This is a training image (`train/cats/{trained.name}`): the model learned from this very picture, so its "
-        "verdict shows little of how it does on photos it has never seen. Try a photo of your own.",
-        f"This is an image of the dataset's validation folder (`validation/dogs/{validation.name}`): the model never "
-        "trained on it."]
+        "This is a training image: the model learned from this very picture, so its verdict shows little of how it "
+        f"does on photos it has never seen. Try a photo of your own. File: `train/cats/{trained.name}`.",
+        "This is an image of the dataset's validation folder: the model never trained on it. File: "
+        f"`validation/dogs/{validation.name}`."]
     tiny = io.BytesIO()
     Image.new("RGB", (1, 1), (200, 30, 30)).save(tiny, format="PNG")
     at.file_uploader(key="classifier_uploads").set_value([("dot.png", tiny.getvalue(), "image/png")]).run()
     assert [shown(c.value) for c in at.caption if c.value.startswith("This")] == [  # "cats · 86.2%" alone (QA)
-        "This picture is only 1×1 pixels: stretched to the model's 160×160, it holds almost nothing to see, yet the "
-        "model must answer one class or the other."]
+        "This picture is only 1×1 pixels: stretched to the model's 160×160, it gives the model very little to see, "
+        "yet the model must answer one class or the other."]
 
 
 def test_classifier_classifies_good_files_and_flags_bad_ones(synthetic_data, tmp_path):
@@ -1601,8 +1601,8 @@ def test_classifier_compares_every_models_verdict_and_keeps_the_users_choice(syn
     at.run()
     assert not at.exception and at.multiselect(key="classifier_compare").value == [one.run_id, three.run_id]
     assert any("1 of the runs you compared has been deleted" in i.value for i in at.info)
-    assert any(shown(w.value).startswith("three · model3 · final val 62.5% · test 62.5%: The run's model file "
-                                         "(model.keras) is not a Keras model file")
+    assert any(shown(w.value).startswith("three · model3 · final val 62.5% · test 62.5% · model file damaged: The "
+                                         "run's model file (model.keras) is not a Keras model file")
                and shown(w.value).endswith("Take it out of the comparison, or delete it on the Training page.")
                for w in at.warning)  # which run, as the picker names it
     assert list(at.dataframe[1].value.columns) == ["file", titles[0]] and len(at.get("image")) == 1

@@ -622,9 +622,11 @@ def test_closing_the_queue_stops_its_jobs_and_refuses_new_ones(tmp_path):
     assert (mine["model"], mine["name"], mine["epochs"], mine["seed"]) == ("model1", "", 20, 1)
     assert restarted.cancelled_for("alice") == [mine, stopped]  # a reload before reading it loses nothing
     text = cancelled_text([mine, stopped])
-    assert ", your training model1 (20 epochs, seed 0) was stopped: its run, with the curves so far and a test " \
-           "score, is in the runs table below. Also, your training model1 (20 epochs, seed 1) was still waiting in " \
-           "the queue" in text
+    # the stopped run named as the runs table names it, its start time ("model1" was not found there, QA)
+    assert stopped["name"] == restarted.store.get(running.run_id).started
+    assert f", your training “{stopped['name']}” (model1, 20 epochs, seed 0) was stopped: its run, with the curves so " \
+           "far and a test score, is in the runs table below. Also, your training model1 (20 epochs, seed 1) was " \
+           "still waiting in the queue" in text
     restarted.forget_cancelled("alice")
     assert restarted.cancelled_for("alice") == []
     [bobs] = restarted.cancelled_for("bob")
@@ -1173,6 +1175,8 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
         zipfile.ZipFile(r.model_path, "w").close()
     runs[3].model_path.write_bytes(b"damaged")
     assert [r.run_id[-6:] for r in rank_runs(runs)] == ["cccccc", "bbbbbb", "aaaaaa", "dddddd"]
+    assert distinct_labels(runs)[runs[3].run_id] == "2 Dec 10:10:13 · model4 · test 97.0% · model file damaged"
+    assert not distinct_labels(runs)[runs[2].run_id].endswith("damaged")  # why it ranks last (QA)
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
