@@ -712,7 +712,8 @@ def fine_tune_drop_note(history, start: int, *, layers_unfrozen: bool, frozen_on
     accuracy not below the last frozen epoch's, or either epoch not logged yet) or neither reason applies.
 
     Args:
-        history: :meth:`catdog.training.Progress.snapshot`'s ``history`` rows (``epoch``, ``accuracy`` in [0, 1]).
+        history: :meth:`catdog.training.Progress.snapshot`'s ``history`` rows (``epoch``, ``accuracy`` in [0, 1],
+            ``loss``: named too when it rose).
         start: the first fine-tuning epoch (1-based).
         layers_unfrozen: fine-tuning trains some of MobileNetV2's layers (not so from a layer past the last with
             weights: the note said "the newly unfrozen layers start to change" for a run that trained the head
@@ -733,6 +734,12 @@ def fine_tune_drop_note(history, start: int, *, layers_unfrozen: bool, frozen_on
                        "harder; validation images are never augmented")
     if not reasons:
         return None
+    loss = {row.get("epoch"): row.get("loss") for row in history}
+    if isinstance(was := loss.get(start - 1), float) and isinstance(now := loss.get(start), float) and now > was:
+        # the loss rising with it was left unexplained (QA: 0.37 → 0.68, "why did it nearly double?")
+        return (f"Training accuracy drops and the training loss rises where fine-tuning starts ({before:.1%} → "
+                f"{after:.1%}, loss {was:.2f} → {now:.2f}): {', and '.join(reasons)}. Both usually recover over the "
+                "next epochs.")
     return (f"Training accuracy drops where fine-tuning starts ({before:.1%} → {after:.1%}): "
             f"{', and '.join(reasons)}. It usually climbs back over the next epochs.")
 

@@ -1230,6 +1230,11 @@ def test_the_fine_tuning_note_explains_a_drop_only_where_there_is_one():
     rose = [{"epoch": 1, "accuracy": 0.86}, {"epoch": 2, "accuracy": 0.90}]  # from layer 154, the head only (QA)
     assert fine_tune_drop_note(rose, 2, layers_unfrozen=True, frozen_on_plain_images=True) is None
     assert fine_tune_drop_note(rows[:1], 2, layers_unfrozen=True, frozen_on_plain_images=True) is None  # not yet
+    # the loss rising with it is named too (QA: 0.37 → 0.68 left a student wondering)
+    losses = [{**rows[0], "loss": 0.37}, {**rows[1], "loss": 0.68}]
+    assert fine_tune_drop_note(losses, 2, layers_unfrozen=True, frozen_on_plain_images=False) == (
+        "Training accuracy drops and the training loss rises where fine-tuning starts (96.0% → 90.0%, loss 0.37 → "
+        "0.68): the newly unfrozen layers start to change. Both usually recover over the next epochs.")
 
 
 def test_accuracy_axes_always_have_a_tick_at_100_percent_in_round_steps():
