@@ -6,6 +6,7 @@ import streamlit as st
 from catdog import augment, data, ui
 from catdog.config import TrainConfig
 from catdog.images import UPLOAD_HELP, UPLOAD_TYPES, decode_image, to_model_input
+from catdog.models import default_input_size, resolve_mobilenet_weights
 
 ui.page_setup()
 st.title("Augmentation")
@@ -70,7 +71,10 @@ augmented = augment.augment_samples(
     seed=int(seed),
 )
 left, right = st.columns([1, 3])
-left.markdown(f"**Original**, resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]})")
+# model4's own size too where its weights set another (the offline file: 224, QA)
+size4 = default_input_size(resolve_mobilenet_weights())
+also = f"; model4 gets {size4}×{size4} here" if (size4, size4) != tuple(image.shape[:2]) else ""
+left.markdown(f"**Original**, resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]}{also})")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
 with right:
     st.markdown(f"**{samples} augmented version{'s' if samples > 1 else ''}** (RandomFlip '{flip_mode}', "
