@@ -259,8 +259,11 @@ def chart_points(page, key: str) -> list[int]:
 
 
 def select_option(page, scope, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox labelled ``label``."""
-    scope.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    """Pick ``option`` in the selectbox labelled ``label``: its text typed into the box, which lists the options
+    that match (a click alone sometimes left the list shut, below model4's form: QA)."""
+    box = scope.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox")
+    box.click()
+    box.press_sequentially(option)
     page.get_by_role("option", name=option, exact=True).click()
     settle(page)
 
