@@ -65,8 +65,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
         # the title in the layers' order (QA: "augmentation + preprocessing" while preprocessing runs first)
         ModelSpec("model3", "CNN + preprocessing + augmentation",
                   "model2 with the pixels first scaled from 0–255 to −1…1 (what mobilenet_v2.preprocess_input "
-                  "does): with inputs near 0, Adam's first steps change the layers' outputs only a little, so they "
-                  "do not switch off every ReLU and the network starts to learn.",
+                  "does): with inputs near 0 the first training steps change the network only a little, so its "
+                  "units (ReLUs) do not all fall silent, as they can in model1 and model2, and it starts to learn.",
                   augmentation=True, preprocessing=True, mobilenet=False),
         ModelSpec("model4", "Transfer learning (MobileNetV2)",
                   "Preprocessing and augmentation, then a frozen MobileNetV2 pretrained on ImageNet, "

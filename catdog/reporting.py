@@ -602,8 +602,9 @@ def curves_help(train_config) -> str:
         on = "with dropout and augmentation on"
     return (f"How to read the curves: training accuracy and loss are averaged over the epoch while the weights still "
             f"change, {on}; validation is measured after the epoch with {'both' if augmented else 'it'} off, so it "
-            "can lie above training. Loss is the cross-entropy of the softmax of the two logits: lower is better, "
-            "and 0.693 (ln 2) is what a 50/50 guess scores.")
+            "can lie above training. Loss measures how far the model's probabilities are from the right answers "
+            "(the cross-entropy of the softmax of its two outputs, the logits): lower is better, and 0.693 (ln 2) "
+            "is what a 50/50 guess scores.")
 
 
 #: Epochs at chance after which a running model1/model2 whose network was not seen collapsing is offered a
