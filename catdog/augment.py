@@ -91,6 +91,7 @@ def augment_samples(
     rotation_factor: float = 0.2,
     fill_mode: str = "reflect",
     seed: int | None = None,
+    scaled: bool = False,
 ) -> np.ndarray:
     """``n`` augmented versions of one image, as the models see them in training.
 
@@ -98,6 +99,9 @@ def augment_samples(
         image: (height, width, 3) array of any real dtype (cast to float32), values in [0, 255].
         n: number of versions (≥ 1).
         flip_mode, rotation_factor, fill_mode, seed: as for :func:`build_augmentation`.
+        scaled: as model3 and model4 see them: scaled to [-1, 1] by their preprocessing layer
+            (:func:`catdog.models.preprocessing_layer`) before the augmentation, and back to [0, 255] for display.
+            Only ``fill_mode="constant"`` looks different: its 0 is mid-grey there, black on model2's raw pixels.
 
     Returns:
         float32 array (n, height, width, 3), values clipped to [0, 255].
@@ -107,5 +111,10 @@ def augment_samples(
     """
     augmentation = build_augmentation(flip_mode, rotation_factor, fill_mode, seed)
     batch = np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0)
-    out = augmentation(batch, training=True)
-    return np.clip(np.asarray(out), 0, 255).astype(np.float32)
+    if scaled:
+        from catdog.models import preprocessing_layer
+
+        out = (np.asarray(augmentation(preprocessing_layer()(batch), training=True)) + 1.0) * 127.5
+    else:
+        out = np.asarray(augmentation(batch, training=True))
+    return np.clip(out, 0, 255).astype(np.float32)

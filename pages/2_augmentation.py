@@ -66,9 +66,15 @@ else:  # the dataset only now: with a wrong dataset folder, "Upload your own" ab
 if seed_problem:  # no versions of another seed than the one shown in the field
     st.error(f"{seed_problem.removesuffix('.')} (sidebar).", icon=":material/error:")  # not "…. (sidebar)"
     st.stop()
+# 'constant' fills with 0: black on model2's raw pixels, mid-grey in model3 and model4, which scale them to [-1, 1]
+# first; the preview showed model2's black only, under a caption saying the others differ (QA)
+scaled = fill_mode == "constant" and st.radio(
+    "Pixels as", ["model2 sees them (0 to 255)", "model3 and model4 see them (scaled to −1…1 first)"],
+    horizontal=True, key="aug_scaled", help="'constant' fills the corners with 0. model2 augments the raw pixels, "
+    "so 0 is black; model3 and model4 scale the pixels to −1…1 first, so 0 is mid-grey.").startswith("model3")
 augmented = augment.augment_samples(
     image, samples, flip_mode=flip_mode, rotation_factor=rotation, fill_mode=fill_mode,
-    seed=int(seed),
+    seed=int(seed), scaled=scaled,
 )
 left, right = st.columns([1, 3])
 # model4's own size too where its weights set another (the offline file: 224, QA)
@@ -84,6 +90,3 @@ with right:
     st.button("Regenerate", icon=":material/casino:", help="Draw new versions: the next seed.",
               on_click=lambda: state.update(aug_seed=(state["aug_seed"] + 1) % 2**31))
     ui.image_grid([ui.as_display(a) for a in augmented], [f"#{i + 1}" for i in range(samples)], columns=4)
-    if fill_mode == "constant":  # the layer fills with 0, which is black only on model2's raw pixels (QA)
-        st.caption("'constant' fills the corners with 0: black here and in model2, which augments raw [0, 255] "
-                   "pixels, but mid-grey in model3 and model4, which augment after rescaling them to [-1, 1].")

@@ -41,6 +41,19 @@ def test_flips_and_rotations_are_drawn_independently():
     assert len(combos) == 4 and min(combos.values()) >= 5, combos
 
 
+def test_the_preview_as_model3_and_model4_see_it_differs_only_in_constant_fill():
+    white = np.full((32, 32, 3), 255.0, "float32")
+    raw, scaled = (augment_samples(white, 4, rotation_factor=0.5, fill_mode="constant", seed=3, scaled=s)
+                   for s in (False, True))
+    # the corners turned in: 0 on raw pixels (black), 0 of [-1, 1] in model3 and model4 (mid-grey, QA)
+    assert raw.min() == 0.0 and scaled.min() == pytest.approx(127.5)
+    np.testing.assert_allclose(raw == 255.0, scaled == 255.0)  # the same turns
+    for fill in ("reflect", "nearest", "wrap"):  # the other fills only move pixels: the same either way
+        np.testing.assert_allclose(augment_samples(image(), 2, rotation_factor=0.3, fill_mode=fill, seed=1),
+                                   augment_samples(image(), 2, rotation_factor=0.3, fill_mode=fill, seed=1,
+                                                   scaled=True), atol=1e-3)
+
+
 def test_no_flip_no_rotation_is_identity():
     out = augment_samples(image(), 2, flip_mode="none", rotation_factor=0.0)
     np.testing.assert_allclose(out, np.repeat(image()[None], 2, axis=0))

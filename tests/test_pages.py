@@ -267,6 +267,14 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     assert any(m.value.startswith("**1 augmented version** (") for m in at.markdown)  # not "1 … versions" (QA)
 
 
+def test_augmentation_with_constant_fill_shows_what_model3_and_model4_see_too(synthetic_data):
+    at = open_page(PAGES[1], synthetic_data)
+    assert all(r.key != "aug_scaled" for r in at.radio)  # other fills look alike in every model
+    at.selectbox(key="aug_fill").set_value("constant").run()
+    at.radio(key="aug_scaled").set_value("model3 and model4 see them (scaled to −1…1 first)").run()
+    assert not at.exception and len(at.get("image")) == 9  # the original and 8 versions, with mid-grey corners
+
+
 def test_augmentation_names_model4s_own_input_size(synthetic_data, monkeypatch, tmp_path):
     def original() -> str:
         at = open_page(PAGES[1], synthetic_data)
