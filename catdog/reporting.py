@@ -87,9 +87,9 @@ def run_rows(runs) -> list[dict]:
     return rows
 
 
-def model_text(model: str, config: dict, *, fine_tuned: bool) -> str:
-    """A model with model4's training mode, as the runs table names it: ``"model4 (fast ×3, FT 10)"``,
-    ``"model1"``.
+def model_mode(model: str, config: dict, *, fine_tuned: bool) -> str:
+    """model4's training mode, as the runs table names it in brackets after the model: ``"fast ×3, FT 10"``;
+    ``""`` for a model trained end to end without fine-tuning (model1 … model3, say).
 
     Args:
         model: the registry name.
@@ -100,8 +100,14 @@ def model_text(model: str, config: dict, *, fine_tuned: bool) -> str:
     # K augmented views in fast mode: a 3-view and a 1-view fine-tuned run both read "model4 (fast, FT 10)" (QA)
     views = config.get("views") if isinstance(config.get("views"), int) and config.get("views") > 1 else None
     fast = f"fast ×{views}" if views else "fast"
-    mode = ", ".join([*([fast] if config.get("fast") and model == "model4" else []),
+    return ", ".join([*([fast] if config.get("fast") and model == "model4" else []),
                       *([f"FT {config.get('fine_tune_epochs')}"] if fine_tuned else [])])
+
+
+def model_text(model: str, config: dict, *, fine_tuned: bool) -> str:
+    """A model with its training mode (:func:`model_mode`), as the runs table names it: ``"model4 (fast ×3, FT
+    10)"``, ``"model1"``."""
+    mode = model_mode(model, config, fine_tuned=fine_tuned)
     return f"{model} ({mode})" if mode else model
 
 
@@ -882,10 +888,10 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
     when = "; ".join(dict.fromkeys(f"{m.day} {m:%b %H:%M}" for m in sorted(moments)))  # not one minute twice (QA)
 
     def one(entry) -> str:
-        epochs, config = entry.get("epochs"), entry.get("train_config")
-        model = entry.get("model")
-        if isinstance(config, dict):  # model4's mode too (recorded since 5 Dec 2026)
-            model = model_text(model, config, fine_tuned=bool(config.get("fine_tune_epochs")))
+        epochs, config, model = entry.get("epochs"), entry.get("train_config"), entry.get("model")
+        # model4's mode too (recorded since 5 Dec 2026)
+        mode = model_mode(model, config, fine_tuned=bool(config.get("fine_tune_epochs"))) \
+            if isinstance(config, dict) else ""
         settings = f"{epochs} epoch{'' if epochs == 1 else 's'}, seed {entry.get('seed')}"
         data_config = entry.get("data_config") if isinstance(entry.get("data_config"), dict) else {}
         size = data_config.get("image_size")
@@ -894,9 +900,8 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
         if data_config.get("batch_size") not in (None, DataConfig.batch_size):  # the split: the sidebar's, said there
             settings += f", batch size {data_config['batch_size']}"
         if entry.get("name"):
-            return f"“{entry['name']}” ({model}, {settings})"
-        model, _, mode = model.removesuffix(")").partition(" (")  # "model4 (fast ×2, FT 1; 2 epochs, …)" (QA)
-        return f"{model} ({mode}; {settings})" if mode else f"{model} ({settings})"
+            return f"“{entry['name']}” ({f'{model} ({mode})' if mode else model}, {settings})"
+        return f"{model} ({mode}; {settings})" if mode else f"{model} ({settings})"  # not ") (" (QA)
 
     stopped = [entry for entry in entries if entry.get("run_id")]
     waiting = [entry for entry in entries if not entry.get("run_id")]
