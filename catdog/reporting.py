@@ -707,8 +707,8 @@ _OVERFITTING_ADVICE = {
               "same images",
     "model2": "model4 starts from MobileNetV2's features, learned on over a million ImageNet photos, and trains only "
               "its small head on these 2,000",
-    "model4": "fewer epochs, or the best-validation checkpoint, scored below as what early stopping with "
-              "restore_best_weights=True would have kept",
+    "model4": "fewer epochs, or the best-validation checkpoint: the model as it was after its best epoch, what "
+              "early stopping would have kept, scored below",
 }
 _OVERFITTING_ADVICE["model3"] = _OVERFITTING_ADVICE["model2"]
 

@@ -1193,7 +1193,7 @@ def _train_run(train_config, data_config, *, store, progress, stop, on_run_creat
             compile_model(model, train_config.learning_rate * train_config.fine_tune_lr_factor, steps)
             store.update(run, parameters=parameter_counts(model))  # the unfrozen layers' too, not the head's (QA)
             progress.set(message=f"fine-tuning MobileNetV2 from layer {train_config.fine_tune_at}" + (
-                f"; each batch as {steps} micro-batches (gradient accumulation)" if steps > 1 else ""))
+                f"; each batch in {steps} pieces (gradient accumulation)" if steps > 1 else ""))
             best_so_far = max(row.get("val_accuracy", 0.0) for row in history)
             train_ds, val_ds = image_datasets()
             train_ds = data.split_batches(train_ds, steps, examples=len(splits.train),

@@ -217,9 +217,9 @@ if spec.mobilenet:
             disabled=not options["fine_tune_epochs"],
             # the measurements behind "auto" are in fine_tune_accumulation's docstring and the README (QA: the
             # help was "full of GB and benchmark figures")
-            help="Fine-tuning runs each batch as this many smaller pieces (micro-batches) and updates the weights "
-                 "once per batch from their mean gradient (gradient accumulation): the same updates as whole "
-                 "batches, with less memory. 1 = whole batches. Auto: 4 above 160×160, where whole batches "
+            help="Fine-tuning can run each batch through the network in this many smaller pieces, average "
+                 "their gradients and update the weights once per batch (gradient accumulation): the same updates "
+                 "as whole batches, with less memory. 1 = whole batches. Auto: 4 above 160×160, where whole batches "
                  "need the most memory, else 1.")
 
 train_config = TrainConfig(model=choice, epochs=int(epochs), learning_rate=float(learning_rate), seed=int(seed),
@@ -266,7 +266,8 @@ with st.expander(f"Layers of {choice}", key="layers_expander"):
         tuned = _fine_tuning_counts(side, options["fine_tune_at"])
         st.caption(f"While it fine-tunes, MobileNetV2's layers from {options['fine_tune_at']} on train too: "
                    f"{tuned['trainable']:,} trainable parameters, {tuned['non_trainable']:,} non-trainable "
-                   "(BatchNormalization layers stay frozen, with their running statistics)."
+                   "(the BatchNormalization layers stay frozen: they keep the image statistics they learned on "
+                   "ImageNet)."
                    if tuned["trainable"] > counts["trainable"] else  # from 152 on: none that trains (QA)
                    f"MobileNetV2's layers from {options['fine_tune_at']} on hold no weights that fine-tuning trains "
                    "(BatchNormalization stays frozen): it would train the head only, as the frozen epochs do.")
@@ -461,12 +462,12 @@ def live_job():
                  help=f"The final model on the {job.result['images']} held-out test images, never seen in training.")
         if job.result_best and job.result_best == {**job.result, "epoch": len(history)}:  # one model: said once (QA)
             b.caption(f"The last epoch ({len(history)}) had the best validation accuracy, so the best epoch's "
-                      "checkpoint (best.keras, what early stopping with restore_best_weights=True would have kept) "
+                      "checkpoint (best.keras: what stopping at the best epoch, early stopping, would have kept) "
                       "is this same model.")
         elif job.result_best:
             b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
-                     help="The checkpoint of the epoch with the best validation accuracy (best.keras): what early "
-                          "stopping with restore_best_weights=True would have kept.")
+                     help="The model as it was after the epoch with the best validation accuracy (best.keras): "
+                          "what stopping there, early stopping, would have kept.")
         with contextlib.suppress(CatdogError):  # the run deleted meanwhile
             if note := reporting.run_baseline_note(jobs.store.get(job.run_id)):  # model2's 51.0% read as learning
                 st.info(note, icon=":material/school:")

@@ -338,7 +338,7 @@ def test_fine_tuning_continues_the_epochs_and_unfreezes_the_top(data_config, cac
     # The page counts batches, not micro-batch steps, and says what fine-tuning does.
     snap = progress.snapshot()
     assert snap["batches"] == math.ceil(sum(record["counts"]["train"].values()) / data_config.batch_size)
-    assert any("epoch 2/2 · fine-tuning MobileNetV2 from layer 100; each batch as 4 micro-batches" in line
+    assert any("epoch 2/2 · fine-tuning MobileNetV2 from layer 100; each batch in 4 pieces" in line
                for line in shown)
     # what the wait after the last epoch is, and then only "done": the fine-tuning line went with the training
     assert f"testing · epoch 2/2 · scoring the {record['test']['images']} test images" in shown

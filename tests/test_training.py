@@ -835,7 +835,7 @@ def test_reporting_helpers():
     assert phase_text({"phase": "preparing data", "epoch": 0, "epochs": 2}) == "preparing data"  # no "epoch 0/2"
     last = {**done, "epoch": 4, "batch": 10, "batches_ended": 10, "last_batch_ended": 120.0}  # validating epoch 4
     assert progress_text(last, now=121.0) == "training · epoch 4/4 · validating…"  # not "about 0 s left" (QA)
-    tuning_line = {**done, "message": "fine-tuning MobileNetV2 from layer 100; each batch as 4 micro-batches"}
+    tuning_line = {**done, "message": "fine-tuning MobileNetV2 from layer 100; each batch in 4 pieces"}
     assert progress_text(tuning_line, now=110.0, short=True) == (
         "training · epoch 2/4 · fine-tuning MobileNetV2 from layer 100 · about 1 min 15 s left")
     assert fraction_done(extracting) == pytest.approx(0.25) and eta_seconds(extracting, now=110.0) == pytest.approx(
