@@ -11,10 +11,13 @@ import numpy as np
 
 #: ``RandomFlip`` modes; ``"none"`` leaves the flip layer out.
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical", "none")
-#: What each of :data:`FLIP_MODES` does (Keras's ``RandomFlip``: each direction with probability 1/2), for help texts.
-FLIP_HELP = ("horizontal: mirror left-right half the time; vertical: upside down half the time; "
-             "horizontal_and_vertical: each of the two, independently; none: no flips. Pets are seldom "
-             "photographed upside down, so the course flips horizontally only.")
+#: What each of :data:`FLIP_MODES` does, for help texts. Keras 3's ``RandomFlip`` draws one coin per image:
+#: "horizontal_and_vertical" flips an image both ways at once (a 180° turn) or not at all, never one way only
+#: (Keras 3.15.1: 191 unchanged, 209 turned of 400; the help said "each of the two, independently", QA).
+FLIP_HELP = ("horizontal: mirror left–right, half the images; vertical: mirror top–bottom, half the images; "
+             "horizontal_and_vertical: half the images mirrored both ways at once (the same as a 180° turn), the "
+             "others unchanged; none: no flips. Pets are seldom photographed upside down, so horizontal is the "
+             "usual choice (the course's default).")
 
 #: The rotation factor's help text (Keras's ``RandomRotation(factor)``).
 ROTATION_HELP = "Fraction of a full turn: each rotation is drawn from ± factor × 360° (the course: 0.2 → ±72°)."

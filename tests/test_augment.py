@@ -20,6 +20,15 @@ def test_changes_pixels_only_in_training():
     assert not np.allclose(np.asarray(layer(batch, training=True)), batch)
 
 
+def test_horizontal_and_vertical_turns_half_the_images_180_degrees_as_the_help_says():
+    # FLIP_HELP said "each of the two, independently"; Keras 3 draws one coin for both flips (QA)
+    original = image()
+    out = augment_samples(original, 64, flip_mode="horizontal_and_vertical", rotation_factor=0.0, seed=3)
+    kinds = Counter("same" if np.array_equal(v, original) else "180°" if np.array_equal(v, original[::-1, ::-1])
+                    else "one way" for v in out)
+    assert kinds["one way"] == 0 and kinds["same"] > 10 and kinds["180°"] > 10
+
+
 def test_samples_are_seeded_and_varied():
     a = augment_samples(image(), 4, rotation_factor=0.25, seed=5)
     b = augment_samples(image(), 4, rotation_factor=0.25, seed=5)
