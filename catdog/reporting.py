@@ -76,7 +76,7 @@ def run_rows(runs) -> list[dict]:
             "params": params.get("total"),
             "status": status,
             "test accuracy (best epoch)": run.test_best_accuracy,
-            "test 95% interval": _interval_text(record.get("test")),
+            "test 95% interval": interval_text(record.get("test")),
             "training seed": config.get("seed"),  # not the split seed (QA: two "seed"s)
             # a teacher's own 10 test images scored "100.0%" among the course's runs without a word (QA 14)
             "dataset": dataset_text(record.get("data_config"), run.class_names),
@@ -245,7 +245,13 @@ def verdict_titles(runs) -> dict[str, str]:
     return {rid: f"{title} · {rid}" if seen[title] > 1 else title for rid, title in titles.items()}
 
 
-def _interval_text(test: dict | None) -> str | None:
+def interval_text(test: dict | None) -> str | None:
+    """A test score's 95 % interval (:func:`wilson_interval`) as text, e.g. ``"93.0%–98.3%"`` for 96.5 % of 200
+    images; ``None`` without a score, a count or with values out of range.
+
+    Args:
+        test: ``run.json``'s ``test`` or ``test_best`` record (``accuracy`` in [0, 1], ``images``).
+    """
     if not test or test.get("accuracy") is None or not test.get("images"):
         return None
     try:
@@ -586,6 +592,23 @@ def guesses(history, collapsed: dict | None = None) -> bool:
     return stuck_at_chance(history) or bool(collapsed)
 
 
+def live_fine_tune_start(train_config, epochs_logged: int, finished: bool) -> int | None:
+    """Where the live curves mark the start of fine-tuning: the first fine-tuning epoch (1-based,
+    ``train_config.epochs + 1``) for a model4 run set to fine-tune, drawn ahead while it trains; ``None`` for other
+    runs, and for a run that ended (stopped, failed) before any fine-tuning epoch was logged (a stopped frozen phase
+    kept a "fine-tuning starts" line over fine-tuning that never happened, QA).
+
+    Args:
+        train_config: the job's :class:`catdog.config.TrainConfig`.
+        epochs_logged: rows of its history so far.
+        finished: the job has ended.
+    """
+    if train_config.model != "model4" or not train_config.fine_tune_epochs:
+        return None
+    start = train_config.epochs + 1
+    return None if finished and epochs_logged < start else start
+
+
 #: How to read the Training page's curves.  ln 2 ≈ 0.693 is the cross-entropy of the answer (½, ½).  Keras reports
 #: an epoch's training metrics as the running mean over its batches (``model.fit`` logs), with dropout and
 #: augmentation active; ``val_*`` come from ``model.evaluate`` after the epoch, in inference mode.
@@ -704,7 +727,7 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
 OVERFITTING_GAP = 0.10
 _OVERFITTING_ADVICE = {
     "model1": "model2 adds random flips and rotations (the Augmentation page), so that no epoch shows it quite the "
-              "same images",
+              "same images; on raw 0–255 pixels it learns slowly, so try model3, which also scales them to −1…1",
     "model2": "model4 starts from MobileNetV2's features, learned on over a million ImageNet photos, and trains only "
               "its small head on these 2,000",
     "model4": "fewer epochs, or the best-validation checkpoint: the model as it was after its best epoch, what "

@@ -56,7 +56,8 @@ with st.expander("How the validation and test splits are made", expanded=True):
 - **Labels**: {', '.join(f"{name} = {i}" for i, name in enumerate(splits.class_names))} (the class folders in
   alphabetical order, as Keras's `image_dataset_from_directory` numbers them). Every image is resized to
   {config.image_size[1]}×{config.image_size[0]} without keeping its shape (as that function does), with pixel
-  values from 0 to 255.
+  values from 0 to 255; model4 can take 224×224 instead, the size its offline weights file was trained at
+  (Training page).
 """
     )
 

@@ -184,7 +184,8 @@ if spec.mobilenet:
             disabled=not options["fast"],
             help="K: features are cached for the image itself plus K − 1 versions through the augmentation layers "
                  "above; each epoch uses one of them per image. 1 = no augmentation. Each extra view costs one "
-                 "more MobileNetV2 pass over the 2,000 training images (≈ 20 s at 160×160, ≈ 40 s at 224 here).")
+                 "more MobileNetV2 pass over the 2,000 training images (here ≈ 10–25 s at 160×160, "
+                 "≈ 20–45 s at 224).")
         problems.append(problem if options["fast"] else None)
         if options["fast"] and options["views"] == 1:
             b.caption("1 view: the head trains on the images as they are, without augmentation "
@@ -439,7 +440,7 @@ def live_job():
                       on_click=_retry_with_next_seed, args=(job,))
     if history:
         a, b = st.columns(2)
-        marker = cfg.epochs + 1 if cfg.model == "model4" and cfg.fine_tune_epochs else None
+        marker = reporting.live_fine_tune_start(cfg, len(history), job.finished)
         a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy",
                        config=ui.PLOTLY_CONFIG)
         b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss",
@@ -459,7 +460,9 @@ def live_job():
     if job.result:
         a, b = st.columns(2)
         a.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
-                 help=f"The final model on the {job.result['images']} held-out test images, never seen in training.")
+                 help=f"The final model on the {job.result['images']} held-out test images, never seen in training. "
+                      f"95% interval (Wilson): {reporting.interval_text(job.result)}: the accuracies consistent "
+                      "with this score on this many images.")
         if job.result_best and job.result_best == {**job.result, "epoch": len(history)}:  # one model: said once (QA)
             b.caption(f"The last epoch ({len(history)}) had the best validation accuracy, so the best epoch's "
                       "checkpoint (best.keras: what stopping at the best epoch, early stopping, would have kept) "

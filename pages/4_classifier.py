@@ -114,7 +114,8 @@ with classify_tab:
     files = ui.distinct_names(files)  # two "IMG_0001.jpg" from two folders gave rows no one could tell apart (QA)
     show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam", persist_state="session",
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most: "
-                             "red most, then yellow, blue little or not at all. Its map is as coarse as the last "
+                             "red most, then yellow and green, cyan and blue little or not at all. Its map is as "
+                             "coarse as the last "
                              "convolution layer's grid (model4: 5×5 at 160 px, 7×7 at 224), hence the blobs. Each "
                              "map is scaled to its own strongest region, so even a blank picture usually gets red "
                              "somewhere: red marks what raised the answer's score most, not that it found a cat "

@@ -1324,3 +1324,15 @@ def test_a_job_told_to_stop_says_what_it_does_next():
     assert stopping_text({"phase": "training"}) == stopping_text({"phase": "extracting features"}) \
         == "stopping after the current batch"
     assert stopping_text({"phase": "testing"}) == "stopping"  # the test split is scored to its end (review)
+
+
+def test_the_live_fine_tuning_marker_goes_once_a_run_ends_before_fine_tuning():
+    from catdog.reporting import live_fine_tune_start
+
+    tuned = TrainConfig(model="model4", epochs=3, fast=True, fine_tune_epochs=2)
+    assert live_fine_tune_start(tuned, 1, finished=False) == 4  # drawn ahead while it trains
+    assert live_fine_tune_start(tuned, 5, finished=True) == 4
+    assert live_fine_tune_start(tuned, 4, finished=True) == 4  # stopped in the first fine-tuning epoch
+    assert live_fine_tune_start(tuned, 3, finished=True) is None  # stopped at the end of the frozen phase (QA)
+    assert live_fine_tune_start(TrainConfig(model="model4", epochs=3), 3, finished=False) is None
+    assert live_fine_tune_start(TrainConfig(model="model1", epochs=3, fine_tune_epochs=2), 1, False) is None
