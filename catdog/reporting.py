@@ -592,6 +592,17 @@ def guesses(history, collapsed: dict | None = None) -> bool:
     return stuck_at_chance(history) or bool(collapsed)
 
 
+def augmentation_idle_note(model: str, fast: bool, views, fine_tune_epochs) -> str | None:
+    """Under the Training page's augmentation settings: that they do not act in the run set up, a model4 in fast mode
+    with 1 view and no fine-tuning (the page's default), whose head trains on the images as they are; else ``None``
+    (model4's description names augmentation, QA). ``views`` and ``fine_tune_epochs`` may be ``None`` (an emptied
+    field: no note)."""
+    if model != "model4" or not fast or views != 1 or fine_tune_epochs != 0:
+        return None
+    return ("In fast mode with 1 view and no fine-tuning (below), model4's head trains on the images as they are: "
+            "these settings do not act. More views, or fine-tuning epochs, bring augmentation in.")
+
+
 def live_fine_tune_start(train_config, epochs_logged: int, finished: bool) -> int | None:
     """Where the live curves mark the start of fine-tuning: the first fine-tuning epoch (1-based,
     ``train_config.epochs + 1``) for a model4 run set to fine-tune, drawn ahead while it trains; ``None`` for other

@@ -139,6 +139,10 @@ if spec.augmentation:
                                            help=augment.FILL_HELP)
         st.caption("The Augmentation page previews these layers; its settings there are its own, with the same "
                    "defaults.")
+        if idle := reporting.augmentation_idle_note(choice, st.session_state.get("train_fast"),
+                                                    st.session_state.get("train_views"),
+                                                    st.session_state.get("train_ft")):
+            st.caption(idle)
 if spec.mobilenet:
     with st.expander("MobileNetV2 (model4)", expanded=True, key="mobilenet_expander"):
         st.text_input(

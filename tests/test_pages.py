@@ -792,6 +792,10 @@ def test_training_page_starts_model4_at_the_course_size_with_keras_weights(synth
     monkeypatch.delenv("CATDOG_MOBILENET_WEIGHTS", raising=False)
     at = open_page(PAGES[2], synthetic_data, train_model="model4")
     assert at.selectbox(key="train_image_size").value == 160 and not at.exception
+    # fast mode with 1 view and no fine-tuning, the default: the augmentation settings say they do not act (QA)
+    assert "these settings do not act" in texts(at)
+    at.number_input(key="train_views").set_value(2).run()
+    assert "these settings do not act" not in texts(at)
 
 
 def test_training_page_can_choose_keras_download_on_an_offline_configured_server(synthetic_data, tmp_path,

@@ -1336,3 +1336,12 @@ def test_the_live_fine_tuning_marker_goes_once_a_run_ends_before_fine_tuning():
     assert live_fine_tune_start(tuned, 3, finished=True) is None  # stopped at the end of the frozen phase (QA)
     assert live_fine_tune_start(TrainConfig(model="model4", epochs=3), 3, finished=False) is None
     assert live_fine_tune_start(TrainConfig(model="model1", epochs=3, fine_tune_epochs=2), 1, False) is None
+
+
+def test_the_augmentation_settings_say_when_they_do_not_act():
+    from catdog.reporting import augmentation_idle_note
+
+    assert "do not act" in augmentation_idle_note("model4", True, 1, 0)  # the page's model4 default (QA)
+    for args in (("model4", True, 2, 0), ("model4", True, 1, 2), ("model4", False, 1, 0), ("model2", True, 1, 0),
+                 ("model4", True, None, 0)):
+        assert augmentation_idle_note(*args) is None
