@@ -107,6 +107,26 @@ def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
                                  f"{first:.3g}, off the top</sup>")
 
 
+def loss_outliers(values: Sequence[float | None]) -> tuple[float, int] | None:
+    """Where a comparison's loss axis should end when a few losses dwarf the others: ``(top, points left off)``,
+    ``top`` the largest of the finite ``values`` at most :data:`FIRST_LOSS_OUTLIER` × the larger of their median
+    and ln 2 (the loss of a 50/50 answer); ``None`` when none is over that.
+
+    A run stopped after its first batch still has its partial epoch validated, at a validation loss of 1,126
+    (model2) or 14,689 (model1's retry) on raw pixels, which drew every other run of the comparison as a flat line
+    on 0 (QA). ln 2 keeps the floor at ≈ 6.9, so that model1's and model2's losses (0.6–3 on the course data) stay
+    on a chart beside model4's (0.03–0.1), whatever the mix of runs makes the median.
+    """
+    finite = sorted(v for v in values if v is not None and math.isfinite(v))
+    if not finite:
+        return None
+    limit = FIRST_LOSS_OUTLIER * max(finite[len(finite) // 2], math.log(2))
+    kept = [v for v in finite if v <= limit]
+    if not kept or len(kept) == len(finite):
+        return None
+    return kept[-1], len(finite) - len(kept)
+
+
 def _accuracy_axis(fig, values: Sequence[float | None], **where) -> None:
     """Set an accuracy y axis in percent from a round tick below the lowest of ``values`` to 100 %, as the
     TensorFlow tutorials plot accuracy (``plt.ylim([min(plt.ylim()), 1])``): a fixed 0–100 % axis drew model4's
@@ -303,6 +323,13 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
             _accuracy_axis(fig, [row.get(metric) for history in curves.values() for row in history], row=1, col=col)
         elif "loss" in metric:  # from 0: a stuck run's 0.693178 → 0.693172 was drawn as a steep fall (QA)
             fig.update_yaxes(rangemode="tozero", exponentformat="power", row=1, col=col)  # not "5μ" (QA 14)
+            values = [row.get(metric) for history in curves.values() for row in history]
+            if (cut := loss_outliers(values)) is not None:
+                top, off = cut
+                fig.update_yaxes(range=[0, 1.15 * top], row=1, col=col)
+                title = fig.layout.annotations[col - 1]
+                title.text = (f"{title.text}<br><sup>{off} point{'s' if off > 1 else ''} off the top (up to "
+                              f"{max(v for v in values if v is not None and math.isfinite(v)):.3g})</sup>")
         fig.update_xaxes(title_text="epoch", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
                          range=_epoch_range([row["epoch"] for history in curves.values() for row in history]),
                          row=1, col=col)

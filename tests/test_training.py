@@ -1345,3 +1345,17 @@ def test_the_augmentation_settings_say_when_they_do_not_act():
     for args in (("model4", True, 2, 0), ("model4", True, 1, 2), ("model4", False, 1, 0), ("model2", True, 1, 0),
                  ("model4", True, None, 0)):
         assert augmentation_idle_note(*args) is None
+
+
+def test_a_comparisons_loss_chart_leaves_a_stopped_runs_huge_loss_off_the_top():
+    from catdog.charts import compare_figure, loss_outliers
+
+    model4 = [{"epoch": e, "val_loss": 0.05, "val_accuracy": 0.98} for e in range(1, 21)]
+    model1 = [{"epoch": e, "val_loss": 0.69 + e / 10, "val_accuracy": 0.55} for e in range(1, 21)]
+    stopped = [{"epoch": 1, "val_loss": 14689.0, "val_accuracy": 0.5}]  # model1 stopped after batch 1 (QA)
+    figure = compare_figure({"a · model4": model4, "b · model1": model1, "c · model1": stopped})
+    assert tuple(figure.layout.yaxis2.range) == (0, pytest.approx(1.15 * 2.69))
+    assert figure.layout.annotations[1].text == "validation loss<br><sup>1 point off the top (up to 1.47e+04)</sup>"
+    assert compare_figure({"a · model4": model4, "b · model1": model1[:1]}).layout.yaxis2.range is None  # both kept
+    assert loss_outliers([0.05] * 40 + [0.69]) is None and loss_outliers([]) is None
+    assert loss_outliers([1126.0]) is None  # a run alone: all of it drawn
