@@ -127,6 +127,16 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
 LABEL_NAME_MAX = 34
 
 
+def run_started(run_id: str) -> str:
+    """When the run ``run_id`` started, e.g. "2 Dec 11:55:17", from the run id's local time stamp
+    (``20261202-115517-model1-1c9585``); the id itself where that does not parse."""
+    try:
+        started = datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        return run_id
+    return f"{started.day} {started:%b %H:%M:%S}"
+
+
 @dataclass
 class RunInfo:
     """A run as listed by the store.
@@ -153,13 +163,8 @@ class RunInfo:
 
     @property
     def started(self) -> str:
-        """When the run started, e.g. "2 Dec 11:55:17" (from the run id's local time stamp; the id itself where
-        that does not parse)."""
-        try:
-            started = datetime.strptime(self.run_id[:15], "%Y%m%d-%H%M%S")
-        except ValueError:
-            return self.run_id
-        return f"{started.day} {started:%b %H:%M:%S}"
+        """When the run started, e.g. "2 Dec 11:55:17" (:func:`run_started`)."""
+        return run_started(self.run_id)
 
     @property
     def model(self) -> str:
@@ -1586,6 +1591,8 @@ class TrainingQueue:
             with contextlib.suppress(CatdogError):
                 run = self.store.get(job.run_id)
                 name, given = run.name, bool(run.record.get("name"))
+            if not name:  # its run deleted since: named by its start time still (QA)
+                name, given = run_started(job.run_id), False
         if not name:
             return job.train_config.model
         return name if given or not with_model else f"{name} · {job.train_config.model}"

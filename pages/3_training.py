@@ -397,6 +397,11 @@ with train_row:
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
+    followed = jobs.get(state.get("job_id"))
+    if followed is not None and jobs.run_deleted(followed):
+        # another tab or browser deleted it: the view went on to another job without a word (QA)
+        st.info(f"The run “{ui.short_name(jobs.job_name(followed, with_model=True), 60)}” you were following has "
+                "been deleted (Rename or delete a run, in another tab or browser).", icon=":material/info:")
     job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
@@ -623,6 +628,8 @@ def _manage(action: str) -> None:
             state["delete_popover"] = False  # closed, also on an error: it stayed open and empty, or over it (QA)
             jobs.store.delete(run.run_id)
             state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
+            if (followed := jobs.get(state.get("job_id"))) is not None and followed.run_id == run.run_id:
+                state["job_id"] = None  # deleted here: not "… you were following has been deleted" below
             st.toast(f"Deleted “{ui.short_name(run.name)}”.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)

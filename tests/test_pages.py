@@ -378,6 +378,8 @@ def test_training_page_trains_and_shows_curves_and_test_accuracy(synthetic_data,
     at.run()
     assert not at.exception and "Test accuracy" not in texts(at)
     assert "Nothing is training on this server now" in texts(at)
+    # deleted in another tab: said, not silently swapped for another job's view (QA)
+    assert re.search(r"The run “\d+ \w+ [\d:]+ · model1” you were following has been deleted", texts(at))
 
 
 def test_training_page_offers_the_next_seed_as_soon_as_model1_collapses(synthetic_data, tmp_path, monkeypatch):
