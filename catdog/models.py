@@ -17,6 +17,7 @@ file is the whole pipeline.  Layer choices follow the course
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import zipfile
@@ -87,6 +88,8 @@ MOBILENET_LAYERS = 154
 MOBILENET_INPUT_SIZES: tuple[int, ...] = (160, 224)
 
 _WEIGHTS_NAME = re.compile(r"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_[0-9.]+_(\d+)(_no_top)?\.h5$")
+#: The width multiplier (alpha) in such a name.
+_WEIGHTS_ALPHA = re.compile(r"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_([0-9.]+)_\d+")
 
 
 def weights_image_size(weights: str | None) -> int | None:
@@ -167,9 +170,10 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 def weights_file_problem(weights: str) -> str | None:
     """What is wrong with a MobileNetV2 weights path, in a sentence for the user, or ``None`` if nothing shows.
 
-    Cheap checks only (no weights are read): the path exists, is a file, not a folder, and starts with
-    :data:`HDF5_SIGNATURE`.  Whether the file holds MobileNetV2's weights is only known once it is
-    loaded (:func:`build_mobilenet_base`).  ``"imagenet"`` (Keras's download) is not checked.
+    Cheap checks only (no weights are read): the path exists, is a file, not a folder, starts with
+    :data:`HDF5_SIGNATURE`, and its layout is that of MobileNetV2 at alpha 1.0 without its top
+    (:func:`_weights_layout_problem`).  Whether every weight fits is only known once it is loaded
+    (:func:`build_mobilenet_base`).  ``"imagenet"`` (Keras's download) is not checked.
     """
     if weights == "imagenet":
         return None
@@ -189,6 +193,49 @@ def weights_file_problem(weights: str) -> str | None:
     if signature != HDF5_SIGNATURE:
         return (f"'{path}' is not a Keras weights file (.h5, HDF5). Give the path of a file such as "
                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5.")
+    stat = path.stat()
+    return _weights_layout_problem(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+#: The first convolution's kernel in Keras's MobileNetV2 weights files of alpha 1.0 (3×3, RGB in, 32 filters;
+#: ``_make_divisible(32 * alpha, 8)`` in ``keras/src/applications/mobilenet_v2.py``): 16 filters in the 0.35 and
+#: 0.5 files, 24 in 0.75, 40 and 48 in 1.3 and 1.4.
+FIRST_KERNEL_SHAPE = (3, 3, 3, 32)
+
+
+@functools.lru_cache(maxsize=32)
+def _weights_layout_problem(path: str, size: int, mtime_ns: int) -> str | None:
+    """What the layout of an HDF5 file shows wrong for model4's MobileNetV2 (alpha 1.0, no top), read with h5py
+    without loading any weights (a few ms; cached per path, size and modification time), or ``None``.
+
+    Keras's weight files (``model.save_weights`` in the legacy HDF5 layout, as Keras publishes MobileNetV2's) list
+    their layers in the root's ``layer_names``; the first convolution ``Conv1`` holds a kernel of
+    :data:`FIRST_KERNEL_SHAPE`, and a file "with top" ends in the ImageNet classifier ``Logits``. Before, the
+    0.35-wide file passed every check here, and training failed only after Train with Keras's "Shape mismatch in
+    layer #0 (named Conv1)…" (QA).
+    """
+    import h5py
+
+    name = Path(path).name
+    the_file = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    try:
+        with h5py.File(path, "r") as f:
+            layers = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs.get("layer_names", [])]
+            kernels = []
+            if "Conv1" in layers and "Conv1" in f:
+                f["Conv1"].visititems(lambda key, obj: kernels.append(obj.shape) if "kernel" in key else None)
+    except Exception as err:  # a damaged HDF5 file
+        return f"'{name}' cannot be read as a Keras weights file ({err})."
+    if "Conv1" not in layers:
+        return (f"'{name}' holds no MobileNetV2 weights (no layer 'Conv1'). Give the path of {the_file}.")
+    if "Logits" in layers:
+        return (f"'{name}' holds the whole ImageNet classifier (\"with top\"); model4 needs MobileNetV2 without "
+                f"its top: {the_file}.")
+    if kernels and tuple(kernels[0]) != FIRST_KERNEL_SHAPE:
+        alpha = _WEIGHTS_ALPHA.search(name)
+        width = f"of width (alpha) {alpha.group(1)}" if alpha else f"whose first layer has {kernels[0][-1]} filters"
+        return (f"'{name}' holds a MobileNetV2 {width}; model4 is built at alpha 1.0 (32 filters). Give the path "
+                f"of {the_file}.")
     return None
 
 

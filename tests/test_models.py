@@ -6,7 +6,8 @@ import pytest
 from catdog.config import TrainConfig
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_LAYER, build_model, default_input_size, input_size, layer_table,
-                           parameter_counts, resolve_mobilenet_weights, unfreeze_base, weights_image_size)
+                           parameter_counts, resolve_mobilenet_weights, unfreeze_base, weights_file_problem,
+                           weights_image_size)
 from tests.conftest import SHARED_WEIGHTS, needs_weights
 
 # 160 → conv 158 → pool 79 → conv 77 → pool 38 → conv 36: flatten 36·36·64 = 82,944 features.
@@ -81,8 +82,35 @@ def test_wrong_weights_file_is_refused(tmp_path):
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
         f["numbers"] = [1, 2, 3]
-    with pytest.raises(CatdogError, match="not a MobileNetV2"):  # HDF5, but not these weights
+    assert "holds no MobileNetV2 weights (no layer 'Conv1')" in weights_file_problem(str(other))
+    with pytest.raises(CatdogError, match="holds no MobileNetV2 weights"):  # HDF5, but not these weights
         build_model(TrainConfig(model="model4", weights=str(other)))
+    with pytest.raises(CatdogError, match="not a MobileNetV2"):  # laid out as MobileNetV2, but its weights do not fit
+        build_model(TrainConfig(model="model4", weights=str(mobilenet_shaped_h5(tmp_path / "shaped.h5"))))
+    with h5py.File(tmp_path / "with_top.h5", "w") as f:
+        f.attrs["layer_names"] = [b"Conv1", b"out_relu", b"Logits"]
+    assert "the whole ImageNet classifier" in weights_file_problem(str(tmp_path / "with_top.h5"))
+
+
+def mobilenet_shaped_h5(path):
+    """An HDF5 file in Keras's weights layout whose first kernel is MobileNetV2's (alpha 1.0), and nothing else."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [b"Conv1", b"out_relu"]
+        f["Conv1/Conv1/kernel:0"] = np.zeros((3, 3, 3, 32), "float32")
+    return path
+
+
+@needs_weights
+@pytest.mark.parametrize("alpha", ["0.35", "0.5"])
+def test_a_narrower_mobilenet_weights_file_is_refused_before_training(alpha):
+    narrow = SHARED_WEIGHTS.with_name(SHARED_WEIGHTS.name.replace("_1.0_", f"_{alpha}_"))
+    if not narrow.is_file():
+        pytest.skip(f"no {narrow.name}")
+    assert f"holds a MobileNetV2 of width (alpha) {alpha}; model4 is built at alpha 1.0" in \
+        weights_file_problem(str(narrow))
+    assert weights_file_problem(str(SHARED_WEIGHTS)) is None
 
 
 def test_imagenet_download_failure_says_what_to_do(monkeypatch):

@@ -9,6 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -669,13 +670,11 @@ def _queue_jobs(tmp_path):
 
 
 def not_mobilenet_weights(tmp_path):
-    """An HDF5 file that passes the page's quick checks but holds no MobileNetV2 weights: training fails fast."""
-    import h5py
+    """An HDF5 file that passes the page's quick checks (Keras's layout, MobileNetV2's first kernel) but holds no
+    other MobileNetV2 weights: training fails fast."""
+    from tests.test_models import mobilenet_shaped_h5
 
-    path = tmp_path / "not_mobilenet.h5"
-    with h5py.File(path, "w") as f:
-        f["numbers"] = [1, 2, 3]
-    return str(path)
+    return str(mobilenet_shaped_h5(tmp_path / "not_mobilenet.h5"))
 
 
 def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_path):
@@ -690,7 +689,16 @@ def test_training_page_shows_model4_weight_problems_plainly(synthetic_data, tmp_
     (tmp_path / "notes.h5").write_text("not weights")
     at.text_input(key="train_weights").set_value(str(tmp_path / "notes.h5")).run()
     assert any("is not a Keras weights file" in shown(e.value) for e in at.error) and train().disabled
-    # HDF5 but not these weights: found when the job loads them, and said plainly too.
+    # HDF5 of another network, or of a narrower MobileNetV2: said at once too (QA: the α 0.35 file failed after Train)
+    import h5py
+
+    with h5py.File(tmp_path / "narrow.h5", "w") as f:
+        f.attrs["layer_names"] = [b"Conv1", b"out_relu"]
+        f["Conv1/Conv1/kernel:0"] = np.zeros((3, 3, 3, 16), "float32")
+    at.text_input(key="train_weights").set_value(str(tmp_path / "narrow.h5")).run()
+    assert any("first layer has 16 filters; model4 is built at alpha 1.0" in shown(e.value) for e in at.error)
+    assert train().disabled
+    # laid out as MobileNetV2's but not its weights: found when the job loads them, and said plainly too.
     at.text_input(key="train_weights").set_value(not_mobilenet_weights(tmp_path)).run()
     assert at.selectbox(key="train_image_size").value == 224  # a file name that tells no size keeps the size
     assert not at.error and not train().disabled
