@@ -77,9 +77,24 @@ def range_problem(label: str, value: int | None, low: int, high: int) -> str | N
 
 
 def run_name(text: str) -> str:
-    """A run name as kept: ``text`` stripped and cut to :data:`RUN_NAME_MAX` characters, with no blank left at the
-    cut (the Training page's name fields, :meth:`catdog.training.RunStore.rename`)."""
-    return text.strip()[:RUN_NAME_MAX].rstrip()
+    """A run name as kept: ``text`` stripped of blanks and invisible characters at both ends and cut to
+    :data:`RUN_NAME_MAX` characters, with none left at the cut (the Training page's name fields,
+    :meth:`catdog.training.RunStore.rename`). Invisible: Unicode's format and control characters (categories Cf,
+    Cc), e.g. a zero-width space, which ``str.strip`` keeps: a name of one was kept, and the run's labels read
+    " · model1 · test 50.0%" (QA). Inside a name they stay (an emoji's zero-width joiner)."""
+    return _strip_invisible(_strip_invisible(text)[:RUN_NAME_MAX])
+
+
+def _strip_invisible(text: str) -> str:
+    import unicodedata
+
+    blank = lambda c: c.isspace() or unicodedata.category(c) in ("Cf", "Cc")  # noqa: E731
+    start, end = 0, len(text)
+    while start < end and blank(text[start]):
+        start += 1
+    while end > start and blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 @dataclass(frozen=True)

@@ -311,6 +311,10 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     assert RunStore(tmp_path / "runs").get(run.run_id).name == "baseline"  # survives a restart
     with pytest.raises(CatdogError):
         store.rename(run.run_id, " ")
+    for invisible in ("\u200b", " \u200b\u00a0\ufeff ", "\x00"):  # a zero-width space was kept as a name (QA)
+        with pytest.raises(CatdogError, match="cannot be empty"):
+            store.rename(run.run_id, invisible)
+    assert store.rename(run.run_id, "\u200b👩\u200d🏫 demo\u200b").name == "👩\u200d🏫 demo"  # inside: kept
     store.delete(run.run_id)
     assert store.list() == [] and not any(p.name.startswith(".deleted-") for p in store.root.iterdir())
     with pytest.raises(CatdogError):
