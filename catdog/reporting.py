@@ -696,9 +696,11 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
            "answers the same class")
     advice = "another seed, or model3, which scales the pixels to [-1, 1] first"
     # what the collapse check saw of a network that has not collapsed, past and present
-    gave, gives = (("its outputs still differed a little from image to image, though it gave every training image "
-                    "it was checked on the same answer", "its outputs still differ a little from image to image, "
-                    "though it gives every training image it is checked on the same answer") if one_class else
+    # one_class: "did not collapse (…, though it gave every training image … the same answer)" read as a
+    # contradiction (QA): collapsed is the very same output for every image, this is outputs that differ too little
+    gave, gives = (("its outputs still differed from image to image, if too little yet to give any image the other "
+                    "class", "its outputs still differ from image to image, if too little yet to give any image the "
+                    "other class") if one_class else
                    ("it gave different answers to different images", "it gives different answers to different images"))
     if finished:
         if collapsed:
