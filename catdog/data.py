@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE
+from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE, SPLIT_SIZES
 from catdog.errors import CatdogError
 from catdog.images import unreadable_reason
 
@@ -535,6 +535,25 @@ def _stratified_take(n_take: int, per_class: dict[str, int]) -> dict[str, int]:
     return take
 
 
+def _too_few_message(info: DatasetInfo, skip, available: int, validation_size: int, test_size: int) -> str:
+    """:func:`make_splits`'s error when ``validation/`` cannot fill the splits: how many readable images it holds,
+    how many of its files cannot be read and why (one example), and what to do. A folder of text files named .jpg
+    was "0 readable images: … Lower those sizes" with the sizes at their minimum of 2, and nothing said why (QA)."""
+    files = {str(p) for c in info.class_names for p in info.files["validation"][c]}
+    unreadable = [(Path(p), why) for p, why in skip if str(p) in files]
+    text = f"validation/ holds {available:,} readable images"
+    if unreadable:
+        path, why = unreadable[0]
+        text += (f"; {len(unreadable):,} of its {len(files):,} image files cannot be read (e.g. "
+                 f"{path.parent.name}/{path.name} — {why})")
+    text += f". That is too few for a validation split of {validation_size:,} plus a test split of {test_size:,}."
+    if available >= 2 * SPLIT_SIZES[0]:
+        return text + (" Lower those sizes (Dataset settings in the sidebar; --validation-size and --test-size on "
+                       "the command line).")
+    return text + (f" Each split needs at least {SPLIT_SIZES[0]} images: put readable JPEG or PNG images in the "
+                   "class folders of validation/" + (", or replace the unreadable files." if unreadable else "."))
+
+
 def make_splits(
     info: DatasetInfo,
     *,
@@ -575,11 +594,7 @@ def make_splits(
     if test_size < 0 or validation_size < 0:
         raise CatdogError("The validation and test sizes must not be negative.")
     if validation_size + test_size > available:
-        raise CatdogError(
-            f"validation/ holds {available:,} readable images: too few for a validation split of "
-            f"{validation_size:,} plus a test split of {test_size:,}. Lower those sizes (Dataset settings in the "
-            "sidebar; --validation-size and --test-size on the command line)."
-        )
+        raise CatdogError(_too_few_message(info, skip, available, validation_size, test_size))
     sizes = {c: len(v) for c, v in pool.items()}
     test_take = _stratified_take(test_size, sizes)
     # shared out over what test leaves of each class, so that no class is asked for more than it has left

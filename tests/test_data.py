@@ -53,6 +53,22 @@ def test_too_large_split_is_refused(synthetic_data):
         splits_of(synthetic_data, validation_size=18, test_size=8)
 
 
+def test_a_validation_folder_of_unreadable_files_says_why_it_is_too_few(tmp_path):
+    from catdog.config import DataConfig
+    from catdog.training import prepare_splits
+
+    root = make_dataset(tmp_path / "d", train_per_class=2, validation_per_class=3)
+    for path in (root / "validation").rglob("*.jpg"):
+        path.write_text("not a picture")  # QA: "0 readable images: … Lower those sizes" at the minimum of 2
+    with pytest.raises(CatdogError) as told:
+        prepare_splits(DataConfig(str(root), validation_size=2, test_size=2, batch_size=2), download=False)
+    message = str(told.value)
+    assert message.startswith("validation/ holds 0 readable images; 6 of its 6 image files cannot be read (e.g. cats/")
+    assert "Lower those sizes" not in message and "replace the unreadable files" in message
+    with pytest.raises(CatdogError, match="Lower those sizes"):  # room enough for smaller splits
+        splits_of(make_dataset(tmp_path / "e", validation_per_class=3), validation_size=4, test_size=4)
+
+
 def test_majority_baseline_is_half_on_balanced_data(synthetic_data):
     assert data.majority_baseline(splits_of(synthetic_data, validation_size=12, test_size=8)) == (("cats", "dogs"),
                                                                                                  0.5)
