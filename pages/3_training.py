@@ -338,7 +338,7 @@ def _retry_with_next_seed(job) -> None:
     try:
         state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=seed, name=name).job_id
     except CatdogError as err:  # the server is shutting down
-        st.toast(ui.plain(str(err)), icon=":material/error:")
+        _toast_in_live_view(ui.plain(str(err)), icon=":material/error:")
         return
     if replace(train_config, seed=cfg.seed) == cfg:  # the form as it was drawn (this run of the page's globals)
         state["train_seed"], state["train_name"] = seed, name
@@ -348,7 +348,14 @@ def _stop_job(job) -> None:
     """Button callback: stop ``job``, the one drawn beside the button (training: after its current batch; waiting:
     at once)."""
     jobs.stop(job)
-    st.toast("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
+    _toast_in_live_view("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
+
+
+def _toast_in_live_view(text: str, icon: str | None = None) -> None:
+    """Toast ``text`` when the live view is drawn next: a callback of a button inside that fragment must not draw
+    (Streamlit logged "A fragment rerun was triggered with a callback that displays one or more elements" on every
+    Stop, QA)."""
+    state.setdefault("live_toasts", []).append((text, icon))
 
 
 def _show_job(job) -> None:
@@ -397,6 +404,8 @@ with train_row:
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
+    for text, icon in state.pop("live_toasts", []):  # from this fragment's buttons (_toast_in_live_view)
+        st.toast(text, icon=icon)
     followed = jobs.get(state.get("job_id"))
     if followed is not None and jobs.run_deleted(followed):
         # another tab or browser deleted it: the view went on to another job without a word (QA)

@@ -605,6 +605,7 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     at.button(key="stop_job").click().run()  # Stop on the queued job cancels it at once
     assert second.state == "stopped" and "Cancelled before it started: it made no run." in texts(at)
     assert "second · cancelled" in texts(at)  # not "stopped": it never started (QA)
+    assert [t.value for t in at.toast] == ["Cancelled."]  # drawn by the live view, not by the callback (QA)
     at.button(key=f"show_{first.job_id}").click().run()
     assert "first · running" in texts(at) and "Your other trainings" not in texts(at)
     at.button(key="stop_job").click().run()
