@@ -115,11 +115,10 @@ with classify_tab:
     show_cam = b.toggle("Show Grad-CAM", key="classifier_gradcam", persist_state="session",
                         help="Grad-CAM colours the regions that raised the predicted class's logit the most: "
                              "red most, then yellow and green, cyan and blue little or not at all. Its map is as "
-                             "coarse as the last "
-                             "convolution layer's grid (model4: 5×5 at 160 px, 7×7 at 224), hence the blobs. Each "
-                             "map is scaled to its own strongest region, so even a blank picture usually gets red "
-                             "somewhere: red marks what raised the answer's score most, not that it found a cat "
-                             "or dog.")
+                             "coarse as the last convolution layer's grid (model4: 5×5 at 160 px, 7×7 at 224), "
+                             "hence the blobs. Each map is scaled to its own strongest region, so even a blank "
+                             "picture usually gets red somewhere: red marks what raised the answer's score most, "
+                             "not that it found a cat or dog.")
     alpha = c.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="classifier_alpha", persist_state="session",
                      disabled=not show_cam)
     if files:
