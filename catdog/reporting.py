@@ -939,7 +939,8 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
             return f"“{entry['name']}” ({f'{model} ({mode})' if mode else model}, {settings})"
         return f"{model} ({mode}; {settings})" if mode else f"{model} ({settings})"  # not ") (" (QA)
 
-    stopped = [entry for entry in entries if entry.get("run_id")]
+    stopped = [entry for entry in entries if entry.get("run_id") and not entry.get("unclean")]
+    cut_off = [entry for entry in entries if entry.get("run_id") and entry.get("unclean")]
     waiting = [entry for entry in entries if not entry.get("run_id")]
     parts = []
     if stopped:
@@ -947,6 +948,11 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
         parts.append(f"your training{'s' if many else ''} {'; '.join(map(one, stopped))} {'were' if many else 'was'} "
                      f"stopped: {'their runs, each' if many else 'its run,'} with the curves so far and a test score, "
                      f"{'are' if many else 'is'} in the runs table below.")
+    if cut_off:  # a server killed without warning: no test score, the run listed as interrupted
+        many = len(cut_off) > 1
+        parts.append(f"your training{'s' if many else ''} {'; '.join(map(one, cut_off))} {'were' if many else 'was'} "
+                     f"cut off: {'their runs' if many else 'its run'}, with the epochs finished, "
+                     f"{'are' if many else 'is'} in the runs table below as interrupted, without a test score.")
     if waiting:
         many = len(waiting) > 1
         which = (f"{len(waiting)} of your trainings were still waiting in the queue and were cancelled, before any "
@@ -955,7 +961,8 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
                  "was made.")  # not "1 of your trainings was" (QA)
         parts.append(f"{which} " + (f"Press Queue again to queue {'them' if many else 'it'} with the same settings."
                                     if requeue else f"Set {'each' if many else 'it'} up again and press Train."))
-    return f"When the server stopped{f' ({when})' if when else ''}, " + " Also, ".join(parts)
+    how = " without warning" if any(entry.get("unclean") for entry in entries) else ""  # killed, out of memory
+    return f"When the server stopped{how}{f' ({when})' if when else ''}, " + " Also, ".join(parts)
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -77,6 +77,11 @@ MAX_WAITING = 10
 CANCELLED_FILE = ".cancelled_at_shutdown.json"
 #: Days an entry of :data:`CANCELLED_FILE` is kept for a browser that does not come back.
 CANCELLED_KEEP_DAYS = 7
+#: In the runs folder while a server runs: its waiting and running trainings, rewritten as they change. A clean
+#: shutdown removes it (:data:`CANCELLED_FILE` says what it cancelled); found at the next start, it is what a
+#: server killed without warning (SIGKILL, out of memory, power cut) left behind, and its trainings join
+#: :data:`CANCELLED_FILE`: before, a browser's waiting training vanished without a word (QA).
+QUEUE_FILE = ".queue.json"
 #: Age in seconds past which a temporary model file is a killed process's leftover
 #: (:meth:`RunStore.remove_stale_temporaries`).
 STALE_TEMPORARY_SECONDS = 3600.0
@@ -1360,7 +1365,9 @@ class TrainingQueue:
         self._pending: queue.PriorityQueue[tuple[int, int, TrainingJob | None]] = queue.PriorityQueue()
         self._submissions = itertools.count()
         self._lock = threading.Lock()
+        self._journal_lock = threading.Lock()
         self._closed = False
+        self._recover_journal()
         self._worker = threading.Thread(target=self._work, name="catdog-training", daemon=True)
         self._worker.start()
         # threading's exit hooks run when the main thread ends, before the interpreter's atexit hooks, among
@@ -1401,13 +1408,58 @@ class TrainingQueue:
         if self._worker.is_alive():
             print(f"catdog: the training did not stop within {timeout:.0f} s; its run will be listed as interrupted.",
                   file=sys.stderr, flush=True)
+            self._remove_journal()
             return False
         stopped = [job for job in running if job.run_id and job.state == "stopped"]
         for job in stopped:  # its run reads "stopped at shutdown", not like a Stop pressed by its owner (QA)
             with contextlib.suppress(CatdogError, OSError):
                 self.store.update(self.store.get(job.run_id), stopped_by=STOPPED_AT_SHUTDOWN)
         self._record_cancelled(stopped)  # its owner saw only "Nothing is training" after the restart (QA)
+        self._remove_journal()
         return True
+
+    def _entry(self, job: TrainingJob) -> dict:
+        """What :data:`CANCELLED_FILE` and :data:`QUEUE_FILE` keep of ``job``: its owner, name, settings and run."""
+        # a run's name as the runs table gives it (an unnamed one's start time: "model1" was not found there, QA)
+        return {"owner": job.owner, "name": self.job_name(job) if job.run_id else job.train_config.name,
+                "model": job.train_config.model, "epochs": job.train_config.epochs, "seed": job.train_config.seed,
+                # all the settings, for "Queue again" (:meth:`requeue_cancelled`) and the notice's wording
+                "train_config": job.train_config.to_dict(), "data_config": job.data_config.to_dict(),
+                **({"run_id": job.run_id} if job.run_id else {})}
+
+    def _journal(self) -> None:
+        """Rewrite :data:`QUEUE_FILE` with the unfinished jobs (removed when there is none); a failure to write is
+        ignored (the queue works on without it)."""
+        if self._closed:  # :meth:`close` records what it cancels itself
+            return
+        with self._journal_lock, contextlib.suppress(OSError, ValueError):
+            entries = [self._entry(job) for job in self.active()]
+            if entries:
+                self.store.root.mkdir(parents=True, exist_ok=True)
+                write_json_atomic(self.store.root / QUEUE_FILE, entries)
+            else:
+                (self.store.root / QUEUE_FILE).unlink(missing_ok=True)
+
+    def _remove_journal(self) -> None:
+        with self._journal_lock, contextlib.suppress(OSError):
+            (self.store.root / QUEUE_FILE).unlink(missing_ok=True)
+
+    def _recover_journal(self) -> None:
+        """At start: the trainings of a :data:`QUEUE_FILE` that a server killed without warning left behind join
+        :data:`CANCELLED_FILE` (marked ``"unclean"``, dated by the file's last change), for
+        :meth:`cancelled_for` and "Queue again"; the file is removed."""
+        path = self.store.root / QUEUE_FILE
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+            when = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+        except (OSError, ValueError):
+            entries, when = [], ""
+        entries = [{**e, "cancelled": when, "unclean": True} for e in entries if isinstance(e, dict)] \
+            if isinstance(entries, list) and when else []
+        with contextlib.suppress(OSError, ValueError):
+            if entries:
+                self._write_cancelled(self._cancelled() + entries)
+            path.unlink(missing_ok=True)
 
     def _record_cancelled(self, jobs: list[TrainingJob]) -> None:
         """Add ``jobs`` to :data:`CANCELLED_FILE`, with the run id of one that had made its run; a failure to write
@@ -1415,14 +1467,7 @@ class TrainingQueue:
         if not jobs:
             return
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        # a run's name as the runs table gives it (an unnamed one's start time: "model1" was not found there, QA)
-        entries = [{"owner": job.owner, "name": self.job_name(job) if job.run_id else job.train_config.name,
-                    "model": job.train_config.model,
-                    "epochs": job.train_config.epochs, "seed": job.train_config.seed, "cancelled": when,
-                    # all the settings, for "Queue again" (:meth:`requeue_cancelled`) and the notice's wording
-                    "train_config": job.train_config.to_dict(), "data_config": job.data_config.to_dict(),
-                    **({"run_id": job.run_id} if job.run_id else {})}
-                   for job in jobs]
+        entries = [{**self._entry(job), "cancelled": when} for job in jobs]
         with contextlib.suppress(OSError, ValueError):
             self.store.root.mkdir(parents=True, exist_ok=True)
             self._write_cancelled(self._cancelled() + entries)
@@ -1529,6 +1574,7 @@ class TrainingQueue:
                                   "trains one at a time. Try again when one has started.")
             self._jobs[job.job_id] = job
         self._pending.put((0 if job.first else 1, next(self._submissions), job))
+        self._journal()
         return job
 
     def get(self, job_id: str | None) -> TrainingJob | None:
@@ -1630,9 +1676,12 @@ class TrainingQueue:
         (``stopped`` with no run, so it no longer counts in :meth:`position`)."""
         with self._lock:  # the worker moves a job from queued to running under the same lock
             job.stop.set()
-            if job.state == "queued":
+            cancelled = job.state == "queued"
+            if cancelled:
                 job.state = "stopped"
                 job.progress.set(phase="stopped", message="cancelled before it started")
+        if cancelled:
+            self._journal()
 
     def unfinished_twin(self, train_config: TrainConfig, data_config: DataConfig, owner: str = ""
                         ) -> TrainingJob | None:
@@ -1678,6 +1727,7 @@ class TrainingQueue:
 
             def created(run, job=job):
                 job.run_id = run.run_id
+                self._journal()  # with its run: a killed server's notice names it
 
             try:
                 result = self._trainer(
@@ -1691,6 +1741,7 @@ class TrainingQueue:
                 job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
                 job.progress.set(phase="failed", message=job.error)
                 job.state = "failed"
+            self._journal()
 
 
 def _close_queue(ref: weakref.ref) -> None:

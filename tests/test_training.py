@@ -264,13 +264,19 @@ def run_rows_status(run) -> str:
 
 def test_failure_marks_the_run_failed(synthetic_data, tmp_path):
     from catdog.models import HDF5_SIGNATURE
+    from tests.test_models import mobilenet_shaped_h5
 
     store = RunStore(tmp_path / "runs")
     with pytest.raises(CatdogError, match="does not exist"):  # seen before any run folder is made
         train_run(TrainConfig(model="model4", epochs=1, weights=str(tmp_path / "missing.h5")),
                   DataConfig(str(synthetic_data), **SMALL), store=store)
     assert store.list() == []
-    (tmp_path / "bad.h5").write_bytes(HDF5_SIGNATURE + bytes(200))  # looks like HDF5; only loading tells
+    (tmp_path / "damaged.h5").write_bytes(HDF5_SIGNATURE + bytes(200))  # HDF5's signature, then nothing
+    with pytest.raises(CatdogError, match="cannot be read as a Keras weights file"):  # seen before a run is made
+        train_run(TrainConfig(model="model4", epochs=1, weights=str(tmp_path / "damaged.h5")),
+                  DataConfig(str(synthetic_data), **SMALL), store=store)
+    assert store.list() == []
+    mobilenet_shaped_h5(tmp_path / "bad.h5")  # laid out as MobileNetV2's weights; only loading tells
     with pytest.raises(CatdogError) as failure:
         train_run(TrainConfig(model="model4", epochs=1, weights=str(tmp_path / "bad.h5")),
                   DataConfig(str(synthetic_data), **SMALL), store=store)
@@ -695,6 +701,38 @@ def test_trainings_a_shutdown_cancelled_are_queued_again_with_their_settings(tmp
     assert cancelled_configs(old) is None
     assert cancelled_configs({**waiting[0], "train_config": {"model": "model4", "colour": 3}}) is None
     assert restarted.close(timeout=10)
+
+
+def test_trainings_of_a_server_killed_without_warning_are_said_and_can_be_queued_again(tmp_path):
+    from catdog.reporting import cancelled_text
+    from catdog.training import QUEUE_FILE, cancelled_configs
+
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
+    running = jobs.submit(TrainConfig(name="k1"), DataConfig(), owner="alice")
+    waiting = jobs.submit(TrainConfig(model="model2", epochs=3), DataConfig(), owner="bob")
+    cancelled = jobs.submit(TrainConfig(model="model3"), DataConfig(), owner="bob")
+    jobs.stop(cancelled)
+    wait_for(lambda: running.run_id is not None)
+    journal = json.loads((tmp_path / "runs" / QUEUE_FILE).read_text())
+    assert [(e["owner"], e["model"], e.get("run_id")) for e in journal] == [
+        ("alice", "model1", running.run_id), ("bob", "model2", None)]
+    # SIGKILL: no close(), the journal stays (QA: bob's waiting training vanished without a word)
+    restarted = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))
+    assert not (tmp_path / "runs" / QUEUE_FILE).exists()
+    [bobs] = restarted.cancelled_for("bob")
+    assert cancelled_configs(bobs) == (TrainConfig(model="model2", epochs=3), DataConfig())
+    assert cancelled_text([bobs], requeue=True).startswith("When the server stopped without warning (")
+    assert "your training model2 (3 epochs, seed 0) was still waiting in the queue" in cancelled_text([bobs])
+    [alices] = restarted.cancelled_for("alice")
+    assert alices["run_id"] == running.run_id and alices["unclean"]
+    assert "your training “k1” (model1, 20 epochs, seed 0) was cut off: its run, with the epochs finished, is in " \
+           "the runs table below as interrupted, without a test score." in cancelled_text([alices])
+    [again] = restarted.requeue_cancelled("bob")
+    assert again.train_config.model == "model2"
+    assert [e["model"] for e in json.loads((tmp_path / "runs" / QUEUE_FILE).read_text())] == ["model2"]
+    assert restarted.close(timeout=10) and not (tmp_path / "runs" / QUEUE_FILE).exists()  # clean: none left
+    assert [e["model"] for e in TrainingQueue(tmp_path / "runs").cancelled_for("bob")] == ["model2"]  # said once
+    assert jobs.close(timeout=10)  # the killed server's queue, still alive in this test process, ends
 
 
 def test_a_process_that_exits_mid_training_records_the_run_as_stopped(tmp_path):
