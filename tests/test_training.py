@@ -709,7 +709,7 @@ def test_trainings_of_a_server_killed_without_warning_are_said_and_can_be_queued
 
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
     running = jobs.submit(TrainConfig(name="k1"), DataConfig(), owner="alice")
-    waiting = jobs.submit(TrainConfig(model="model2", epochs=3), DataConfig(), owner="bob")
+    jobs.submit(TrainConfig(model="model2", epochs=3), DataConfig(), owner="bob")
     cancelled = jobs.submit(TrainConfig(model="model3"), DataConfig(), owner="bob")
     jobs.stop(cancelled)
     wait_for(lambda: running.run_id is not None)
