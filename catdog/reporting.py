@@ -948,11 +948,11 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
         parts.append(f"your training{'s' if many else ''} {'; '.join(map(one, stopped))} {'were' if many else 'was'} "
                      f"stopped: {'their runs, each' if many else 'its run,'} with the curves so far and a test score, "
                      f"{'are' if many else 'is'} in the runs table below.")
-    if cut_off:  # a server killed without warning: no test score, the run listed as interrupted
+    if cut_off:  # a server killed without warning: its training child stops the run itself, if it can
         many = len(cut_off) > 1
         parts.append(f"your training{'s' if many else ''} {'; '.join(map(one, cut_off))} {'were' if many else 'was'} "
                      f"cut off: {'their runs' if many else 'its run'}, with the epochs finished, "
-                     f"{'are' if many else 'is'} in the runs table below as interrupted, without a test score.")
+                     f"{'are' if many else 'is'} in the runs table below (its status says how it ended).")
     if waiting:
         many = len(waiting) > 1
         which = (f"{len(waiting)} of your trainings were still waiting in the queue and were cancelled, before any "

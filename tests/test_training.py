@@ -726,7 +726,7 @@ def test_trainings_of_a_server_killed_without_warning_are_said_and_can_be_queued
     [alices] = restarted.cancelled_for("alice")
     assert alices["run_id"] == running.run_id and alices["unclean"]
     assert "your training “k1” (model1, 20 epochs, seed 0) was cut off: its run, with the epochs finished, is in " \
-           "the runs table below as interrupted, without a test score." in cancelled_text([alices])
+           "the runs table below (its status says how it ended)." in cancelled_text([alices])
     [again] = restarted.requeue_cancelled("bob")
     assert again.train_config.model == "model2"
     assert [e["model"] for e in json.loads((tmp_path / "runs" / QUEUE_FILE).read_text())] == ["model2"]
