@@ -328,8 +328,10 @@ def compare_figure(curves: Mapping[str, Sequence[Mapping[str, float]]],
                 top, off = cut
                 fig.update_yaxes(range=[0, 1.15 * top], row=1, col=col)
                 title = fig.layout.annotations[col - 1]
+                most = max(v for v in values if v is not None and math.isfinite(v))
+                # "1,175", not "1.17e+03" on a class's screen (QA)
                 title.text = (f"{title.text}<br><sup>{off} point{'s' if off > 1 else ''} off the top (up to "
-                              f"{max(v for v in values if v is not None and math.isfinite(v)):.3g})</sup>")
+                              f"{f'{most:,.0f}' if most >= 100 else f'{most:.3g}'})</sup>")
         fig.update_xaxes(title_text="epoch", dtick=1 if longest <= EPOCH_TICKS_MAX else None,
                          range=_epoch_range([row["epoch"] for history in curves.values() for row in history]),
                          row=1, col=col)

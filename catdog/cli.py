@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="model4 fast mode: feature views per training image (1 = no augmentation)")
     train.add_argument("--fine-tune-epochs", type=int, default=0, help="model4: fine-tuning epochs after the rest")
     train.add_argument("--fine-tune-accumulation-steps", type=int, default=TrainConfig.fine_tune_accumulation_steps,
-                       help="model4 fine-tuning: micro-batches per batch, one Adam update per batch "
+                       help="model4 fine-tuning: pieces each batch runs in, one Adam update per batch "
                             "(gradient accumulation: same updates, less memory; 1 = whole batches; "
                             "0 = automatic: 4 above 160×160, else 1)")
     train.add_argument("--name", default="")

@@ -79,20 +79,30 @@ def range_problem(label: str, value: int | None, low: int, high: int) -> str | N
 def run_name(text: str) -> str:
     """A run name as kept: ``text`` stripped of blanks and invisible characters at both ends and cut to
     :data:`RUN_NAME_MAX` characters, with none left at the cut (the Training page's name fields,
-    :meth:`catdog.training.RunStore.rename`). Invisible: Unicode's format and control characters (categories Cf,
-    Cc), e.g. a zero-width space, which ``str.strip`` keeps: a name of one was kept, and the run's labels read
-    " · model1 · test 50.0%" (QA). Inside a name they stay (an emoji's zero-width joiner)."""
-    return _strip_invisible(_strip_invisible(text)[:RUN_NAME_MAX])
+    :meth:`catdog.training.RunStore.rename`); ``""`` for a name with nothing visible in it. Invisible: Unicode's
+    format and control characters (categories Cf, Cc), e.g. a zero-width space, which ``str.strip`` keeps: a name of
+    one was kept, and the run's labels read " · model1 · test 50.0%" (QA). Inside a name they stay (an emoji's
+    zero-width joiner), and so do the tag characters that end a flag emoji such as Scotland's (QA)."""
+    name = _strip_invisible(_strip_invisible(text)[:RUN_NAME_MAX])
+    return name if any(not _invisible(c) and not _is_tag(c) for c in name) else ""
+
+
+def _is_tag(char: str) -> bool:
+    """A Unicode tag character (U+E0000–U+E007F): what spells out a subdivision flag after 🏴 (category Cf)."""
+    return 0xE0000 <= ord(char) <= 0xE007F
+
+
+def _invisible(char: str) -> bool:
+    import unicodedata
+
+    return char.isspace() or unicodedata.category(char) in ("Cf", "Cc")
 
 
 def _strip_invisible(text: str) -> str:
-    import unicodedata
-
-    blank = lambda c: c.isspace() or unicodedata.category(c) in ("Cf", "Cc")  # noqa: E731
     start, end = 0, len(text)
-    while start < end and blank(text[start]):
+    while start < end and _invisible(text[start]):
         start += 1
-    while end > start and blank(text[end - 1]):
+    while end > start and _invisible(text[end - 1]) and not _is_tag(text[end - 1]):
         end -= 1
     return text[start:end]
 

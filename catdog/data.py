@@ -544,8 +544,8 @@ def _too_few_message(info: DatasetInfo, skip, available: int, validation_size: i
     text = f"validation/ holds {available:,} readable images"
     if unreadable:
         path, why = unreadable[0]
-        text += (f"; {len(unreadable):,} of its {len(files):,} image files cannot be read (e.g. "
-                 f"{path.parent.name}/{path.name} — {why})")
+        text += (f"; {len(unreadable):,} of its {len(files):,} image files cannot be read. For example "
+                 f"{path.parent.name}/{path.name}: {why}")
     text += f". That is too few for a validation split of {validation_size:,} plus a test split of {test_size:,}."
     if available >= 2 * SPLIT_SIZES[0]:
         return text + (" Lower those sizes (Dataset settings in the sidebar; --validation-size and --test-size on "

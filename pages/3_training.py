@@ -407,11 +407,14 @@ def live_job():
     for text, icon in state.pop("live_toasts", []):  # from this fragment's buttons (_toast_in_live_view)
         st.toast(text, icon=icon)
     followed = jobs.get(state.get("job_id"))
-    if followed is not None and jobs.run_deleted(followed):
-        # another tab or browser deleted it: the view went on to another job without a word (QA)
-        st.info(f"The run “{ui.short_name(jobs.job_name(followed, with_model=True), 60)}” you were following has "
-                "been deleted (Rename or delete a run, in another tab or browser).", icon=":material/info:")
     job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
+    if followed is not None and jobs.run_deleted(followed):
+        # another tab or browser deleted it: the view went on to another job without a word (QA), and then, under
+        # this note alone, the other job read as the deleted one (QA)
+        st.info(f"The run “{ui.short_name(jobs.job_name(followed, with_model=True), 60)}” you were following has "
+                "been deleted (Rename or delete a run, in another tab or browser)."
+                + (f" Below: “{ui.short_name(jobs.job_name(job, with_model=True), 60)}”, another training." if job
+                   else ""), icon=":material/info:")
     if job is None:
         st.info("Nothing is training on this server now. Choose a model and press Train.")
         _redraw_if_jobs_changed()  # a job whose run was deleted ended unseen: the line beside Train went stale (QA)
@@ -488,7 +491,8 @@ def live_job():
         elif job.result_best:
             b.metric(f"Test accuracy, best epoch ({job.result_best['epoch']})", f"{job.result_best['accuracy']:.1%}",
                      help="The model as it was after the epoch with the best validation accuracy (best.keras): "
-                          "what stopping there, early stopping, would have kept.")
+                          "what stopping there, early stopping, would have kept. 95% interval (Wilson): "
+                          f"{reporting.interval_text(job.result_best)}.")
         with contextlib.suppress(CatdogError):  # the run deleted meanwhile
             if note := reporting.run_baseline_note(jobs.store.get(job.run_id)):  # model2's 51.0% read as learning
                 st.info(note, icon=":material/school:")
@@ -555,8 +559,8 @@ with st.container():
                      "not the spread between training seeds; when two runs' intervals overlap, their difference "
                      "may be chance."),
             "test accuracy (best epoch)": st.column_config.NumberColumn(
-                help="The checkpoint of the epoch with the best validation accuracy (best.keras) on the test split: "
-                     "what early stopping with restore_best_weights=True would have kept."),
+                help="The model as it was after the epoch with the best validation accuracy (best.keras), on the "
+                     "test split: what stopping there, early stopping, would have kept."),
             "wall time (s)": st.column_config.NumberColumn(
                 format="%,.0f", help="Seconds from the start of the training (after any wait in the queue) to its test "
                                      "score."),

@@ -63,7 +63,8 @@ def test_a_validation_folder_of_unreadable_files_says_why_it_is_too_few(tmp_path
     with pytest.raises(CatdogError) as told:
         prepare_splits(DataConfig(str(root), validation_size=2, test_size=2, batch_size=2), download=False)
     message = str(told.value)
-    assert message.startswith("validation/ holds 0 readable images; 6 of its 6 image files cannot be read (e.g. cats/")
+    assert message.startswith("validation/ holds 0 readable images; 6 of its 6 image files cannot be read. For "
+                              "example cats/")
     assert "Lower those sizes" not in message and "replace the unreadable files" in message
     with pytest.raises(CatdogError, match="Lower those sizes"):  # room enough for smaller splits
         splits_of(make_dataset(tmp_path / "e", validation_per_class=3), validation_size=4, test_size=4)

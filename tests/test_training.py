@@ -321,6 +321,10 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
         with pytest.raises(CatdogError, match="cannot be empty"):
             store.rename(run.run_id, invisible)
     assert store.rename(run.run_id, "\u200b👩\u200d🏫 demo\u200b").name == "👩\u200d🏫 demo"  # inside: kept
+    scotland = "Scotland 🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"  # a flag's tags end it
+    assert store.rename(run.run_id, scotland).name == scotland
+    with pytest.raises(CatdogError, match="cannot be empty"):
+        store.rename(run.run_id, "\U000e0067\U000e007f")
     store.delete(run.run_id)
     assert store.list() == [] and not any(p.name.startswith(".deleted-") for p in store.root.iterdir())
     with pytest.raises(CatdogError):
@@ -1397,7 +1401,7 @@ def test_a_comparisons_loss_chart_leaves_a_stopped_runs_huge_loss_off_the_top():
     stopped = [{"epoch": 1, "val_loss": 14689.0, "val_accuracy": 0.5}]  # model1 stopped after batch 1 (QA)
     figure = compare_figure({"a · model4": model4, "b · model1": model1, "c · model1": stopped})
     assert tuple(figure.layout.yaxis2.range) == (0, pytest.approx(1.15 * 2.69))
-    assert figure.layout.annotations[1].text == "validation loss<br><sup>1 point off the top (up to 1.47e+04)</sup>"
+    assert figure.layout.annotations[1].text == "validation loss<br><sup>1 point off the top (up to 14,689)</sup>"
     assert compare_figure({"a · model4": model4, "b · model1": model1[:1]}).layout.yaxis2.range is None  # both kept
     assert loss_outliers([0.05] * 40 + [0.69]) is None and loss_outliers([]) is None
     assert loss_outliers([1126.0]) is None  # a run alone: all of it drawn
