@@ -209,8 +209,9 @@ def _weights_layout_problem(path: str, size: int, mtime_ns: int) -> str | None:
     without loading any weights (a few ms; cached per path, size and modification time), or ``None``.
 
     Keras's weight files (``model.save_weights`` in the legacy HDF5 layout, as Keras publishes MobileNetV2's) list
-    their layers in the root's ``layer_names``; the first convolution ``Conv1`` holds a kernel of
-    :data:`FIRST_KERNEL_SHAPE`, and a file "with top" ends in the ImageNet classifier ``Logits``. Before, the
+    their layers in the root's ``layer_names`` (a file in Keras 3's own ``.weights.h5`` layout is left to
+    loading); the first convolution ``Conv1`` holds a kernel of :data:`FIRST_KERNEL_SHAPE`, and a file "with
+    top" ends in the ImageNet classifier ``Logits``. Before, the
     0.35-wide file passed every check here, and training failed only after Train with Keras's "Shape mismatch in
     layer #0 (named Conv1)…" (QA).
     """
@@ -220,6 +221,8 @@ def _weights_layout_problem(path: str, size: int, mtime_ns: int) -> str | None:
     the_file = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
     try:
         with h5py.File(path, "r") as f:
+            if "layer_names" not in f.attrs and "layers" in f and "vars" in f:
+                return None  # Keras 3's own layout (``model.save_weights("….weights.h5")``): loading tells
             layers = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs.get("layer_names", [])]
             kernels = []
             if "Conv1" in layers and "Conv1" in f:

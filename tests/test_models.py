@@ -90,6 +90,12 @@ def test_wrong_weights_file_is_refused(tmp_path):
     with h5py.File(tmp_path / "with_top.h5", "w") as f:
         f.attrs["layer_names"] = [b"Conv1", b"out_relu", b"Logits"]
     assert "the whole ImageNet classifier" in weights_file_problem(str(tmp_path / "with_top.h5"))
+    import keras  # MobileNetV2's weights saved by Keras 3 itself: its own layout, which loads
+
+    keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None).save_weights(
+        tmp_path / "mine.weights.h5")
+    assert weights_file_problem(str(tmp_path / "mine.weights.h5")) is None
+    build_model(TrainConfig(model="model4", weights=str(tmp_path / "mine.weights.h5")))
 
 
 def mobilenet_shaped_h5(path):
