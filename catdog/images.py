@@ -247,7 +247,7 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
             cannot be converted to RGB; the message starts with ``name`` and is
             written for a student.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     if not data:
         raise CatdogError(f"{name}: the file is empty (0 bytes). Choose the picture again.")
@@ -302,15 +302,9 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
                 f"{name}: the picture data is damaged and cannot be decoded ({decoder_says(err)}). "
                 "Open it in an image viewer and save it again as JPEG or PNG."
             ) from err
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
-                orientation = image.getexif().get(_ORIENTATION, 1)
-                upright = ImageOps.exif_transpose(image)
-        except Exception:  # Broken EXIF must not cost the student the picture.
-            upright, orientation = image, 1
-        if (as_trained := _as_training_decodes(data, image, orientation)) is not None:
+        if (as_trained := _as_training_decodes(data, image)) is not None:
             return as_trained
+        upright = _upright(image)
         try:
             rgb = _to_rgb(upright)
             if rgb is image:  # Closing ``image`` below would free the pixels.
@@ -324,16 +318,24 @@ def decode_image(data: bytes, name: str = "image", *, max_bytes: int = MAX_BYTES
     return rgb
 
 
-#: EXIF's orientation tag, and the turn PIL's ``ImageOps.exif_transpose`` makes for each of its values 2–8.
-_ORIENTATION = 0x0112
-_TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
-              7: "TRANSVERSE", 8: "ROTATE_90"}
+def _upright(image):
+    """``image`` turned or mirrored as its EXIF orientation asks (PIL's ``ImageOps.exif_transpose``); as it is
+    when that EXIF is broken, which must not cost the student the picture."""
+    from PIL import ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
+            return ImageOps.exif_transpose(image)
+    except Exception:
+        return image
 
 
-def _as_training_decodes(data: bytes, image, orientation: int):
+def _as_training_decodes(data: bytes, image):
     """A JPEG's pixels as training reads them: TensorFlow's decoder, as :func:`catdog.data.load_image` (and
-    ``image_dataset_from_directory``) calls it, turned upright by its EXIF ``orientation`` as PIL would; ``None``
-    for other formats and colour modes, or when TensorFlow cannot decode the file (PIL's pixels are used then).
+    ``image_dataset_from_directory``) calls it, turned upright by the file's EXIF orientation as PIL turns it
+    (:func:`_upright`); ``None`` for other formats and colour modes, or when TensorFlow cannot decode the file
+    (PIL's pixels are used then).
 
     PIL's JPEG decoder and TensorFlow's (its default, faster DCT) differ by about 1 grey level per pixel on the
     course's JPEGs (up to 4): a test image the test-split evaluation showed as misclassified ("said dogs 57.7%")
@@ -342,8 +344,7 @@ def _as_training_decodes(data: bytes, image, orientation: int):
 
     Args:
         data: the file's bytes.
-        image: the loaded ``PIL.Image`` of them (its ``format``, ``mode`` and stored size).
-        orientation: its EXIF orientation, 1–8 (1: upright as stored).
+        image: the loaded ``PIL.Image`` of them (its ``format``, ``mode``, stored size and EXIF).
 
     Returns:
         An RGB ``PIL.Image``, upright, or ``None``.
@@ -360,9 +361,9 @@ def _as_training_decodes(data: bytes, image, orientation: int):
     if pixels.shape[:2] != (image.height, image.width):
         return None
     decoded = Image.fromarray(pixels, "RGB")
-    if turn := _TRANSPOSE.get(orientation):
-        decoded = decoded.transpose(getattr(Image.Transpose, turn))
-    return decoded
+    if "exif" in image.info:  # the file's EXIF, read by ``getexif`` as from the file itself
+        decoded.info["exif"] = image.info["exif"]
+    return _upright(decoded)
 
 
 def to_model_input(image, image_size: tuple[int, int] = IMAGE_SIZE) -> np.ndarray:
