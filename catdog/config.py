@@ -6,6 +6,8 @@ batch 32, 20 epochs, Adam with Keras's default learning rate 1e-3.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -82,9 +84,36 @@ def run_name(text: str) -> str:
     :meth:`catdog.training.RunStore.rename`); ``""`` for a name with nothing visible in it. Invisible: Unicode's
     format and control characters (categories Cf, Cc), e.g. a zero-width space, which ``str.strip`` keeps: a name of
     one was kept, and the run's labels read " · model1 · test 50.0%" (QA). Inside a name they stay (an emoji's
-    zero-width joiner), and so do the tag characters that end a flag emoji such as Scotland's (QA)."""
-    name = _strip_invisible(_strip_invisible(text)[:RUN_NAME_MAX])
+    zero-width joiner), and so do the tag characters that end a flag emoji such as Scotland's (QA). The cut never
+    splits a character sequence drawn as one sign (an emoji with its joiners, skin tone or flag, a letter with its
+    accents, :func:`_cut`): such a sequence across the cut is left out whole."""
+    name = _strip_invisible(_cut(_strip_invisible(text), RUN_NAME_MAX))
     return name if any(not _invisible(c) and not _is_tag(c) for c in name) else ""
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text[:limit]``, shortened further so that the cut falls between two user-perceived characters (Unicode's
+    extended grapheme clusters, UAX #29, for the cases a name meets): not before a combining mark, a variation
+    selector, a skin-tone modifier, a tag character or a zero-width joiner, nor after a joiner, nor between the two
+    regional indicators of a flag. Before, a cut family emoji 👨‍👩‍👧 left "👨‍👩‍" with a dangling joiner (QA)."""
+    import unicodedata
+
+    def extends(char: str) -> bool:  # drawn as part of the character before it
+        return (unicodedata.category(char) in ("Mn", "Me", "Mc") or char == "\u200d" or _is_tag(char)
+                or 0xFE00 <= ord(char) <= 0xFE0F or 0x1F3FB <= ord(char) <= 0x1F3FF)
+
+    def regional(char: str) -> bool:  # half of a flag such as 🇫🇷
+        return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+    cut = min(limit, len(text))
+    while 0 < cut < len(text) and (extends(text[cut]) or text[cut - 1] == "\u200d"):
+        cut -= 1
+    if 0 < cut < len(text) and regional(text[cut]):
+        run = 0  # regional indicators right before the cut: an odd run means the cut splits a pair
+        while run < cut and regional(text[cut - 1 - run]):
+            run += 1
+        cut -= run % 2
+    return text[:cut]
 
 
 def _is_tag(char: str) -> bool:
@@ -235,3 +264,51 @@ def fine_tune_accumulation(steps: int, image_size: tuple[int, int]) -> int:
     if steps != 0:
         return steps
     return 4 if max(image_size) > 160 else 1
+
+
+#: The file in the runs folder that keeps each browser's dataset settings across server restarts
+#: (:func:`read_browser_settings`); a dot file, so the run store does not list it.
+SETTINGS_FILE = ".settings.json"
+#: Browsers whose settings that file keeps: those that changed a setting last (a class of 30 and its teacher, with
+#: room to spare); an older browser gets the defaults again.
+SETTINGS_KEEP = 100
+#: The dataset settings kept, with the types a value may have (``None``: an emptied number field).
+BROWSER_SETTINGS = {"data_dir": (str,), "validation_size": (int, type(None)), "test_size": (int, type(None)),
+                    "split_seed": (int, type(None))}
+
+
+def read_browser_settings(path: str | os.PathLike) -> dict[str, dict[str, tuple]]:
+    """The dataset settings kept in ``path`` (:data:`SETTINGS_FILE`): ``{browser id: {setting: (value, when)}}``,
+    ``when`` in nanoseconds since the epoch (``time.time_ns()``).
+
+    A missing or unreadable file, and entries of the wrong shape or type (:data:`BROWSER_SETTINGS`; ``True`` is no
+    number here), give nothing: the pages then start from the defaults, as before the file existed.
+    """
+    try:
+        kept = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    settings: dict[str, dict[str, tuple]] = {}
+    for owner, values in (kept.items() if isinstance(kept, dict) else ()):
+        if not isinstance(values, dict):
+            continue
+        good = {key: (pair[0], pair[1]) for key, pair in values.items()
+                if key in BROWSER_SETTINGS and isinstance(pair, list) and len(pair) == 2
+                and isinstance(pair[0], BROWSER_SETTINGS[key]) and not isinstance(pair[0], bool)
+                and isinstance(pair[1], int) and not isinstance(pair[1], bool)}
+        if good:
+            settings[str(owner)] = good
+    return settings
+
+
+def write_browser_settings(path: str | os.PathLike, settings: dict[str, dict[str, tuple]]) -> None:
+    """Keep ``settings`` (:func:`read_browser_settings`' shape) in ``path`` atomically, those of the
+    :data:`SETTINGS_KEEP` browsers that changed one last; a failure to write (a read-only runs folder, a full disk)
+    is ignored: the settings then last as long as the server."""
+    from catdog.atomic import write_atomic
+
+    newest = sorted(settings.items(), key=lambda item: max(when for _, when in item[1].values()), reverse=True)
+    kept = {owner: {key: list(pair) for key, pair in values.items()} for owner, values in newest[:SETTINGS_KEEP]}
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda handle: json.dump(kept, handle, indent=1))

@@ -11,15 +11,18 @@ import hashlib
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Mapping
 
 import streamlit as st
 
-from catdog.config import (ENV_DATA_DIR, RUN_NAME_MAX, SPLIT_SEEDS, SPLIT_SIZES, DataConfig, default_runs_dir,
-                           range_problem, split_settings_problem)
+from catdog.config import (ENV_DATA_DIR, RUN_NAME_MAX, SETTINGS_FILE, SPLIT_SEEDS, SPLIT_SIZES, DataConfig,
+                           default_runs_dir, range_problem, read_browser_settings, split_settings_problem,
+                           write_browser_settings)
 from catdog.errors import CatdogError
 
 
@@ -256,21 +259,33 @@ def user_errors():
         st.stop()
 
 
+_SETTINGS_LOCK = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False)
-def _browser_settings() -> dict[str, dict]:
+def _browser_settings(runs_root: str) -> dict[str, dict]:
     """``{owner id: {setting: (value, when)}}``: the dataset settings each browser changed last, server-wide, with
-    when (``time.monotonic_ns()``), so that the browser's other tabs take them (:func:`data_config`): a new tab
+    when (``time.time_ns()``), so that the browser's other tabs take them (:func:`data_config`): a new tab
     opened with the defaults, and on a small dataset folder showed a split-size error above the running job; a tab
-    already open kept its own settings, and a Train there used another split than the one just set (QA)."""
-    return {}
+    already open kept its own settings, and a Train there used another split than the one just set (QA).  Kept in
+    the runs folder's :data:`catdog.config.SETTINGS_FILE` too, so that a server restart keeps them: a teacher's
+    test split of 500 went back to 200 after a restart, and the next run was scored on another split (QA)."""
+    return read_browser_settings(Path(runs_root) / SETTINGS_FILE)
+
+
+def _runs_root() -> str:
+    return str(default_runs_dir().resolve())
 
 
 def _keep_setting(key: str) -> None:
-    """``on_change`` of the dataset settings: remember the new value beyond the page, and for the browser's
-    other tabs (:func:`_browser_settings`)."""
-    change = (st.session_state[key], time.monotonic_ns())
+    """``on_change`` of the dataset settings: remember the new value beyond the page, for the browser's
+    other tabs and beyond a restart (:func:`_browser_settings`)."""
+    change = (st.session_state[key], time.time_ns())
     st.session_state[f"_kept_{key}"], st.session_state[f"_kept_at_{key}"] = change
-    _browser_settings().setdefault(owner_id(), {})[key] = change
+    settings = _browser_settings(_runs_root())
+    with _SETTINGS_LOCK:  # two browsers at once: the file is written from one whole dict at a time
+        settings.setdefault(owner_id(), {})[key] = change
+        write_browser_settings(Path(_runs_root()) / SETTINGS_FILE, settings)
 
 
 def data_config() -> DataConfig:
@@ -283,14 +298,14 @@ def data_config() -> DataConfig:
     state = st.session_state
     defaults = {"data_dir": os.environ.get(ENV_DATA_DIR, ""), "validation_size": DataConfig.validation_size,
                 "test_size": DataConfig.test_size, "split_seed": DataConfig.seed}
-    shared = _browser_settings().get(owner_id(), {})
+    shared = _browser_settings(_runs_root()).get(owner_id(), {})
     # A widget's id depends on its page, so Streamlit resets these sidebar widgets on every page switch
     # (and drops their values on pages without them). Their values are kept under "_kept_<key>" and put back.
     for key, default in defaults.items():
         if f"_kept_{key}" not in state:  # a new session: a value set before its first run counts as its own change
             preset = key in state
             state[f"_kept_{key}"] = state.get(key, default)
-            state[f"_kept_at_{key}"] = time.monotonic_ns() if preset else 0
+            state[f"_kept_at_{key}"] = time.time_ns() if preset else 0
         if key in shared and shared[key][1] > state[f"_kept_at_{key}"]:  # changed in another tab since
             state[f"_kept_{key}"], state[f"_kept_at_{key}"] = shared[key]
         state[key] = state[f"_kept_{key}"]
@@ -471,7 +486,7 @@ def training_queue(runs_dir: str | None = None):
 
 def queue():
     """The training queue for the runs folder in force (``$CATDOG_RUNS_DIR`` or ``runs/``)."""
-    return training_queue(str(default_runs_dir().resolve()))
+    return training_queue(_runs_root())
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=6)  # the Classifier compares 4, + 2

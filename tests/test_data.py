@@ -395,3 +395,14 @@ def test_a_class_without_one_readable_training_image_is_refused(tmp_path):
         f.write_bytes(b"not a picture")
     with pytest.raises(CatdogError, match="no image in train/dogs of .* can be read"):
         training.prepare_splits(DataConfig(str(root), validation_size=2, test_size=2))
+
+
+def test_browser_settings_keep_the_browsers_that_changed_one_last(tmp_path, monkeypatch):
+    from catdog import config
+
+    monkeypatch.setattr(config, "SETTINGS_KEEP", 2)
+    path = tmp_path / "runs" / config.SETTINGS_FILE  # its folder made on the first write
+    settings = {f"b{i}": {"test_size": (100 + i, i), "data_dir": ("/d", 10 - i)} for i in range(4)}
+    config.write_browser_settings(path, settings)
+    assert config.read_browser_settings(path) == {"b0": settings["b0"], "b1": settings["b1"]}  # newest: 10, 9
+    assert config.read_browser_settings(tmp_path / "missing.json") == {}

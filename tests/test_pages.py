@@ -109,6 +109,32 @@ def test_a_browsers_open_tabs_take_the_dataset_settings_changed_in_another(synth
     assert first.run().number_input(key="split_seed").value == 9 and not first.exception and not second.exception
 
 
+def test_a_browsers_dataset_settings_survive_a_server_restart(synthetic_data, tmp_path):
+    from catdog import ui
+    from catdog.config import SETTINGS_FILE
+
+    first = AppTest.from_file(str(REPO / PAGES[0]), default_timeout=120)
+    first.session_state["_catdog_owner"] = "teacher"
+    first.run().text_input(key="data_dir").set_value(str(synthetic_data)).run()
+    for field, value in (("validation_size", 12), ("test_size", 8), ("split_seed", 7)):
+        first.number_input(key=field).set_value(value).run()
+    assert (tmp_path / "runs" / SETTINGS_FILE).is_file()
+    ui._browser_settings.clear()  # a restart: the server's memory is gone, the runs folder is not
+    again = AppTest.from_file(str(REPO / PAGES[2]), default_timeout=120)
+    again.session_state["_catdog_owner"] = "teacher"
+    again.run()  # a teacher's test split of 500 went back to 200 after a restart: another split, unsaid (QA)
+    assert again.text_input(key="data_dir").value == str(synthetic_data)
+    assert [again.number_input(key=f).value for f in ("validation_size", "test_size", "split_seed")] == [12, 8, 7]
+    other = AppTest.from_file(str(REPO / PAGES[0]), default_timeout=120)
+    other.session_state["_catdog_owner"] = "student"
+    assert other.run().number_input(key="split_seed").value == 42  # another browser: the defaults
+    (tmp_path / "runs" / SETTINGS_FILE).write_text('{"teacher": {"test_size": [true, 1], "split_seed": "x"}}')
+    ui._browser_settings.clear()  # a damaged file: the defaults, no error
+    broken = AppTest.from_file(str(REPO / PAGES[0]), default_timeout=120)
+    broken.session_state["_catdog_owner"] = "teacher"
+    assert broken.run().number_input(key="test_size").value == 200 and not broken.exception
+
+
 def test_dashboard_routes_to_the_data_page(synthetic_data):
     at = open_page("dashboard.py", synthetic_data)
     assert not at.exception

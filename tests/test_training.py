@@ -332,6 +332,18 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     assert store.scan()[1] == [("half-written", "run.json is not valid JSON in UTF-8")]  # "empty": no run.json
 
 
+@pytest.mark.parametrize("sign", ["👨\u200d👩\u200d👧", "👍🏽", "🇫🇷", "❤\ufe0f", "e\u0301",
+                                  "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"])
+def test_a_long_run_name_is_never_cut_inside_one_drawn_sign(sign):
+    from catdog.config import RUN_NAME_MAX, run_name
+
+    for before in range(RUN_NAME_MAX - len(sign), RUN_NAME_MAX + 1):  # the sign across the cut at every offset
+        name = run_name("a" * before + sign + " and more")
+        assert name in ("a" * before, "a" * before + sign), (before, name)  # whole or left out, never half
+        assert len(name) <= RUN_NAME_MAX
+    assert run_name("x" + "🇫🇷" * 50) == "x" + "🇫🇷" * 39  # flags in a row: cut between two, not inside one
+
+
 def test_a_record_saved_with_a_byte_order_mark_is_read(tmp_path):
     store = RunStore(tmp_path / "runs")
     run = store.create(TrainConfig(), DataConfig())
