@@ -27,7 +27,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=os.environ.get("CATDOG_DATA_DIR") or str(DEFAULT_DATA),
                         help="the cats_and_dogs_filtered folder (default: $CATDOG_DATA_DIR, else ../shared)")
     parser.add_argument("--weights", default=os.environ.get("CATDOG_MOBILENET_WEIGHTS") or "imagenet",
-                        help="MobileNetV2 weights: a .h5 file or 'imagenet' (default: $CATDOG_MOBILENET_WEIGHTS)")
+                        help="MobileNetV2 weights: a .h5 file or 'imagenet' (default: $CATDOG_MOBILENET_WEIGHTS, else "
+                             "'imagenet')")
 
 
 def comma_list(parser: argparse.ArgumentParser, text: str, allowed, what: str) -> list[str]:

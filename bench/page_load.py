@@ -10,8 +10,8 @@ scan); the second shows what switching pages costs in class.
     .venv/bin/python bench/page_load.py --rounds 3 [--runs-from DIR]
 
 ``--runs-from DIR`` copies the run folders of ``DIR`` into each round's runs folder first, so the Training and
-Classifier pages draw their tables and charts of those runs. Needs the real dataset (``$CATDOG_DATA_DIR`` or
-``../shared``), Playwright and Chromium; prints a markdown table of the median and the range per page and visit.
+Classifier pages draw their tables and charts of those runs. Needs the real dataset (``--data-dir``, by default
+``../shared``'s copy), Playwright and Chromium; prints a markdown table of the median and the range per page and visit.
 """
 
 from __future__ import annotations

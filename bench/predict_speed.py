@@ -1,4 +1,4 @@
-"""How fast catdog answers on the Predict page.
+"""How fast catdog answers on the Classifier page.
 
 Measures, per model:
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from catdog.config import IMAGE_SIZE, DataConfig, TrainConfig, default_runs_dir
 from catdog.errors import CatdogError
-from catdog.models import MODEL_SPECS, default_input_size, resolve_mobilenet_weights
+from catdog.models import MOBILENET_LAYERS, MODEL_SPECS, default_input_size, resolve_mobilenet_weights
 
 
 def _print(obj: dict, file=None) -> None:
@@ -37,24 +37,36 @@ def _print(obj: dict, file=None) -> None:
     print(json.dumps(finite(obj), allow_nan=False), file=file or sys.stdout, flush=True)
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, unless its help says its own ("default: $CATDOG_DATA_DIR, …")."""
+
+    def _get_help_string(self, action):
+        return action.help if "(default:" in (action.help or "") else super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m catdog", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train a model and score it on the test split")
-    train.add_argument("--model", choices=list(MODEL_SPECS), default="model1")
-    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    # every option with a help text, so that --help shows its default (review: it showed none)
+    train = sub.add_parser("train", help="train a model and score it on the test split",
+                           formatter_class=_DefaultsHelp)
+    train.add_argument("--model", choices=list(MODEL_SPECS), default="model1", help="the course's model")
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs,
+                       help="epochs (model4: those before fine-tuning)")
     train.add_argument("--data-dir", default=None,
-                       help="dataset root (default: $CATDOG_DATA_DIR, Keras cache, download)")
-    train.add_argument("--runs-dir", default=None, help="runs folder (default: $CATDOG_RUNS_DIR or runs/)")
-    train.add_argument("--batch-size", type=int, default=DataConfig.batch_size)
-    train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+                       help="dataset root (default: $CATDOG_DATA_DIR, else the Keras cache, else the download)")
+    train.add_argument("--runs-dir", default=None, help="runs folder (default: $CATDOG_RUNS_DIR, else runs/)")
+    train.add_argument("--batch-size", type=int, default=DataConfig.batch_size, help="images per batch")
+    train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate, help="Adam's learning rate")
     train.add_argument("--seed", type=int, default=TrainConfig.seed, help="training seed")
     train.add_argument("--split-seed", type=int, default=DataConfig.seed, help="seed of the validation/test split")
     train.add_argument("--image-size", type=int, default=None,
                        help="square input size in pixels (default: the course's 160; for model4 the size the "
                             "weights were trained at, e.g. 224 for the …_1.0_224_no_top.h5 file)")
-    train.add_argument("--validation-size", type=int, default=DataConfig.validation_size)
-    train.add_argument("--test-size", type=int, default=DataConfig.test_size)
+    train.add_argument("--validation-size", type=int, default=DataConfig.validation_size,
+                       help="images of validation/ that score every epoch")
+    train.add_argument("--test-size", type=int, default=DataConfig.test_size,
+                       help="images of validation/ held out for the final score")
     train.add_argument("--weights", default="",
                        help="model4: 'imagenet' (Keras's download) or a .h5 file "
                             "(default: $CATDOG_MOBILENET_WEIGHTS if set, else the download)")
@@ -64,11 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--views", type=int, default=TrainConfig.views,
                        help="model4 fast mode: feature views per training image (1 = no augmentation)")
     train.add_argument("--fine-tune-epochs", type=int, default=0, help="model4: fine-tuning epochs after the rest")
+    train.add_argument("--fine-tune-at", type=int, default=TrainConfig.fine_tune_at,
+                       help=f"model4 fine-tuning: first MobileNetV2 layer unfrozen (0 … {MOBILENET_LAYERS})")
+    train.add_argument("--fine-tune-lr-factor", type=float, default=TrainConfig.fine_tune_lr_factor,
+                       help="model4 fine-tuning: learning rate as a fraction of --learning-rate")
     train.add_argument("--fine-tune-accumulation-steps", type=int, default=TrainConfig.fine_tune_accumulation_steps,
                        help="model4 fine-tuning: pieces each batch runs in, one Adam update per batch "
                             "(gradient accumulation: same updates, less memory; 1 = whole batches; "
                             "0 = automatic: 4 above 160×160, else 1)")
-    train.add_argument("--name", default="")
+    train.add_argument("--name", default="", help="run name (default: its start time)")
     predict = sub.add_parser("predict", help="classify image files with a saved .keras model")
     predict.add_argument("--model-path", required=True)
     predict.add_argument("images", nargs="+")
@@ -77,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
 #: Options that only model4 (MobileNetV2) uses, with their defaults: given for another model they are ignored.
 MODEL4_OPTIONS = {"fast": False, "views": TrainConfig.views, "fine_tune_epochs": 0,
+                  "fine_tune_at": TrainConfig.fine_tune_at, "fine_tune_lr_factor": TrainConfig.fine_tune_lr_factor,
                   "fine_tune_accumulation_steps": TrainConfig.fine_tune_accumulation_steps, "weights": ""}
 
 
@@ -87,6 +104,7 @@ def _train(args) -> int:
     train_config = TrainConfig(
         model=args.model, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
         weights=args.weights, fast=args.fast, views=args.views, fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_at=args.fine_tune_at, fine_tune_lr_factor=args.fine_tune_lr_factor,
         fine_tune_accumulation_steps=args.fine_tune_accumulation_steps, name=args.name,
     )
     side = args.image_size if args.image_size is not None else (

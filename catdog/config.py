@@ -1,6 +1,6 @@
 """Configuration objects, one frozen dataclass per concern.
 
-Numbers come from the course material (``shared/NOTES.md``): 160×160 images,
+Numbers come from the course material (``../shared/NOTES.md`` beside the repository, not in it): 160×160 images,
 batch 32, 20 epochs, Adam with Keras's default learning rate 1e-3.
 """
 
@@ -30,9 +30,14 @@ ENV_MOBILENET_WEIGHTS = "CATDOG_MOBILENET_WEIGHTS"
 ENV_CACHE_DIR = "CATDOG_CACHE_DIR"
 
 
+#: The repository's folder (the one holding ``catdog/``), where runs and the feature cache go by default.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
 def default_runs_dir() -> Path:
-    """Folder that holds training runs: ``$CATDOG_RUNS_DIR`` or ``./runs``."""
-    return Path(os.environ.get(ENV_RUNS_DIR) or "runs")
+    """Folder that holds training runs: ``$CATDOG_RUNS_DIR``, else ``runs/`` in the repository's folder (not the
+    working directory's: ``python -m catdog train`` run from elsewhere wrote runs the dashboard never listed)."""
+    return Path(os.environ.get(ENV_RUNS_DIR) or PROJECT_DIR / "runs")
 
 
 #: Split sizes the Dataset settings accept (images, both ends included): at least one image per class.
@@ -146,8 +151,8 @@ class DataConfig:
         image_size: (height, width) in pixels images are resized to.
         batch_size: images per batch.
         validation_size: images of ``validation/`` kept for validation.
-        test_size: images of ``validation/`` held out as the test split; the
-            course's 1/5 of 1,000 images, i.e. 200.
+        test_size: images of ``validation/`` held out as the test split: 200, about what the course holds out
+            (1/5 of the validation batches, 6 × 32 = 192 images, drawn anew on every pass).
         seed: seed of the one-time stratified validation/test split.
 
     The sidebar's :func:`catdog.ui.data_config` gives ``None`` for a split size or seed whose field is empty; the
@@ -199,8 +204,9 @@ class TrainConfig:
         views: fast mode: views of each training image whose features are
             cached: view 0 is the image itself, views 1 … K-1 are augmented
             (1 = no augmentation).  Each view costs one more pass of MobileNetV2
-            over the training split (≈ 20–40 s on 2 CPU cores); on the course
-            data extra views did not raise accuracy, so the default is 1.
+            over the training split (≈ 10–25 s at 160×160, ≈ 20–45 s at 224 on 2 CPU cores); on the course
+            data extra views did not raise validation accuracy at 160 and raised it a little at 224 (README), so
+            the default is 1.
         fine_tune_epochs: model4 only: extra epochs with the top of MobileNetV2
             unfrozen (0 = no fine-tuning).
         fine_tune_at: first MobileNetV2 layer index unfrozen for fine-tuning

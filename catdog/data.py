@@ -167,7 +167,8 @@ def locate_dataset(
     3. a copy already in the Keras cache (:func:`keras_cache_candidates`);
     4. the official download (:func:`download_dataset`) when ``download`` is true.
 
-    The folder found is validated (:func:`scan_dataset`) before it is returned.
+    A folder given (steps 1, 2) or downloaded is validated (:func:`scan_dataset`) before it is returned; a copy in
+    the Keras cache is only checked for ``train/`` and ``validation/`` (the later scan of the pages reads it).
 
     Args:
         data_dir: explicit dataset root; empty string counts as not given.
@@ -583,6 +584,8 @@ def make_splits(
     Raises:
         CatdogError: ``validation_size + test_size`` exceeds the images in
             ``validation/``, a size is negative, or a class has no readable training image.
+        ValueError: a negative ``seed`` (NumPy's ``default_rng``; :func:`catdog.training.check_settings` and the
+            pages refuse one first).
     """
     skipped_paths = {str(p) for p, _ in skip}
     pool = {
@@ -681,7 +684,7 @@ def sample_items(splits: Splits, split: str, per_class: int, seed: int) -> list[
         One list per class (label order) of ``(path, label)`` pairs.
 
     Raises:
-        ValueError: an unknown ``split`` (:meth:`Splits.split`).
+        ValueError: an unknown ``split`` (:meth:`Splits.split`), or a negative ``seed`` (NumPy's ``default_rng``).
     """
     rng = np.random.default_rng(seed)
     items = splits.split(split)

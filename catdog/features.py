@@ -39,14 +39,14 @@ import numpy as np
 
 from catdog import data
 from catdog.atomic import write_atomic
-from catdog.config import ENV_CACHE_DIR
+from catdog.config import ENV_CACHE_DIR, PROJECT_DIR
 from catdog.errors import CatdogError
 
 #: Bump when the cached arrays' meaning changes, so old files are not reused.
 CACHE_FORMAT = "catdog-features-v2"
 
 #: Largest number of views per training image offered: each view is one more MobileNetV2 pass over the 2,000
-#: training images (≈ 20 s at 160×160 on 2 CPU cores, README), so 20 views take about 7 minutes to extract, and
+#: training images (≈ 10–25 s at 160×160 on 2 CPU cores, README), so 20 views take 3–8 minutes to extract, and
 #: their cache holds 2,000 × 20 × 1,280 float32 = 205 MB.
 MAX_VIEWS = 20
 
@@ -55,8 +55,9 @@ POOL_LAYER = "global_max_pool"
 
 
 def default_cache_dir() -> Path:
-    """Feature cache folder: ``$CATDOG_CACHE_DIR`` or ``.cache/features`` under the working directory."""
-    return Path(os.environ.get(ENV_CACHE_DIR) or Path(".cache") / "features")
+    """Feature cache folder: ``$CATDOG_CACHE_DIR``, else ``.cache/features`` in the repository's folder
+    (:data:`catdog.config.PROJECT_DIR`)."""
+    return Path(os.environ.get(ENV_CACHE_DIR) or PROJECT_DIR / ".cache" / "features")
 
 
 def weights_identity(weights: str | None) -> str:

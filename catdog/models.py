@@ -4,7 +4,7 @@ Every model maps float32 images (batch, 160, 160, 3) in [0, 255] to logits
 (batch, 2) (model4 may also be built for 224×224, see :data:`MOBILENET_INPUT_SIZES`);
 preprocessing and augmentation are layers *inside* the model, so a saved ``.keras``
 file is the whole pipeline.  Layer choices follow the course
-(``shared/NOTES.md``):
+(``../shared/NOTES.md`` beside the repository, not in it):
 
 - ``model1``: Conv2D(32)→MaxPool→Dropout(0.2)→Conv2D(32)→MaxPool→Dropout(0.2)→
   Conv2D(64)→Flatten→Dense(64, relu)→Dense(2).
@@ -75,6 +75,21 @@ MODEL_SPECS: dict[str, ModelSpec] = {
                   augmentation=True, preprocessing=True, mobilenet=True),
     )
 }
+
+#: Where Keras downloads MobileNetV2's ImageNet weights from (``keras.applications.mobilenet_v2``'s
+#: ``BASE_WEIGHT_PATH``), for the message of a failed download.
+KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+#: Input sides Keras has MobileNetV2 weights for; another size gets those of 224 (``keras.applications.MobileNetV2``).
+KERAS_WEIGHTS_SIDES = (96, 128, 160, 192, 224)
+
+
+def keras_weights_name(image_size: tuple[int, int]) -> str:
+    """The weights file ``weights="imagenet"`` downloads for model4 at ``image_size`` (height, width in pixels):
+    ``mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_<side>_no_top.h5``, ``side`` the height when Keras has
+    weights for it (:data:`KERAS_WEIGHTS_SIDES`), else 224, as ``keras.applications.MobileNetV2`` chooses."""
+    side = image_size[0] if image_size[0] == image_size[1] and image_size[0] in KERAS_WEIGHTS_SIDES else 224
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{side}_no_top.h5"
+
 
 #: Name of the nested MobileNetV2 layer inside model4.
 MOBILENET_LAYER = "mobilenetv2_base"
@@ -278,8 +293,9 @@ def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int
                 f"({type(err).__name__}: {err}). Without network access, point the 'MobileNetV2 weights "
                 f"file' setting on the Training page (on the command line --weights, or the environment "
                 f"variable {ENV_MOBILENET_WEIGHTS}) at a local file such as "
-                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or copy Keras's weights "
-                f"file, fetched on a computer that is online, into {_keras_models_dir()}."
+                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or copy the file Keras "
+                f"fetches for this input size, {keras_weights_name(image_size)} (from {KERAS_WEIGHTS_URL} on a "
+                f"computer that is online), into {_keras_models_dir()}."
             ) from err
     else:
         base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)

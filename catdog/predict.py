@@ -45,10 +45,14 @@ def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
 
     Args:
         model: a registry model (image → logits).
-        images: float32 (n, height, width, 3) in [0, 255].
+        images: float32 (n, height, width, 3) in [0, 255], at the model's input size.
 
     Returns:
-        float64 (n, 2) rows summing to 1, columns in :data:`CLASS_NAMES` order.
+        float64 (n, 2) rows summing to 1, columns in the order of the model's logits: the class names of the
+        run it was trained in (``run.json``'s ``class_names``; :data:`CLASS_NAMES` for the course's data).
+
+    Raises:
+        ValueError: images of another size than the model's input (Keras's error, passed on).
     """
     logits = model.predict_on_batch(np.asarray(images, dtype=np.float32))
     return softmax(np.asarray(logits))

@@ -1077,12 +1077,16 @@ def check_settings(train_config: TrainConfig, data_config: DataConfig) -> None:
 
     Raises:
         CatdogError: epochs < 1, fine-tuning epochs < 0, a learning rate or factor that is not a finite number
-            > 0, a seed outside 0 … 2³² − 1 (NumPy's and Keras's seed range), gradient accumulation steps < 0,
-            batch size < 1, validation or test size < 1, an image side outside :data:`IMAGE_SIDES`, or for
-            model4 a weights path with a visible problem (:func:`catdog.models.weights_file_problem`); the
-            message names the setting and what it accepts.
+            > 0, a seed outside 0 … 2³² − 1 (NumPy's and Keras's seed range), a split seed outside
+            :data:`catdog.config.SPLIT_SEEDS`, gradient accumulation steps < 0, batch size < 1, validation or test
+            size < 1, an image side outside :data:`IMAGE_SIDES`, or for model4 views per training image outside
+            1 … :data:`catdog.features.MAX_VIEWS` in fast mode, a first layer to unfreeze outside 0 …
+            :data:`catdog.models.MOBILENET_LAYERS` when it fine-tunes, and a weights path with a visible problem
+            (:func:`catdog.models.weights_file_problem`); the message names the setting and what it accepts.
     """
-    from catdog.models import resolve_mobilenet_weights, weights_file_problem
+    from catdog.config import SPLIT_SEEDS
+    from catdog.features import MAX_VIEWS
+    from catdog.models import MOBILENET_LAYERS, resolve_mobilenet_weights, weights_file_problem
 
     if train_config.epochs < 1:
         raise CatdogError("Train for at least one epoch.")
@@ -1094,6 +1098,16 @@ def check_settings(train_config: TrainConfig, data_config: DataConfig) -> None:
                           f"{train_config.learning_rate} (factor {train_config.fine_tune_lr_factor}).")
     if not 0 <= train_config.seed < 2**32:
         raise CatdogError(f"The seed must be between 0 and {2**32 - 1}, not {train_config.seed}.")
+    if not SPLIT_SEEDS[0] <= data_config.seed <= SPLIT_SEEDS[1]:  # NumPy refused -1 with a traceback (review)
+        raise CatdogError(f"The split seed must be between {SPLIT_SEEDS[0]} and {SPLIT_SEEDS[1]}, not "
+                          f"{data_config.seed}.")
+    if train_config.model == "model4" and train_config.fast and not 1 <= train_config.views <= MAX_VIEWS:
+        # refused after its run folder was made, which stayed as a failed run (review)
+        raise CatdogError(f"Views per training image must be between 1 and {MAX_VIEWS}, not {train_config.views}.")
+    if train_config.model == "model4" and train_config.fine_tune_epochs > 0 and \
+            not 0 <= train_config.fine_tune_at <= MOBILENET_LAYERS:  # else refused after the frozen phase's epochs
+        raise CatdogError(f"'Unfreeze from layer' must lie between 0 and {MOBILENET_LAYERS} (MobileNetV2 has "
+                          f"{MOBILENET_LAYERS} layers), not {train_config.fine_tune_at}.")
     if train_config.fine_tune_accumulation_steps < 0:
         raise CatdogError(f"Gradient accumulation steps must be 0 (automatic) or between 1 and the batch size, "
                           f"not {train_config.fine_tune_accumulation_steps}.")

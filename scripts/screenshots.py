@@ -3,12 +3,13 @@
 Starts ``streamlit run dashboard.py`` on a free port with an empty runs folder,
 on the real dataset (``../shared/datasets/cats_and_dogs_filtered``) when it is
 there, else on a synthetic one, and captures each step: Data, Augmentation,
-Training (live, then after a short model1 training), Classifier (with dropped
-images) and its test-split evaluation.
+Training (live, then after training ``--model``, by default a 20-epoch fast model4), Classifier (with
+dropped images) and its test-split evaluation.
 
 Usage::
 
-    .venv/bin/python scripts/screenshots.py [--data DIR] [--out docs/screenshots] [--epochs 1]
+    .venv/bin/python scripts/screenshots.py [--data DIR] [--out docs/screenshots] [--model model4] [--epochs N]
+        [--runs-from DIR]
 
 Needs the playwright package and Debian's Chromium at /usr/bin/chromium (no download).
 """

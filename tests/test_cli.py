@@ -64,6 +64,10 @@ def test_bad_data_dir_is_a_clean_error(tmp_path):
     (["--seed", str(2**32)], "not 4294967296"),
     (["--model", "model4", "--weights", "/nowhere/w.h5"], "weights file '/nowhere/w.h5' does not exist"),
     (["--fine-tune-accumulation-steps", "-1"], "must be 0 (automatic) or between 1 and the batch size, not -1"),
+    (["--split-seed", "-1"], "The split seed must be between 0 and 2147483647, not -1."),  # was NumPy's traceback
+    (["--model", "model4", "--fast", "--views", "0"], "Views per training image must be between 1 and 20, not 0."),
+    (["--model", "model4", "--fine-tune-epochs", "1", "--fine-tune-at", "155"], "between 0 and 154 (MobileNetV2 "
+                                                                                 "has 154 layers), not 155."),
 ])
 def test_settings_that_cannot_train_are_refused_before_a_run_is_made(synthetic_data, tmp_path, capsys, args,
                                                                      message):

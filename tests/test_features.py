@@ -54,9 +54,14 @@ def _extract(model, splits, cache_dir, **kwargs):
     return feats.load_or_extract(model, splits, **{**args, **kwargs})
 
 
-def test_default_cache_dir_follows_environment(tmp_path, monkeypatch):
+def test_default_cache_and_runs_dirs_follow_environment_else_the_repository(tmp_path, monkeypatch):
+    from catdog.config import default_runs_dir
+
+    repo = feats.Path(__file__).resolve().parent.parent
     monkeypatch.delenv("CATDOG_CACHE_DIR", raising=False)
-    assert feats.default_cache_dir() == feats.Path(".cache") / "features"
+    monkeypatch.delenv("CATDOG_RUNS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # from another folder: still the repository's (a CLI run went elsewhere, review)
+    assert feats.default_cache_dir() == repo / ".cache" / "features" and default_runs_dir() == repo / "runs"
     monkeypatch.setenv("CATDOG_CACHE_DIR", str(tmp_path))
     assert feats.default_cache_dir() == tmp_path
 

@@ -131,6 +131,9 @@ def test_imagenet_download_failure_says_what_to_do(monkeypatch):
     with pytest.raises(CatdogError, match="CATDOG_MOBILENET_WEIGHTS") as caught:
         build_model(TrainConfig(model="model4"))
     assert "--weights" in str(caught.value) and "into /srv/keras/models/" in str(caught.value)  # Keras's cache here
+    # which file, and where from: "Keras's weights file" named neither (review)
+    assert ("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5 (from https://storage.googleapis.com/"
+            "tensorflow/keras-applications/mobilenet_v2/ on a computer that is online)") in str(caught.value)
 
 
 def test_weights_precedence(monkeypatch):
