@@ -247,6 +247,20 @@ def _fix_classes(classes: dict[str, list[str]]) -> str:
     return f"To fix it, {'; and '.join(steps)}." if steps else ""
 
 
+def _near_name(path: Path) -> str:
+    """`` Did you mean '…'?`` naming the folder beside ``path`` whose name is closest to its mistyped one
+    ("cats_and_dogs_filterd" → "cats_and_dogs_filtered": the message only said it did not exist, QA), by
+    ``difflib.get_close_matches`` (ratio ≥ 0.8); ``""`` when there is none, or the folder above cannot be listed."""
+    import difflib
+
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_dir()] if path.parent.is_dir() else []
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return f" Did you mean '{path.parent / close[0]}'?" if close else ""
+
+
 def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     """Check that ``root`` is a usable dataset folder and list its images.
 
@@ -272,7 +286,7 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
     except OSError as err:  # a name too long (QA: a traceback on every page)
         raise _unusable_folder(str(root), err) from err
     if not exists:
-        raise CatdogError(f"The data folder '{root}' does not exist.")
+        raise CatdogError(f"The data folder '{root}' does not exist.{_near_name(root)}")
     if not root.is_dir():
         raise CatdogError(f"'{root}' is a file, not a folder. Give the folder that holds train/ and validation/.")
     missing = [name for name in SPLIT_DIRS if not (root / name).is_dir()]

@@ -209,20 +209,23 @@ def rank_runs(runs, class_names=None) -> list:
     return sorted(runs, key=rank, reverse=True)
 
 
-def best_per_model(ranked, class_names=None) -> list:
+def best_per_model(ranked, class_names=None, *, fine_tuned_apart: bool = False) -> list:
     """The first run of each model kind in ``ranked`` (as :func:`rank_runs` orders them), in model-name order
-    (model1, model2, …): the line-up the Classifier compares by default.
+    (model1, model2, …): the line-up the Classifier compares by default, and the Training page's first
+    comparison of curves.
 
     Args:
         ranked: :class:`catdog.training.RunInfo` objects, best first.
         class_names: when given and some runs were trained on these classes, only those runs: a model of other
             classes would answer in them.
+        fine_tuned_apart: a fine-tuned model4 is a kind of its own, after model4, as in the course's results
+            (the comparison of curves began with the newest three runs, and left model1 and model3 out, QA).
     """
     same = [run for run in ranked if _same_classes(run, class_names)]
     first = {}
     for run in same or ranked:
-        first.setdefault(run.model, run)
-    return [first[model] for model in sorted(first)]
+        first.setdefault((run.model, bool(fine_tuned_apart and run.fine_tune_start)), run)
+    return [first[kind] for kind in sorted(first)]
 
 
 def verdict_titles(runs) -> dict[str, str]:
@@ -711,9 +714,11 @@ def chance_hint(model: str, history, finished: bool, collapsed: dict | None = No
             epochs = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
             ended = (f"was stopped at chance level (≈ 50%) in epoch {len(history)}, too early to tell" if stopped
                      else f"ended at chance level (≈ 50%) after only {epochs}")  # Stop in epoch 1 read "after" (QA)
+            seen = ("model1 with seed 43 on the course data: 51% after epoch 2, 53% after epoch 3" if model == "model1"
+                    else "its augmentation makes every epoch's images new, so it learns more slowly than model1, "
+                    "which with seed 43 on the course data was at 51% after epoch 2, 53% after epoch 3")
             return (f"This run {ended}. Its network did not collapse ({gave}): {model} on raw [0, 255] pixels can "
-                    "take a few epochs to leave 50% (model1 with seed 43 on the course data: 51% after epoch 2, 53% "
-                    "after epoch 3). "
+                    f"take a few epochs to leave 50% ({seen}). "
                     f"Train it for more epochs; if it still stays at 50%, try {advice}.")
         return (f"This run stayed at chance level (≈ 50%) in all {len(history)} epochs, though its network did not "
                 f"collapse ({gave}): on raw [0, 255] pixels "
@@ -838,6 +843,24 @@ def phase_text(snapshot: dict) -> str:
     else:
         text = f"{phase} · epoch {snapshot.get('epoch', 0)}/{snapshot.get('epochs', 0)}"
     return f"{text} · {snapshot['message']}" if snapshot.get("message") else text
+
+
+def ended_text(state: str, result: dict | None, error: str | None = None) -> str:
+    """How a job ended, for the line of a training that ended while another is shown: ``"done · test 97.0%"``,
+    ``"stopped · test 47.0%"``, ``"stopped before its first epoch ended"``, ``"failed: <its message, cut at 80
+    characters>"``.
+
+    Args:
+        state: :attr:`catdog.training.TrainingJob.state` (``done``, ``stopped`` or ``failed``).
+        result: the final model's test metrics (``accuracy`` in 0–1), or ``None`` when it was not scored.
+        error: the failure's message.
+    """
+    if state == "failed":
+        message = " ".join((error or "").split())
+        return "failed: " + (message if len(message) <= 80 else message[:79].rstrip() + "…")
+    if result and result.get("accuracy") is not None:
+        return f"{state} · test {result['accuracy']:.1%}"
+    return f"{state} before its first epoch ended" if state == "stopped" else state
 
 
 def stopping_text(snapshot: dict) -> str:

@@ -1309,6 +1309,8 @@ class TrainingJob:
         result_best: the best-validation checkpoint's test metrics (with ``epoch``).
         error: the message when failed.
         submitted: when it was submitted (``time.time()``, seconds since the epoch); orders :meth:`TrainingQueue.jobs`.
+        ended: when its training ended (``time.time()``), or ``None`` while it has not, or for a job cancelled
+            before it started.
     """
 
     job_id: str
@@ -1323,6 +1325,7 @@ class TrainingJob:
     result_best: dict | None = None
     error: str | None = None
     submitted: float = field(default_factory=time.time)
+    ended: float | None = None
     #: Waits ahead of the jobs submitted before it: :meth:`TrainingQueue.retry`'s job, which takes the place of
     #: the running job it replaces.
     first: bool = False
@@ -1609,27 +1612,32 @@ class TrainingQueue:
         return (job.finished and bool(job.run_id) and not job.folder_gone
                 and not (self.store.root / job.run_id).is_dir())
 
-    def job_in_view(self, job_id: str | None, owner: str) -> TrainingJob | None:
-        """The job a Training page follows: the tab's own (``job_id``, from Train or Show), else ``owner``'s job
-        that trains, else ``owner``'s newest that waits, else ``owner``'s newest (a reload forgets the tab's), else
-        the one training on the server, else the newest that made a run and did not fail; jobs whose run was deleted
-        are skipped (:meth:`run_deleted`). Before, a browser with no jobs (the projector) followed the newest job, a
-        queued one, and never showed the one training; a reload after cancelling a second training followed the
-        cancelled one while the first still waited; and a second tab of the browser (the projector's) left the
-        training's curves for a job queued in the first tab (QA).
+    def job_in_view(self, job_id: str | None, owner: str, *, keep: bool = False) -> TrainingJob | None:
+        """The job a Training page follows: the tab's own (``job_id``, from Train or Show) while it trains, or
+        when ``keep`` (the tab chose it with Show once it had ended), or when ``owner`` has no job that trains;
+        else ``owner``'s job that trains, else ``owner``'s newest that waits, else ``owner``'s newest (a reload
+        forgets the tab's), else the one training on the server, else the newest that made a run and did not fail;
+        jobs whose run was deleted are skipped (:meth:`run_deleted`). Before, a browser with no jobs (the
+        projector) followed the newest job, a queued one, and never showed the one training; a reload after
+        cancelling a second training followed the cancelled one while the first still waited; a second tab of the
+        browser (the projector's) left the training's curves for a job queued in the first tab; a teacher who
+        queued a second training saw "waiting in the queue" while the first trained out of view, and a tab that
+        showed a training kept its result while the next one of the teacher's trained unseen (QA).
 
         Args:
             job_id: the job the tab chose last, or ``None``.
             owner: the browser's owner id (:func:`catdog.ui.owner_id`).
+            keep: show ``job_id``'s job even while another of ``owner``'s trains.
 
         Returns:
             The job, or ``None`` when there is none to show.
         """
-        job = self.get(job_id)
-        if job is not None and not self.run_deleted(job):
-            return job
         shown = [j for j in self.jobs() if not self.run_deleted(j)]
         mine = [j for j in shown if j.owner == owner]
+        job = self.get(job_id)
+        if job is not None and not self.run_deleted(job):
+            training = [j for j in mine if j.state == "running" and j is not job]
+            return job if job.state == "running" or keep or not training else training[-1]
         running = [j for j in shown if j.state == "running"]
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
         # nor is their job cancelled in the queue (QA)
@@ -1749,11 +1757,13 @@ class TrainingQueue:
                     progress=job.progress, stop=job.stop, on_run_created=created,
                 )
                 job.result, job.result_best = result.test, result.test_best
+                job.ended = time.time()
                 job.state = "stopped" if result.run.status == "stopped" else "done"
             except Exception as err:  # shown in the page; the thread must live on.
                 job.folder_gone = isinstance(err, RunFolderGone)
                 job.error = str(err) if isinstance(err, CatdogError) else f"{type(err).__name__}: {err}"
                 job.progress.set(phase="failed", message=job.error)
+                job.ended = time.time()
                 job.state = "failed"
             self._journal()
 

@@ -30,7 +30,9 @@ with right:
         # the QA's student read "on average over the classes" twice and still asked what was averaged
         either = " (or always ".join(f"'{name}'" for name in majority) + ")" * (len(majority) - 1)
         meaning = (f"The training split has as many {' as '.join(majority)}, so no class is the majority: always "
-                   f"answering {either} gets this share of the test images right, on average.")
+                   f"answering {either} gets this share of the test images right"
+                   # exactly, when the test split holds as many of each: "on average" read as chance at work (QA)
+                   + (" either way." if len(set(counts["test"].values())) == 1 else ", on average."))
     must = ("A model must beat this." if baseline < 1 else  # "must beat 100%" (QA)
             "No model can beat this: the test split holds one class only (see the warning below).")
     st.metric("Majority-class baseline", f"{baseline:.1%}", help=f"{ui.plain(meaning)} {must}")

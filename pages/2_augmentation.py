@@ -79,7 +79,8 @@ augmented = augment.augment_samples(
 left, right = st.columns([1, 3])
 # model4's own size too where its weights set another (the offline file: 224, QA)
 size4 = default_input_size(resolve_mobilenet_weights())
-also = f"; model4 gets {size4}×{size4} here" if (size4, size4) != tuple(image.shape[:2]) else ""
+also = (f"; model4, with this server's weights, gets it at {size4}×{size4}" if (size4, size4) != tuple(image.shape[:2])
+        else "")
 left.markdown(f"**Original**, resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]}{also})")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
 with right:

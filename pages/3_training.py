@@ -29,6 +29,13 @@ jobs = ui.queue()
 state = st.session_state
 
 
+def _job_in_view():
+    """The job this tab's live view shows (:meth:`catdog.training.TrainingQueue.job_in_view`): the tab's own (Train,
+    Show), but the browser's training rather than its own job waiting behind it."""
+    chosen = state.get("job_id")
+    return jobs.job_in_view(chosen, ui.owner_id(), keep=chosen is not None and state.get("kept_job") == chosen)
+
+
 def _queue_cancelled_again() -> None:
     """Button callback: queue again the trainings the last shutdown cancelled while they waited; the live view
     follows the first of them."""
@@ -290,13 +297,21 @@ if train_row.button("Train", type="primary", icon=":material/play_arrow:",
     if twin := jobs.unfinished_twin(train_config, run_data, owner=ui.owner_id()):
         # what happened first: after a long unbroken name, "shown below" hid behind the toast's "view more" (QA)
         twin_name = ui.short_name(twin.train_config.name or twin.train_config.model)
-        st.toast(f"Already {twin.state}, shown below: “{twin_name}” with these settings.", icon=":material/info:")
         state["job_id"] = twin.job_id
+        where = "shown below" if _job_in_view() is twin else "under Your other trainings, below"
+        st.toast(f"Already {twin.state}, {where}: “{twin_name}” with these settings.", icon=":material/info:")
     else:
         try:
-            state["job_id"] = jobs.submit(train_config, run_data, owner=ui.owner_id()).job_id
+            submitted = jobs.submit(train_config, run_data, owner=ui.owner_id())
         except CatdogError as err:  # the queue is full, or the server is shutting down
             st.error(ui.plain(str(err)), icon=":material/error:")
+        else:
+            state["job_id"] = submitted.job_id
+            if (shown := _job_in_view()) is not submitted and shown is not None:
+                # the live view stays on the training: it had gone to "waiting in the queue" (QA)
+                st.toast(f"Queued: “{ui.short_name(jobs.job_name(submitted))}” trains when "
+                         f"“{ui.short_name(jobs.job_name(shown))}” has ended; the live view shows that one until "
+                         "then.", icon=":material/queue:")
 
 
 # --------------------------------------------------------------------------- live job
@@ -359,25 +374,33 @@ def _toast_in_live_view(text: str, icon: str | None = None) -> None:
 
 
 def _show_job(job) -> None:
-    """Button callback: the live view follows ``job`` from now on."""
+    """Button callback: the live view follows ``job`` from now on; one that waits or has ended stays in view even
+    while another of this browser's trains (:meth:`catdog.training.TrainingQueue.job_in_view`'s ``keep``); one
+    that trains is followed until it ends, and then the view goes on to the browser's next training (QA)."""
     state["job_id"] = job.job_id
+    state["kept_job"] = None if job.state == "running" else job.job_id
 
 
 def _other_jobs_of_mine(shown) -> None:
     """One line per other queued or running job of this browser, each with Show and Stop: queueing model1 and
-    then model2 must not leave model1 out of sight and out of reach."""
+    then model2 must not leave model1 out of sight and out of reach. Above them, the browser's trainings that
+    ended while the one shown waited or trained, with their result: the view moves on to the next training, and
+    the class never saw model4's 97.0% (QA)."""
     mine = [job for job in jobs.active() if job.owner == ui.owner_id() and job is not shown]
-    if not mine:
+    ended = [job for job in jobs.jobs() if job.owner == ui.owner_id() and job is not shown and job.ended
+             and not shown.finished and job.ended >= shown.submitted and not jobs.run_deleted(job)]
+    if not mine and not ended:
         return
     st.caption("Your other trainings")
-    for job in mine:
+    for job in ended + mine:
         text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
-        where = (reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
+        where = (reporting.ended_text(job.state, job.result, job.error) if job.finished
+                 else reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
                  else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
                  else jobs.queue_text(job))
         text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
         show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
-        if not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()):
+        if not job.finished and not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()):
             stop.button("Stop", key=f"stop_{job.job_id}", on_click=_stop_job, args=(job,))
 
 
@@ -385,7 +408,7 @@ def _other_jobs_of_mine(shown) -> None:
 def train_status():
     """One line beside Train on this browser's job while it waits or runs: on a projector the live view below
     starts under the fold (1280×720, 1024×768), so a click on Train showed nothing happening."""
-    job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
+    job = _job_in_view()
     if job is None or job.finished or job.owner != ui.owner_id():
         return
     snap = job.progress.snapshot()
@@ -407,7 +430,7 @@ def live_job():
     for text, icon in state.pop("live_toasts", []):  # from this fragment's buttons (_toast_in_live_view)
         st.toast(text, icon=icon)
     followed = jobs.get(state.get("job_id"))
-    job = jobs.job_in_view(state.get("job_id"), ui.owner_id())
+    job = _job_in_view()
     if followed is not None and jobs.run_deleted(followed):
         # another tab or browser deleted it: the view went on to another job without a word (QA), and then, under
         # this note alone, the other job read as the deleted one (QA)
@@ -577,21 +600,28 @@ with st.container():
     with_curves = [run.run_id for run in runs if run.has_epochs]  # a run joins once its first epoch has ended
     labels = reporting.distinct_labels(runs)
     ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
-    # new runs join the comparison, up to COMPARE_JOINED runs
-    pushed_out = ui.keep_selection("compare_runs", with_curves, first=with_curves[:3], limit=COMPARE_JOINED)
+    # at first the best run of each model (a fine-tuned model4 apart), as the course compares them; then new runs
+    # join the comparison, up to COMPARE_JOINED runs
+    best = reporting.best_per_model(reporting.rank_runs([by_id[rid] for rid in with_curves],
+                                                        splits and tuple(splits.class_names)), fine_tuned_apart=True)
+    pushed_out = ui.keep_selection("compare_runs", with_curves, first=[run.run_id for run in best],
+                                   limit=COMPARE_JOINED)
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
                             max_selections=COMPARE_MAX, select_all=False,
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
-                                 f"curves to compare. New runs join by themselves, up to {COMPARE_JOINED} runs in "
-                                 f"all; you may choose more, up to {COMPARE_MAX}.")
+                                 "curves to compare. At first the best run of each model (by validation accuracy, "
+                                 "as the Classifier picks them; a fine-tuned model4 apart); new runs join by "
+                                 f"themselves, up to {COMPARE_JOINED} runs in all; you may choose more, up to "
+                                 f"{COMPARE_MAX}.")
     if pushed_out:  # the best run left without a word (QA)
         them = "it" if len(pushed_out) == 1 else "them"
         left = ", ".join(f"“{ui.plain(labels[r])}”" for r in pushed_out)
         st.caption(f"New runs joined the comparison and {left} left it, which keeps {COMPARE_JOINED} runs at most "
                    f"by itself: choose {them} again above to compare {them} too.")
-    if without := len(runs) - len(with_curves):
-        st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} with no finished epoch (yet), so no "
-                   "curves.")
+    # not the one training its first epoch: it joins when that ends, and the note came with every Train (QA)
+    if without := sum(1 for run in runs if not run.has_epochs and run.status != "running"):
+        st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} that ended before its first epoch did "
+                   "(failed or stopped), so with no curves.")
     if picked:
         # a colour per run, kept in its run.json: by its place among those compared, a run changed colour when
         # another joined or left, and "the orange line" was another run in each tab (QA)

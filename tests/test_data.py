@@ -406,3 +406,13 @@ def test_browser_settings_keep_the_browsers_that_changed_one_last(tmp_path, monk
     config.write_browser_settings(path, settings)
     assert config.read_browser_settings(path) == {"b0": settings["b0"], "b1": settings["b1"]}  # newest: 10, 9
     assert config.read_browser_settings(tmp_path / "missing.json") == {}
+
+
+def test_a_mistyped_data_folder_gets_the_folder_beside_it_named(tmp_path):
+    from catdog.data import scan_dataset
+
+    (tmp_path / "cats_and_dogs_filtered").mkdir()
+    with pytest.raises(CatdogError, match=r"does not exist\. Did you mean '.*cats_and_dogs_filtered'\?"):
+        scan_dataset(tmp_path / "cats_and_dogs_filterd")  # a typo in class (QA): only "does not exist"
+    with pytest.raises(CatdogError, match=r"does not exist\.$"):
+        scan_dataset(tmp_path / "something else")

@@ -313,7 +313,8 @@ def test_augmentation_names_model4s_own_input_size(synthetic_data, monkeypatch, 
     # the offline file was trained at 224, and model4 takes that size by default (QA: the page said 160 only)
     monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS",
                        str(tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"))
-    assert original() == "**Original**, resized as model1 to model3 get it (160×160; model4 gets 224×224 here)"
+    assert original() == ("**Original**, resized as model1 to model3 get it (160×160; model4, with this server's "
+                          "weights, gets it at 224×224)")
 
 
 def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
@@ -516,6 +517,24 @@ def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, t
     assert not at.exception and not any(c.value.startswith("Diamond") for c in at.caption)
 
 
+def test_compare_runs_begins_with_the_best_run_of_each_model(synthetic_data, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    runs = {}
+    for i, (name, model, val, fine_tune) in enumerate((
+            ("cnn", "model1", 0.6, 0), ("scaled", "model3", 0.7, 0), ("fast", "model4", 0.95, 0),
+            ("tuned", "model4", 0.9, 1), ("cnn again", "model1", 0.5, 0), ("throwaway", "model1", 0.55, 0))):
+        run = store.create(TrainConfig(model=model, epochs=2, fine_tune_epochs=fine_tune, name=name), data)
+        logged = [f"{e},0.6,0.7,{val},0.69\n" for e in range(2 + fine_tune)]
+        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n" + "".join(logged))
+        store.update(run, status="done", created=f"2026-12-01T00:00:0{i}+00:00",
+                     **({"fine_tune_start_epoch": 3} if fine_tune else {}))
+        runs[name] = run.run_id
+    at = open_page(PAGES[2], synthetic_data)  # the newest three were compared: two model1 runs of the six (QA)
+    assert at.multiselect(key="compare_runs").value == [runs[n] for n in ("cnn", "scaled", "fast", "tuned")]
+    assert not at.exception
+
+
 def test_training_page_says_which_compared_run_lies_under_another(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
@@ -611,9 +630,13 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     train()
     first, second = _queue_jobs(tmp_path)
     assert second.state == "queued" and not at.exception
-    # The live view follows the newest job; the first, running, is listed with Show and Stop.
-    assert "second · queued" in texts(at) and "Your other trainings" in texts(at)
-    assert "second · queued, position 1 · live view below" in texts(at)  # beside Train, above the fold
+    # The live view stays on the training, the first (it went to "waiting in the queue", QA); the second, queued,
+    # is listed with Show and Stop, and a toast says what happened
+    assert shown(at.subheader[0].value) == "first · running" and "Your other trainings" in texts(at)
+    assert any(m.value.startswith("second · queued, position 1") for m in at.markdown)
+    assert at.toast[-1].value == ("Queued: “second” trains when “first” has ended; the live view shows that one "
+                                  "until then.")
+    assert "first · training · epoch 1/" in texts(at)  # beside Train, above the fold
     # at the top of the sidebar on every page, since the live view and Stop sit under the fold at 125 % (QA 16);
     # drawn before the page's Train button queued "second": the next rerun (or its own in 5 s) shows it
     status = [shown(i.value) for i in at.run().sidebar.info]
@@ -623,11 +646,13 @@ def test_training_page_keeps_every_job_of_the_browser_in_reach(synthetic_data, t
     elsewhere = open_page(PAGES[0], synthetic_data)  # another session: another browser
     assert [shown(i.value) for i in elsewhere.sidebar.info] == [
         status[0].replace("yours", "from another browser").replace("Live view and Stop", "Live view")]
-    assert any(m.value.startswith("first · training") for m in at.markdown)
+    assert any(m.value.startswith("second · queued") for m in at.markdown)
     training_queue(str((tmp_path / "runs").resolve())).max_waiting_per_owner = 1
     at.text_input(key="train_name").input("third").run()
     train()  # over this browser's share of the queue: said, and nothing queued
     assert "already have 1 trainings waiting in the queue" in texts(at) and len(_queue_jobs(tmp_path)) == 2
+    at.button(key=f"show_{second.job_id}").click().run()  # chosen: the queued one in view
+    assert shown(at.subheader[0].value) == "second · queued"
     at.button(key="stop_job").click().run()  # Stop on the queued job cancels it at once
     assert second.state == "stopped" and "Cancelled before it started: it made no run." in texts(at)
     assert "second · cancelled" in texts(at)  # not "stopped": it never started (QA)
@@ -876,7 +901,8 @@ def test_compare_view_adds_new_runs_keeps_the_users_choice_and_drops_deleted_run
     assert [r.status for r in store.list()] == ["failed", "done"]
     assert at.multiselect(key="compare_runs").options == [store.get(first).label()]
     assert at.multiselect(key="compare_runs").value == [first]
-    assert "Not offered: 1 run with no finished epoch (yet), so no curves." in [c.value for c in at.caption]
+    assert ("Not offered: 1 run that ended before its first epoch did (failed or stopped), so with no curves."
+            in [c.value for c in at.caption])
     at.multiselect(key="compare_runs").set_value([]).run()  # the user clears the comparison
     second = train_run(TrainConfig(epochs=1, name="second"), data, store=store).run.run_id  # e.g. from another tab
     at.run()
@@ -906,7 +932,7 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
 
     older = [finished_run(f"run {i}") for i in range(4)]
     at = open_page(PAGES[2], synthetic_data)
-    assert at.multiselect(key="compare_runs").value == listed(older)[:3]  # the newest three at first
+    assert at.multiselect(key="compare_runs").value == listed(older)[:1]  # the best of model1's (all alike: the newest)
     first = colours()
     at.multiselect(key="compare_runs").set_value(older).run()
     before = colours()  # a run keeps its colour whatever else is compared, in every tab (QA)
@@ -1369,6 +1395,34 @@ def test_a_tab_stays_on_its_browsers_training_when_another_tab_queues_one_and_st
         assert "Your other trainings" in texts(projector)
         projector.button(key="stop_job").click().run()  # the training shown stops; the queued one waits on (QA)
         assert running.stop.is_set() and not queued.stop.is_set() and not projector.exception
+    finally:
+        release.set()
+
+
+def test_the_live_view_goes_on_to_the_browsers_next_training_and_names_how_the_last_one_ended(
+        synthetic_data, tmp_path, monkeypatch):
+    import threading
+
+    from catdog import training
+    from catdog.ui import training_queue
+
+    release = threading.Event()
+    monkeypatch.setattr(training, "train_run", held_trainer(release, stops=True))
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    data = DataConfig(str(synthetic_data))
+    try:
+        first = jobs.submit(TrainConfig(name="m4 fast"), data, owner="teacher")
+        wait_until_running(first)
+        second = jobs.submit(TrainConfig(name="m2", seed=1), data, owner="teacher")
+        at = open_page(PAGES[2], synthetic_data, _catdog_owner="teacher", job_id=second.job_id)  # its Train's tab
+        assert shown(at.subheader[0].value) == "m4 fast · running"  # not "m2 · queued" (QA)
+        jobs.stop(first)
+        wait_until_running(second)
+        at.run()  # then the next training of the browser, not the ended one's result (QA)
+        assert shown(at.subheader[0].value) == "m2 · running"
+        assert any(shown(m.value) == "m4 fast · stopped before its first epoch ended" for m in at.markdown)
+        at.button(key=f"show_{first.job_id}").click().run()  # an ended one chosen with Show: it stays
+        assert shown(at.run().subheader[0].value) == "m4 fast · stopped" and not at.exception
     finally:
         release.set()
 

@@ -527,7 +527,10 @@ def test_each_browser_follows_its_own_job_else_the_one_training(tmp_path):
     assert mistake.finished and jobs.job_in_view(None, "student") is student
     # the teacher queues another in one tab: the projector's tab of the same browser stays on the one training (QA)
     queued = jobs.submit(TrainConfig(name="next", seed=3), DataConfig(), owner="teacher")
-    assert jobs.job_in_view(None, "teacher") is teacher and jobs.job_in_view(queued.job_id, "teacher") is queued
+    assert jobs.job_in_view(None, "teacher") is teacher
+    # nor does the tab whose Train queued it: it waits in "Your other trainings" while the first trains (QA)
+    assert jobs.job_in_view(queued.job_id, "teacher") is teacher
+    assert jobs.job_in_view(queued.job_id, "teacher", keep=True) is queued  # chosen with Show: as chosen
     jobs.stop(queued)
     jobs.store.rename(teacher.run_id, "renamed meanwhile")
     assert (jobs.job_name(teacher), jobs.job_name(student)) == ("renamed meanwhile", "mine")
