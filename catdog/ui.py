@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import streamlit as st
 
@@ -182,7 +182,8 @@ def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
     state[f"_drawn_{key}"] = dict(labels)
 
 
-def keep_selection(key: str, options: list[str], first: list[str], limit: int = 5) -> list[str]:
+def keep_selection(key: str, options: list[str], first: list[str] | Callable[[], list[str]],
+                   limit: int = 5) -> list[str]:
     """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
 
     The first time this session draws it, the selection is ``first``.  Later, options that
@@ -194,7 +195,8 @@ def keep_selection(key: str, options: list[str], first: list[str], limit: int = 
     Args:
         key: the widget's key.
         options: the options it is drawn with now (hashable strings).
-        first: the selection the first time.
+        first: the selection the first time, or a function that gives it (called only then: the Training page
+            ranks every run for it).
         limit: most options in the selection after new ones joined it: in a tab left open through a lesson every
             new run joined, and 12 runs made the comparison unreadable (QA).  The user may choose more.
 
@@ -206,7 +208,7 @@ def keep_selection(key: str, options: list[str], first: list[str], limit: int = 
     seen = st.session_state.get(seen_key)
     dropped = []
     if seen is None or key not in st.session_state:
-        selection = list(first)
+        selection = list(first() if callable(first) else first)
     else:
         kept = [option for option in st.session_state[key] if option in options]
         added = [option for option in options if option not in seen and option not in kept]

@@ -602,10 +602,11 @@ with st.container():
     ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
     # at first the best run of each model (a fine-tuned model4 apart), as the course compares them; then new runs
     # join the comparison, up to COMPARE_JOINED runs
-    best = reporting.best_per_model(reporting.rank_runs([by_id[rid] for rid in with_curves],
-                                                        splits and tuple(splits.class_names)), fine_tuned_apart=True)
-    pushed_out = ui.keep_selection("compare_runs", with_curves, first=[run.run_id for run in best],
-                                   limit=COMPARE_JOINED)
+    def best_of_each_model() -> list[str]:
+        ranked = reporting.rank_runs([by_id[rid] for rid in with_curves], splits and tuple(splits.class_names))
+        return [run.run_id for run in reporting.best_per_model(ranked, fine_tuned_apart=True)]
+
+    pushed_out = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED)
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
                             max_selections=COMPARE_MAX, select_all=False,
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
