@@ -667,7 +667,10 @@ def _manage(action: str) -> None:
             run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
             state["manage_name"] = run.name  # as it is now (cut to the longest name kept, say)
             state["manage_run"] = run.run_id  # set anew, so that the browser shows the run's new label
-            st.toast(f"Renamed to “{ui.short_name(run.name)}”.", icon=":material/edit:")
+            twins = sum(1 for other in jobs.store.list() if other.name == run.name and other.run_id != run.run_id)
+            st.toast(f"Renamed to “{ui.short_name(run.name)}”." + (  # legends then told them apart by score (QA)
+                f" {twins} other run{'s have' if twins > 1 else ' has'} this name too: the lists add when each "
+                "started." if twins else ""), icon=":material/edit:")
         else:
             state["delete_popover"] = False  # closed, also on an error: it stayed open and empty, or over it (QA)
             jobs.store.delete(run.run_id)

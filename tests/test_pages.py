@@ -976,10 +976,14 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert not at.exception and store.get(ids[0]).name == "**bold** `code` $x$"
     assert any("**bold** `code` $x$" in option for option in at.selectbox(key="manage_run").options)
     assert at.text_input(key="manage_name").value == "**bold** `code` $x$"  # the name it has now
+    assert at.toast[-1].value.endswith("”.")  # no other run has that name
+    at.text_input(key="manage_name").input("twin").run()
+    at.button(key="rename_run").click().run()  # back to the other run's name: said (QA)
+    assert at.toast[-1].value == "Renamed to “twin”. 1 other run has this name too: the lists add when each started."
     at.text_input(key="manage_name").input("").run()
     at.button(key="rename_run").click().run()  # an empty name: said plainly, nothing changed
     assert [shown(e.value) for e in at.error] == ["A run name cannot be empty."]
-    assert store.get(ids[0]).name == "**bold** `code` $x$"
+    assert store.get(ids[0]).name == "twin"
     at.selectbox(key="manage_run").set_value(ids[1]).run()
     at.button(key="delete_run").click().run()  # in the Delete popover: "Delete for good"
     assert not at.exception and [r.run_id for r in store.list()] == [ids[0]]
