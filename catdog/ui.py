@@ -142,8 +142,8 @@ def run_name_input(container, label: str, *, key: str, **kwargs) -> str:
         The field's text as typed.
     """
     text = container.text_input(label, key=key, **kwargs)
-    if len(text.strip()) > RUN_NAME_MAX:
-        container.caption(f"A run name keeps its first {RUN_NAME_MAX} characters; this one has {len(text.strip())}.")
+    if len(text.strip()) > RUN_NAME_MAX:  # no count: an emoji is several code points, and was counted as such (QA)
+        container.caption(f"This name is longer than the {RUN_NAME_MAX} characters a run name keeps: its end is cut.")
     return text
 
 

@@ -384,11 +384,12 @@ def _show_job(job) -> None:
 def _other_jobs_of_mine(shown) -> None:
     """One line per other queued or running job of this browser, each with Show and Stop: queueing model1 and
     then model2 must not leave model1 out of sight and out of reach. Above them, the browser's trainings that
-    ended while the one shown waited or trained, with their result: the view moves on to the next training, and
-    the class never saw model4's 97.0% (QA)."""
+    ended while the one shown waited or trained, or since it ended (one chosen with Show), with their result: the
+    view moves on to the next training, and the class never saw model4's 97.0% (QA)."""
     mine = [job for job in jobs.active() if job.owner == ui.owner_id() and job is not shown]
     ended = [job for job in jobs.jobs() if job.owner == ui.owner_id() and job is not shown and job.ended
-             and not shown.finished and job.ended >= shown.submitted and not jobs.run_deleted(job)]
+             and job.ended >= (shown.ended if shown.finished and shown.ended else shown.submitted)
+             and not jobs.run_deleted(job)]
     if not mine and not ended:
         return
     st.caption("Your other trainings")
@@ -611,7 +612,8 @@ with st.container():
                             max_selections=COMPARE_MAX, select_all=False,
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
                                  "curves to compare. At first the best run of each model (by validation accuracy, "
-                                 "as the Classifier picks them; a fine-tuned model4 apart); new runs join by "
+                                 "as the Classifier picks them; fine-tuned model4 runs count as a model of their "
+                                 "own); new runs join by "
                                  f"themselves, up to {COMPARE_JOINED} runs in all; you may choose more, up to "
                                  f"{COMPARE_MAX}.")
     if pushed_out:  # the best run left without a word (QA)
@@ -621,8 +623,8 @@ with st.container():
                    f"by itself: choose {them} again above to compare {them} too.")
     # not the one training its first epoch: it joins when that ends, and the note came with every Train (QA)
     if without := sum(1 for run in runs if not run.has_epochs and run.status != "running"):
-        st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} that ended before its first epoch did "
-                   "(failed or stopped), so with no curves.")
+        st.caption(f"Not offered: {without} run{'s' if without > 1 else ''} that ended before "
+                   f"{'their' if without > 1 else 'its'} first epoch did (failed or stopped), so with no curves.")
     if picked:
         # a colour per run, kept in its run.json: by its place among those compared, a run changed colour when
         # another joined or left, and "the orange line" was another run in each tab (QA)

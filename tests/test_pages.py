@@ -1427,6 +1427,13 @@ def test_the_live_view_goes_on_to_the_browsers_next_training_and_names_how_the_l
         assert any(shown(m.value) == "m4 fast · stopped before its first epoch ended" for m in at.markdown)
         at.button(key=f"show_{first.job_id}").click().run()  # an ended one chosen with Show: it stays
         assert shown(at.run().subheader[0].value) == "m4 fast · stopped" and not at.exception
+        jobs.stop(second)  # ... and one that ends meanwhile is named under it with how it ended (QA)
+        deadline = time.time() + 30
+        while time.time() < deadline and not second.finished:
+            time.sleep(0.05)
+        at.run()
+        assert shown(at.subheader[0].value) == "m4 fast · stopped"
+        assert any(shown(m.value) == "m2 · stopped before its first epoch ended" for m in at.markdown)
     finally:
         release.set()
 
@@ -1551,7 +1558,7 @@ def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_pa
     long_name = "lesson " + "x" * 93  # a paste past Streamlit's max_chars was dropped whole, without a word (QA)
     at = open_page(PAGES[2], synthetic_data)
     at.text_input(key="train_name").input(long_name).run()
-    assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 100." in texts(at)
+    assert f"This name is longer than the {RUN_NAME_MAX} characters a run name keeps: its end is cut." in texts(at)
     [b for b in at.button if b.label == "Train"][0].click().run()
     [job] = _queue_jobs(tmp_path)
     assert job.train_config.name == long_name[:RUN_NAME_MAX]
@@ -1560,7 +1567,7 @@ def test_a_pasted_run_name_past_the_limit_is_cut_and_said(synthetic_data, tmp_pa
     # the live view's heading cuts it too: 80 characters without a space took three lines at 1280 px (QA)
     assert f"{long_name[:59]}… · running" in [h.value for h in at.subheader]
     at.text_input(key="manage_name").input("y" * 120).run()
-    assert f"A run name keeps its first {RUN_NAME_MAX} characters; this one has 120." in texts(at)
+    assert f"This name is longer than the {RUN_NAME_MAX} characters a run name keeps: its end is cut." in texts(at)
     assert not at.exception
 
 
