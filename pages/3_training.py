@@ -603,8 +603,11 @@ with st.container():
     ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
     # at first the best run of each model (a fine-tuned model4 apart), as the course compares them; then new runs
     # join the comparison, up to COMPARE_JOINED runs
-    def best_of_each_model() -> list[str]:
-        ranked = reporting.rank_runs([by_id[rid] for rid in with_curves], splits and tuple(splits.class_names))
+    def best_of_each_model() -> list[str]:  # runs that ended with a test score before running or interrupted ones
+        classes = splits and tuple(splits.class_names)
+        ended = [by_id[rid] for rid in with_curves if by_id[rid].status in ("done", "stopped")]
+        ranked = reporting.rank_runs(ended, classes) + reporting.rank_runs(
+            [by_id[rid] for rid in with_curves if by_id[rid] not in ended], classes)
         return [run.run_id for run in reporting.best_per_model(ranked, fine_tuned_apart=True)]
 
     pushed_out = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED)

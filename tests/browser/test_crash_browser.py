@@ -14,7 +14,7 @@ expect = pytest.importorskip("playwright.sync_api", reason="the playwright packa
 
 from catdog.training import read_history_csv  # noqa: E402
 from tests.browser.helpers import (  # noqa: E402
-    configure_data, error_texts, open_app, read_runs, start_training, wait_for, wait_for_run_status,
+    configure_data, error_texts, open_app, read_runs, settle, start_training, wait_for, wait_for_run_status,
     wait_mid_epoch,
 )
 
@@ -60,8 +60,14 @@ def test_a_server_killed_mid_epoch_leaves_readable_runs_and_an_interrupted_run(n
     configure_data(page)
     expect(page.get_by_role("heading", name="Runs")).to_be_visible()
     compare = page.get_by_test_id("stMultiSelect").filter(has_text="Compare runs")
-    expect(compare).to_contain_text("killed run · model1 · " + ("test" if sig == signal.SIGTERM else "interrupted"))
-    if stopped:
-        expect(compare).to_contain_text("stopped run · model1 · test")
+    # two model1 runs with SIGKILL: the comparison begins with the one that ended with a test score
+    expect(compare).to_contain_text("stopped run · model1 · test" if stopped else "killed run · model1 · test")
+    if stopped:  # the interrupted run is offered too: chosen by typing, as a teacher would
+        box = compare.get_by_role("combobox")
+        box.click()
+        box.press_sequentially("killed")
+        page.get_by_role("option").filter(has_text="killed run · model1 · interrupted").click()
+        settle(page)
+        expect(compare).to_contain_text("killed run · model1 · interrupted")
     assert error_texts(page) == []
     assert set(read_runs(own_server.runs_dir)) == set(records)
