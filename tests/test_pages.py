@@ -1378,8 +1378,10 @@ def test_the_sidebar_names_the_feature_extraction_without_its_batch(synthetic_da
         release.set()
 
 
-def test_a_tab_stays_on_its_browsers_training_when_another_tab_queues_one_and_stop_stops_it(
-        synthetic_data, tmp_path, monkeypatch):
+@pytest.fixture
+def held_queue(tmp_path, monkeypatch):
+    """The pages' training queue for ``tmp_path/runs``, whose jobs sit in epoch 1 (:func:`held_trainer`) until
+    stopped or the test ends."""
     import threading
 
     from catdog import training
@@ -1387,56 +1389,47 @@ def test_a_tab_stays_on_its_browsers_training_when_another_tab_queues_one_and_st
 
     release = threading.Event()
     monkeypatch.setattr(training, "train_run", held_trainer(release, stops=True))
-    jobs = training_queue(str((tmp_path / "runs").resolve()))
-    data = DataConfig(str(synthetic_data))
-    try:
-        running = jobs.submit(TrainConfig(name="demo"), data, owner="teacher")
-        wait_until_running(running)
-        projector = open_page(PAGES[2], synthetic_data, _catdog_owner="teacher")  # a second tab of that browser
-        assert shown(projector.subheader[0].value) == "demo · running"
-        queued = jobs.submit(TrainConfig(name="next", seed=1), data, owner="teacher")  # Train in the first tab
-        projector.run()
-        assert shown(projector.subheader[0].value) == "demo · running"  # not "next · queued" (QA)
-        assert "Your other trainings" in texts(projector)
-        projector.button(key="stop_job").click().run()  # the training shown stops; the queued one waits on (QA)
-        assert running.stop.is_set() and not queued.stop.is_set() and not projector.exception
-    finally:
-        release.set()
+    yield training_queue(str((tmp_path / "runs").resolve()))
+    release.set()
+
+
+def test_a_tab_stays_on_its_browsers_training_when_another_tab_queues_one_and_stop_stops_it(
+        synthetic_data, held_queue):
+    jobs, data = held_queue, DataConfig(str(synthetic_data))
+    running = jobs.submit(TrainConfig(name="demo"), data, owner="teacher")
+    wait_until_running(running)
+    projector = open_page(PAGES[2], synthetic_data, _catdog_owner="teacher")  # a second tab of that browser
+    assert shown(projector.subheader[0].value) == "demo · running"
+    queued = jobs.submit(TrainConfig(name="next", seed=1), data, owner="teacher")  # Train in the first tab
+    projector.run()
+    assert shown(projector.subheader[0].value) == "demo · running"  # not "next · queued" (QA)
+    assert "Your other trainings" in texts(projector)
+    projector.button(key="stop_job").click().run()  # the training shown stops; the queued one waits on (QA)
+    assert running.stop.is_set() and not queued.stop.is_set() and not projector.exception
 
 
 def test_the_live_view_goes_on_to_the_browsers_next_training_and_names_how_the_last_one_ended(
-        synthetic_data, tmp_path, monkeypatch):
-    import threading
-
-    from catdog import training
-    from catdog.ui import training_queue
-
-    release = threading.Event()
-    monkeypatch.setattr(training, "train_run", held_trainer(release, stops=True))
-    jobs = training_queue(str((tmp_path / "runs").resolve()))
-    data = DataConfig(str(synthetic_data))
-    try:
-        first = jobs.submit(TrainConfig(name="m4 fast"), data, owner="teacher")
-        wait_until_running(first)
-        second = jobs.submit(TrainConfig(name="m2", seed=1), data, owner="teacher")
-        at = open_page(PAGES[2], synthetic_data, _catdog_owner="teacher", job_id=second.job_id)  # its Train's tab
-        assert shown(at.subheader[0].value) == "m4 fast · running"  # not "m2 · queued" (QA)
-        jobs.stop(first)
-        wait_until_running(second)
-        at.run()  # then the next training of the browser, not the ended one's result (QA)
-        assert shown(at.subheader[0].value) == "m2 · running"
-        assert any(shown(m.value) == "m4 fast · stopped before its first epoch ended" for m in at.markdown)
-        at.button(key=f"show_{first.job_id}").click().run()  # an ended one chosen with Show: it stays
-        assert shown(at.run().subheader[0].value) == "m4 fast · stopped" and not at.exception
-        jobs.stop(second)  # ... and one that ends meanwhile is named under it with how it ended (QA)
-        deadline = time.time() + 30
-        while time.time() < deadline and not second.finished:
-            time.sleep(0.05)
-        at.run()
-        assert shown(at.subheader[0].value) == "m4 fast · stopped"
-        assert any(shown(m.value) == "m2 · stopped before its first epoch ended" for m in at.markdown)
-    finally:
-        release.set()
+        synthetic_data, held_queue):
+    jobs, data = held_queue, DataConfig(str(synthetic_data))
+    first = jobs.submit(TrainConfig(name="m4 fast"), data, owner="teacher")
+    wait_until_running(first)
+    second = jobs.submit(TrainConfig(name="m2", seed=1), data, owner="teacher")
+    at = open_page(PAGES[2], synthetic_data, _catdog_owner="teacher", job_id=second.job_id)  # its Train's tab
+    assert shown(at.subheader[0].value) == "m4 fast · running"  # not "m2 · queued" (QA)
+    jobs.stop(first)
+    wait_until_running(second)
+    at.run()  # then the next training of the browser, not the ended one's result (QA)
+    assert shown(at.subheader[0].value) == "m2 · running"
+    assert any(shown(m.value) == "m4 fast · stopped before its first epoch ended" for m in at.markdown)
+    at.button(key=f"show_{first.job_id}").click().run()  # an ended one chosen with Show: it stays
+    assert shown(at.run().subheader[0].value) == "m4 fast · stopped" and not at.exception
+    jobs.stop(second)  # ... and one that ends meanwhile is named under it with how it ended (QA)
+    deadline = time.time() + 30
+    while time.time() < deadline and not second.finished:
+        time.sleep(0.05)
+    at.run()
+    assert shown(at.subheader[0].value) == "m4 fast · stopped"
+    assert any(shown(m.value) == "m2 · stopped before its first epoch ended" for m in at.markdown)
 
 
 def test_a_reload_while_training_shows_the_training_in_the_form(synthetic_data, tmp_path, monkeypatch):
