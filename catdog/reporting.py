@@ -847,8 +847,8 @@ def phase_text(snapshot: dict) -> str:
 
 def ended_text(state: str, result: dict | None, error: str | None = None) -> str:
     """How a job ended, for the line of a training that ended while another is shown: ``"done · test 97.0%"``,
-    ``"stopped · test 47.0%"``, ``"stopped before its first epoch ended"``, ``"failed: <its message, cut at 80
-    characters>"``.
+    ``"stopped · test 47.0%"``, ``"stopped before its first epoch ended"``, ``"failed: <its message on one
+    line>"`` (the page cuts it to its line, :func:`catdog.ui.short_name`).
 
     Args:
         state: :attr:`catdog.training.TrainingJob.state` (``done``, ``stopped`` or ``failed``).
@@ -856,8 +856,7 @@ def ended_text(state: str, result: dict | None, error: str | None = None) -> str
         error: the failure's message.
     """
     if state == "failed":
-        message = " ".join((error or "").split())
-        return "failed: " + (message if len(message) <= 80 else message[:79].rstrip() + "…")
+        return "failed: " + " ".join((error or "").split())
     if result and result.get("accuracy") is not None:
         return f"{state} · test {result['accuracy']:.1%}"
     return f"{state} before its first epoch ended" if state == "stopped" else state

@@ -1632,12 +1632,13 @@ class TrainingQueue:
         Returns:
             The job, or ``None`` when there is none to show.
         """
-        shown = [j for j in self.jobs() if not self.run_deleted(j)]
-        mine = [j for j in shown if j.owner == owner]
         job = self.get(job_id)
         if job is not None and not self.run_deleted(job):
-            training = [j for j in mine if j.state == "running" and j is not job]
+            # a running job's run is never "deleted" (:meth:`run_deleted` is for ended jobs): no folder to look at
+            training = [j for j in self.jobs() if j.owner == owner and j.state == "running" and j is not job]
             return job if job.state == "running" or keep or not training else training[-1]
+        shown = [j for j in self.jobs() if not self.run_deleted(j)]
+        mine = [j for j in shown if j.owner == owner]
         running = [j for j in shown if j.state == "running"]
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
         # nor is their job cancelled in the queue (QA)

@@ -284,10 +284,11 @@ def _keep_setting(key: str) -> None:
     other tabs and beyond a restart (:func:`_browser_settings`)."""
     change = (st.session_state[key], time.time_ns())
     st.session_state[f"_kept_{key}"], st.session_state[f"_kept_at_{key}"] = change
-    settings = _browser_settings(_runs_root())
+    root = _runs_root()
+    settings = _browser_settings(root)
     with _SETTINGS_LOCK:  # two browsers at once: the file is written from one whole dict at a time
         settings.setdefault(owner_id(), {})[key] = change
-        write_browser_settings(Path(_runs_root()) / SETTINGS_FILE, settings)
+        write_browser_settings(Path(root) / SETTINGS_FILE, settings)
 
 
 def data_config() -> DataConfig:

@@ -395,7 +395,8 @@ def _other_jobs_of_mine(shown) -> None:
     st.caption("Your other trainings")
     for job in ended + mine:
         text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
-        where = (reporting.ended_text(job.state, job.result, job.error) if job.finished
+        # an error message as typed (file names hold "*" or "$"), cut to its line
+        where = (ui.short_name(reporting.ended_text(job.state, job.result, job.error), 90) if job.finished
                  else reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
                  else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
                  else jobs.queue_text(job))
@@ -604,10 +605,9 @@ with st.container():
     # at first the best run of each model (a fine-tuned model4 apart), as the course compares them; then new runs
     # join the comparison, up to COMPARE_JOINED runs
     def best_of_each_model() -> list[str]:  # runs that ended with a test score before running or interrupted ones
-        classes = splits and tuple(splits.class_names)
-        ended = [by_id[rid] for rid in with_curves if by_id[rid].status in ("done", "stopped")]
-        ranked = reporting.rank_runs(ended, classes) + reporting.rank_runs(
-            [by_id[rid] for rid in with_curves if by_id[rid] not in ended], classes)
+        classes, scored = splits and tuple(splits.class_names), ("done", "stopped")
+        ranked = [run for ended in (True, False) for run in reporting.rank_runs(
+            [by_id[rid] for rid in with_curves if (by_id[rid].status in scored) == ended], classes)]
         return [run.run_id for run in reporting.best_per_model(ranked, fine_tuned_apart=True)]
 
     pushed_out = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED)
