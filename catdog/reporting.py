@@ -7,6 +7,7 @@ import re
 import time
 import zipfile
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from catdog.config import DataConfig
@@ -149,6 +150,21 @@ def distinct_labels(runs, *, validation: bool = False, class_names=None) -> dict
                         + ("" if model_file_looks_whole(run) else " · model file damaged") for run in runs})
 
 
+def deleted_labels(deleted) -> dict[str, str]:
+    """``{run id: label}`` for the picker of deleted runs to restore: the run's label (name · model · test
+    accuracy) and when it was deleted, local time, e.g. "demo · model1 · test 60.0% · deleted 5 Dec 10:11"; runs
+    whose labels coincide get their run id appended.
+
+    Args:
+        deleted: :meth:`catdog.training.RunStore.deleted`'s ``(run, seconds since the epoch)`` pairs.
+    """
+    def when(seconds: float) -> str:
+        moment = datetime.fromtimestamp(seconds)
+        return f"{moment.day} {moment:%b %H:%M}"
+
+    return _told_apart({run.run_id: f"{run.label()} · deleted {when(seconds)}" for run, seconds in deleted})
+
+
 def model_file_looks_whole(run) -> bool:
     """Whether a run's ``model.keras`` is a zip archive, as every Keras file is (a look at the file's end, not a
     load): one that is not is damaged or cut off. A run without the file at all counts as whole (the pickers that
@@ -230,15 +246,19 @@ def best_per_model(ranked, class_names=None, *, fine_tuned_apart: bool = False) 
 
 def verdict_titles(runs) -> dict[str, str]:
     """``{run id: column title}`` for the Classifier's comparison of models: model and run name
-    ("model1 · 2 Dec 11:55:17"; :meth:`~catdog.training.RunInfo.name_with_model`), short enough for four columns
-    on a 1024-px projector (the test accuracy is in the picker), "at chance" after a model that only guesses
-    (:func:`guesses`), and when the run started after titles that would coincide (its id, as a last resort)."""
+    ("model1 · 2 Dec 11:55:17", "model4 fine-tuned · …"; :meth:`~catdog.training.RunInfo.name_with_model`), short
+    enough for four columns on a 1024-px projector (the test accuracy is in the picker), "at chance" right after the
+    model of a model that only guesses (:func:`guesses`): "model1 at chance · demo", also for a run named
+    "model1 demo", and when the run started after titles that would coincide (its id, as a last resort)."""
     def title(run) -> str:
         name = run.name_with_model(model_first=True)
         if not guesses(run.history(), run.record.get("collapsed")):
             return name
-        # right after the model: at the end a 140-px column cut it off (QA)
-        return name.replace(" · ", " at chance · ", 1) if " · " in name else f"{name} at chance"
+        # right after the model: at the end a 140-px column cut it off (QA); the model first also when the run's
+        # name holds it ("model1 demo at chance" stood beside "model2 at chance · stuck", QA)
+        kind = run.model_kind
+        rest = re.sub(rf"^{re.escape(kind)}\b[\s·:,\-–]*", "", name, flags=re.IGNORECASE)
+        return f"{kind} at chance · {rest}" if rest else f"{kind} at chance"
 
     titles = {run.run_id: title(run) for run in runs}
     seen = Counter(titles.values())

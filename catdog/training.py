@@ -56,8 +56,17 @@ from catdog.errors import CatdogError
 RUN_STATES = ("running", "done", "stopped", "failed", "interrupted")
 
 RUN_FILE = "run.json"
-#: Start of the hidden name a run folder gets while it is deleted (:meth:`RunStore.delete`).
+#: Start of the hidden name a folder gets while it is removed for good (:meth:`RunStore.delete`'s trash kept no
+#: more, :meth:`RunStore.remove_stale_temporaries`).
 DELETED_PREFIX = ".deleted-"
+#: The hidden folder, in the runs folder, that holds deleted runs until they are restored
+#: (:meth:`RunStore.restore`) or removed for good: on a class's shared server anyone can delete a run, and a
+#: teacher's prepared runs were gone for good after a student's Delete (QA H).
+TRASH_DIR = ".trash"
+#: Deleted runs kept for restoring: the newest this many, none deleted over :data:`TRASH_DAYS` days ago. Ten runs
+#: take up to ≈ 0.4 GB (a model1 run, the largest, 41 MB).
+TRASH_KEEP = 10
+TRASH_DAYS = 7
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 BEST_MODEL_FILE = "best.keras"
@@ -236,12 +245,21 @@ class RunInfo:
         except OSError:
             return False
 
+    @property
+    def model_kind(self) -> str:
+        """The model as the course's results name it: ``"model4 fine-tuned"`` for a run that reached fine-tuning
+        (:attr:`fine_tune_start`), else :attr:`model` (pickers and column titles read "model4" for both, QA)."""
+        return f"{self.model} fine-tuned" if self.fine_tune_start else self.model
+
     def name_with_model(self, *, model_first: bool = False) -> str:
-        """The name and the model: "demo · model1", with ``model_first`` "model1 · demo"; the name alone when it
-        names the model already ("model1 · 4 epochs", not "model1 · 4 epochs · model1")."""
-        if re.search(rf"\b{re.escape(self.model)}\b", self.name, re.IGNORECASE):
+        """The name and the model (:attr:`model_kind`): "demo · model1", with ``model_first`` "model1 · demo"; the
+        name alone when it names the model already ("model1 · 4 epochs", not "model1 · 4 epochs · model1"; for a
+        fine-tuned run, when it also says so: "model4 FT", "model4 fine-tuned")."""
+        if re.search(rf"\b{re.escape(self.model)}\b", self.name, re.IGNORECASE) and (
+                not self.fine_tune_start or re.search(r"fine.?tun|\bFT\b", self.name, re.IGNORECASE)):
             return self.name
-        return f"{self.model} · {self.name}" if model_first else f"{self.name} · {self.model}"
+        kind = self.model_kind
+        return f"{kind} · {self.name}" if model_first else f"{self.name} · {kind}"
 
     def label(self, *, validation: bool = False) -> str:
         """One-line description for pickers: name, model (:meth:`name_with_model`), test accuracy ("demo · model1 ·
@@ -264,7 +282,7 @@ class RunInfo:
             if len(name) > LABEL_NAME_MAX:
                 # the user's name cut in its middle, as its end often tells runs apart ("… (seed 1)", QA 16), then
                 # the model, also when the name held it ("course model4-finetune (seed 0)": cut, it lost "model4")
-                model = f" · {self.model}"
+                model = f" · {self.model_kind}"
                 keep = LABEL_NAME_MAX - 1 - len(model)
                 name = f"{self.name[:(keep + 1) // 2]}…{self.name[len(self.name) - keep // 2:]}{model}"
         return f"{name} · {score}"
@@ -370,11 +388,14 @@ class RunStore:
                 unreadable.append((path.name, problem))
         return sorted(runs, key=lambda r: r.record.get("created", ""), reverse=True), sorted(unreadable)
 
-    def _folders(self) -> list[Path]:
-        if not self.root.is_dir():
+    def _folders(self, where: Path | None = None) -> list[Path]:
+        """The run folders in ``where`` (the runs folder when ``None``): not hidden ones (the trash, a folder
+        being removed)."""
+        where = self.root if where is None else where
+        if not where.is_dir():
             return []
         with contextlib.suppress(OSError):
-            return [path for path in self.root.iterdir() if not path.name.startswith(".") and path.is_dir()]
+            return [path for path in where.iterdir() if not path.name.startswith(".") and path.is_dir()]
         return []
 
     def get(self, run_id: str) -> RunInfo:
@@ -402,33 +423,107 @@ class RunStore:
         return self.update(self.get(run_id), name=name)
 
     def delete(self, run_id: str) -> None:
-        """Remove a run folder.
+        """Move a run folder into the trash (:data:`TRASH_DIR`), out of every list, in one step (a rename: a delete
+        that failed halfway left a run with its record but not its models, QA), from where :meth:`restore` brings
+        it back. The trash keeps the :data:`TRASH_KEEP` runs deleted last, none older than :data:`TRASH_DAYS` days;
+        older ones are removed for good here (:meth:`purge_trash`).
 
         Raises:
-            CatdogError: no such run, the run is training now, or its folder cannot be moved aside (no permission).
+            CatdogError: no such run, the run is training now, or its folder cannot be moved (no permission).
         """
         run = self.get(run_id)
         if run.status == "running":
             raise CatdogError(f"Run '{run.name}' is training now: it can be deleted once its training has ended "
                               "(at its last epoch, or with Stop by whoever started it).")
-        # Moved out of the listing in one step first: ``rmtree`` failing halfway (a file it may not remove)
-        # left a run with its record but not its models, and a traceback in the page (QA).
-        trash = self.root / f"{DELETED_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}"
+        trash = self.root / TRASH_DIR
         try:
-            os.rename(run.path, trash)
+            trash.mkdir(exist_ok=True)
+            if (trash / run_id).exists():  # deleted, restored by hand and deleted again: the older copy goes
+                self._remove(trash / run_id)
+            os.rename(run.path, trash / run_id)
         except OSError as err:
             raise CatdogError(f"Cannot delete run '{run.name}' ({err.strerror or err}): nothing was deleted. The runs "
                               f"folder '{self.root}' must be one you can write to.") from err
-        shutil.rmtree(trash, ignore_errors=True)  # what is left is hidden, and removed when a server next opens it
+        with contextlib.suppress(OSError):
+            os.utime(trash / run_id)  # its modification time says when it was deleted (a rename keeps the old one)
+        self.purge_trash()
+
+    def deleted(self) -> list[tuple[RunInfo, float]]:
+        """The runs in the trash that :meth:`restore` can bring back: ``(run, when it was deleted)``, newest first,
+        the time in seconds since the epoch (the trash folder's modification time, set by :meth:`delete`). Folders
+        in the trash without a usable ``run.json`` are left out."""
+        runs = []
+        for path in self._folders(self.root / TRASH_DIR):
+            run, _ = self._load(path, set())
+            with contextlib.suppress(OSError):
+                if run is not None:
+                    runs.append((run, path.stat().st_mtime))
+        return sorted(runs, key=lambda pair: pair[1], reverse=True)
+
+    def restore(self, run_id: str) -> RunInfo:
+        """Bring a deleted run (:meth:`deleted`) back into the runs folder, as it was; a run whose colour
+        (:func:`curve_colours`) a run made meanwhile has gets a free one (:func:`free_colour`).
+
+        Raises:
+            CatdogError: no such run in the trash (restored or removed for good meanwhile), a run of that id is
+                in the runs folder, or the folder cannot be moved (no permission); nothing is changed.
+        """
+        source = self.root / TRASH_DIR / run_id
+        run = (self._load(source, set())[0] if run_id and "/" not in run_id and not run_id.startswith(".")
+               else None)
+        if run is None:
+            raise CatdogError(f"There is no deleted run '{run_id}' to restore: it was restored or removed for good "
+                              f"meanwhile (the trash keeps the {TRASH_KEEP} runs deleted last, for {TRASH_DAYS} days).")
+        if (self.root / run_id).exists():
+            raise CatdogError(f"Cannot restore run '{run.name}': the runs folder has a run '{run_id}' already. "
+                              "Nothing was changed.")
+        others = self.list()
+        try:
+            os.rename(source, self.root / run_id)
+        except OSError as err:
+            raise CatdogError(f"Cannot restore run '{run.name}' ({err.strerror or err}): nothing was changed. The "
+                              f"runs folder '{self.root}' must be one you can write to.") from err
+        run = self.get(run_id)
+        colours = curve_colours(others)
+        if run.has_epochs and run.record.get("colour") in {colours[o.run_id] for o in others if o.has_epochs}:
+            with contextlib.suppress(CatdogError):  # the same colour as another run: a look, not a loss
+                self.update(run, colour=free_colour(others))
+        return run
+
+    def purge_trash(self, now: float | None = None) -> int:
+        """Remove for good the deleted runs past the newest :data:`TRASH_KEEP` or deleted over :data:`TRASH_DAYS`
+        days before ``now`` (seconds since the epoch; the time now when ``None``), and trash folders that hold no
+        run.
+
+        Returns:
+            How many folders were removed.
+        """
+        now = time.time() if now is None else now
+        kept = {run.run_id for run, when in self.deleted()[:TRASH_KEEP] if now - when <= TRASH_DAYS * 86400}
+        gone = [path for path in self._folders(self.root / TRASH_DIR) if path.name not in kept]
+        for path in gone:
+            self._remove(path)
+        return len(gone)
+
+    def _remove(self, path: Path) -> None:
+        """Remove a folder for good: renamed into a hidden :data:`DELETED_PREFIX` name first, in one step, so that
+        ``rmtree`` failing halfway (a file it may not remove) leaves nothing half listed; what is left is removed
+        when a server next opens the runs folder (:meth:`remove_stale_temporaries`)."""
+        doomed = self.root / f"{DELETED_PREFIX}{path.name}-{uuid.uuid4().hex[:6]}"
+        with contextlib.suppress(OSError):
+            os.rename(path, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
 
     def remove_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> int:
         """Delete the temporary model files (``.model.<pid>.<id>.tmp.keras``,
         :func:`catdog.models.save_for_inference`) last written over ``older_than`` seconds ago: a process killed
         while saving (SIGKILL, power cut) leaves one, tens of MB, in its run folder. A save takes seconds, so an
-        old one is no other process's save in progress, even one on another machine sharing the folder.
+        old one is no other process's save in progress, even one on another machine sharing the folder. Also
+        removes what a removal for good left (``.deleted-…`` folders) and the trash's runs kept no more
+        (:meth:`purge_trash`).
 
         Returns:
-            How many files were deleted.
+            How many temporary model files were deleted.
         """
         removed, now = 0, time.time()
         for tmp in self.root.glob("*/.*.tmp.keras") if self.root.is_dir() else ():
@@ -438,6 +533,7 @@ class RunStore:
                     removed += 1
         for trash in self.root.glob(f"{DELETED_PREFIX}*") if self.root.is_dir() else ():  # deletes left half done
             shutil.rmtree(trash, ignore_errors=True)
+        self.purge_trash()  # runs deleted over TRASH_DAYS ago on a server that ran no Delete since
         return removed
 
     @staticmethod

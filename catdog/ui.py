@@ -32,9 +32,10 @@ PLOTLY_CONFIG = {"displaylogo": False,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
 
 
-def page_setup() -> None:
+def page_setup(*, status: bool = True) -> None:
     """First call of every page: make sure the dashboard's navigation is in force, and draw the sidebar's line on
-    a training that runs or waits (:func:`training_status`).
+    a training that runs or waits (:func:`training_status`); with ``status=False`` the page draws that line itself,
+    after its own sidebar controls (the Augmentation page: at 1024×768 the line pushed them below the fold, QA H).
 
     Streamlit 1.67 decides once per server process whether the app uses the
     legacy ``pages/`` folder; when the first visit after a start is a deep link
@@ -48,7 +49,8 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    training_status()
+    if status:
+        training_status()
 
 
 def keep_keras_state_between_reruns() -> None:
@@ -492,10 +494,10 @@ def queue():
     return training_queue(_runs_root())
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=6)  # the Classifier compares 4, + 2
+@st.cache_resource(show_spinner="Loading the model…", max_entries=7)  # the Classifier compares 5, + 2
 def cached_model(path: str, mtime: float):
     """A ``.keras`` model loaded once per file version (``mtime``, the file's modification time in seconds since
-    the epoch as :func:`model_version` gives it, keys the cache); at most 6 kept: the Classifier compares 4 models.
+    the epoch as :func:`model_version` gives it, keys the cache); at most 7 kept: the Classifier compares 5 models.
 
     Raises:
         CatdogError: the file is missing or not a Keras model (:func:`catdog.models.load_model`; not cached).

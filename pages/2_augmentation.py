@@ -8,7 +8,7 @@ from catdog.config import TrainConfig
 from catdog.images import UPLOAD_HELP, UPLOAD_TYPES, decode_image, to_model_input
 from catdog.models import default_input_size, resolve_mobilenet_weights
 
-ui.page_setup()
+ui.page_setup(status=False)  # the line on a training goes under this page's controls in the sidebar
 st.title("Augmentation")
 st.caption("Step 2 · random flips and rotations show the model another version of each image every epoch, "
            "which fights overfitting. These are the very layers model2, model3 and model4 build in (their "
@@ -41,6 +41,7 @@ with st.sidebar:
         st.error(seed_problem, icon=":material/error:")
     st.caption("These settings are for this preview. The Training page has its own, with the same defaults, "
                "under \"Augmentation (model2–4)\".")
+ui.training_status()
 
 source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
                   persist_state="session")

@@ -12,7 +12,7 @@ from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, Data
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
-from catdog.training import cancelled_configs, curve_colours
+from catdog.training import TRASH_DAYS, TRASH_KEEP, cancelled_configs, curve_colours
 from catdog.worker import training_in_server
 
 ui.page_setup()
@@ -682,9 +682,23 @@ def _manage(action: str) -> None:
             state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
             if (followed := jobs.get(state.get("job_id"))) is not None and followed.run_id == run.run_id:
                 state["job_id"] = None  # deleted here: not "… you were following has been deleted" below
-            st.toast(f"Deleted “{ui.short_name(run.name)}”.", icon=":material/delete:")
+            state["restore_run"] = run.run_id  # ready to be restored at once
+            st.toast(f"Deleted “{ui.short_name(run.name)}”. Restore brings it back: Rename or delete a run, "
+                     "Recently deleted.", icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
+
+
+def _restore() -> None:
+    """Restore callback: bring the deleted run chosen under "Recently deleted" back, before the page is drawn
+    again, so that every list shows it."""
+    try:
+        run = jobs.store.restore(state.get("restore_run") or "")
+    except CatdogError as err:
+        state["manage_error"] = str(err)
+    else:
+        state["restore_run"] = None
+        st.toast(f"Restored “{ui.short_name(run.name)}”.", icon=":material/restore_from_trash:")
 
 
 def _fill_in_name() -> None:
@@ -717,7 +731,21 @@ with st.expander("Rename or delete a run", key="manage_expander"):
                         "training has ended (at its last epoch, or with Stop by whoever started it).")
         elif picked_run is not None:
             st.markdown(f"Delete **{ui.plain(by_id[picked_run].name)}** with its models, curves and test "
-                        "scores? This cannot be undone.")
-            st.button("Delete for good", key="delete_run", type="primary", on_click=_manage, args=("delete",))
+                        f"scores? It can be restored for {TRASH_DAYS} days under Recently deleted, below (the "
+                        f"{TRASH_KEEP} runs deleted last).")
+            st.button("Delete", key="delete_run", type="primary", on_click=_manage, args=("delete",))
+    # a Delete on a class's shared server, by anyone, undone (QA H: a student's Delete took the teacher's runs)
+    if deleted := jobs.store.deleted():
+        restorable = reporting.deleted_labels(deleted)
+        if state.get("restore_run") not in restorable:  # restored or removed for good meanwhile
+            state["restore_run"] = None
+        st.markdown("**Recently deleted**")
+        c, d = st.columns([3, 1], vertical_alignment="bottom")
+        c.selectbox("Deleted run", list(restorable), format_func=restorable.get, key="restore_run", index=None,
+                    placeholder="Choose a deleted run",
+                    help=f"Deleted runs are kept for {TRASH_DAYS} days, the {TRASH_KEEP} deleted last; then they are "
+                         "removed for good.")
+        d.button("Restore", key="restore_button", icon=":material/restore_from_trash:", on_click=_restore,
+                 disabled=state.get("restore_run") is None)
 if error := state.pop("manage_error", None):  # under the expander, seen even if it is folded
     st.error(ui.plain(error), icon=":material/error:")

@@ -986,13 +986,29 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert [shown(e.value) for e in at.error] == ["A run name cannot be empty."]
     assert store.get(ids[0]).name == "twin"
     at.selectbox(key="manage_run").set_value(ids[1]).run()
-    at.button(key="delete_run").click().run()  # in the Delete popover: "Delete for good"
+    at.button(key="delete_run").click().run()  # in the Delete popover
     assert not at.exception and [r.run_id for r in store.list()] == [ids[0]]
     assert at.selectbox(key="manage_run").options == [store.get(ids[0]).label()]
     assert at.selectbox(key="manage_run").value is None  # nothing chosen, and nothing to announce:
     assert not any("The run you had chosen" in info.value for info in at.info)
     assert at.button(key="rename_run").disabled
     assert at.session_state["delete_popover"] is False  # closed, not left open and empty (QA)
+    # kept in the trash, chosen for Restore at once (QA H: a student's Delete took a teacher's prepared runs for good)
+    assert at.toast[-1].value == "Deleted “twin”. Restore brings it back: Rename or delete a run, Recently deleted."
+    restore = at.selectbox(key="restore_run")
+    assert restore.value == ids[1] and len(restore.options) == 1 and " · deleted " in restore.options[0]
+    at.button(key="restore_button").click().run()
+    assert not at.exception and sorted(r.run_id for r in store.list()) == sorted(ids)
+    assert at.toast[-1].value == "Restored “twin”." and not [s for s in at.selectbox if s.key == "restore_run"]
+    assert len(at.selectbox(key="manage_run").options) == 2  # listed again, its curves and scores with it
+    at.selectbox(key="manage_run").set_value(ids[1]).run()
+    at.button(key="delete_run").click().run()
+    store.purge_trash(now=time.time() + 8 * 86400)  # a week later, in another tab: removed for good meanwhile
+    at.button(key="restore_button").click().run()
+    assert [r.run_id for r in store.list()] == [ids[0]] and not at.exception
+    assert shown(at.error[0].value).startswith(f"There is no deleted run '{ids[1]}' to restore")
+    at.run()
+    assert not [s for s in at.selectbox if s.key == "restore_run"]  # nothing left to restore
     (store.root / "hand-edited").mkdir()  # a record that cannot be used is said, not silently left out (QA)
     (store.root / "hand-edited" / "run.json").write_text('{"status": "done", "test": {"accuracy": 1.7}}')
     at.run()

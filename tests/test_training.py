@@ -332,6 +332,61 @@ def test_store_lists_renames_deletes_and_skips_broken_folders(tmp_path):
     assert store.scan()[1] == [("half-written", "run.json is not valid JSON in UTF-8")]  # "empty": no run.json
 
 
+def test_a_deleted_run_waits_in_the_trash_to_be_restored_for_a_week(tmp_path):
+    """On a class's shared server anyone can delete a run: a student's Delete took a teacher's prepared runs for
+    good (QA H). Deleted runs are kept (the last TRASH_KEEP, for TRASH_DAYS days) and can be restored as they were."""
+    from catdog.reporting import deleted_labels
+    from catdog.training import HISTORY_FILE, TRASH_DAYS, TRASH_KEEP, curve_colours
+
+    store = RunStore(tmp_path / "runs")
+
+    def run(name):
+        made = store.create(TrainConfig(), DataConfig())
+        (made.path / HISTORY_FILE).write_text("epoch,accuracy\n0,0.5\n")
+        (made.path / "model.keras").write_bytes(b"weights")
+        return store.update(made, status="done", name=name, test={"accuracy": 0.6, "loss": 0.7, "images": 200})
+
+    kept = run("kept")
+    record = json.loads((kept.path / "run.json").read_text())
+    store.delete(kept.run_id)
+    assert store.list() == [] and store.scan() == ([], [])  # out of every list
+    [(deleted, when)] = store.deleted()
+    assert deleted.run_id == kept.run_id and abs(when - time.time()) < 60  # when it was deleted, not made
+    assert deleted_labels(store.deleted())[kept.run_id].startswith("kept · model1 · test 60.0% · deleted ")
+    newer = run("newer")  # made meanwhile: it takes the free colour 0, the deleted run's
+    restored = store.restore(kept.run_id)
+    assert store.deleted() == [] and {r.run_id for r in store.list()} == {kept.run_id, newer.run_id}
+    assert (restored.path / "model.keras").read_bytes() == b"weights" and restored.test_accuracy == 0.6
+    assert {k: v for k, v in restored.record.items() if k != "colour"} == {k: v for k, v in record.items()
+                                                                           if k != "colour"}
+    colours = curve_colours(store.list())
+    assert colours[kept.run_id] != colours[newer.run_id]  # two lines of one colour in Compare otherwise
+    with pytest.raises(CatdogError, match="There is no deleted run .* to restore: it was restored or removed"):
+        store.restore(kept.run_id)  # restored in another tab meanwhile
+    for bad in ("", "../runs", ".trash"):
+        with pytest.raises(CatdogError):
+            store.restore(bad)
+    store.delete(kept.run_id)
+    shutil.copytree(store.root / ".trash" / kept.run_id, store.root / kept.run_id)  # copied back by hand
+    with pytest.raises(CatdogError, match="the runs folder has a run .* already. Nothing was changed"):
+        store.restore(kept.run_id)
+    shutil.rmtree(store.root / kept.run_id)
+    # the newest TRASH_KEEP are kept, for TRASH_DAYS days
+    many = [run(f"run {i}") for i in range(TRASH_KEEP)]
+    for i, made in enumerate(many):
+        store.delete(made.run_id)
+        os.utime(store.root / ".trash" / made.run_id, (time.time() + 100 * (i + 1),) * 2)  # 100 s apart
+    assert [r.name for r, _ in store.deleted()] == [f"run {i}" for i in reversed(range(TRASH_KEEP))]  # "kept" gone
+    assert not (store.root / ".trash" / kept.run_id).exists()
+    assert store.purge_trash(now=time.time() + TRASH_DAYS * 86400 - 3600) == 0
+    assert store.purge_trash(now=time.time() + TRASH_DAYS * 86400 + 550) == 5  # the 5 deleted first
+    old = store.deleted()[-1][0].run_id
+    os.utime(store.root / ".trash" / old, (time.time() - TRASH_DAYS * 86400 - 60,) * 2)
+    store.remove_stale_temporaries()  # a server opening the folder a week later, no Delete since
+    assert old not in {r.run_id for r, _ in store.deleted()} and len(store.deleted()) == 4
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".deleted-")]  # removed whole
+
+
 @pytest.mark.parametrize("sign", ["👨\u200d👩\u200d👧", "👍🏽", "🇫🇷", "❤\ufe0f", "e\u0301",
                                   "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"])
 def test_a_long_run_name_is_never_cut_inside_one_drawn_sign(sign):
@@ -1238,6 +1293,47 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert [r.run_id[-6:] for r in rank_runs(runs)] == ["cccccc", "bbbbbb", "aaaaaa", "dddddd"]
     assert distinct_labels(runs)[runs[3].run_id] == "2 Dec 10:10:13 · model4 · test 97.0% · model file damaged"
     assert not distinct_labels(runs)[runs[2].run_id].endswith("damaged")  # why it ranks last (QA)
+
+
+def test_a_fine_tuned_model4_is_named_and_compared_as_a_model_of_its_own(tmp_path):
+    """The Classifier compared the best model4 alone, so a fine-tuned run (final val 98.9 %) lost its column to a
+    fast one (99.1 %), and pickers read "model4" for both (QA)."""
+    from catdog.reporting import best_per_model, rank_runs, verdict_titles
+
+    def run(run_id, model, val_accuracy, name="", fine_tune_start=None, collapsed=False):
+        path = tmp_path / run_id
+        path.mkdir()
+        (path / "history.csv").write_text(f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n")
+        return RunInfo(run_id, path, {"name": name, "train_config": {"model": model}, "collapsed": collapsed,
+                                      "fine_tune_start_epoch": fine_tune_start,
+                                      "test": {"accuracy": val_accuracy, "loss": 0.5, "images": 200}}, "done")
+
+    fast = run("20261202-101010-model4-aaaaaa", "model4", 0.991)
+    tuned = run("20261202-101011-model4-bbbbbb", "model4", 0.989, fine_tune_start=21)
+    stopped = run("20261202-101012-model4-cccccc", "model4", 0.95, "model4 demo")  # stopped before fine-tuning
+    ranked = rank_runs([tuned, stopped, fast])
+    assert best_per_model(ranked) == [fast]
+    assert best_per_model(ranked, fine_tuned_apart=True) == [fast, tuned]
+    assert tuned.model_kind == "model4 fine-tuned" and fast.model_kind == stopped.model_kind == "model4"
+    assert tuned.label() == "2 Dec 10:10:11 · model4 fine-tuned · test 98.9%"
+    assert stopped.label() == "model4 demo · test 95.0%"  # the name holds the model: as it was
+    for name in ("model4 FT", "Model4 fine-tuned (seed 1)", "model4 finetune"):  # says it itself
+        tuned.record["name"] = name
+        assert tuned.name_with_model() == name
+    tuned.record["name"] = "course model4"  # names the model, not the fine-tuning
+    assert tuned.name_with_model(model_first=True) == "model4 fine-tuned · course model4"
+    tuned.record["name"] = ""
+    assert verdict_titles([fast, tuned]) == {fast.run_id: "model4 · 2 Dec 10:10:10",
+                                             tuned.run_id: "model4 fine-tuned · 2 Dec 10:10:11"}
+    # "at chance" right after the model, whether the name holds the model or not ("model1 demo at chance" stood
+    # beside "model2 at chance · stuck", QA)
+    demo = run("20261202-101013-model1-dddddd", "model1", 0.5, "model1 demo")
+    stuck = run("20261202-101014-model2-eeeeee", "model2", 0.5, "stuck")
+    plain = run("20261202-101015-model1-ffffff", "model1", 0.5, "Model1")
+    ten = run("20261202-101016-model1-gggggg", "model1", 0.5, "model10 try")
+    assert verdict_titles([demo, stuck, plain, ten]) == {
+        demo.run_id: "model1 at chance · demo", stuck.run_id: "model2 at chance · stuck",
+        plain.run_id: "model1 at chance", ten.run_id: "model1 at chance · model10 try"}
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
