@@ -128,8 +128,9 @@ with classify_tab:
         root, splits = ui.quiet_splits(config)  # its problems are said on the evaluation tab
         trained_here = root is not None and str(root) == (run.record.get("data_config") or {}).get("data_dir")
         copies = data.find_copies([content for _, content in files], splits) if trained_here else [None] * len(files)
-        columns = st.columns(3)
         for i, prediction in enumerate(predictions):
+            if i % 3 == 0:  # a row of three: the cards of a row start level (a tall photo pushed the next ones down)
+                columns = st.columns(3)
             with columns[i % 3]:
                 if prediction.error:
                     st.error(ui.plain(prediction.error), icon=":material/error:")
