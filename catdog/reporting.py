@@ -158,11 +158,14 @@ def deleted_labels(deleted) -> dict[str, str]:
     Args:
         deleted: :meth:`catdog.training.RunStore.deleted`'s ``(run, seconds since the epoch)`` pairs.
     """
-    def when(seconds: float) -> str:
-        moment = datetime.fromtimestamp(seconds)
-        return f"{moment.day} {moment:%b %H:%M}"
+    return _told_apart({run.run_id: f"{run.label()} · deleted {time_text(seconds)}" for run, seconds in deleted})
 
-    return _told_apart({run.run_id: f"{run.label()} · deleted {when(seconds)}" for run, seconds in deleted})
+
+def time_text(seconds: float) -> str:
+    """A moment (seconds since the epoch) as local day and time to the minute, e.g. "5 Dec 10:11", as run names
+    give when a run started (:func:`catdog.training.run_started`)."""
+    moment = datetime.fromtimestamp(seconds)
+    return f"{moment.day} {moment:%b %H:%M}"
 
 
 def model_file_looks_whole(run) -> bool:
@@ -245,20 +248,17 @@ def best_per_model(ranked, class_names=None, *, fine_tuned_apart: bool = False) 
 
 
 def verdict_titles(runs) -> dict[str, str]:
-    """``{run id: column title}`` for the Classifier's comparison of models: model and run name
-    ("model1 · 2 Dec 11:55:17", "model4 fine-tuned · …"; :meth:`~catdog.training.RunInfo.name_with_model`), short
-    enough for four columns on a 1024-px projector (the test accuracy is in the picker), "at chance" right after the
-    model of a model that only guesses (:func:`guesses`): "model1 at chance · demo", also for a run named
-    "model1 demo", and when the run started after titles that would coincide (its id, as a last resort)."""
+    """``{run id: column title}`` for the Classifier's comparison of models: model and run name, short for the
+    narrow columns of a 1024-px projector, where about 14 characters show (the whole label, with the scores, is in
+    the picker and on hover): "model1 · 2 Dec 11:55:17"; "model4 FT · …" for a fine-tuned run ("model4 fine-tuned"
+    left the run's name off screen, QA); the name alone when it says the model (:meth:`~catdog.training.RunInfo.
+    names_model`); "⚠ " first for a model that only guesses (:func:`guesses`: "model1 at chance" was cut to "model1
+    at chanc", QA); when the run started after titles that would coincide (its id, as a last resort).
+    :func:`verdict_titles_note` explains the marks."""
     def title(run) -> str:
-        name = run.name_with_model(model_first=True)
-        if not guesses(run.history(), run.record.get("collapsed")):
-            return name
-        # right after the model: at the end a 140-px column cut it off (QA); the model first also when the run's
-        # name holds it ("model1 demo at chance" stood beside "model2 at chance · stuck", QA)
-        kind = run.model_kind
-        rest = re.sub(rf"^{re.escape(kind)}\b[\s·:,\-–]*", "", name, flags=re.IGNORECASE)
-        return f"{kind} at chance · {rest}" if rest else f"{kind} at chance"
+        kind = f"{run.model} FT" if run.fine_tune_start else run.model
+        name = run.name if run.names_model() else f"{kind} · {run.name}"
+        return f"⚠ {name}" if guesses(run.history(), run.record.get("collapsed")) else name
 
     titles = {run.run_id: title(run) for run in runs}
     seen = Counter(titles.values())
@@ -266,6 +266,15 @@ def verdict_titles(runs) -> dict[str, str]:
               else titles[run.run_id] for run in runs}
     seen = Counter(titles.values())
     return {rid: f"{title} · {rid}" if seen[title] > 1 else title for rid, title in titles.items()}
+
+
+def verdict_titles_note(runs) -> str | None:
+    """What the marks of :func:`verdict_titles` mean, for those that ``runs`` (the runs compared) have; ``None``
+    when they have none."""
+    marks = (["FT: fine-tuned"] if any(run.fine_tune_start for run in runs) else []) + (
+        ["⚠: stayed at chance level while it trained, so its verdicts are guesses"]
+        if any(guesses(run.history(), run.record.get("collapsed")) for run in runs) else [])
+    return f"{'; '.join(marks)}. Point at a column title for the whole run and its scores." if marks else None
 
 
 def interval_text(test: dict | None) -> str | None:

@@ -251,12 +251,17 @@ class RunInfo:
         (:attr:`fine_tune_start`), else :attr:`model` (pickers and column titles read "model4" for both, QA)."""
         return f"{self.model} fine-tuned" if self.fine_tune_start else self.model
 
+    def names_model(self) -> bool:
+        """Whether the run's name says its model already ("model1 · 4 epochs"; for a fine-tuned run, also that it
+        is: "model4 FT", "model4 fine-tuned"), so that labels need not add it."""
+        return bool(re.search(rf"\b{re.escape(self.model)}\b", self.name, re.IGNORECASE) and (
+            not self.fine_tune_start or re.search(r"fine.?tun|\bFT\b", self.name, re.IGNORECASE)))
+
     def name_with_model(self, *, model_first: bool = False) -> str:
         """The name and the model (:attr:`model_kind`): "demo · model1", with ``model_first`` "model1 · demo"; the
-        name alone when it names the model already ("model1 · 4 epochs", not "model1 · 4 epochs · model1"; for a
-        fine-tuned run, when it also says so: "model4 FT", "model4 fine-tuned")."""
-        if re.search(rf"\b{re.escape(self.model)}\b", self.name, re.IGNORECASE) and (
-                not self.fine_tune_start or re.search(r"fine.?tun|\bFT\b", self.name, re.IGNORECASE)):
+        name alone when it names the model already (:meth:`names_model`: "model1 · 4 epochs", not "model1 · 4
+        epochs · model1")."""
+        if self.names_model():
             return self.name
         kind = self.model_kind
         return f"{kind} · {self.name}" if model_first else f"{self.name} · {kind}"
@@ -422,11 +427,14 @@ class RunStore:
             raise CatdogError("A run name cannot be empty.")
         return self.update(self.get(run_id), name=name)
 
-    def delete(self, run_id: str) -> None:
+    def delete(self, run_id: str) -> list[str]:
         """Move a run folder into the trash (:data:`TRASH_DIR`), out of every list, in one step (a rename: a delete
         that failed halfway left a run with its record but not its models, QA), from where :meth:`restore` brings
         it back. The trash keeps the :data:`TRASH_KEEP` runs deleted last, none older than :data:`TRASH_DAYS` days;
         older ones are removed for good here (:meth:`purge_trash`).
+
+        Returns:
+            The names of the deleted runs that this removed for good from the trash (:meth:`purge_trash`).
 
         Raises:
             CatdogError: no such run, the run is training now, or its folder cannot be moved (no permission).
@@ -446,7 +454,13 @@ class RunStore:
                               f"folder '{self.root}' must be one you can write to.") from err
         with contextlib.suppress(OSError):
             os.utime(trash / run_id)  # its modification time says when it was deleted (a rename keeps the old one)
-        self.purge_trash()
+        return self.purge_trash()
+
+    def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The names of the run folders and of the deleted runs' folders (:data:`TRASH_DIR`), from two directory
+        listings (no record is read): when they change, a run was made, deleted or restored."""
+        return (frozenset(path.name for path in self._folders()),
+                frozenset(path.name for path in self._folders(self.root / TRASH_DIR)))
 
     def deleted(self) -> list[tuple[RunInfo, float]]:
         """The runs in the trash that :meth:`restore` can bring back: ``(run, when it was deleted)``, newest first,
@@ -490,20 +504,25 @@ class RunStore:
                 self.update(run, colour=free_colour(others))
         return run
 
-    def purge_trash(self, now: float | None = None) -> int:
+    def purge_trash(self, now: float | None = None) -> list[str]:
         """Remove for good the deleted runs past the newest :data:`TRASH_KEEP` or deleted over :data:`TRASH_DAYS`
         days before ``now`` (seconds since the epoch; the time now when ``None``), and trash folders that hold no
         run.
 
         Returns:
-            How many folders were removed.
+            The names of the runs removed (:attr:`RunInfo.name`; the folder's name for a folder without a usable
+            record), oldest deleted last.
         """
         now = time.time() if now is None else now
-        kept = {run.run_id for run, when in self.deleted()[:TRASH_KEEP] if now - when <= TRASH_DAYS * 86400}
+        deleted = self.deleted()
+        kept = {run.run_id for run, when in deleted[:TRASH_KEEP] if now - when <= TRASH_DAYS * 86400}
+        names = {run.run_id: run.name for run, _ in deleted}
         gone = [path for path in self._folders(self.root / TRASH_DIR) if path.name not in kept]
+        order = {run.run_id: i for i, (run, _) in enumerate(deleted)}
+        gone.sort(key=lambda path: order.get(path.name, len(order)))
         for path in gone:
             self._remove(path)
-        return len(gone)
+        return [names.get(path.name, path.name) for path in gone]
 
     def _remove(self, path: Path) -> None:
         """Remove a folder for good: renamed into a hidden :data:`DELETED_PREFIX` name first, in one step, so that

@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 import streamlit as st
 
@@ -185,14 +185,16 @@ def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
 
 
 def keep_selection(key: str, options: list[str], first: list[str] | Callable[[], list[str]],
-                   limit: int = 5) -> list[str]:
+                   limit: int = 5, *, returning: Collection[str] = ()) -> tuple[list[str], list[str]]:
     """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
 
     The first time this session draws it, the selection is ``first``.  Later, options that
     have appeared since the session last drew it (a run another tab or the training queue
     has just added) are put in front of the user's selection, which then keeps its first ``limit`` options,
     and options that have gone (a deleted run) are dropped, so the widget never holds a value it cannot show.
-    Create the widget with ``key`` and no ``default``.
+    An option of the selection that went and comes back (a run deleted, then restored) returns to the selection,
+    and an option seen before is never new again: restored runs joined as new ones and pushed the best runs out
+    (QA). Create the widget with ``key`` and no ``default``.
 
     Args:
         key: the widget's key.
@@ -201,24 +203,34 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
             ranks every run for it).
         limit: most options in the selection after new ones joined it: in a tab left open through a lesson every
             new run joined, and 12 runs made the comparison unreadable (QA).  The user may choose more.
+        returning: options that are old ones come back, never new even if this session has not seen them (runs
+            restored since the page was last drawn, which a tab opened while they were deleted never saw).
 
     Returns:
-        The options of the user's selection that new ones pushed out past ``limit``, for the page to say so (QA:
-        the best run left the comparison without a word).
+        ``(pushed out, gone)``: the options of the user's selection that new ones pushed out past ``limit`` (QA:
+        the best run left the comparison without a word), and those that have gone since the last draw (a
+        deleted run), for the page to say so.
     """
-    seen_key = f"_seen_{key}"
+    seen_key, gone_key = f"_seen_{key}", f"_gone_{key}"
     seen = st.session_state.get(seen_key)
-    dropped = []
+    missing = st.session_state.get(gone_key, [])
+    dropped, gone = [], []
     if seen is None or key not in st.session_state:
-        selection = list(first() if callable(first) else first)
+        selection, seen = list(first() if callable(first) else first), set()
     else:
-        kept = [option for option in st.session_state[key] if option in options]
-        added = [option for option in options if option not in seen and option not in kept]
+        previous = st.session_state[key]
+        back = [option for option in missing if option in options and option not in previous]
+        kept = [option for option in previous if option in options] + back
+        gone = [option for option in previous if option not in options]
+        missing = [option for option in missing if option not in options] + gone
+        added = [option for option in options if option not in seen and option not in kept
+                 and option not in returning]
         selection = (added + kept)[:limit] if added else kept
         dropped = [option for option in kept if option not in selection]
     st.session_state[key] = selection
-    st.session_state[seen_key] = set(options)
-    return dropped
+    st.session_state[seen_key] = seen | set(options)
+    st.session_state[gone_key] = missing[-50:]  # a few: runs deleted while compared
+    return dropped, gone
 
 
 def follow_default(key: str, options: list[str], default: list[str]) -> list[str]:

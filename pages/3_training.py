@@ -338,6 +338,7 @@ def _jobs_seen() -> list[tuple[str, bool, bool]]:
 
 
 jobs_drawn = _jobs_seen()
+folders_drawn = jobs.store.folder_names()  # runs and deleted runs: another browser's Delete or Restore
 busy = not all(finished for _, _, finished in jobs_drawn)
 
 
@@ -529,10 +530,11 @@ def live_job():
 
 
 def _redraw_if_jobs_changed() -> None:
-    """A job was submitted or has ended since the page was drawn (in any tab, however short the job): redraw the
-    whole page, which sets the live view's pace anew and lists the run below in every open tab. (Only then: a full
-    rerun while a user types would race with the typing.)"""
-    if _jobs_seen() != jobs_drawn:
+    """A job was submitted or has ended since the page was drawn (in any tab, however short the job), or a run was
+    deleted or restored (in another tab or browser: the runs table, Compare and Recently deleted stayed as they
+    were, QA): redraw the whole page, which sets the live view's pace anew and lists the runs below in every open
+    tab. (Only then: a full rerun while a user types would race with the typing.)"""
+    if _jobs_seen() != jobs_drawn or jobs.store.folder_names() != folders_drawn:
         st.rerun()
 
 
@@ -610,7 +612,10 @@ with st.container():
             [by_id[rid] for rid in with_curves if (by_id[rid].status in scored) == ended], classes)]
         return [run.run_id for run in reporting.best_per_model(ranked, fine_tuned_apart=True)]
 
-    pushed_out = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED)
+    # runs restored since this session last drew the page: old runs come back, not new ones (QA)
+    restored, state["_trash_drawn"] = state.get("_trash_drawn", frozenset()) - folders_drawn[1], folders_drawn[1]
+    pushed_out, gone = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED,
+                                         returning=restored)
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
                             max_selections=COMPARE_MAX, select_all=False,
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
@@ -619,6 +624,10 @@ with st.container():
                                  "own); new runs join by "
                                  f"themselves, up to {COMPARE_JOINED} runs in all; you may choose more, up to "
                                  f"{COMPARE_MAX}.")
+    if gone:  # a run compared left without a word when someone deleted it (QA)
+        st.info(f"{len(gone)} of the runs you compared {'has' if len(gone) == 1 else 'have'} been deleted (Rename or "
+                "delete a run, perhaps by someone else): Recently deleted, below, restores "
+                f"{'it' if len(gone) == 1 else 'them'}, back into this comparison.", icon=":material/info:")
     if pushed_out:  # the best run left without a word (QA)
         them = "it" if len(pushed_out) == 1 else "them"
         left = ", ".join(f"“{ui.plain(labels[r])}”" for r in pushed_out)
@@ -678,13 +687,15 @@ def _manage(action: str) -> None:
                 "started." if twins else ""), icon=":material/edit:")
         else:
             state["delete_popover"] = False  # closed, also on an error: it stayed open and empty, or over it (QA)
-            jobs.store.delete(run.run_id)
-            state["manage_run"] = None  # not "the run you had chosen has been deleted" on the next draw
+            purged = jobs.store.delete(run.run_id)
+            state["manage_run"], state["manage_name"] = None, ""  # not "the run you had chosen has been deleted"
             if (followed := jobs.get(state.get("job_id"))) is not None and followed.run_id == run.run_id:
                 state["job_id"] = None  # deleted here: not "… you were following has been deleted" below
             state["restore_run"] = run.run_id  # ready to be restored at once
             st.toast(f"Deleted “{ui.short_name(run.name)}”. Restore brings it back: Rename or delete a run, "
-                     "Recently deleted.", icon=":material/delete:")
+                     "Recently deleted." + (f" Removed for good from the trash, which keeps {TRASH_KEEP}: "
+                                            + ", ".join(f"“{ui.short_name(name)}”" for name in purged) + "."
+                                            if purged else ""), icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
 
@@ -693,9 +704,16 @@ def _restore() -> None:
     """Restore callback: bring the deleted run chosen under "Recently deleted" back, before the page is drawn
     again, so that every list shows it."""
     try:
-        run = jobs.store.restore(state.get("restore_run") or "")
+        run = jobs.store.restore(run_id := state.get("restore_run") or "")
     except CatdogError as err:
-        state["manage_error"] = str(err)
+        try:
+            back = jobs.store.get(run_id)
+        except CatdogError:
+            state["manage_error"] = str(err)
+        else:  # the run's id in a message, and "restored or removed" as if either could be (QA)
+            state["manage_error"] = (f"“{back.name}” has been restored already (in another tab, or by someone "
+                                     "else): it is in the lists again.")
+        state["restore_run"] = None
     else:
         state["restore_run"] = None
         st.toast(f"Restored “{ui.short_name(run.name)}”.", icon=":material/restore_from_trash:")
@@ -717,8 +735,9 @@ with st.expander("Rename or delete a run", key="manage_expander"):
     if (chosen := state.get("manage_run")) is not None and chosen not in by_id:
         # Streamlit would quietly choose the newest run instead, and the next Delete removed that one (QA)
         state["manage_run"] = None
-        st.info("The run you had chosen has been deleted (in another tab, or by someone else). Choose a run again.",
-                icon=":material/info:")
+        st.info("The run you had chosen has been deleted (in another tab, or by someone else): Recently deleted, "
+                "below, restores it. Choose a run again.", icon=":material/info:")
+    deleted = jobs.store.deleted()  # newest first, as Recently deleted lists them
     picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
                               placeholder="Choose a run", on_change=_fill_in_name)
     ui.run_name_input(st, "New name", key="manage_name")
@@ -733,9 +752,13 @@ with st.expander("Rename or delete a run", key="manage_expander"):
             st.markdown(f"Delete **{ui.plain(by_id[picked_run].name)}** with its models, curves and test "
                         f"scores? It can be restored for {TRASH_DAYS} days under Recently deleted, below (the "
                         f"{TRASH_KEEP} runs deleted last).")
+            if len(deleted) >= TRASH_KEEP:  # a student's ten throwaway deletes took a teacher's run unsaid (QA)
+                oldest, when = deleted[TRASH_KEEP - 1]
+                st.markdown(f"The trash is full: **{ui.plain(oldest.name)}**, deleted "
+                            f"{reporting.time_text(when)}, will be removed for good.")
             st.button("Delete", key="delete_run", type="primary", on_click=_manage, args=("delete",))
     # a Delete on a class's shared server, by anyone, undone (QA H: a student's Delete took the teacher's runs)
-    if deleted := jobs.store.deleted():
+    if deleted:
         restorable = reporting.deleted_labels(deleted)
         if state.get("restore_run") not in restorable:  # restored or removed for good meanwhile
             state["restore_run"] = None

@@ -61,8 +61,9 @@ if (chosen := st.session_state.get("classifier_run")) is not None and chosen not
     # set, not removed: the select box would switch models without a word, and the browser, told nothing, sent the
     # deleted run's label back on the next page switch, which brought this notice back on the next visit (QA)
     st.session_state["classifier_run"] = next(iter(by_id))
-    st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else): the verdicts "
-            "below come from the first run of the list.", icon=":material/info:")
+    st.info("The run you had chosen has been deleted (on the Training page, perhaps by someone else; Recently "
+            "deleted there restores it): the verdicts below come from the first run of the list.",
+            icon=":material/info:")
 # the picker as wide as a short button allows: at [2, 1] labels lost their test score at 1024 px (QA 16)
 left, right = st.columns([5, 1])
 run = by_id[left.selectbox("Model (trained run)", list(by_id), format_func=labels.get,
@@ -182,7 +183,8 @@ with classify_tab:
                                          [r.run_id for r in reporting.best_per_model(
                                              runs, dataset_classes, fine_tuned_apart=True)]):
                 st.info(f"{len(gone)} of the runs you compared {'has' if len(gone) == 1 else 'have'} been deleted (on "
-                        "the Training page, perhaps by someone else).", icon=":material/info:")
+                        "the Training page, perhaps by someone else; Recently deleted there restores "
+                        f"{'it' if len(gone) == 1 else 'them'}).", icon=":material/info:")
             compared = st.multiselect(
                 "Models to compare", list(by_id), format_func=labels.get, key="classifier_compare",
                 persist_state="session", on_change=ui.mark_own_choice, args=("classifier_compare",),
@@ -210,6 +212,8 @@ with classify_tab:
                         "file": st.column_config.TextColumn(pinned=True, width=110),  # long names hid the rest
                         **{titles[rid]: st.column_config.TextColumn(help=labels[rid], width=105) for rid in compared
                            if titles[rid] in verdicts}})
+                if note := reporting.verdict_titles_note([by_id[rid] for rid in compared]):
+                    st.caption(note)
             elif not compared:
                 st.caption("Choose trained runs above to see their verdicts side by side.")
 with evaluate_tab:

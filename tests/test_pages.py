@@ -536,6 +536,58 @@ def test_compare_runs_begins_with_the_best_run_of_each_model(synthetic_data, tmp
     assert not at.exception
 
 
+def test_a_run_deleted_elsewhere_is_said_and_comes_back_to_the_comparison_when_restored(synthetic_data, tmp_path):
+    """QA: a restored run joined Compare as a new run and pushed the best runs out; a run compared and deleted in
+    another browser left without a word; a full trash removed a run for good unsaid."""
+    from catdog.training import TRASH_KEEP
+
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    runs = {}
+    for i, (name, model) in enumerate((("cnn", "model1"), ("scaled", "model3"), ("fast", "model4"))):
+        run = store.create(TrainConfig(model=model, epochs=2, name=name), data)
+        (run.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.6,0.7,0.6,0.69\n"
+                                              "1,0.6,0.7,0.7,0.69\n")
+        store.update(run, status="done", created=f"2026-12-01T00:00:0{i}+00:00")
+        runs[name] = run.run_id
+    at = open_page(PAGES[2], synthetic_data)
+    assert at.multiselect(key="compare_runs").value == [runs["cnn"], runs["scaled"], runs["fast"]]
+    store.delete(runs["cnn"])  # in another browser
+    at.run()
+    assert at.multiselect(key="compare_runs").value == [runs["scaled"], runs["fast"]]
+    assert any(info.value.startswith("1 of the runs you compared has been deleted (Rename or delete a run, perhaps "
+                                     "by someone else): Recently deleted, below, restores it") for info in at.info)
+    later = open_page(PAGES[2], synthetic_data)  # a tab opened while it is in the trash
+    store.restore(runs["cnn"])
+    at.run()
+    later.run()
+    assert at.multiselect(key="compare_runs").value == [runs["scaled"], runs["fast"], runs["cnn"]]  # back
+    assert later.multiselect(key="compare_runs").value == [runs["scaled"], runs["fast"]]  # not a new run
+    assert not [c for c in [*at.caption, *later.caption] if c.value.startswith("New runs joined")]
+    assert not at.exception and not later.exception
+    # a full trash: Delete names the run it will remove for good, and the toast says it did
+    trash = [store.root / ".trash" / f"20261130-0000{i:02d}-model3-aaaa{i:02d}" for i in range(TRASH_KEEP)]
+    for i, folder in enumerate(trash):  # deleted an hour ago, one a second, the first named "oldest"
+        shutil.copytree(store.get(runs["scaled"]).path, folder)
+        if i == 0:
+            record = json.loads((folder / "run.json").read_text())
+            (folder / "run.json").write_text(json.dumps({**record, "name": "oldest"}))
+        os.utime(folder, (time.time() - 3600 + i,) * 2)
+    at.run()
+    at.selectbox(key="manage_run").set_value(runs["fast"]).run()
+    assert any(shown(m.value).startswith("The trash is full: **oldest**, deleted ") for m in at.markdown)
+    at.button(key="delete_run").click().run()
+    assert at.toast[-1].value.endswith("Removed for good from the trash, which keeps 10: “oldest”.")
+    assert not trash[0].exists() and all(folder.exists() for folder in trash[1:])
+    assert at.text_input(key="manage_name").value == ""  # not the deleted run's name (QA)
+    # restored meanwhile in another tab: said with its name, not its id
+    store.restore(runs["fast"])
+    at.button(key="restore_button").click().run()
+    assert [shown(e.value) for e in at.error] == ["“fast” has been restored already (in another tab, or by someone "
+                                                  "else): it is in the lists again."]
+    assert not at.exception
+
+
 def test_training_page_says_which_compared_run_lies_under_another(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)

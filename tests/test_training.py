@@ -348,7 +348,9 @@ def test_a_deleted_run_waits_in_the_trash_to_be_restored_for_a_week(tmp_path):
 
     kept = run("kept")
     record = json.loads((kept.path / "run.json").read_text())
+    assert store.folder_names() == ({kept.run_id}, set())
     store.delete(kept.run_id)
+    assert store.folder_names() == (set(), {kept.run_id})  # the Training page redraws when these change
     assert store.list() == [] and store.scan() == ([], [])  # out of every list
     [(deleted, when)] = store.deleted()
     assert deleted.run_id == kept.run_id and abs(when - time.time()) < 60  # when it was deleted, not made
@@ -374,12 +376,13 @@ def test_a_deleted_run_waits_in_the_trash_to_be_restored_for_a_week(tmp_path):
     # the newest TRASH_KEEP are kept, for TRASH_DAYS days
     many = [run(f"run {i}") for i in range(TRASH_KEEP)]
     for i, made in enumerate(many):
-        store.delete(made.run_id)
+        assert store.delete(made.run_id) == (["kept"] if i == TRASH_KEEP - 1 else [])  # the 11th in the trash
         os.utime(store.root / ".trash" / made.run_id, (time.time() + 100 * (i + 1),) * 2)  # 100 s apart
     assert [r.name for r, _ in store.deleted()] == [f"run {i}" for i in reversed(range(TRASH_KEEP))]  # "kept" gone
     assert not (store.root / ".trash" / kept.run_id).exists()
-    assert store.purge_trash(now=time.time() + TRASH_DAYS * 86400 - 3600) == 0
-    assert store.purge_trash(now=time.time() + TRASH_DAYS * 86400 + 550) == 5  # the 5 deleted first
+    assert store.purge_trash(now=time.time() + TRASH_DAYS * 86400 - 3600) == []
+    # the 5 deleted first, named for the page to say so (QA: the 11th Delete removed a run for good unsaid)
+    assert store.purge_trash(now=time.time() + TRASH_DAYS * 86400 + 550) == [f"run {i}" for i in range(4, -1, -1)]
     old = store.deleted()[-1][0].run_id
     os.utime(store.root / ".trash" / old, (time.time() - TRASH_DAYS * 86400 - 60,) * 2)
     store.remove_stale_temporaries()  # a server opening the folder a week later, no Delete since
@@ -1254,7 +1257,7 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     few = run("20261202-101014-model1-eeeeee", "model1", 0.70, 0.7, "synthetic", images=20)
     assert [r.run_id[-6:] for r in rank_runs([few, *runs])][:4] == ["dddddd", "cccccc", "bbbbbb", "eeeeee"]  # 48–85 %
     titles = verdict_titles(runs)
-    assert titles[runs[0].run_id] == "model2 at chance · stuck"
+    assert titles[runs[0].run_id] == "⚠ model2 · stuck"
     assert titles[runs[1].run_id] == "model1 · demo · 2 Dec 10:10:11"  # two alike: told apart by their start
     assert titles[runs[3].run_id] == "model4 · 2 Dec 10:10:13"
     named = run("20261202-101015-model1-ffffff", "model1", 0.6, 0.6, "Model1 · 4 epochs")
@@ -1298,7 +1301,7 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
 def test_a_fine_tuned_model4_is_named_and_compared_as_a_model_of_its_own(tmp_path):
     """The Classifier compared the best model4 alone, so a fine-tuned run (final val 98.9 %) lost its column to a
     fast one (99.1 %), and pickers read "model4" for both (QA)."""
-    from catdog.reporting import best_per_model, rank_runs, verdict_titles
+    from catdog.reporting import best_per_model, rank_runs, verdict_titles, verdict_titles_note
 
     def run(run_id, model, val_accuracy, name="", fine_tune_start=None, collapsed=False):
         path = tmp_path / run_id
@@ -1323,17 +1326,21 @@ def test_a_fine_tuned_model4_is_named_and_compared_as_a_model_of_its_own(tmp_pat
     tuned.record["name"] = "course model4"  # names the model, not the fine-tuning
     assert tuned.name_with_model(model_first=True) == "model4 fine-tuned · course model4"
     tuned.record["name"] = ""
+    # in a column of about 14 characters "model4 fine-tuned" left the name off screen (QA)
     assert verdict_titles([fast, tuned]) == {fast.run_id: "model4 · 2 Dec 10:10:10",
-                                             tuned.run_id: "model4 fine-tuned · 2 Dec 10:10:11"}
-    # "at chance" right after the model, whether the name holds the model or not ("model1 demo at chance" stood
-    # beside "model2 at chance · stuck", QA)
+                                             tuned.run_id: "model4 FT · 2 Dec 10:10:11"}
+    assert verdict_titles_note([fast]) is None
+    assert verdict_titles_note([fast, tuned]) == "FT: fine-tuned. Point at a column title for the whole run and its scores."
+    # a guessing model marked first, whether the name holds the model or not ("model1 demo at chance" stood beside
+    # "model2 at chance · stuck", and "at chance" was cut to "at chanc", QA)
     demo = run("20261202-101013-model1-dddddd", "model1", 0.5, "model1 demo")
     stuck = run("20261202-101014-model2-eeeeee", "model2", 0.5, "stuck")
-    plain = run("20261202-101015-model1-ffffff", "model1", 0.5, "Model1")
     ten = run("20261202-101016-model1-gggggg", "model1", 0.5, "model10 try")
-    assert verdict_titles([demo, stuck, plain, ten]) == {
-        demo.run_id: "model1 at chance · demo", stuck.run_id: "model2 at chance · stuck",
-        plain.run_id: "model1 at chance", ten.run_id: "model1 at chance · model10 try"}
+    assert verdict_titles([demo, stuck, ten]) == {
+        demo.run_id: "⚠ model1 demo", stuck.run_id: "⚠ model2 · stuck", ten.run_id: "⚠ model1 · model10 try"}
+    assert verdict_titles_note([demo, tuned]) == (
+        "FT: fine-tuned; ⚠: stayed at chance level while it trained, so its verdicts are guesses. Point at a column "
+        "title for the whole run and its scores.")
 
 
 def test_the_overfitting_hint_comes_when_training_accuracy_pulls_away_from_validation():
