@@ -313,11 +313,12 @@ def wait_mid_epoch(page, epochs: int, min_epoch: int = 1) -> None:
 
 
 def read_runs(runs_dir: Path) -> dict[str, dict]:
-    """``{run id: parsed run.json}``; raises if a run.json does not parse."""
+    """``{run id: parsed run.json}`` of the runs listed (not the hidden trash); raises if a run.json does not
+    parse."""
     runs = {}
     if Path(runs_dir).is_dir():
         for folder in sorted(Path(runs_dir).iterdir()):
-            if folder.is_dir():
+            if folder.is_dir() and not folder.name.startswith("."):
                 runs[folder.name] = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     return runs
 
