@@ -456,11 +456,19 @@ class RunStore:
             os.utime(trash / run_id)  # its modification time says when it was deleted (a rename keeps the old one)
         return self.purge_trash()
 
-    def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
-        """The names of the run folders and of the deleted runs' folders (:data:`TRASH_DIR`), from two directory
-        listings (no record is read): when they change, a run was made, deleted or restored."""
-        return (frozenset(path.name for path in self._folders()),
-                frozenset(path.name for path in self._folders(self.root / TRASH_DIR)))
+    def listing_key(self) -> tuple[frozenset[tuple[str, int | None]], frozenset[str]]:
+        """What changes when a run is made, renamed, deleted or restored, from two directory listings and a
+        ``stat`` per run (no record is read): ``(run folders, trash folders)``, each run folder as its name and its
+        ``run.json``'s modification time in ns (``None`` for a run training in this process, whose record its
+        training rewrites: the page follows it otherwise), each trash folder (:data:`TRASH_DIR`) as its name."""
+        live, runs = self._live(), set()
+        for path in self._folders():
+            stamp = None
+            if path.name not in live:
+                with contextlib.suppress(OSError):
+                    stamp = (path / RUN_FILE).stat().st_mtime_ns
+            runs.add((path.name, stamp))
+        return frozenset(runs), frozenset(path.name for path in self._folders(self.root / TRASH_DIR))
 
     def deleted(self) -> list[tuple[RunInfo, float]]:
         """The runs in the trash that :meth:`restore` can bring back: ``(run, when it was deleted)``, newest first,

@@ -206,15 +206,19 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
         returning: options that are old ones come back, never new even if this session has not seen them (runs
             restored since the page was last drawn, which a tab opened while they were deleted never saw).
 
+    A selection left empty by options that went (every run compared deleted) starts again from ``first``, not
+    from Streamlit's blank "Choose options" (QA).
+
     Returns:
         ``(pushed out, gone)``: the options of the user's selection that new ones pushed out past ``limit`` (QA:
-        the best run left the comparison without a word), and those that have gone since the last draw (a
-        deleted run), for the page to say so.
+        the best run left the comparison without a word), and those of it that have gone and not come back (a
+        deleted run), until the user changes the selection (:func:`forget_gone`, the widget's ``on_change``), for
+        the page to say so: said only on the draw that found them gone, the note went at the next redraw (QA).
     """
     seen_key, gone_key = f"_seen_{key}", f"_gone_{key}"
     seen = st.session_state.get(seen_key)
     missing = st.session_state.get(gone_key, [])
-    dropped, gone = [], []
+    dropped = []
     if seen is None or key not in st.session_state:
         selection, seen = list(first() if callable(first) else first), set()
     else:
@@ -227,10 +231,18 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
                  and option not in returning]
         selection = (added + kept)[:limit] if added else kept
         dropped = [option for option in kept if option not in selection]
+        if not selection and gone:
+            selection = list(first() if callable(first) else first)
     st.session_state[key] = selection
     st.session_state[seen_key] = seen | set(options)
-    st.session_state[gone_key] = missing[-50:]  # a few: runs deleted while compared
-    return dropped, gone
+    st.session_state[gone_key] = missing = missing[-50:]  # a few: runs deleted while compared
+    return dropped, missing
+
+
+def forget_gone(key: str) -> None:
+    """``on_change`` of a multiselect that :func:`keep_selection` keeps: the user has chosen anew, so the options
+    of the selection that went (deleted runs) are no longer said, nor put back when they return."""
+    st.session_state.pop(f"_gone_{key}", None)
 
 
 def follow_default(key: str, options: list[str], default: list[str]) -> list[str]:

@@ -338,7 +338,7 @@ def _jobs_seen() -> list[tuple[str, bool, bool]]:
 
 
 jobs_drawn = _jobs_seen()
-folders_drawn = jobs.store.folder_names()  # runs and deleted runs: another browser's Delete or Restore
+listing_drawn = jobs.store.listing_key()  # runs and deleted runs: another browser's Rename, Delete or Restore
 busy = not all(finished for _, _, finished in jobs_drawn)
 
 
@@ -531,10 +531,10 @@ def live_job():
 
 def _redraw_if_jobs_changed() -> None:
     """A job was submitted or has ended since the page was drawn (in any tab, however short the job), or a run was
-    deleted or restored (in another tab or browser: the runs table, Compare and Recently deleted stayed as they
-    were, QA): redraw the whole page, which sets the live view's pace anew and lists the runs below in every open
-    tab. (Only then: a full rerun while a user types would race with the typing.)"""
-    if _jobs_seen() != jobs_drawn or jobs.store.folder_names() != folders_drawn:
+    renamed, deleted or restored (in another tab or browser: the runs table, Compare and Recently deleted stayed as
+    they were, QA): redraw the whole page, which sets the live view's pace anew and lists the runs below in every
+    open tab. (Only then: a full rerun while a user types would race with the typing.)"""
+    if _jobs_seen() != jobs_drawn or jobs.store.listing_key() != listing_drawn:
         st.rerun()
 
 
@@ -613,11 +613,14 @@ with st.container():
         return [run.run_id for run in reporting.best_per_model(ranked, fine_tuned_apart=True)]
 
     # runs restored since this session last drew the page: old runs come back, not new ones (QA)
-    restored, state["_trash_drawn"] = state.get("_trash_drawn", frozenset()) - folders_drawn[1], folders_drawn[1]
+    restored, state["_trash_drawn"] = state.get("_trash_drawn", frozenset()) - listing_drawn[1], listing_drawn[1]
     pushed_out, gone = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED,
                                          returning=restored)
+    # said while in the trash, restorable; not for a run this tab deleted, which Restore still brings back
+    gone = [rid for rid in gone if rid in listing_drawn[1] and rid not in state.get("deleted_here", ())]
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,
-                            max_selections=COMPARE_MAX, select_all=False,
+                            max_selections=COMPARE_MAX, select_all=False, placeholder="Choose runs to compare",
+                            on_change=ui.forget_gone, args=("compare_runs",),
                             help="Runs with at least one finished epoch; a run failed or stopped before that has no "
                                  "curves to compare. At first the best run of each model (by validation accuracy, "
                                  "as the Classifier picks them; fine-tuned model4 runs count as a model of their "
@@ -692,10 +695,13 @@ def _manage(action: str) -> None:
             if (followed := jobs.get(state.get("job_id"))) is not None and followed.run_id == run.run_id:
                 state["job_id"] = None  # deleted here: not "… you were following has been deleted" below
             state["restore_run"] = run.run_id  # ready to be restored at once
-            st.toast(f"Deleted “{ui.short_name(run.name)}”. Restore brings it back: Rename or delete a run, "
-                     "Recently deleted." + (f" Removed for good from the trash, which keeps {TRASH_KEEP}: "
-                                            + ", ".join(f"“{ui.short_name(name)}”" for name in purged) + "."
-                                            if purged else ""), icon=":material/delete:")
+            state.setdefault("deleted_here", set()).add(run.run_id)  # no "… has been deleted" note for it
+            name = ui.short_name(run.name)
+            # short: a longer toast hid the run lost for good under "view more" (QA)
+            st.toast(f"Deleted “{name}”; " + ", ".join(f"“{ui.short_name(gone)}”" for gone in purged)
+                     + f" left the full trash for good. Recently deleted restores “{name}”." if purged else
+                     f"Deleted “{name}”. Restore brings it back: Rename or delete a run, Recently deleted.",
+                     icon=":material/delete:")
     except CatdogError as err:
         state["manage_error"] = str(err)
 

@@ -34,9 +34,9 @@ runs, unreadable = trained_runs()
 
 @st.fragment(run_every=NEW_RUNS_SECONDS)
 def notice_new_runs():
-    """Draw the page again when a run has finished or gone since it was drawn: a student waiting here for their
-    model saw nothing happen until they reloaded (QA)."""
-    if {r.run_id for r in trained_runs()[0]} != {r.run_id for r in runs}:
+    """Draw the page again when a run has finished, gone or been renamed since it was drawn: a student waiting here
+    for their model saw nothing happen until they reloaded (QA), and a column kept a run's old name (QA)."""
+    if {(r.run_id, r.name) for r in trained_runs()[0]} != {(r.run_id, r.name) for r in runs}:
         st.rerun()
 
 

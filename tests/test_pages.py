@@ -557,6 +557,8 @@ def test_a_run_deleted_elsewhere_is_said_and_comes_back_to_the_comparison_when_r
     assert at.multiselect(key="compare_runs").value == [runs["scaled"], runs["fast"]]
     assert any(info.value.startswith("1 of the runs you compared has been deleted (Rename or delete a run, perhaps "
                                      "by someone else): Recently deleted, below, restores it") for info in at.info)
+    at.run()  # said until restored, not only on the draw that found it gone (QA: it went at the next redraw)
+    assert any(info.value.startswith("1 of the runs you compared has been deleted") for info in at.info)
     later = open_page(PAGES[2], synthetic_data)  # a tab opened while it is in the trash
     store.restore(runs["cnn"])
     at.run()
@@ -564,7 +566,16 @@ def test_a_run_deleted_elsewhere_is_said_and_comes_back_to_the_comparison_when_r
     assert at.multiselect(key="compare_runs").value == [runs["scaled"], runs["fast"], runs["cnn"]]  # back
     assert later.multiselect(key="compare_runs").value == [runs["scaled"], runs["fast"]]  # not a new run
     assert not [c for c in [*at.caption, *later.caption] if c.value.startswith("New runs joined")]
+    assert not any(info.value.startswith("1 of the runs you compared") for info in at.info)
     assert not at.exception and not later.exception
+    # every run compared deleted: the comparison starts again from the best of each model, not blank (QA)
+    later.multiselect(key="compare_runs").set_value([runs["scaled"]]).run()
+    store.delete(runs["scaled"])
+    later.run()
+    assert later.multiselect(key="compare_runs").value == [runs["cnn"], runs["fast"]]
+    store.restore(runs["scaled"])
+    later.run()
+    assert later.multiselect(key="compare_runs").value == [runs["cnn"], runs["fast"], runs["scaled"]]
     # a full trash: Delete names the run it will remove for good, and the toast says it did
     trash = [store.root / ".trash" / f"20261130-0000{i:02d}-model3-aaaa{i:02d}" for i in range(TRASH_KEEP)]
     for i, folder in enumerate(trash):  # deleted an hour ago, one a second, the first named "oldest"
@@ -577,7 +588,8 @@ def test_a_run_deleted_elsewhere_is_said_and_comes_back_to_the_comparison_when_r
     at.selectbox(key="manage_run").set_value(runs["fast"]).run()
     assert any(shown(m.value).startswith("The trash is full: **oldest**, deleted ") for m in at.markdown)
     at.button(key="delete_run").click().run()
-    assert at.toast[-1].value.endswith("Removed for good from the trash, which keeps 10: “oldest”.")
+    assert at.toast[-1].value == ("Deleted “fast”; “oldest” left the full trash for good. Recently deleted "
+                                  "restores “fast”.")  # short: a longer toast hid it under "view more" (QA)
     assert not trash[0].exists() and all(folder.exists() for folder in trash[1:])
     assert at.text_input(key="manage_name").value == ""  # not the deleted run's name (QA)
     # restored meanwhile in another tab: said with its name, not its id
@@ -1047,6 +1059,8 @@ def test_runs_are_renamed_and_deleted_from_the_page_and_twins_stay_apart(synthet
     assert at.session_state["delete_popover"] is False  # closed, not left open and empty (QA)
     # kept in the trash, chosen for Restore at once (QA H: a student's Delete took a teacher's prepared runs for good)
     assert at.toast[-1].value == "Deleted “twin”. Restore brings it back: Rename or delete a run, Recently deleted."
+    assert ids[1] in at.session_state["_gone_compare_runs"]  # compared: back into the comparison when restored,
+    assert not any("of the runs you compared" in info.value for info in at.info)  # and not said: deleted here
     restore = at.selectbox(key="restore_run")
     assert restore.value == ids[1] and len(restore.options) == 1 and " · deleted " in restore.options[0]
     at.button(key="restore_button").click().run()

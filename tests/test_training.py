@@ -348,9 +348,13 @@ def test_a_deleted_run_waits_in_the_trash_to_be_restored_for_a_week(tmp_path):
 
     kept = run("kept")
     record = json.loads((kept.path / "run.json").read_text())
-    assert store.folder_names() == ({kept.run_id}, set())
+    key = store.listing_key()  # the Training page redraws when it changes: a rename, a delete, a restore (QA)
+    assert key[1] == set() and [name for name, _ in key[0]] == [kept.run_id]
+    store.rename(kept.run_id, "kept")  # the same name, rewritten
+    os.utime(kept.path / "run.json", ns=(1, 1))
+    assert store.listing_key() != key
     store.delete(kept.run_id)
-    assert store.folder_names() == (set(), {kept.run_id})  # the Training page redraws when these change
+    assert store.listing_key() == (set(), {kept.run_id})
     assert store.list() == [] and store.scan() == ([], [])  # out of every list
     [(deleted, when)] = store.deleted()
     assert deleted.run_id == kept.run_id and abs(when - time.time()) < 60  # when it was deleted, not made
