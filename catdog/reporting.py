@@ -251,10 +251,10 @@ def verdict_titles(runs) -> dict[str, str]:
     """``{run id: column title}`` for the Classifier's comparison of models: model and run name, short for the
     narrow columns of a 1024-px projector, where about 14 characters show (the whole label, with the scores, is in
     the picker and on hover): "model1 · 2 Dec 11:55:17"; "model4 FT · …" for a fine-tuned run ("model4 fine-tuned"
-    left the run's name off screen, QA); the name alone when it says the model (:meth:`~catdog.training.RunInfo.
-    names_model`); "⚠ " first for a model that only guesses (:func:`guesses`: "model1 at chance" was cut to "model1
-    at chanc", QA); when the run started after titles that would coincide (its id, as a last resort).
-    :func:`verdict_titles_note` explains the marks."""
+    left the run's name off screen, QA); the name alone when it says the model
+    (:meth:`~catdog.training.RunInfo.names_model`); "⚠ " first for a model that only guesses (:func:`guesses`:
+    "model1 at chance" was cut to "model1 at chanc", QA); when the run started after titles that would coincide
+    (its id, as a last resort). :func:`verdict_titles_note` explains the marks."""
     def title(run) -> str:
         kind = f"{run.model} FT" if run.fine_tune_start else run.model
         name = run.name if run.names_model() else f"{kind} · {run.name}"

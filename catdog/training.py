@@ -257,14 +257,10 @@ class RunInfo:
         return bool(re.search(rf"\b{re.escape(self.model)}\b", self.name, re.IGNORECASE) and (
             not self.fine_tune_start or re.search(r"fine.?tun|\bFT\b", self.name, re.IGNORECASE)))
 
-    def name_with_model(self, *, model_first: bool = False) -> str:
-        """The name and the model (:attr:`model_kind`): "demo · model1", with ``model_first`` "model1 · demo"; the
-        name alone when it names the model already (:meth:`names_model`: "model1 · 4 epochs", not "model1 · 4
-        epochs · model1")."""
-        if self.names_model():
-            return self.name
-        kind = self.model_kind
-        return f"{kind} · {self.name}" if model_first else f"{self.name} · {kind}"
+    def name_with_model(self) -> str:
+        """The name and the model (:attr:`model_kind`): "demo · model1"; the name alone when it names the model
+        already (:meth:`names_model`: "model1 · 4 epochs", not "model1 · 4 epochs · model1")."""
+        return self.name if self.names_model() else f"{self.name} · {self.model_kind}"
 
     def label(self, *, validation: bool = False) -> str:
         """One-line description for pickers: name, model (:meth:`name_with_model`), test accuracy ("demo · model1 ·

@@ -194,7 +194,8 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
     and options that have gone (a deleted run) are dropped, so the widget never holds a value it cannot show.
     An option of the selection that went and comes back (a run deleted, then restored) returns to the selection,
     and an option seen before is never new again: restored runs joined as new ones and pushed the best runs out
-    (QA). Create the widget with ``key`` and no ``default``.
+    (QA). A selection left empty by options that went (every run compared deleted) starts again from ``first``,
+    not from Streamlit's blank "Choose options" (QA). Create the widget with ``key`` and no ``default``.
 
     Args:
         key: the widget's key.
@@ -205,9 +206,6 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
             new run joined, and 12 runs made the comparison unreadable (QA).  The user may choose more.
         returning: options that are old ones come back, never new even if this session has not seen them (runs
             restored since the page was last drawn, which a tab opened while they were deleted never saw).
-
-    A selection left empty by options that went (every run compared deleted) starts again from ``first``, not
-    from Streamlit's blank "Choose options" (QA).
 
     Returns:
         ``(pushed out, gone)``: the options of the user's selection that new ones pushed out past ``limit`` (QA:

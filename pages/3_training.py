@@ -698,7 +698,7 @@ def _manage(action: str) -> None:
             state.setdefault("deleted_here", set()).add(run.run_id)  # no "… has been deleted" note for it
             name = ui.short_name(run.name)
             # short: a longer toast hid the run lost for good under "view more" (QA)
-            st.toast(f"Deleted “{name}”; " + ", ".join(f"“{ui.short_name(gone)}”" for gone in purged)
+            st.toast(f"Deleted “{name}”; " + ", ".join(f"“{ui.short_name(lost)}”" for lost in purged)
                      + f" left the full trash for good. Recently deleted restores “{name}”." if purged else
                      f"Deleted “{name}”. Restore brings it back: Rename or delete a run, Recently deleted.",
                      icon=":material/delete:")
@@ -722,6 +722,7 @@ def _restore() -> None:
         state["restore_run"] = None
     else:
         state["restore_run"] = None
+        state.get("deleted_here", set()).discard(run.run_id)  # deleted elsewhere next time: said
         st.toast(f"Restored “{ui.short_name(run.name)}”.", icon=":material/restore_from_trash:")
 
 

@@ -1328,7 +1328,7 @@ def test_a_fine_tuned_model4_is_named_and_compared_as_a_model_of_its_own(tmp_pat
         tuned.record["name"] = name
         assert tuned.name_with_model() == name
     tuned.record["name"] = "course model4"  # names the model, not the fine-tuning
-    assert tuned.name_with_model(model_first=True) == "model4 fine-tuned · course model4"
+    assert tuned.name_with_model() == "course model4 · model4 fine-tuned"
     tuned.record["name"] = ""
     # in a column of about 14 characters "model4 fine-tuned" left the name off screen (QA)
     assert verdict_titles([fast, tuned]) == {fast.run_id: "model4 · 2 Dec 10:10:10",
