@@ -405,8 +405,7 @@ class RunStore:
         Raises:
             CatdogError: no such run.
         """
-        run = (self._load(self.root / run_id, self._live())[0]
-               if run_id and "/" not in run_id and not run_id.startswith(".") else None)
+        run = self._load(self.root / run_id, self._live())[0] if _is_run_id(run_id) else None
         if run is None:
             raise CatdogError(f"There is no run '{run_id}' in {self.root}.")
         return run
@@ -487,8 +486,7 @@ class RunStore:
                 in the runs folder, or the folder cannot be moved (no permission); nothing is changed.
         """
         source = self.root / TRASH_DIR / run_id
-        run = (self._load(source, set())[0] if run_id and "/" not in run_id and not run_id.startswith(".")
-               else None)
+        run = self._load(source, set())[0] if _is_run_id(run_id) else None
         if run is None:
             raise CatdogError(f"There is no deleted run '{run_id}' to restore: it was restored or removed for good "
                               f"meanwhile (the trash keeps the {TRASH_KEEP} runs deleted last, for {TRASH_DAYS} days).")
@@ -520,13 +518,22 @@ class RunStore:
         now = time.time() if now is None else now
         deleted = self.deleted()
         kept = {run.run_id for run, when in deleted[:TRASH_KEEP] if now - when <= TRASH_DAYS * 86400}
-        names = {run.run_id: run.name for run, _ in deleted}
-        gone = [path for path in self._folders(self.root / TRASH_DIR) if path.name not in kept]
-        order = {run.run_id: i for i, (run, _) in enumerate(deleted)}
-        gone.sort(key=lambda path: order.get(path.name, len(order)))
-        for path in gone:
+        readable = {run.run_id for run, _ in deleted}
+        gone = [(run.path, run.name) for run, _ in deleted if run.run_id not in kept] + [
+            (path, path.name) for path in self._folders(self.root / TRASH_DIR) if path.name not in readable]
+        for path, _ in gone:
             self._remove(path)
-        return [names.get(path.name, path.name) for path in gone]
+        return [name for _, name in gone]
+
+    @staticmethod
+    def next_removed(deleted: list[tuple[RunInfo, float]]) -> tuple[RunInfo, float] | None:
+        """The deleted run (with when it was deleted) that the next :meth:`delete` removes for good for want of
+        room (:data:`TRASH_KEEP`, :meth:`purge_trash`), or ``None`` while the trash has room.
+
+        Args:
+            deleted: :meth:`deleted`, newest first.
+        """
+        return deleted[TRASH_KEEP - 1] if len(deleted) >= TRASH_KEEP else None
 
     def _remove(self, path: Path) -> None:
         """Remove a folder for good: renamed into a hidden :data:`DELETED_PREFIX` name first, in one step, so that
@@ -580,6 +587,12 @@ class RunStore:
         if status == "running" and path.name not in live:
             status = "interrupted"
         return RunInfo(path.name, path, record, status), None
+
+
+def _is_run_id(run_id: str | None) -> bool:
+    """Whether ``run_id`` can name a run folder: not empty, not hidden (the trash, a folder being removed), no
+    path."""
+    return bool(run_id) and "/" not in run_id and not run_id.startswith(".")
 
 
 _NUMBER, _INT = (int, float), (int,)

@@ -709,8 +709,9 @@ def _manage(action: str) -> None:
 def _restore() -> None:
     """Restore callback: bring the deleted run chosen under "Recently deleted" back, before the page is drawn
     again, so that every list shows it."""
+    run_id, state["restore_run"] = state.get("restore_run") or "", None
     try:
-        run = jobs.store.restore(run_id := state.get("restore_run") or "")
+        run = jobs.store.restore(run_id)
     except CatdogError as err:
         try:
             back = jobs.store.get(run_id)
@@ -719,9 +720,7 @@ def _restore() -> None:
         else:  # the run's id in a message, and "restored or removed" as if either could be (QA)
             state["manage_error"] = (f"“{back.name}” has been restored already (in another tab, or by someone "
                                      "else): it is in the lists again.")
-        state["restore_run"] = None
     else:
-        state["restore_run"] = None
         state.get("deleted_here", set()).discard(run.run_id)  # deleted elsewhere next time: said
         st.toast(f"Restored “{ui.short_name(run.name)}”.", icon=":material/restore_from_trash:")
 
@@ -759,8 +758,8 @@ with st.expander("Rename or delete a run", key="manage_expander"):
             st.markdown(f"Delete **{ui.plain(by_id[picked_run].name)}** with its models, curves and test "
                         f"scores? It can be restored for {TRASH_DAYS} days under Recently deleted, below (the "
                         f"{TRASH_KEEP} runs deleted last).")
-            if len(deleted) >= TRASH_KEEP:  # a student's ten throwaway deletes took a teacher's run unsaid (QA)
-                oldest, when = deleted[TRASH_KEEP - 1]
+            if dropped := jobs.store.next_removed(deleted):  # ten throwaway deletes took a teacher's run unsaid (QA)
+                oldest, when = dropped
                 st.markdown(f"The trash is full: **{ui.plain(oldest.name)}**, deleted "
                             f"{reporting.time_text(when)}, will be removed for good.")
             st.button("Delete", key="delete_run", type="primary", on_click=_manage, args=("delete",))
