@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="images of validation/ that score every epoch")
     train.add_argument("--test-size", type=int, default=DataConfig.test_size,
                        help="images of validation/ held out for the final score")
-    train.add_argument("--weights", default="",
+    train.add_argument("--weights", default=TrainConfig.weights,
                        help="model4: 'imagenet' (Keras's download) or a .h5 file "
                             "(default: $CATDOG_MOBILENET_WEIGHTS if set, else the download)")
     train.add_argument("--fast", action="store_true",
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                             "here off, the course pipeline, unless given)")
     train.add_argument("--views", type=int, default=TrainConfig.views,
                        help="model4 fast mode: feature views per training image (1 = no augmentation)")
-    train.add_argument("--fine-tune-epochs", type=int, default=0, help="model4: fine-tuning epochs after the rest")
+    train.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs, help="model4: fine-tuning epochs after the rest")
     train.add_argument("--fine-tune-at", type=int, default=TrainConfig.fine_tune_at,
                        help=f"model4 fine-tuning: first MobileNetV2 layer unfrozen (0 … {MOBILENET_LAYERS})")
     train.add_argument("--fine-tune-lr-factor", type=float, default=TrainConfig.fine_tune_lr_factor,
@@ -91,10 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Options that only model4 (MobileNetV2) uses, with their defaults: given for another model they are ignored.
-MODEL4_OPTIONS = {"fast": False, "views": TrainConfig.views, "fine_tune_epochs": 0,
-                  "fine_tune_at": TrainConfig.fine_tune_at, "fine_tune_lr_factor": TrainConfig.fine_tune_lr_factor,
-                  "fine_tune_accumulation_steps": TrainConfig.fine_tune_accumulation_steps, "weights": ""}
+#: Options that only model4 (MobileNetV2) uses, with their defaults (:class:`TrainConfig`'s, as the options'):
+#: given for another model they are ignored.
+MODEL4_OPTIONS = {name: getattr(TrainConfig, name) for name in (
+    "fast", "views", "fine_tune_epochs", "fine_tune_at", "fine_tune_lr_factor", "fine_tune_accumulation_steps",
+    "weights")}
 
 
 def _train(args) -> int:

@@ -102,9 +102,9 @@ MOBILENET_LAYERS = 154
 #: weights for 96, 128, 160, 192 and 224 (``keras.applications.MobileNetV2`` documentation).
 MOBILENET_INPUT_SIZES: tuple[int, ...] = (160, 224)
 
-_WEIGHTS_NAME = re.compile(r"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_[0-9.]+_(\d+)(_no_top)?\.h5$")
-#: The width multiplier (alpha) in such a name.
-_WEIGHTS_ALPHA = re.compile(r"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_([0-9.]+)_\d+")
+#: A weights file named the Keras way: its width multiplier (alpha) and the square image size it was trained at.
+_WEIGHTS_NAME = re.compile(r"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_(?P<alpha>[0-9.]+)_(?P<size>\d+)"
+                           r"(_no_top)?\.h5$")
 
 
 def weights_image_size(weights: str | None) -> int | None:
@@ -126,7 +126,7 @@ def weights_image_size(weights: str | None) -> int | None:
     if not weights or weights == "imagenet":
         return None
     match = _WEIGHTS_NAME.search(Path(weights).name)
-    return int(match.group(1)) if match else None
+    return int(match["size"]) if match else None
 
 
 def default_input_size(weights: str | None) -> int:
@@ -250,8 +250,8 @@ def _weights_layout_problem(path: str, size: int, mtime_ns: int) -> str | None:
         return (f"'{name}' holds the whole ImageNet classifier (\"with top\"); model4 needs MobileNetV2 without "
                 f"its top: {the_file}.")
     if kernels and tuple(kernels[0]) != FIRST_KERNEL_SHAPE:
-        alpha = _WEIGHTS_ALPHA.search(name)
-        width = f"of width (alpha) {alpha.group(1)}" if alpha else f"whose first layer has {kernels[0][-1]} filters"
+        named = _WEIGHTS_NAME.search(name)
+        width = f"of width (alpha) {named['alpha']}" if named else f"whose first layer has {kernels[0][-1]} filters"
         return (f"'{name}' holds a MobileNetV2 {width}; model4 is built at alpha 1.0 (32 filters). Give the path "
                 f"of {the_file}.")
     return None

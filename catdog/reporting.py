@@ -975,10 +975,9 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
     when = "; ".join(dict.fromkeys(f"{m.day} {m:%b %H:%M}" for m in sorted(moments)))  # not one minute twice (QA)
 
     def one(entry) -> str:
-        epochs, config, model = entry.get("epochs"), entry.get("train_config"), entry.get("model")
-        # model4's mode too (recorded since 5 Dec 2026)
-        mode = model_mode(model, config, fine_tuned=bool(config.get("fine_tune_epochs"))) \
-            if isinstance(config, dict) else ""
+        epochs, model = entry.get("epochs"), entry.get("model")
+        config = entry.get("train_config") if isinstance(entry.get("train_config"), dict) else {}
+        fine_tuned = bool(config.get("fine_tune_epochs"))  # model4's mode too (recorded since 5 Dec 2026)
         settings = f"{epochs} epoch{'' if epochs == 1 else 's'}, seed {entry.get('seed')}"
         data_config = entry.get("data_config") if isinstance(entry.get("data_config"), dict) else {}
         size = data_config.get("image_size")
@@ -987,7 +986,8 @@ def cancelled_text(entries, *, requeue: bool = False) -> str:
         if data_config.get("batch_size") not in (None, DataConfig.batch_size):  # the split: the sidebar's, said there
             settings += f", batch size {data_config['batch_size']}"
         if entry.get("name"):
-            return f"“{entry['name']}” ({f'{model} ({mode})' if mode else model}, {settings})"
+            return f"“{entry['name']}” ({model_text(model, config, fine_tuned=fine_tuned)}, {settings})"
+        mode = model_mode(model, config, fine_tuned=fine_tuned)
         return f"{model} ({mode}; {settings})" if mode else f"{model} ({settings})"  # not ") (" (QA)
 
     stopped = [entry for entry in entries if entry.get("run_id") and not entry.get("unclean")]

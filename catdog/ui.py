@@ -20,8 +20,8 @@ from typing import Callable, Collection, Mapping
 
 import streamlit as st
 
-from catdog.config import (ENV_DATA_DIR, RUN_NAME_MAX, SETTINGS_FILE, SPLIT_SEEDS, SPLIT_SIZES, DataConfig,
-                           default_runs_dir, range_problem, read_browser_settings, split_settings_problem,
+from catdog.config import (BROWSER_SETTINGS, ENV_DATA_DIR, RUN_NAME_MAX, SETTINGS_FILE, SPLIT_SEEDS, SPLIT_SIZES,
+                           DataConfig, default_runs_dir, range_problem, read_browser_settings, split_settings_problem,
                            write_browser_settings)
 from catdog.errors import CatdogError
 
@@ -328,7 +328,8 @@ def data_config() -> DataConfig:
     shared = _browser_settings(_runs_root()).get(owner_id(), {})
     # A widget's id depends on its page, so Streamlit resets these sidebar widgets on every page switch
     # (and drops their values on pages without them). Their values are kept under "_kept_<key>" and put back.
-    for key, default in defaults.items():
+    for key in BROWSER_SETTINGS:  # the settings kept for a browser are these (a name missing above: KeyError)
+        default = defaults[key]
         if f"_kept_{key}" not in state:  # a new session: a value set before its first run counts as its own change
             preset = key in state
             state[f"_kept_{key}"] = state.get(key, default)
