@@ -96,12 +96,13 @@ def _folder_path(text: str) -> Path:
 
     Raises:
         CatdogError: the path cannot be made one: "~Desktop/…" (a slip for "~/Desktop/…") names a user who does not
-            exist, and a part longer than the system allows (255 bytes) cannot even be looked up; both gave a
-            traceback on every page (QA).
+            exist, a part longer than the system allows (255 bytes) cannot even be looked up, nor a path holding
+            a NUL character (pasted from a terminal or a document; ``ValueError``); each gave a traceback on every
+            page (QA).
     """
     try:
         return Path(text).expanduser().resolve()
-    except (RuntimeError, OSError) as err:
+    except (RuntimeError, OSError, ValueError) as err:
         raise _unusable_folder(text, err) from err
 
 
@@ -112,9 +113,12 @@ def _unusable_folder(text: str, err: Exception) -> CatdogError:
         why = f"there is no user '{user}' for ~{user} to stand for (did you mean ~/{text[1:]}?)"
     elif isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
         why = "a part of it is longer than the 255 bytes a file or folder name may have"
+    elif "\x00" in text:
+        why = "it holds a NUL character (\\x00), which no file or folder name may hold; type the path again"
     else:
         why = str(getattr(err, "strerror", None) or err)
-    return CatdogError(f"The data folder '{text}' cannot be used: {why}.")
+    shown = text.replace("\x00", "\\x00")  # visible
+    return CatdogError(f"The data folder '{shown}' cannot be used: {why}.")
 
 
 def dataset_stamp(data_dir: str | None) -> tuple:
@@ -126,6 +130,8 @@ def dataset_stamp(data_dir: str | None) -> tuple:
     A file changed in place, under the same name, changes nothing here. Never raises: a folder that cannot be
     looked up counts as ``None``. About 10 ``stat`` calls for the course's folder."""
     text = _unquoted(str(data_dir or os.environ.get(ENV_DATA_DIR) or ""))
+    if "\x00" in text:  # no path can hold it (os functions raise ValueError): said by locate_dataset
+        return ()
     try:
         roots = [Path(text).expanduser()] if text else keras_cache_candidates()
     except RuntimeError:  # "~nobody": said by locate_dataset

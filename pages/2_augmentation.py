@@ -89,6 +89,9 @@ with right:
                 f"RandomRotation {rotation:.2f}, fill '{fill_mode}'; change them in the sidebar)")
     # here, not at the foot of the sidebar, under the fold at 768 px (QA); the next seed, shown in the sidebar's
     # Seed: Regenerate drew from a hidden seed, and going back to a seed did not bring its versions back (QA)
+    # the field's value + 1; emptied and Regenerate pressed before the page redrew (one rerun, the field's None:
+    # a traceback, QA L), the one after the seed shown
     st.button("Regenerate", icon=":material/casino:", help="Draw new versions: the next seed.",
-              on_click=lambda: state.update(aug_seed=(state["aug_seed"] + 1) % 2**31))
+              on_click=lambda: state.update(aug_seed=((seed if state["aug_seed"] is None else state["aug_seed"]) + 1)
+                                            % 2**31))
     ui.image_grid([ui.as_display(a) for a in augmented], [f"#{i + 1}" for i in range(samples)], columns=4)

@@ -107,7 +107,9 @@ def test_paths_that_cannot_be_looked_up_get_clear_messages():
         data.locate_dataset("~NoSuchUser9/cats_and_dogs_filtered", download=False)
     with pytest.raises(CatdogError, match="longer than the 255 bytes a file or folder name may have"):
         data.locate_dataset("/tmp/" + "ü" * 130, download=False)
-    assert data.dataset_stamp("~NoSuchUser9/x") == ()  # what keys the pages' cache never raises
+    with pytest.raises(CatdogError, match=re.escape("'/tmp/a\\x00b' cannot be used: it holds a NUL character")):
+        data.locate_dataset("/tmp/a\x00b", download=False)  # typed or pasted: a ValueError's traceback (QA L)
+    assert data.dataset_stamp("~NoSuchUser9/x") == data.dataset_stamp("/tmp/a\x00b") == ()  # keys the pages' cache
 
 
 def test_the_dataset_stamp_changes_when_files_come_or_go(tmp_path):

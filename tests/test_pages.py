@@ -243,6 +243,8 @@ def test_data_page_reports_a_bad_folder_without_traceback(tmp_path, monkeypatch)
     # "~Desktop/…" for "~/Desktop/…" gave a traceback (QA)
     at.text_input(key="data_dir").set_value("~NoSuchUser9/cats_and_dogs_filtered").run()
     assert not at.exception and "there is no user 'NoSuchUser9'" in shown(at.error[0].value)
+    at.text_input(key="data_dir").set_value("/tmp/a\x00b").run()  # a NUL character (QA L)
+    assert not at.exception and "holds a NUL character" in shown(at.error[0].value)
 
 
 def test_the_pages_read_a_dataset_folder_again_when_files_come_or_go(tmp_path):
@@ -291,6 +293,9 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     assert [shown(e.value) for e in at.main.error] == [f"{said.removesuffix('.')} (sidebar)."]
     at.number_input(key="aug_seed").set_value(7).run()
     assert [img.value[0] for img in at.get("image")] == drawn and not at.error
+    at.number_input(key="aug_seed").set_value(None)  # emptied, and Regenerate pressed before the redraw (QA L)
+    [b for b in at.button if b.label == "Regenerate"][0].click().run()
+    assert not at.exception and at.number_input(key="aug_seed").value == 8  # the seed after the one shown
     at.slider(key="aug_samples").set_value(1).run()
     assert any(m.value.startswith("**1 augmented version** (") for m in at.markdown)  # not "1 … versions" (QA)
 
