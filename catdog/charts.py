@@ -90,21 +90,38 @@ EPOCH_TICKS_MAX = 10
 FIRST_LOSS_OUTLIER = 10.0
 
 
-def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
-    """Fit a loss chart's y axis to the epochs after the first when the first epoch's training loss is an
-    outlier (:data:`FIRST_LOSS_OUTLIER`), and give its value in the title; else leave plotly's range."""
+def first_loss_off_top(history: Sequence[Mapping[str, float]]) -> tuple[float, float] | None:
+    """``(first, top)`` when a loss chart of ``history`` leaves the first epoch's training loss ``first`` off its
+    top, being over :data:`FIRST_LOSS_OUTLIER` × ``top``, the largest of the other losses (training from the second
+    epoch, validation from the first); else ``None`` (fewer than two epochs, or no such outlier)."""
     finite = lambda v: v is not None and math.isfinite(v)  # noqa: E731
     if len(history) < 2 or not finite(first := history[0].get("loss")):
-        return
+        return None
     rest = [v for i, row in enumerate(history) for key in ("loss", "val_loss")
             if (i or key == "val_loss") and finite(v := row.get(key))]
     top = max(rest, default=0.0)
-    if top <= 0 or first <= FIRST_LOSS_OUTLIER * top:
+    return (first, top) if top > 0 and first > FIRST_LOSS_OUTLIER * top else None
+
+
+def _loss_axis(fig, history: Sequence[Mapping[str, float]]) -> None:
+    """Fit a loss chart's y axis to the epochs after the first when the first epoch's training loss is an
+    outlier (:func:`first_loss_off_top`), give its value in the title and mark it with a triangle on the chart's
+    top edge (its value on hover); else leave plotly's range. The training line then starts at the second epoch:
+    drawn from the point off the top, it fell as a near-vertical stroke onto the second epoch, read as a spike
+    there (QA M)."""
+    if (off := first_loss_off_top(history)) is None:
         return
+    first, top = off
+    epoch = history[0]["epoch"]
     fig.update_yaxes(range=[0, 1.15 * top])
     # in the title: a note inside the plot sat on the curves, which start at the top left and end at the top right
-    fig.update_layout(title_text=f"{fig.layout.title.text}<br><sup>epoch {history[0]['epoch']:.0f} training: "
-                                 f"{first:.3g}, off the top</sup>")
+    fig.update_layout(title_text=f"{fig.layout.title.text}<br><sup>epoch {epoch:.0f} training: "
+                                 f"{first:.3g}, off the top ▲</sup>")
+    training = fig.data[0]
+    training.y = (None, *training.y[1:])
+    fig.add_scatter(x=[epoch], y=[1.12 * top], mode="markers", showlegend=False, cliponaxis=False,
+                    marker=dict(symbol="triangle-up", size=11, color=training.line.color),
+                    hovertemplate=f"epoch {epoch:.0f} · training loss: {first:.3f} (off the top)<extra></extra>")
 
 
 def loss_outliers(values: Sequence[float | None]) -> tuple[float, int] | None:

@@ -679,6 +679,29 @@ def curves_help(train_config) -> str:
             "is what a 50/50 guess scores.")
 
 
+def first_loss_note(model: str, first: float, epoch: int = 1) -> str:
+    """Under a run's curves when the loss chart leaves its first epoch's training loss off the top
+    (:func:`catdog.charts.first_loss_off_top`): what the triangle is, and for model1 and model2, which see the raw
+    pixels, why the loss starts that high; a loss of 50 beside the note's "0.693 is a 50/50 guess" went
+    unexplained (QA M).
+
+    Source of the why: cross-entropy is −ln of the probability given to the right class, so an answer all but
+    certain and wrong costs tens (−ln 10⁻²² ≈ 50); inputs of 0 to 255 give the freshly initialised network logits
+    far apart, hence such answers, until the weights adapt.
+
+    Args:
+        model: the run's registry name.
+        first: that loss.
+        epoch: its epoch (1-based).
+    """
+    note = f"▲ Epoch {epoch}'s training loss, {first:.3g}, is off the top of the loss chart."
+    if model in ("model1", "model2"):
+        note += (f" {model} sees the raw pixels, 0 to 255, so its first outputs (logits) lie far apart: its early "
+                 "answers are all but certain, and a certain wrong answer costs a huge loss (the loss is −ln of the "
+                 "probability given to the right class). model3 scales the pixels to −1…1 first.")
+    return note
+
+
 #: Epochs at chance after which a running model1/model2 whose network was not seen collapsing is offered a
 #: retry with the next seed (:func:`offers_retry`).  The default training seed 0 sits at 48–50 % validation
 #: accuracy for four epochs on the course data and reaches 54 % in the fifth (3 Dec 2026); offered at the

@@ -42,7 +42,7 @@ import time
 import uuid
 import warnings
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -184,6 +184,20 @@ class RunInfo:
     def model(self) -> str:
         """Registry model name (``model1`` …)."""
         return self.record.get("train_config", {}).get("model", "?")
+
+    @property
+    def train_config(self) -> TrainConfig:
+        """The run's settings (``run.json``'s ``train_config``) as a :class:`catdog.config.TrainConfig`: a field
+        missing (a run recorded before it existed) or of another type than the default's (a hand-edited record)
+        takes the default, and fields TrainConfig no longer has are left out. Never raises."""
+        given = self.record.get("train_config")
+        given = given if isinstance(given, dict) else {}
+        kept = {}
+        for setting in fields(TrainConfig):
+            value, default = given.get(setting.name), getattr(TrainConfig, setting.name)
+            if type(value) is type(default) or (type(default) is float and type(value) is int):
+                kept[setting.name] = value
+        return TrainConfig(**kept)
 
     @property
     def class_names(self) -> tuple[str, ...]:

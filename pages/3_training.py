@@ -427,6 +427,38 @@ with train_row:
 
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
+def _curves(history, cfg, marker: int | None, side: int, cut: dict | None, *, key: str) -> None:
+    """A run's training and validation curves (accuracy, loss) and the notes that help read them, the same for the
+    live job and a run chosen under "Training and validation curves of a run".
+
+    Args:
+        history: its per-epoch rows (:meth:`catdog.training.RunInfo.history`).
+        cfg: its :class:`catdog.config.TrainConfig`.
+        marker: the first fine-tuning epoch to mark, or ``None``.
+        side: its input size (pixels, square).
+        cut: the epoch Stop cut short (``{"epoch", "batch", "batches"}``), or ``None``.
+        key: prefix of the charts' widget keys.
+    """
+    a, b = st.columns(2)
+    a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key=f"{key}_accuracy",
+                   config=ui.PLOTLY_CONFIG)
+    b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key=f"{key}_loss",
+                   config=ui.PLOTLY_CONFIG)
+    st.caption(reporting.curves_help(cfg))
+    if off := charts.first_loss_off_top(history):  # a loss of 50 beside "0.693 is a 50/50 guess" (QA M)
+        st.caption(reporting.first_loss_note(cfg.model, off[0], int(history[0]["epoch"])))
+    if marker and len(history) >= marker and (drop := reporting.fine_tune_drop_note(
+            history, marker, frozen_on_plain_images=cfg.fast and cfg.views == 1,
+            layers_unfrozen=_fine_tuning_counts(side, cfg.fine_tune_at)["trainable"]
+            > _summary("model4", side)[1]["trainable"])):
+        st.caption(drop)
+    if cut:
+        st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
+                   "Keras still validated that partial epoch and logged it.")
+    if hint := reporting.overfitting_hint(cfg.model, history):
+        st.info(hint, icon=":material/school:")
+
+
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
@@ -486,24 +518,8 @@ def live_job():
             st.button(f"Stop and train again with seed {cfg.seed + 1}", icon=":material/replay:", key="retry_seed",
                       on_click=_retry_with_next_seed, args=(job,))
     if history:
-        a, b = st.columns(2)
-        marker = reporting.live_fine_tune_start(cfg, len(history), job.finished)
-        a.plotly_chart(charts.history_figure(history, "accuracy", fine_tune_start=marker), key="live_accuracy",
-                       config=ui.PLOTLY_CONFIG)
-        b.plotly_chart(charts.history_figure(history, "loss", fine_tune_start=marker), key="live_loss",
-                       config=ui.PLOTLY_CONFIG)
-        st.caption(reporting.curves_help(cfg))
-        side = job.data_config.image_size[0]
-        if marker and len(history) >= marker and (drop := reporting.fine_tune_drop_note(
-                history, marker, frozen_on_plain_images=cfg.fast and cfg.views == 1,
-                layers_unfrozen=_fine_tuning_counts(side, cfg.fine_tune_at)["trainable"]
-                > _summary("model4", side)[1]["trainable"])):
-            st.caption(drop)
-        if cut := snap["partial_epoch"]:
-            st.caption(f"Open circle: Stop ended epoch {cut['epoch']} after batch {cut['batch']} of {cut['batches']}; "
-                       "Keras still validated that partial epoch and logged it.")
-        if hint := reporting.overfitting_hint(cfg.model, history):
-            st.info(hint, icon=":material/school:")
+        _curves(history, cfg, reporting.live_fine_tune_start(cfg, len(history), job.finished),
+                job.data_config.image_size[0], snap["partial_epoch"], key="live")
     if job.result:
         a, b = st.columns(2)
         a.metric("Test accuracy", f"{job.result['accuracy']:.1%}",
@@ -669,6 +685,22 @@ with st.container():
         if any(by_id[rid].record.get("partial_epoch") for rid in picked):
             st.caption("Open marker (a circle, or a diamond on a first fine-tuning epoch): the last epoch of a run "
                        "stopped mid-epoch, validated after the batches it ran (the status column says how many).")
+
+# The course's lesson on model1, overfitting, is its training curve pulling away from its validation curve, which
+# only the live view drew: a run trained before class, or before a restart, showed its validation curves alone (QA M)
+with st.expander("Training and validation curves of a run", key="curves_expander"):
+    ui.ids_from_labels("curves_run", labels)
+    if state.get("curves_run") not in with_curves:  # not chosen yet, or deleted meanwhile: the newest
+        state["curves_run"] = with_curves[0] if with_curves else None
+    if with_curves:
+        curves_run = by_id[st.selectbox("Run", with_curves, format_func=labels.get, key="curves_run",
+                                        help="Any run with a finished epoch; the live view above shows the "
+                                             "training under way.")]
+        cut = curves_run.record.get("partial_epoch")
+        _curves(curves_run.history(), curves_run.train_config, curves_run.fine_tune_start, curves_run.image_size[0],
+                cut if isinstance(cut, dict) and {"epoch", "batch", "batches"} <= cut.keys() else None, key="run")
+    else:
+        st.caption("No run has finished an epoch yet.")
 
 
 def _manage(action: str) -> None:

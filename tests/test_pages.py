@@ -523,6 +523,38 @@ def test_training_page_compare_marks_where_each_run_fine_tuned(synthetic_data, t
     assert not at.exception and not any(c.value.startswith("Diamond") for c in at.caption)
 
 
+def test_the_training_and_validation_curves_of_any_run_are_shown(synthetic_data, tmp_path):
+    # the course's overfitting lesson on a run trained before class: only the live view drew them (QA M)
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    cnn = store.create(TrainConfig(epochs=4, name="cnn"), data)
+    rows = "".join(f"{e},{0.6 + 0.1 * e},{50 if e == 0 else 0.7 - 0.1 * e},0.55,{0.6 + 0.1 * e}\n"
+                   for e in range(4))  # overfits, from a first loss of 50 (raw pixels)
+    (cnn.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n" + rows)
+    store.update(cnn, status="done", created="2026-12-01T00:00:00+00:00")
+    tuned = store.create(TrainConfig(model="model4", epochs=2, fine_tune_epochs=2, fast=True, name="tuned"), data)
+    rows = "".join(f"{e},0.9,0.3,0.9,0.3\n" for e in range(3))
+    (tuned.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n" + rows)
+    store.update(tuned, status="stopped", fine_tune_start_epoch=3, partial_epoch={"epoch": 3, "batch": 2, "batches": 5},
+                 created="2026-12-01T00:00:01+00:00")
+    at = open_page(PAGES[2], synthetic_data)
+    assert not at.exception
+    assert at.selectbox(key="curves_run").value == tuned.run_id  # the newest
+    figure = lambda key: next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if key in c.proto.id)  # noqa
+    assert [t["name"] for t in figure("run_accuracy")["data"]] == ["training", "validation"]
+    assert figure("run_loss")["layout"]["shapes"][0]["x0"] == 2.5  # where fine-tuning starts
+    assert "Open circle: Stop ended epoch 3 after batch 2 of 5; Keras still validated that partial epoch and logged " \
+           "it." in [c.value for c in at.caption]
+    at.selectbox(key="curves_run").set_value(cnn.run_id).run()
+    assert not at.exception and figure("run_accuracy")["data"][0]["y"] == [0.6, 0.7, 0.8, 0.9]
+    assert any("overfitting" in i.value.lower() for i in at.info)  # the course's lesson, told under its curves
+    assert any(c.value.startswith("▲ Epoch 1's training loss, 50, is off the top of the loss chart. model1 sees the "
+                                  "raw pixels") for c in at.caption)  # a loss of 50 beside "0.693 …" (QA M)
+    store.delete(cnn.run_id)  # deleted meanwhile: the newest again
+    at.run()
+    assert not at.exception and at.selectbox(key="curves_run").value == tuned.run_id
+
+
 def test_compare_runs_begins_with_the_best_run_of_each_model(synthetic_data, tmp_path):
     store = RunStore(tmp_path / "runs")
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)

@@ -1421,7 +1421,12 @@ def test_loss_charts_leave_model1s_huge_first_epoch_loss_off_the_top_and_say_so(
             {"epoch": 3, "loss": 0.6, "val_loss": 0.66}]
     figure = history_figure(rows, "loss")
     assert tuple(figure.layout.yaxis.range) == (0, pytest.approx(1.15 * 0.69))
-    assert figure.layout.title.text == "loss<br><sup>epoch 1 training: 50.3, off the top</sup>"
+    assert figure.layout.title.text == "loss<br><sup>epoch 1 training: 50.3, off the top ▲</sup>"
+    # no line from it: a near-vertical stroke onto epoch 2 read as a spike there; a triangle on the top edge (QA M)
+    training, validation, off = figure.data
+    assert training.y == (None, 0.68, 0.6) and validation.y == (0.69, 0.67, 0.66)
+    assert off.x == (1,) and off.marker.symbol == "triangle-up" and off.y[0] < 1.15 * 0.69 and not off.showlegend
+    assert "training loss: 50.300 (off the top)" in off.hovertemplate
     # room for that second line on every chart, so that an accuracy chart beside it lines up (QA 16, QA 18)
     assert figure.layout.margin.t == history_figure(rows[1:], "loss").layout.margin.t == 56
     assert history_figure(rows[1:], "loss").layout.yaxis.range is None  # no outlier: plotly's own range
