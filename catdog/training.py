@@ -42,7 +42,7 @@ import time
 import uuid
 import warnings
 import weakref
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields as dataclass_fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -193,7 +193,7 @@ class RunInfo:
         given = self.record.get("train_config")
         given = given if isinstance(given, dict) else {}
         kept = {}
-        for setting in fields(TrainConfig):
+        for setting in dataclass_fields(TrainConfig):
             value, default = given.get(setting.name), getattr(TrainConfig, setting.name)
             if type(value) is type(default) or (type(default) is float and type(value) is int):
                 kept[setting.name] = value
