@@ -544,6 +544,16 @@ def find_copies(contents: Sequence[bytes], splits: Splits) -> list[str | None]:
     return found
 
 
+def split_of(path: str, splits: Splits) -> str | None:
+    """The split of ``splits`` that holds the dataset image ``path`` (as :func:`find_copies` returns it):
+    ``"train"``, ``"validation"`` or ``"test"``; ``None`` for an image in none of them (left out by the split
+    sizes, or unreadable)."""
+    for name in SPLITS:
+        if any(item == path for item, _ in getattr(splits, name)):
+            return name
+    return None
+
+
 def _stratified_take(n_take: int, per_class: dict[str, int]) -> dict[str, int]:
     """Share ``n_take`` among classes in proportion to their sizes (largest remainder)."""
     total = sum(per_class.values())

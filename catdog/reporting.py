@@ -463,7 +463,7 @@ def tiny_note(size: tuple[int, int], input_size: tuple[int, int]) -> str | None:
             "other.")
 
 
-def copy_note(path, root) -> str:
+def copy_note(path, root, split: str | None = None, images: int | None = None) -> str:
     """What the Classifier says under an upload that is a dataset image the run trained with
     (:func:`catdog.data.find_copies`): a training image's verdict shows little of how the model does on new photos
     (QA: a student "proved" the model right on pictures it had learned from).
@@ -471,6 +471,10 @@ def copy_note(path, root) -> str:
     Args:
         path: the dataset image the upload is a copy of.
         root: the dataset folder the run trained on; the path is named relative to it.
+        split: the run's split that holds it (:func:`catdog.data.split_of`), ``"validation"`` or ``"test"``, when
+            known (the run's split settings are the sidebar's); else ``None``: an image of ``validation/`` is then
+            named by its folder only (a teacher could not tell a test image from a validation one, QA M).
+        images: the size of that split.
 
     Returns:
         Markdown for a caption.
@@ -479,6 +483,14 @@ def copy_note(path, root) -> str:
     if Path(path).relative_to(root).parts[0] == "train":
         return (f"This is a training image: the model learned from this very picture, so its verdict shows little "
                 f"of how it does on photos it has never seen. Try a photo of your own. File: {name}.")
+    of = f"the {images:,} " if images else "the "
+    if split == "test":
+        return (f"This is one of {of}test images: the model never trained on it, and nothing was chosen by it; its "
+                f"verdict counts in the run's test accuracy. File: {name}.")
+    if split == "validation":
+        return (f"This is one of {of}validation images: the model never trained on it, but they scored every "
+                "epoch, so what was chosen by them (the best epoch, the settings) suits them a little. File: "
+                f"{name}.")
     return f"This is an image of the dataset's validation folder: the model never trained on it. File: {name}."
 
 

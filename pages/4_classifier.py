@@ -129,6 +129,9 @@ with classify_tab:
         root, splits = ui.quiet_splits(config)  # its problems are said on the evaluation tab
         trained_here = root is not None and str(root) == (run.record.get("data_config") or {}).get("data_dir")
         copies = data.find_copies([content for _, content in files], splits) if trained_here else [None] * len(files)
+        trained_on = run.record.get("data_config") or {}
+        same_split = trained_here and all(trained_on.get(key) == getattr(config, key)
+                                          for key in ("validation_size", "test_size", "seed"))
         for i, prediction in enumerate(predictions):
             if i % 3 == 0:  # a row of three: the cards of a row start level (a tall photo pushed the next ones down)
                 columns = st.columns(3)
@@ -153,8 +156,9 @@ with classify_tab:
                              f"{probability_text(prediction.probabilities[prediction.label])}", anchor=False)
                 for name, probability in prediction.probabilities.items():
                     st.progress(probability, text=f"{ui.plain(name)}: {probability_text(probability)}")
-                if copies[i]:
-                    st.caption(reporting.copy_note(copies[i], root))
+                if copies[i]:  # which split, where the run's split is the sidebar's (QA M)
+                    split = data.split_of(copies[i], splits) if same_split else None
+                    st.caption(reporting.copy_note(copies[i], root, split, split and len(getattr(splits, split))))
                 if note := reporting.tiny_note(upload.size, run.image_size):
                     st.caption(note)
         # probabilities as the verdicts above give them (">99.9%", never a certain "100.0%": a progress column's

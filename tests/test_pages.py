@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from catdog.config import DataConfig, TrainConfig
 from catdog.errors import CatdogError
-from catdog.training import RunStore, train_run
+from catdog.training import RunStore, prepare_splits, train_run
 from tests.conftest import REPO, SHARED_WEIGHTS, needs_weights
 from tests.synthetic import synthetic_image
 from tests.test_training import StopPressedAsTheFitBegan, fake_trainer
@@ -1269,17 +1269,27 @@ def test_classifier_says_which_uploads_are_images_the_model_trained_with(synthet
     data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
     train_run(TrainConfig(epochs=1), data, store=RunStore(tmp_path / "runs"))
     trained = sorted((synthetic_data / "train/cats").iterdir())[0]
-    validation = sorted((synthetic_data / "validation/dogs").iterdir())[0]
+    _, splits = prepare_splits(data)
+    # one image of each of the run's splits of validation/: which one is said (QA M)
+    validation, test = (Path(next(path for path, label in getattr(splits, split) if label == 1))
+                        for split in ("validation", "test"))
     at = open_page(PAGES[3], synthetic_data)
     at.file_uploader(key="classifier_uploads").set_value([
         ("mine.jpg", trained.read_bytes(), "image/jpeg"),  # renamed: found by its bytes
-        (validation.name, validation.read_bytes(), "image/jpeg"), ("new.png", png(0, 99), "image/png")]).run()
+        (validation.name, validation.read_bytes(), "image/jpeg"), (test.name, test.read_bytes(), "image/jpeg"),
+        ("new.png", png(0, 99), "image/png")]).run()
     assert not at.exception
     assert [shown(c.value) for c in at.caption if c.value.startswith("This is")] == [
         "This is a training image: the model learned from this very picture, so its verdict shows little of how it "
         f"does on photos it has never seen. Try a photo of your own. File: `train/cats/{trained.name}`.",
-        "This is an image of the dataset's validation folder: the model never trained on it. File: "
-        f"`validation/dogs/{validation.name}`."]
+        "This is one of the 12 validation images: the model never trained on it, but they scored every epoch, so "
+        "what was chosen by them (the best epoch, the settings) suits them a little. File: "
+        f"`validation/dogs/{validation.name}`.",
+        "This is one of the 8 test images: the model never trained on it, and nothing was chosen by it; its verdict "
+        f"counts in the run's test accuracy. File: `validation/dogs/{test.name}`."]
+    at.number_input(key="split_seed").set_value(7).run()  # another split than the run's: which one is unknown
+    assert "This is an image of the dataset's validation folder: the model never trained on it. File: " \
+           f"`validation/dogs/{test.name}`." in [shown(c.value) for c in at.caption]
     tiny = io.BytesIO()
     Image.new("RGB", (1, 1), (200, 30, 30)).save(tiny, format="PNG")
     at.file_uploader(key="classifier_uploads").set_value([("dot.png", tiny.getvalue(), "image/png")]).run()
@@ -1340,7 +1350,6 @@ def test_classifier_explains_with_gradcam_and_test_evaluation(synthetic_data, tm
 
 
 def test_the_test_split_evaluation_follows_files_removed_from_the_folder(tmp_path):
-    from catdog.training import prepare_splits
     from tests.synthetic import make_dataset
 
     root = make_dataset(tmp_path / "d", 8, 8)
