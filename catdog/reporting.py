@@ -212,7 +212,7 @@ def rank_runs(runs, class_names=None) -> list:
         class_names: the dataset's class names in label order, or ``None`` (no preference).
 
     Returns:
-        A new list of the same runs.
+        A new list of the same runs; of runs that rank alike, the older first.
     """
     def rank(run) -> tuple[bool, bool, bool, float]:
         history = run.history()  # read once: a file per run
@@ -225,7 +225,10 @@ def rank_runs(runs, class_names=None) -> list:
         return (model_file_looks_whole(run), _same_classes(run, class_names),
                 not guesses(history, run.record.get("collapsed")), low)
 
-    return sorted(runs, key=rank, reverse=True)
+    # ties: the older run first, so that a new run must beat the one chosen so far, not only equal it (QA M: a
+    # student's 6-epoch run that tied the teacher's prepared one to the image took its place in every new browser)
+    oldest_first = sorted(runs, key=lambda run: str(run.record.get("created") or run.run_id))
+    return sorted(oldest_first, key=rank, reverse=True)  # stable, also reversed
 
 
 def best_per_model(ranked, class_names=None, *, fine_tuned_apart: bool = False) -> list:

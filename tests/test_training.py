@@ -1260,6 +1260,9 @@ def test_the_classifier_compares_the_best_run_of_each_model_under_short_titles(t
     assert [r.run_id[-6:] for r in best_per_model(ranked)] == ["cccccc", "aaaaaa", "dddddd"]  # model order
     few = run("20261202-101014-model1-eeeeee", "model1", 0.70, 0.7, "synthetic", images=20)
     assert [r.run_id[-6:] for r in rank_runs([few, *runs])][:4] == ["dddddd", "cccccc", "bbbbbb", "eeeeee"]  # 48–85 %
+    # a tie: the older run stays first, a newer one must beat it (QA M: a student's run tied the teacher's)
+    tie = run("20261202-101020-model4-tttttt", "model4", 0.95, 0.98)
+    assert [r.run_id[-6:] for r in rank_runs([tie, *runs])][:2] == ["dddddd", "tttttt"]
     titles = verdict_titles(runs)
     assert titles[runs[0].run_id] == "⚠ model2 · stuck"
     assert titles[runs[1].run_id] == "model1 · demo · 2 Dec 10:10:11"  # two alike: told apart by their start
