@@ -11,9 +11,8 @@ from catdog.models import default_input_size, resolve_mobilenet_weights
 ui.page_setup(status=False)  # the line on a training goes under this page's controls in the sidebar
 st.title("Augmentation")
 st.caption("Step 2 · random flips and rotations show the model another version of each image every epoch, "
-           "which fights overfitting. These are the very layers model2, model3 and model4 build in (their "
-           "settings are on the Training page); Keras runs them only while training. model4 in fast mode with "
-           "1 view trains its head without them.")
+           "which fights overfitting. These are the very layers model2, model3 and model4 build in; Keras runs "
+           "them only while training (model4 in fast mode with 1 view trains its head without them).")
 
 config = ui.data_config()  # the sidebar's dataset settings
 state = st.session_state
@@ -56,8 +55,6 @@ if source == "Upload your own":
         image = to_model_input(decode_image(raw, caption))
 else:  # the dataset only now: with a wrong dataset folder, "Upload your own" above still works (QA)
     _, splits = ui.prepared_splits(config)
-    if st.button("Another image", icon=":material/shuffle:"):
-        state["aug_pick"] = state.get("aug_pick", 0) + 1
     rng = np.random.default_rng(state.get("aug_pick", 0))
     path, label = splits.train[int(rng.integers(len(splits.train)))]
     with ui.user_errors():  # a file moved or deleted since the folder was read
@@ -82,16 +79,22 @@ left, right = st.columns([1, 3])
 size4 = default_input_size(resolve_mobilenet_weights())
 also = (f"; model4, with this server's weights, gets it at {size4}×{size4}" if (size4, size4) != tuple(image.shape[:2])
         else "")
-left.markdown(f"**Original**, resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]}{also})")
+# Short headings, the buttons under the original: at 1280×720 and 125 % zoom (a projector) the versions began
+# under the fold, below a 7-line heading in the narrow column and a row of "Another image" (QA M)
+left.markdown(f"**Original** · {image.shape[1]}×{image.shape[0]}" + (f" (model4: {size4}×{size4})" if also else ""),
+              help=f"Resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]}{also}).")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
+if source != "Upload your own":
+    left.button("Another image", icon=":material/shuffle:", help="Another random image of the training split.",
+                on_click=lambda: state.update(aug_pick=state.get("aug_pick", 0) + 1))
+# here, not at the foot of the sidebar, under the fold at 768 px (QA); the next seed, shown in the sidebar's
+# Seed: Regenerate drew from a hidden seed, and going back to a seed did not bring its versions back (QA)
+# the field's value + 1; emptied and Regenerate pressed before the page redrew (one rerun, the field's None:
+# a traceback, QA L), the one after the seed shown
+left.button("Regenerate", icon=":material/casino:", help="Draw new versions of this image: the next seed.",
+            on_click=lambda: state.update(aug_seed=((seed if state["aug_seed"] is None else state["aug_seed"]) + 1)
+                                          % 2**31))
 with right:
     st.markdown(f"**{samples} augmented version{'s' if samples > 1 else ''}** (RandomFlip '{flip_mode}', "
-                f"RandomRotation {rotation:.2f}, fill '{fill_mode}'; change them in the sidebar)")
-    # here, not at the foot of the sidebar, under the fold at 768 px (QA); the next seed, shown in the sidebar's
-    # Seed: Regenerate drew from a hidden seed, and going back to a seed did not bring its versions back (QA)
-    # the field's value + 1; emptied and Regenerate pressed before the page redrew (one rerun, the field's None:
-    # a traceback, QA L), the one after the seed shown
-    st.button("Regenerate", icon=":material/casino:", help="Draw new versions: the next seed.",
-              on_click=lambda: state.update(aug_seed=((seed if state["aug_seed"] is None else state["aug_seed"]) + 1)
-                                            % 2**31))
+                f"RandomRotation {rotation:.2f}, fill '{fill_mode}': sidebar)")
     ui.image_grid([ui.as_display(a) for a in augmented], [f"#{i + 1}" for i in range(samples)], columns=4)

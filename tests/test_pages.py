@@ -296,6 +296,8 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     at.number_input(key="aug_seed").set_value(None)  # emptied, and Regenerate pressed before the redraw (QA L)
     [b for b in at.button if b.label == "Regenerate"][0].click().run()
     assert not at.exception and at.number_input(key="aug_seed").value == 8  # the seed after the one shown
+    [b for b in at.button if b.label == "Another image"][0].click().run()  # under the original now (QA M)
+    assert not at.exception and at.session_state["aug_pick"] == 1 and len(at.get("image")) == 1 + 4
     at.slider(key="aug_samples").set_value(1).run()
     assert any(m.value.startswith("**1 augmented version** (") for m in at.markdown)  # not "1 … versions" (QA)
 
@@ -309,18 +311,19 @@ def test_augmentation_with_constant_fill_shows_what_model3_and_model4_see_too(sy
 
 
 def test_augmentation_names_model4s_own_input_size(synthetic_data, monkeypatch, tmp_path):
-    def original() -> str:
+    def original() -> tuple[str, str]:
         at = open_page(PAGES[1], synthetic_data)
         assert not at.exception
-        return next(m.value for m in at.markdown if m.value.startswith("**Original**"))
+        heading = next(m for m in at.markdown if m.value.startswith("**Original**"))
+        return heading.value, heading.proto.help
 
     monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS", "imagenet")
-    assert original() == "**Original**, resized as model1 to model3 get it (160×160)"
+    assert original() == ("**Original** · 160×160", "Resized as model1 to model3 get it (160×160).")
     # the offline file was trained at 224, and model4 takes that size by default (QA: the page said 160 only)
     monkeypatch.setenv("CATDOG_MOBILENET_WEIGHTS",
                        str(tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"))
-    assert original() == ("**Original**, resized as model1 to model3 get it (160×160; model4, with this server's "
-                          "weights, gets it at 224×224)")
+    assert original() == ("**Original** · 160×160 (model4: 224×224)", "Resized as model1 to model3 get it "
+                          "(160×160; model4, with this server's weights, gets it at 224×224).")
 
 
 def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
