@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from catdog import augment, data, ui
-from catdog.config import TrainConfig
+from catdog.config import TrainConfig, range_problem
 from catdog.images import UPLOAD_HELP, UPLOAD_TYPES, decode_image, to_model_input
 from catdog.models import default_input_size, resolve_mobilenet_weights
 
@@ -17,6 +17,7 @@ st.caption("Step 2 · random flips and rotations show the model another version 
 config = ui.data_config()  # the sidebar's dataset settings
 state = st.session_state
 
+SEED_MAX = 2**31 - 1  # the preview's seeds: 0 … this
 course = TrainConfig()  # the models' augmentation settings: the Training page starts from them too
 ui.defaults({"aug_flip": course.flip_mode, "aug_rotation": course.rotation_factor, "aug_fill": course.fill_mode,
              "aug_samples": 8, "aug_seed": 7, "aug_source": "Random training image"})
@@ -34,7 +35,7 @@ with st.sidebar:
                         help="How many random versions of the image to draw (as many epochs would show it).")
     # checked here, as the Training page's numbers are: with Streamlit's min/max a typed -1 stayed in the field in red
     # and the preview went on drawing the last seed in range, without a word (QA)
-    seed, seed_problem = ui.whole_number(st, "Seed", 0, 2**31 - 1, key="aug_seed", persist_state="session",
+    seed, seed_problem = ui.whole_number(st, "Seed", 0, SEED_MAX, key="aug_seed", persist_state="session",
                                          help="The same seed draws the same versions; Regenerate takes the next seed.")
     if seed_problem:
         st.error(seed_problem, icon=":material/error:")
@@ -89,11 +90,15 @@ if source != "Upload your own":
                 on_click=lambda: state.update(aug_pick=state.get("aug_pick", 0) + 1))
 # here, not at the foot of the sidebar, under the fold at 768 px (QA); the next seed, shown in the sidebar's
 # Seed: Regenerate drew from a hidden seed, and going back to a seed did not bring its versions back (QA)
-# the field's value + 1; emptied and Regenerate pressed before the page redrew (one rerun, the field's None:
-# a traceback, QA L), the one after the seed shown
+# the field's value + 1; a value just emptied or typed out of range (Regenerate pressed before the page redrew:
+# one rerun) is left for the page to say, as Enter would have (it gave a traceback, or -5 became 2147483644, QA L)
+def _next_seed() -> None:
+    if range_problem("Seed", value := state["aug_seed"], 0, SEED_MAX) is None:
+        state["aug_seed"] = value + 1 if value < SEED_MAX else 0
+
+
 left.button("Regenerate", icon=":material/casino:", help="Draw new versions of this image: the next seed.",
-            on_click=lambda: state.update(aug_seed=((seed if state["aug_seed"] is None else state["aug_seed"]) + 1)
-                                          % 2**31))
+            on_click=_next_seed)
 with right:
     st.markdown(f"**{samples} augmented version{'s' if samples > 1 else ''}** (RandomFlip '{flip_mode}', "
                 f"RandomRotation {rotation:.2f}, fill '{fill_mode}': sidebar)")

@@ -293,9 +293,19 @@ def test_augmentation_preview_follows_the_controls(synthetic_data):
     assert [shown(e.value) for e in at.main.error] == [f"{said.removesuffix('.')} (sidebar)."]
     at.number_input(key="aug_seed").set_value(7).run()
     assert [img.value[0] for img in at.get("image")] == drawn and not at.error
-    at.number_input(key="aug_seed").set_value(None)  # emptied, and Regenerate pressed before the redraw (QA L)
+    # emptied or typed out of range, and Regenerate pressed before the redraw: said, as Enter would (QA L: a
+    # traceback; -5 became 2147483644)
+    for typed, said in ((None, "Seed: the field is empty; type a whole number from 0 to 2,147,483,647."),
+                        (-5, "Seed: -5 is not allowed here; choose 0 to 2,147,483,647.")):
+        at.number_input(key="aug_seed").set_value(7).run()
+        at.number_input(key="aug_seed").set_value(typed)
+        [b for b in at.button if b.label == "Regenerate"][0].click().run()
+        assert not at.exception and at.number_input(key="aug_seed").value == typed
+        assert [shown(e.value) for e in at.sidebar.error] == [said]
+    at.number_input(key="aug_seed").set_value(2**31 - 1).run()
     [b for b in at.button if b.label == "Regenerate"][0].click().run()
-    assert not at.exception and at.number_input(key="aug_seed").value == 8  # the seed after the one shown
+    assert at.number_input(key="aug_seed").value == 0  # the last seed's next: the first
+    at.number_input(key="aug_seed").set_value(7).run()
     [b for b in at.button if b.label == "Another image"][0].click().run()  # under the original now (QA M)
     assert not at.exception and at.session_state["aug_pick"] == 1 and len(at.get("image")) == 1 + 4
     at.slider(key="aug_samples").set_value(1).run()
@@ -1037,7 +1047,7 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
 
     older = [finished_run(f"run {i}") for i in range(4)]
     at = open_page(PAGES[2], synthetic_data)
-    assert at.multiselect(key="compare_runs").value == listed(older)[:1]  # the best of model1's (all alike: the newest)
+    assert at.multiselect(key="compare_runs").value == listed(older)[-1:]  # the best of model1's (all alike: the oldest)
     first = colours()
     at.multiselect(key="compare_runs").set_value(older).run()
     before = colours()  # a run keeps its colour whatever else is compared, in every tab (QA)
