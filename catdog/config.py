@@ -73,6 +73,22 @@ def split_settings_problem(validation_size: int | None, test_size: int | None, s
     return None
 
 
+def typed_path(text: str) -> str:
+    """A path as typed or pasted into a field, made plain: without surrounding blanks and one pair of surrounding
+    quotes (Windows' "Copy as path" and Linux file managers quote paths: a quoted path read as a folder named with
+    quotes inside the dashboard's folder, QA), and a ``file://`` URL (a browser's address bar, a file manager's
+    "Copy") turned into its path (it read as a folder "file:" inside the dashboard's folder, QA L).
+    ``"file:///tmp/My%20data"`` → ``"/tmp/My data"``."""
+    from urllib.parse import unquote, urlparse
+
+    path = text.strip()
+    if len(path) >= 2 and path[0] == path[-1] and path[0] in "'\"":
+        path = path[1:-1].strip()
+    if path.lower().startswith("file://"):
+        path = unquote(urlparse(path).path)
+    return path
+
+
 def range_problem(label: str, value: int | None, low: int, high: int) -> str | None:
     """``"Epochs: 999 is not allowed here; choose 1 to 200."`` when ``value`` is outside ``low`` … ``high`` (both
     included), ``"Epochs: the field is empty; type a whole number from 1 to 200."`` when it is ``None`` (an emptied

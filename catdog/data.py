@@ -18,13 +18,15 @@ import contextlib
 import errno
 import functools
 import os
+import platform
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE, SPLIT_SIZES
+from catdog.config import CLASS_NAMES, ENV_DATA_DIR, IMAGE_SIZE, SPLIT_SIZES, typed_path
 from catdog.errors import CatdogError
 from catdog.images import unreadable_reason
 
@@ -129,7 +131,7 @@ def dataset_stamp(data_dir: str | None) -> tuple:
     restarted, and a file removed since gave a traceback (``NotFoundError``), a file added was never seen (QA).
     A file changed in place, under the same name, changes nothing here. Never raises: a folder that cannot be
     looked up counts as ``None``. About 10 ``stat`` calls for the course's folder."""
-    text = _unquoted(str(data_dir or os.environ.get(ENV_DATA_DIR) or ""))
+    text = typed_path(str(data_dir or os.environ.get(ENV_DATA_DIR) or ""))
     if "\x00" in text:  # no path can hold it (os functions raise ValueError): said by locate_dataset
         return ()
     try:
@@ -148,16 +150,6 @@ def dataset_stamp(data_dir: str | None) -> tuple:
             except OSError:
                 stamp.append((str(folder), None))
     return tuple(stamp)
-
-
-def _unquoted(path: str) -> str:
-    """``path`` without surrounding blanks and one pair of surrounding quotes: Windows' "Copy as path" and Linux
-    file managers quote paths, and a quoted path read as a folder named with quotes inside the dashboard's folder
-    (QA)."""
-    path = path.strip()
-    if len(path) >= 2 and path[0] == path[-1] and path[0] in "'\"":
-        path = path[1:-1].strip()
-    return path
 
 
 def locate_dataset(
@@ -190,7 +182,11 @@ def locate_dataset(
         OSError: a folder inside the dataset root cannot be listed (:func:`scan_dataset`).
     """
     for explicit in (data_dir, os.environ.get(ENV_DATA_DIR)):
-        if explicit is not None and (text := _unquoted(str(explicit))):
+        if explicit is not None and (text := typed_path(str(explicit))):
+            if os.name != "nt" and re.match(r"[A-Za-z]:[\\/]", text):  # read as a folder "C:\…" here (QA L)
+                raise CatdogError(f"The data folder '{text}' is a Windows path, and the dashboard runs on "
+                                  f"{platform.system()}: give the folder's path on that computer, such as "
+                                  "/home/you/cats_and_dogs_filtered.")
             root = _folder_path(text)
             scan_dataset(root)
             return root

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catdog.augment import build_augmentation
-from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, TrainConfig
+from catdog.config import ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, TrainConfig, typed_path
 from catdog.errors import CatdogError
 
 
@@ -165,16 +165,15 @@ def resolve_mobilenet_weights(weights: str | None = None) -> str:
 
     ``None`` or an empty string means "the default": ``$CATDOG_MOBILENET_WEIGHTS`` when it
     is set (an offline server's file), else ``"imagenet"``.  ``"imagenet"`` always means
-    Keras's download, and any other string is a path, so a user can pick either explicitly
-    whatever the environment says.
+    Keras's download, and any other string is a path (quotes and a ``file://`` URL taken off:
+    :func:`catdog.config.typed_path`), so a user can pick either explicitly whatever the environment says.
 
     Returns:
         ``"imagenet"`` or a path to a ``.h5`` weights file.
     """
-    if weights and weights.strip():
-        return weights.strip()
-    env = os.environ.get(ENV_MOBILENET_WEIGHTS, "").strip()
-    return env or "imagenet"
+    if weights and (typed := typed_path(weights)):  # quoted, or a file:// URL, as a data folder may be (QA L)
+        return typed
+    return typed_path(os.environ.get(ENV_MOBILENET_WEIGHTS, "")) or "imagenet"
 
 
 #: The first 8 bytes of an HDF5 file (the format of Keras's ``.h5`` weights), HDF5 File Format Specification,

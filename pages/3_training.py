@@ -8,7 +8,7 @@ import streamlit as st
 
 from catdog import augment, charts, reporting, ui
 from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, DataConfig, TrainConfig,
-                           fine_tune_accumulation, run_name)
+                           fine_tune_accumulation, run_name, typed_path)
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
@@ -82,8 +82,9 @@ ui.defaults({
 
 
 def _weights_choice() -> str:
-    """The weights field: a path, or empty for Keras's download even when $CATDOG_MOBILENET_WEIGHTS is set."""
-    return st.session_state["train_weights"].strip() or "imagenet"
+    """The weights field: a path (quoted or a file:// URL too, as the data folder), or empty for Keras's download
+    even when $CATDOG_MOBILENET_WEIGHTS is set."""
+    return typed_path(st.session_state["train_weights"]) or "imagenet"
 
 
 def _size_of_weights():

@@ -1,6 +1,7 @@
 """Locating, validating, splitting and loading the dataset."""
 
 import os
+import platform
 import re
 import shutil
 from pathlib import Path
@@ -141,6 +142,17 @@ def test_a_quoted_path_is_read_without_its_quotes(tmp_path):
     root = make_dataset(tmp_path / "with space", 1, 1)  # "Copy as path" quotes it (QA)
     for quoted in (f'"{root}"', f"'{root}'", f'  "{root}" '):
         assert data.locate_dataset(quoted, download=False) == root.resolve()
+    # a file:// URL (a file manager's "Copy", an address bar) is its path; a Windows path is said (QA L)
+    url = root.resolve().as_uri()
+    assert "%20" in url and data.locate_dataset(url, download=False) == root.resolve()
+    assert data.locate_dataset(f'"{url}"', download=False) == root.resolve()
+    with pytest.raises(CatdogError, match=re.escape(r"'C:\Users\me\cats' is a Windows path, and the dashboard runs "
+                                                    f"on {platform.system()}: give the folder's path on that computer")):
+        data.locate_dataset(r"C:\Users\me\cats", download=False)
+    # the weights field takes the same forms (QA L: a quoted path "did not exist")
+    from catdog.models import resolve_mobilenet_weights
+    assert resolve_mobilenet_weights(f' "{root}/w.h5" ') == resolve_mobilenet_weights((root / "w.h5").as_uri()) \
+        == f"{root}/w.h5"
 
 
 def test_empty_class_folder_in_train_is_refused(tmp_path):
