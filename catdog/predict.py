@@ -221,6 +221,7 @@ def predictions_csv(predictions: Sequence[Prediction], class_names: Sequence[str
 
     One row per file: the run (name, id, model), the file, the verdict (the predicted class; empty for a file
     that is no image), the probability of each class (fractions in [0, 1]) and the message of a file that is no image.
+    Text that a spreadsheet would run as a formula is kept as text (:func:`_csv_text`).
     UTF-8 with a byte-order mark, so that Excel reads names such as "été 🐱.jpg" (without it they came out
     garbled, QA).
 
@@ -237,9 +238,16 @@ def predictions_csv(predictions: Sequence[Prediction], class_names: Sequence[str
 
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["run", "run id", "model", "file", "verdict", *class_names, "message"])
+    writer.writerow(map(_csv_text, ["run", "run id", "model", "file", "verdict", *class_names, "message"]))
     for p in predictions:
-        writer.writerow([run.name, run.run_id, run.model, p.name, p.label or "",
-                         *(p.probabilities.get(c, "") for c in class_names), p.error or ""])
+        writer.writerow([*map(_csv_text, [run.name, run.run_id, run.model, p.name, p.label or ""]),
+                         *(p.probabilities.get(c, "") for c in class_names), _csv_text(p.error or "")])
     return out.getvalue().encode("utf-8-sig")
+
+
+def _csv_text(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: one that starts with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return gets a leading ``'`` (OWASP, "CSV Injection"). A file "=1+1.jpg", or a run renamed
+    ``=HYPERLINK(…)`` by anyone on a shared server, opened as a live formula in Excel (QA L)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 

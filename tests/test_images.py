@@ -411,6 +411,11 @@ def test_the_results_csv_opens_in_excel_with_the_run_and_plain_labels():
     assert rows[0] == {"run": "demo", "run id": run.run_id, "model": "model4", "file": "été 🐱.jpg", "verdict": "cats",
                        "cats": "0.75", "dogs": "0.25", "message": ""}
     assert (rows[1]["verdict"], rows[1]["cats"], rows[1]["message"]) == ("", "", "notes.jpg: this file is not an image")
+    # text a spreadsheet would run as a formula stays text (QA L: "=1+1.jpg", a run renamed "=HYPERLINK(…)")
+    run.name = '=HYPERLINK("http://x","click")'
+    [row] = csv.DictReader(predictions_csv([Prediction("=1+1.jpg", "cats", {"cats": 0.5, "dogs": 0.5}),
+                                            ], ("cats", "dogs"), run).decode("utf-8-sig").splitlines())
+    assert (row["run"], row["file"], row["cats"]) == ("'" + run.name, "'=1+1.jpg", "0.5")
 
 
 def test_classify_files_all_bad_makes_no_model_call():
