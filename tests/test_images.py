@@ -413,8 +413,8 @@ def test_the_results_csv_opens_in_excel_with_the_run_and_plain_labels():
     assert (rows[1]["verdict"], rows[1]["cats"], rows[1]["message"]) == ("", "", "notes.jpg: this file is not an image")
     # text a spreadsheet would run as a formula stays text (QA L: "=1+1.jpg", a run renamed "=HYPERLINK(…)")
     run.name = '=HYPERLINK("http://x","click")'
-    [row] = csv.DictReader(predictions_csv([Prediction("=1+1.jpg", "cats", {"cats": 0.5, "dogs": 0.5}),
-                                            ], ("cats", "dogs"), run).decode("utf-8-sig").splitlines())
+    formula = predictions_csv([Prediction("=1+1.jpg", "cats", {"cats": 0.5, "dogs": 0.5})], ("cats", "dogs"), run)
+    [row] = csv.DictReader(formula.decode("utf-8-sig").splitlines())
     assert (row["run"], row["file"], row["cats"]) == ("'" + run.name, "'=1+1.jpg", "0.5")
 
 
