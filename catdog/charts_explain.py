@@ -34,7 +34,9 @@ def confusion_figure(evaluation: Evaluation, title: str | None = None):
     """
     import plotly.graph_objects as go
 
-    names = list(evaluation.class_names)
+    import html
+
+    names = [html.escape(name) for name in evaluation.class_names]  # a class "<i>cats" drew in italics (QA L)
     counts = np.asarray(evaluation.confusion, dtype=np.int64)
     rates = evaluation.row_rates()
     text = [[f"{counts[t, p]}<br>{rates[t, p]:.1%}" for p in range(len(names))] for t in range(len(names))]

@@ -55,7 +55,7 @@ with st.expander("How the validation and test splits are made", expanded=True):
   pass: its test images are validation images too, and a different random set each time they are read. Here
   the {sum(counts['test'].values()):,} test images are fixed: no model trains on them, and nothing (no epoch, no
   model) is chosen by them.
-- **Labels**: {', '.join(f"{name} = {i}" for i, name in enumerate(splits.class_names))} (the class folders in
+- **Labels**: {', '.join(f"{ui.plain(name)} = {i}" for i, name in enumerate(splits.class_names))} (the class folders in
   alphabetical order, as Keras's `image_dataset_from_directory` numbers them). Every image is resized to
   {config.image_size[1]}×{config.image_size[0]} without keeping its shape (as that function does), with pixel
   values from 0 to 255; model4 can take 224×224 instead, the size its offline weights file was trained at

@@ -282,4 +282,6 @@ def test_confusion_figure():
     assert heatmap.text[0][0] == "2<br>100.0%" and heatmap.text[1][0] == "1<br>50.0%"  # as the per-class table
     assert figure.layout.xaxis.title.text == "predicted class"
     assert figure.layout.yaxis.title.text == "true class"
+    tagged = confusion_figure(summarize([0, 0, 1, 1], probabilities, ("<i>cats", "dogs")))  # as typed (QA L)
+    assert list(tagged.data[0].x) == ["&lt;i&gt;cats", "dogs"]
     assert "75.0%" in figure.layout.title.text

@@ -172,6 +172,20 @@ def test_data_page_warns_when_a_split_lacks_a_class(tmp_path):
     assert baseline.value == "50.0%" and "as many cats as dogs" in shown(baseline.proto.help)
 
 
+def test_class_names_show_as_typed_in_text_and_charts(tmp_path):
+    from tests.synthetic import make_dataset
+
+    root = make_dataset(tmp_path / "d", 4, 6)
+    for split in ("train", "validation"):  # a teacher's own folders: Markdown and HTML read in them (QA L)
+        (root / split / "cats").rename(root / split / "<i>cats")
+        (root / split / "dogs").rename(root / split / "**dogs** $x$")
+    at = open_page(PAGES[0], root, validation_size=4, test_size=2)
+    assert not at.exception
+    assert any("- **Labels**: \\*\\*dogs\\*\\* \\$x\\$ = 0, \\<i\\>cats = 1 (" in m.value for m in at.markdown)
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["x"] == ["**dogs** $x$", "&lt;i&gt;cats"]  # plotly reads tags, not Markdown
+
+
 def test_data_page_says_which_images_training_reads_otherwise_than_a_viewer(tmp_path):
     from tests.synthetic import make_dataset
     from tests.test_data import save_turned
