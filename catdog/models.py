@@ -96,6 +96,9 @@ MOBILENET_LAYER = "mobilenetv2_base"
 #: Layers of Keras's MobileNetV2 without its top (input layer included): "Unfreeze from layer" runs 0 … this
 #: (the TensorFlow transfer-learning tutorial prints 154 and fine-tunes from 100); a test checks it.
 MOBILENET_LAYERS = 154
+#: Weight arrays of that MobileNetV2 (alpha 1.0, no top): ``len(base.weights)``, kernels, BatchNormalization's four
+#: arrays per layer included (Keras 3.15; a test checks it), what a file in Keras 3's own weights layout must hold.
+MOBILENET_WEIGHT_ARRAYS = 260
 
 #: Square input sizes (pixels) the Training page offers for model4: the course's 160, and 224, the size the
 #: offline weights file ``…_1.0_224_no_top.h5`` was trained at.  Keras publishes MobileNetV2 ImageNet
@@ -236,7 +239,17 @@ def _weights_layout_problem(path: str, size: int, mtime_ns: int) -> str | None:
     try:
         with h5py.File(path, "r") as f:
             if "layer_names" not in f.attrs and "layers" in f and "vars" in f:
-                return None  # Keras 3's own layout (``model.save_weights("….weights.h5")``): loading tells
+                # Keras 3's own layout (``model.save_weights("….weights.h5")``), whose layer names are no model's
+                # own: MobileNetV2's number of arrays and first kernel. Another model's file passed, and training
+                # failed on a list of the 104 layers it could not load, screens long (QA L).
+                shapes = []
+                f["layers"].visititems(lambda key, obj: shapes.append(tuple(obj.shape))
+                                       if isinstance(obj, h5py.Dataset) else None)
+                if len(shapes) != MOBILENET_WEIGHT_ARRAYS or FIRST_KERNEL_SHAPE not in shapes:
+                    return (f"'{name}' holds the weights of another model than MobileNetV2 at alpha 1.0 without its "
+                            f"top ({len(shapes)} arrays, not {MOBILENET_WEIGHT_ARRAYS}). Give the path of "
+                            f"{the_file}.")
+                return None
             layers = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs.get("layer_names", [])]
             kernels = []
             if "Conv1" in layers and "Conv1" in f:
@@ -304,10 +317,10 @@ def build_mobilenet_base(weights: str | None = "imagenet", image_size: tuple[int
                 raise CatdogError(problem)
             try:
                 base.load_weights(str(path))
-            except Exception as err:
-                raise CatdogError(
-                    f"'{path}' is not a MobileNetV2 (alpha 1.0, no top) weights file: {err}"
-                ) from err
+            except Exception as err:  # its first line: Keras's can list every layer it could not load (QA L)
+                why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise CatdogError(f"'{path}' is not a MobileNetV2 (alpha 1.0, no top) weights file: "
+                                  f"{why if len(why) <= 300 else why[:299] + '…'}") from err
     base.trainable = False
     return keras.Model(base.input, base.output, name=MOBILENET_LAYER)
 

@@ -199,10 +199,11 @@ def test_feature_dataset_draws_one_view_per_image_each_epoch():
 def test_unfreeze_base_from_layer(random_model4):
     import keras
 
-    from catdog.models import MOBILENET_LAYER, MOBILENET_LAYERS, unfreeze_base
+    from catdog.models import MOBILENET_LAYER, MOBILENET_LAYERS, MOBILENET_WEIGHT_ARRAYS, unfreeze_base
 
     base = unfreeze_base(random_model4, 100)
     assert base.name == MOBILENET_LAYER and len(base.layers) == MOBILENET_LAYERS  # as the Training page offers
+    assert len(base.weights) == MOBILENET_WEIGHT_ARRAYS  # what a weights file in Keras 3's layout must hold
     bn = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
     # BatchNormalization stays frozen: fit's training=True reached it through the base's training=False (3 Dec)
     assert [layer.trainable for layer in base.layers] == [i >= 100 and not bn[i] for i in range(len(base.layers))]

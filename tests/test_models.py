@@ -96,6 +96,11 @@ def test_wrong_weights_file_is_refused(tmp_path):
         tmp_path / "mine.weights.h5")
     assert weights_file_problem(str(tmp_path / "mine.weights.h5")) is None
     build_model(TrainConfig(model="model4", weights=str(tmp_path / "mine.weights.h5")))
+    # another model's weights in that layout: said before Train, not a screens-long list after it (QA L)
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save_weights(tmp_path / "dense.weights.h5")
+    assert weights_file_problem(str(tmp_path / "dense.weights.h5")) == (
+        "'dense.weights.h5' holds the weights of another model than MobileNetV2 at alpha 1.0 without its top (2 "
+        "arrays, not 260). Give the path of mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5.")
 
 
 def mobilenet_shaped_h5(path):
