@@ -663,12 +663,16 @@ def _as_files(uploads) -> list[tuple[str, bytes]]:
 def keep_uploads(key: str) -> None:
     """``on_change`` of the file uploader ``key``: keep its files, as ``(name, bytes)``, for :func:`uploaded_files`
     on the tab's next visit to the page; an uploader left empty, or holding more than
-    :data:`KEPT_UPLOADS_MAX_BYTES` in all, keeps none."""
+    :data:`KEPT_UPLOADS_MAX_BYTES` in all, keeps none (the latter's size is kept, for :func:`uploaded_files` to say
+    why)."""
     files = _as_files(st.session_state.get(key))
-    if files and sum(len(data) for _, data in files) <= KEPT_UPLOADS_MAX_BYTES:
+    total = sum(len(data) for _, data in files)
+    st.session_state.pop(f"_uploads_{key}", None)
+    st.session_state.pop(f"_uploads_over_{key}", None)
+    if files and total <= KEPT_UPLOADS_MAX_BYTES:
         st.session_state[f"_uploads_{key}"] = files
-    else:
-        st.session_state.pop(f"_uploads_{key}", None)
+    elif files:
+        st.session_state[f"_uploads_over_{key}"] = total
 
 
 def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
@@ -683,9 +687,19 @@ def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
         key: the uploader's key.
         uploads: what it returned: an ``UploadedFile``, a list of them, or ``None``.
     """
+    # files past the cap, not kept: said while they are in the box, and on the next visit (QA L: 58 MB of photos
+    # were gone without a word, and the files kept before them too)
+    megabytes = lambda n: f"{n / 2**20:.{0 if n >= 10 * 2**20 else 1}f} MB"  # noqa: E731
+    over, most = st.session_state.get(f"_uploads_over_{key}"), megabytes(KEPT_UPLOADS_MAX_BYTES)
     if files := _as_files(uploads):
+        if over:
+            st.caption(f"These files ({megabytes(over)}) are more than a tab keeps for its next visit to this page "
+                       f"({most}): come back later, and the box will be empty.")
         return files
     kept = st.session_state.get(f"_uploads_{key}") or []
+    if over:
+        st.caption(f"The files of your last visit ({megabytes(over)}) were more than a tab keeps ({most}), so they "
+                   "are not kept: drop them again.")
     if kept:
         text, clear = st.columns([5, 1], vertical_alignment="center")
         text.caption(f"{len(kept)} file{'s' if len(kept) > 1 else ''} from your last visit to this page, kept (the "

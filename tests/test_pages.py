@@ -374,14 +374,20 @@ def test_augmentation_of_an_upload_works_while_the_dataset_folder_is_wrong(synth
 def test_uploads_beyond_the_memory_cap_are_not_kept_for_the_next_visit(synthetic_data, monkeypatch):
     from catdog import ui
 
-    monkeypatch.setattr(ui, "KEPT_UPLOADS_MAX_BYTES", len(png()) - 1)  # a class's photos must not fill the server
+    monkeypatch.setattr(ui, "KEPT_UPLOADS_MAX_BYTES", 2**19)  # a class's photos must not fill the server
+    big = png() + bytes(2**20)  # trailing bytes: PIL still reads it
     at = open_page("dashboard.py", synthetic_data, aug_source="Upload your own")
     at.switch_page(PAGES[1]).run()
-    at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
+    at.file_uploader(key="aug_upload").set_value(("pet.png", big, "image/png")).run()
     assert len(at.get("image")) == 9
+    # said while they are in the box, and on the next visit (QA L: gone without a word)
+    assert "These files (1.0 MB) are more than a tab keeps for its next visit to this page (0.5 MB): come back later, " \
+           "and the box will be empty." in [c.value for c in at.caption]
     at.switch_page(PAGES[0]).run()
     at.switch_page(PAGES[1]).run()
     assert not at.exception and "Drop an image above to see it augmented." in [i.value for i in at.info]
+    assert "The files of your last visit (1.0 MB) were more than a tab keeps (0.5 MB), so they are not kept: drop them " \
+           "again." in [c.value for c in at.caption]
 
 
 def test_the_kept_uploads_are_not_changed_by_what_the_page_adds_to_them():
