@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import itertools
 import os
 import platform
 import re
@@ -293,9 +294,12 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
         raise CatdogError(f"'{root}' is a file, not a folder. Give the folder that holds train/ and validation/.")
     missing = [name for name in SPLIT_DIRS if not (root / name).is_dir()]
     if missing:
-        # one level too high (the folder that holds cats_and_dogs_filtered), or too low: train/ itself or one of
-        # its class folders, the likeliest slips at the start of a lesson (QA)
-        near = [c for c in (root / DATASET_NAME, root.parent, root.parent.parent)
+        # one level too high (the folder that holds cats_and_dogs_filtered, or a teacher's own "pets/": QA L), or
+        # too low: train/ itself or one of its class folders, the likeliest slips at the start of a lesson (QA)
+        below = []
+        with contextlib.suppress(OSError):
+            below = sorted(p for p in itertools.islice(root.iterdir(), 200) if p.is_dir())  # not a whole disk
+        near = [c for c in (root / DATASET_NAME, *below, root.parent, root.parent.parent)
                 if c != root and all((c / name).is_dir() for name in SPLIT_DIRS)]
         hint = f" Did you mean '{near[0]}'?" if near else ""
         raise CatdogError(

@@ -136,6 +136,10 @@ def test_nested_folder_hint(tmp_path):
     for too_low in (root / "train", root / "train" / "cats"):
         with pytest.raises(CatdogError, match=re.escape(f"Did you mean '{root}'?")):
             data.scan_dataset(too_low)
+    own = make_dataset(tmp_path / "lesson" / "pets", 1, 1)  # a teacher's own folder, one level down (QA L)
+    (tmp_path / "lesson" / "notes").mkdir()
+    with pytest.raises(CatdogError, match=re.escape(f"Did you mean '{own}'?")):
+        data.scan_dataset(tmp_path / "lesson")
 
 
 def test_a_quoted_path_is_read_without_its_quotes(tmp_path):
