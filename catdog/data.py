@@ -338,8 +338,10 @@ def scan_dataset(root: str | os.PathLike) -> DatasetInfo:
                 elif path.is_dir() and not path.name.startswith("."):
                     ignored.append((f"{path.relative_to(root).as_posix()}/",
                                     "a folder: only images directly in a class folder are read"))
-                elif not path.name.startswith("."):
-                    ignored.append((path.relative_to(root).as_posix(), "not an image file"))
+                elif not path.name.startswith("."):  # a link to nothing read as "not an image file" (QA L)
+                    ignored.append((path.relative_to(root).as_posix(),
+                                    "a link to a file that is not there" if path.is_symlink() and not path.exists()
+                                    else "not an image file"))
             files[split][name] = images
             if not images:
                 empty.append(f"{split}/{name}")

@@ -191,8 +191,10 @@ def test_non_images_and_corrupt_files_are_reported_and_skipped(tmp_path, monkeyp
     Image.open(root / "train/cats/cat.1.jpg").convert("L").save(root / "train/cats/grey.bmp")  # read alike: kept
     (root / "train/dogs/nested").mkdir()
     (root / "validation/readme.md").write_text("a stray file")
+    (root / "train/cats/moved.jpg").symlink_to(root / "nowhere.jpg")  # "not an image file" (QA L)
     info = data.scan_dataset(root)
     assert ("train/cats/notes.txt", "not an image file") in info.ignored
+    assert ("train/cats/moved.jpg", "a link to a file that is not there") in info.ignored
     assert ("train/dogs/nested/", "a folder: only images directly in a class folder are read") in info.ignored
     assert ("validation/readme.md", "not in a class folder") in info.ignored
     everything = [p for split in info.files.values() for files in split.values() for p in files]
