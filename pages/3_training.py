@@ -427,7 +427,6 @@ with train_row:
     train_status()
 
 
-@st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def _curves(history, cfg, marker: int | None, side: int, cut: dict | None, *, key: str) -> None:
     """A run's training and validation curves (accuracy, loss) and the notes that help read them, the same for the
     live job and a run chosen under "Training and validation curves of a run".
@@ -460,6 +459,7 @@ def _curves(history, cfg, marker: int | None, side: int, cut: dict | None, *, ke
         st.info(hint, icon=":material/school:")
 
 
+@st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else IDLE_REFRESH_SECONDS)
 def live_job():
     """The job of this session, else the newest job of the server that did not fail; redrawn every
     :data:`LIVE_REFRESH_SECONDS` while a job is queued or running, every :data:`IDLE_REFRESH_SECONDS` otherwise."""
