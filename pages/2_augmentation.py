@@ -43,8 +43,24 @@ with st.sidebar:
                "under \"Augmentation (model2–4)\".")
 ui.training_status()
 
-source = st.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
-                  persist_state="session")
+
+# here, not at the foot of the sidebar, under the fold at 768 px (QA); the next seed, shown in the sidebar's
+# Seed: Regenerate drew from a hidden seed, and going back to a seed did not bring its versions back (QA)
+# the field's value + 1; a value just emptied or typed out of range (Regenerate pressed before the page redrew:
+# one rerun) is left for the page to say, as Enter would have (it gave a traceback, or -5 became 2147483644, QA L)
+def _next_seed() -> None:
+    if range_problem("Seed", value := state["aug_seed"], 0, SEED_MAX) is None:
+        state["aug_seed"] = value + 1 if value < SEED_MAX else 0
+
+
+# The buttons beside the choice of image: under the original they fell below the fold at 1280×720 and 125 % zoom,
+# and above the columns a row of their own pushed the versions below it (QA M, QA N)
+pick, buttons = st.columns([2.2, 1], vertical_alignment="center")  # at 1024 px: the radio on one line, whole labels
+another, regenerate = buttons.empty(), buttons.empty()
+source = pick.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
+                    persist_state="session")
+regenerate.button("Regenerate", icon=":material/casino:", help="Draw new versions of this image: the next seed.",
+                  on_click=_next_seed, width="stretch")
 if source == "Upload your own":
     upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload", help=UPLOAD_HELP,
                               on_change=ui.keep_uploads, args=("aug_upload",))
@@ -55,6 +71,8 @@ if source == "Upload your own":
     with ui.user_errors():
         image = to_model_input(decode_image(raw, caption))
 else:  # the dataset only now: with a wrong dataset folder, "Upload your own" above still works (QA)
+    another.button("Another image", icon=":material/shuffle:", help="Another random image of the training split.",
+                   on_click=lambda: state.update(aug_pick=state.get("aug_pick", 0) + 1), width="stretch")
     _, splits = ui.prepared_splits(config)
     rng = np.random.default_rng(state.get("aug_pick", 0))
     path, label = splits.train[int(rng.integers(len(splits.train)))]
@@ -80,25 +98,11 @@ left, right = st.columns([1, 3])
 size4 = default_input_size(resolve_mobilenet_weights())
 also = (f"; model4, with this server's weights, gets it at {size4}×{size4}" if (size4, size4) != tuple(image.shape[:2])
         else "")
-# Short headings, the buttons under the original: at 1280×720 and 125 % zoom (a projector) the versions began
-# under the fold, below a 7-line heading in the narrow column and a row of "Another image" (QA M)
+# a short heading: at 1280×720 and 125 % zoom (a projector) the versions began under the fold, beside a 7-line
+# heading in the narrow column (QA M)
 left.markdown(f"**Original** · {image.shape[1]}×{image.shape[0]}" + (f" (model4: {size4}×{size4})" if also else ""),
               help=f"Resized as model1 to model3 get it ({image.shape[1]}×{image.shape[0]}{also}).")
 left.image(ui.as_display(image), caption=ui.plain(caption), width="stretch")
-if source != "Upload your own":
-    left.button("Another image", icon=":material/shuffle:", help="Another random image of the training split.",
-                on_click=lambda: state.update(aug_pick=state.get("aug_pick", 0) + 1))
-# here, not at the foot of the sidebar, under the fold at 768 px (QA); the next seed, shown in the sidebar's
-# Seed: Regenerate drew from a hidden seed, and going back to a seed did not bring its versions back (QA)
-# the field's value + 1; a value just emptied or typed out of range (Regenerate pressed before the page redrew:
-# one rerun) is left for the page to say, as Enter would have (it gave a traceback, or -5 became 2147483644, QA L)
-def _next_seed() -> None:
-    if range_problem("Seed", value := state["aug_seed"], 0, SEED_MAX) is None:
-        state["aug_seed"] = value + 1 if value < SEED_MAX else 0
-
-
-left.button("Regenerate", icon=":material/casino:", help="Draw new versions of this image: the next seed.",
-            on_click=_next_seed)
 with right:
     st.markdown(f"**{samples} augmented version{'s' if samples > 1 else ''}** (RandomFlip '{flip_mode}', "
                 f"RandomRotation {rotation:.2f}, fill '{fill_mode}': sidebar)")
