@@ -106,8 +106,10 @@ MOBILENET_WEIGHT_ARRAYS = 260
 MOBILENET_INPUT_SIZES: tuple[int, ...] = (160, 224)
 
 #: A weights file named the Keras way: its width multiplier (alpha) and the square image size it was trained at.
+#: A ".weights.h5" end too: Keras 3's own layout, as its ``save_weights`` requires (QA N: "…_224_no_top.weights.h5"
+#: was said to tell no size).
 _WEIGHTS_NAME = re.compile(r"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_(?P<alpha>[0-9.]+)_(?P<size>\d+)"
-                           r"(_no_top)?\.h5$")
+                           r"(_no_top)?(\.weights)?\.h5$")
 
 
 def weights_image_size(weights: str | None) -> int | None:

@@ -845,7 +845,7 @@ def fine_tune_drop_note(history, start: int, *, layers_unfrozen: bool, frozen_on
         reasons.append("the newly unfrozen layers start to change")
     if frozen_on_plain_images:
         reasons.append("in fast mode with 1 view the frozen phase trained on the images as they are, whereas "
-                       "fine-tuning trains on augmented ones (the random flips and turns set above), which are "
+                       "fine-tuning trains on augmented ones (the run's random flips and turns), which are "
                        "harder; validation images are never augmented")
     if not reasons:
         return None

@@ -697,9 +697,12 @@ def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
                        f"({most}): come back later, and the box will be empty.")
         return files
     kept = st.session_state.get(f"_uploads_{key}") or []
-    if over:
-        st.caption(f"The files of your last visit ({megabytes(over)}) were more than a tab keeps ({most}), so they "
-                   "are not kept: drop them again.")
+    if over:  # with Clear, as the files kept: it stayed on every visit until files were dropped (QA N)
+        text, clear = st.columns([5, 1], vertical_alignment="center")
+        text.caption(f"The files of your last visit ({megabytes(over)}) were more than a tab keeps ({most}), so "
+                     "they are not kept: drop them again.")
+        clear.button("Clear", key=f"clear_over_{key}", icon=":material/close:", on_click=st.session_state.pop,
+                     args=(f"_uploads_over_{key}", None))
     if kept:
         text, clear = st.columns([5, 1], vertical_alignment="center")
         text.caption(f"{len(kept)} file{'s' if len(kept) > 1 else ''} from your last visit to this page, kept (the "

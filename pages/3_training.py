@@ -177,6 +177,8 @@ if spec.mobilenet:
         if trained and trained != side:
             st.caption(f"This weights file was trained on {trained}×{trained} images; at {side}×{side} its "
                        f"features are a little less accurate. Choose {trained} to match it.")
+        elif weights_problem:  # a refused file: no advice on its size beside the error (QA N)
+            pass
         elif side != IMAGE_SIZE[0] and not trained and options["weights"] != "imagenet":  # kept from before
             st.caption(f"This file's name tells no size: {side}×{side} is the size chosen before. Choose the size "
                        "it was trained at (Keras names such files …_224_no_top.h5).")
@@ -427,6 +429,14 @@ with train_row:
     train_status()
 
 
+def _other_dataset_note(data_dir: str | None) -> None:
+    """A caption when a run trained on another dataset folder than the sidebar's: a teacher's own 10 test images
+    scored "100.0%" in a student's tab on the course data (QA 14)."""
+    if root is not None and data_dir not in (None, str(root)):
+        st.caption(f"Trained on the dataset folder {ui.plain(data_dir)}, not the one in the sidebar: its scores are "
+                   "not comparable with those of the sidebar's dataset.")
+
+
 def _curves(history, cfg, marker: int | None, side: int, cut: dict | None, *, key: str) -> None:
     """A run's training and validation curves (accuracy, loss) and the notes that help read them, the same for the
     live job and a run chosen under "Training and validation curves of a run".
@@ -486,10 +496,7 @@ def live_job():
                    else job.state)
     # cut as beside Train, a little longer: an 80-character name without spaces took three lines here (QA)
     st.subheader(f"{ui.short_name(jobs.job_name(job, with_model=True), 60)} · {shown_state}", anchor=False)
-    if root is not None and job.data_config.data_dir not in (None, str(root)):
-        # a teacher's own 10 test images scored "100.0%" here in a student's tab on the course data (QA 14)
-        st.caption(f"Trained on the dataset folder {ui.plain(job.data_config.data_dir)}, not the one in the "
-                   "sidebar: its scores are not comparable with those of the sidebar's dataset.")
+    _other_dataset_note(job.data_config.data_dir)
     if job.state == "queued":
         if jobs.starting(job):
             st.info("Starting…")
@@ -697,6 +704,7 @@ with st.expander("Training and validation curves of a run", key="curves_expander
         curves_run = by_id[st.selectbox("Run", with_curves, format_func=labels.get, key="curves_run",
                                         help="Any run with a finished epoch; the live view above shows the "
                                              "training under way.")]
+        _other_dataset_note((curves_run.record.get("data_config") or {}).get("data_dir"))  # as the live view (QA N)
         cut = curves_run.record.get("partial_epoch")
         _curves(curves_run.history(), curves_run.train_config, curves_run.fine_tune_start, curves_run.image_size[0],
                 cut if isinstance(cut, dict) and {"epoch", "batch", "batches"} <= cut.keys() else None, key="run")

@@ -159,6 +159,7 @@ def test_unknown_model_is_a_user_error():
 def test_weights_image_size_reads_keras_file_names():
     assert weights_image_size("/w/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5") == 224
     assert weights_image_size("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_160.h5") == 160
+    assert weights_image_size("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.weights.h5") == 224
     assert weights_image_size("imagenet") is None  # Keras downloads the file trained at the input size
     assert weights_image_size("my_weights.h5") is None and weights_image_size(None) is None
 

@@ -388,6 +388,8 @@ def test_uploads_beyond_the_memory_cap_are_not_kept_for_the_next_visit(synthetic
     assert not at.exception and "Drop an image above to see it augmented." in [i.value for i in at.info]
     assert "The files of your last visit (1.0 MB) were more than a tab keeps (0.5 MB), so they are not kept: drop them " \
            "again." in [c.value for c in at.caption]
+    at.button(key="clear_over_aug_upload").click().run()  # it stayed on every visit (QA N)
+    assert not at.exception and not any("last visit" in c.value for c in at.caption)
 
 
 def test_the_kept_uploads_are_not_changed_by_what_the_page_adds_to_them():
@@ -578,6 +580,10 @@ def test_the_training_and_validation_curves_of_any_run_are_shown(synthetic_data,
     assert figure("run_loss")["layout"]["shapes"][0]["x0"] == 2.5  # where fine-tuning starts
     assert "Open circle: Stop ended epoch 3 after batch 2 of 5; Keras still validated that partial epoch and logged " \
            "it." in [c.value for c in at.caption]
+    assert not any("not the one in the sidebar" in c.value for c in at.caption)
+    store.update(store.get(tuned.run_id), data_config={**tuned.record["data_config"], "data_dir": "/srv/other"})
+    at.run()  # another dataset: said, as in the live view (QA N)
+    assert "Trained on the dataset folder /srv/other, not the one in the sidebar" in texts(at)
     at.selectbox(key="curves_run").set_value(cnn.run_id).run()
     assert not at.exception and figure("run_accuracy")["data"][0]["y"] == [0.6, 0.7, 0.8, 0.9]
     assert any("overfitting" in i.value.lower() for i in at.info)  # the course's lesson, told under its curves
