@@ -6,6 +6,7 @@ show what these functions return.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,8 +34,6 @@ def confusion_figure(evaluation: Evaluation, title: str | None = None):
         ``customdata`` holds the int counts.
     """
     import plotly.graph_objects as go
-
-    import html
 
     names = [html.escape(name) for name in evaluation.class_names]  # a class "<i>cats" drew in italics (QA L)
     counts = np.asarray(evaluation.confusion, dtype=np.int64)

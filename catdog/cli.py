@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                             "here off, the course pipeline, unless given)")
     train.add_argument("--views", type=int, default=TrainConfig.views,
                        help="model4 fast mode: feature views per training image (1 = no augmentation)")
-    train.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs, help="model4: fine-tuning epochs after the rest")
+    train.add_argument("--fine-tune-epochs", type=int, default=TrainConfig.fine_tune_epochs,
+                       help="model4: fine-tuning epochs after the rest")
     train.add_argument("--fine-tune-at", type=int, default=TrainConfig.fine_tune_at,
                        help=f"model4 fine-tuning: first MobileNetV2 layer unfrozen (0 … {MOBILENET_LAYERS})")
     train.add_argument("--fine-tune-lr-factor", type=float, default=TrainConfig.fine_tune_lr_factor,

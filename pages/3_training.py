@@ -177,7 +177,7 @@ if spec.mobilenet:
         if trained and trained != side:
             st.caption(f"This weights file was trained on {trained}×{trained} images; at {side}×{side} its "
                        f"features are a little less accurate. Choose {trained} to match it.")
-        elif weights_problem:  # a refused file: no advice on its size beside the error (QA N)
+        elif weights_problem:  # a refused file: not "its name tells no size" beside the error (QA N)
             pass
         elif side != IMAGE_SIZE[0] and not trained and options["weights"] != "imagenet":  # kept from before
             st.caption(f"This file's name tells no size: {side}×{side} is the size chosen before. Choose the size "

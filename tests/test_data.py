@@ -150,8 +150,9 @@ def test_a_quoted_path_is_read_without_its_quotes(tmp_path):
     url = root.resolve().as_uri()
     assert "%20" in url and data.locate_dataset(url, download=False) == root.resolve()
     assert data.locate_dataset(f'"{url}"', download=False) == root.resolve()
-    with pytest.raises(CatdogError, match=re.escape(r"'C:\Users\me\cats' is a Windows path, and the dashboard runs "
-                                                    f"on {platform.system()}: give the folder's path on that computer")):
+    windows = re.escape(r"'C:\Users\me\cats' is a Windows path, and the dashboard runs on "
+                        f"{platform.system()}: give the folder's path on that computer")
+    with pytest.raises(CatdogError, match=windows):
         data.locate_dataset(r"C:\Users\me\cats", download=False)
     # the weights field takes the same forms (QA L: a quoted path "did not exist")
     from catdog.models import resolve_mobilenet_weights

@@ -381,13 +381,13 @@ def test_uploads_beyond_the_memory_cap_are_not_kept_for_the_next_visit(synthetic
     at.file_uploader(key="aug_upload").set_value(("pet.png", big, "image/png")).run()
     assert len(at.get("image")) == 9
     # said while they are in the box, and on the next visit (QA L: gone without a word)
-    assert "These files (1.0 MB) are more than a tab keeps for its next visit to this page (0.5 MB): come back later, " \
-           "and the box will be empty." in [c.value for c in at.caption]
+    assert "These files (1.0 MB) are more than a tab keeps for its next visit to this page (0.5 MB): come back " \
+           "later, and the box will be empty." in [c.value for c in at.caption]
     at.switch_page(PAGES[0]).run()
     at.switch_page(PAGES[1]).run()
     assert not at.exception and "Drop an image above to see it augmented." in [i.value for i in at.info]
-    assert "The files of your last visit (1.0 MB) were more than a tab keeps (0.5 MB), so they are not kept: drop them " \
-           "again." in [c.value for c in at.caption]
+    assert "The files of your last visit (1.0 MB) were more than a tab keeps (0.5 MB), so they are not kept: drop " \
+           "them again." in [c.value for c in at.caption]
     at.button(key="clear_over_aug_upload").click().run()  # it stayed on every visit (QA N)
     assert not at.exception and not any("last visit" in c.value for c in at.caption)
 
@@ -1073,7 +1073,8 @@ def test_new_runs_join_the_comparison_up_to_five(synthetic_data, tmp_path):
 
     older = [finished_run(f"run {i}") for i in range(4)]
     at = open_page(PAGES[2], synthetic_data)
-    assert at.multiselect(key="compare_runs").value == listed(older)[-1:]  # the best of model1's (all alike: the oldest)
+    # the best of model1's (all alike: the oldest)
+    assert at.multiselect(key="compare_runs").value == listed(older)[-1:]
     first = colours()
     at.multiselect(key="compare_runs").set_value(older).run()
     before = colours()  # a run keeps its colour whatever else is compared, in every tab (QA)
