@@ -214,11 +214,12 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
         the page to say so: said only on the draw that found them gone, the note went at the next redraw (QA).
     """
     seen_key, gone_key = f"_seen_{key}", f"_gone_{key}"
+    start = lambda: list(first() if callable(first) else first)  # noqa: E731
     seen = st.session_state.get(seen_key)
     missing = st.session_state.get(gone_key, [])
     dropped = []
     if seen is None or key not in st.session_state:
-        selection, seen = list(first() if callable(first) else first), set()
+        selection, seen = start(), set()
     else:
         previous = st.session_state[key]
         back = [option for option in missing if option in options and option not in previous]
@@ -230,7 +231,7 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
         selection = (added + kept)[:limit] if added else kept
         dropped = [option for option in kept if option not in selection]
         if not selection and gone:
-            selection = list(first() if callable(first) else first)
+            selection = start()
     st.session_state[key] = selection
     st.session_state[seen_key] = seen | set(options)
     st.session_state[gone_key] = missing = missing[-50:]  # a few: runs deleted while compared
@@ -698,18 +699,21 @@ def uploaded_files(key: str, uploads) -> list[tuple[str, bytes]]:
         return files
     kept = st.session_state.get(f"_uploads_{key}") or []
     if over:  # with Clear, as the files kept: it stayed on every visit until files were dropped (QA N)
-        text, clear = st.columns([5, 1], vertical_alignment="center")
-        text.caption(f"The files of your last visit ({megabytes(over)}) were more than a tab keeps ({most}), so "
-                     "they are not kept: drop them again.")
-        clear.button("Clear", key=f"clear_over_{key}", icon=":material/close:", on_click=st.session_state.pop,
-                     args=(f"_uploads_over_{key}", None))
+        _caption_with_clear(f"The files of your last visit ({megabytes(over)}) were more than a tab keeps ({most}), "
+                            "so they are not kept: drop them again.", f"clear_over_{key}", f"_uploads_over_{key}")
     if kept:
-        text, clear = st.columns([5, 1], vertical_alignment="center")
-        text.caption(f"{len(kept)} file{'s' if len(kept) > 1 else ''} from your last visit to this page, kept (the "
-                     "box above starts empty on each visit): drop new ones to replace them.")
-        clear.button("Clear", key=f"clear_{key}", icon=":material/close:", on_click=st.session_state.pop,
-                     args=(f"_uploads_{key}", None))
+        _caption_with_clear(f"{len(kept)} file{'s' if len(kept) > 1 else ''} from your last visit to this page, kept "
+                            "(the box above starts empty on each visit): drop new ones to replace them.",
+                            f"clear_{key}", f"_uploads_{key}")
     return list(kept)  # a copy: the Classifier appends its camera shot, which went into the kept files each rerun
+
+
+def _caption_with_clear(text: str, button_key: str, state_key: str) -> None:
+    """A caption with a Clear button beside it that drops ``state_key`` from the session state."""
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    left.caption(text)
+    right.button("Clear", key=button_key, icon=":material/close:", on_click=st.session_state.pop,
+                 args=(state_key, None))
 
 
 def distinct_names(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
