@@ -28,6 +28,8 @@ ENV_DATA_DIR = "CATDOG_DATA_DIR"
 ENV_RUNS_DIR = "CATDOG_RUNS_DIR"
 ENV_MOBILENET_WEIGHTS = "CATDOG_MOBILENET_WEIGHTS"
 ENV_CACHE_DIR = "CATDOG_CACHE_DIR"
+#: Teacher mode's password (:mod:`catdog.teacher`); teacher mode is off while it is unset or empty.
+ENV_TEACHER_PASSWORD = "CATDOG_TEACHER_PASSWORD"
 
 
 #: The repository's folder (the one holding ``catdog/``), where runs and the feature cache go by default.

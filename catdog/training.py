@@ -91,6 +91,10 @@ CANCELLED_KEEP_DAYS = 7
 #: server killed without warning (SIGKILL, out of memory, power cut) left behind, and its trainings join
 #: :data:`CANCELLED_FILE`: before, a browser's waiting training vanished without a word (QA).
 QUEUE_FILE = ".queue.json"
+#: In the runs folder: ``{run id: owner id}``, the browser whose training made each run
+#: (:meth:`TrainingQueue.run_owner`): in teacher mode a student may rename and delete their own runs, not the
+#: teacher's (:mod:`catdog.teacher`).
+OWNERS_FILE = ".run_owners.json"
 #: Age in seconds past which a temporary model file is a killed process's leftover
 #: (:meth:`RunStore.remove_stale_temporaries`).
 STALE_TEMPORARY_SECONDS = 3600.0
@@ -1475,6 +1479,9 @@ class TrainingJob:
     #: Waits ahead of the jobs submitted before it: :meth:`TrainingQueue.retry`'s job, which takes the place of
     #: the running job it replaces.
     first: bool = False
+    #: A teacher's training (teacher mode, :mod:`catdog.teacher`): waits ahead of every job that is not one, so
+    #: that the trainings students queued before the lesson's demo do not hold it up.
+    priority: bool = False
     #: It failed because its run folder was deleted while it trained (:class:`RunFolderGone`): shown to its owner
     #: all the same, unlike a job whose run was deleted after it ended (:meth:`TrainingQueue.run_deleted`).
     folder_gone: bool = False
@@ -1483,6 +1490,12 @@ class TrainingJob:
     def finished(self) -> bool:
         """True once the job will change no more."""
         return self.state in ("done", "stopped", "failed")
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Its place among waiting jobs, lowest first; first-in first-out within a rank: a teacher's jobs
+        (:attr:`priority`) before the others, and within each, a retry (:attr:`first`) before the rest."""
+        return (0 if self.priority else 1, 0 if self.first else 1)
 
 
 def cancelled_configs(entry: dict) -> tuple[TrainConfig, DataConfig] | None:
@@ -1524,8 +1537,8 @@ class TrainingQueue:
         self.max_waiting, self.max_waiting_per_owner = max_waiting, max_waiting_per_owner
         self._trainer = trainer or train_run
         self._jobs: dict[str, TrainingJob] = {}
-        # (0 for a job that goes first, else 1; submission number; job): first-in first-out within each rank
-        self._pending: queue.PriorityQueue[tuple[int, int, TrainingJob | None]] = queue.PriorityQueue()
+        # (the job's rank, submission number, job): first-in first-out within each rank (:attr:`TrainingJob.rank`)
+        self._pending: queue.PriorityQueue[tuple[tuple[int, int], int, TrainingJob | None]] = queue.PriorityQueue()
         self._submissions = itertools.count()
         self._lock = threading.Lock()
         self._journal_lock = threading.Lock()
@@ -1561,7 +1574,7 @@ class TrainingQueue:
         for job in self.active():
             self.stop(job)
         self._record_cancelled(waiting)
-        self._pending.put((-1, next(self._submissions), None))  # wakes an idle worker
+        self._pending.put(((-1, -1), next(self._submissions), None))  # wakes an idle worker
         if running:  # Ctrl-C seemed to hang for up to half a minute while a fine-tuning batch ended (QA)
             names = ", ".join(f"“{self.job_name(job, with_model=True)}”"
                               + (f" ({job.run_id})" if job.run_id else "") for job in running)
@@ -1671,14 +1684,14 @@ class TrainingQueue:
         """
         return [e for e in self._cancelled() if e.get("owner") == owner]
 
-    def requeue_cancelled(self, owner: str) -> list[TrainingJob]:
+    def requeue_cancelled(self, owner: str, *, priority: bool = False) -> list[TrainingJob]:
         """Queue again, in their order and with their settings, ``owner``'s trainings that a server shutdown
         cancelled while they waited (the entries of :meth:`cancelled_for` without a run, that hold their settings:
         :func:`cancelled_configs`), then forget all of ``owner``'s entries, as :meth:`forget_cancelled`.
 
         Two tabs that press "Queue again" at once queue each training once: the entries are taken from the file
         before anything is queued. A training ``owner`` has waiting or running with the same settings (set up again
-        by hand) is not queued a second time, as Train refuses it.
+        by hand) is not queued a second time, as Train refuses it. ``priority``: a teacher's (:meth:`submit`).
 
         Returns:
             The new jobs, in order (none when there was nothing to queue, e.g. another tab did it first).
@@ -1698,7 +1711,7 @@ class TrainingQueue:
             if configs is None or configs in waiting:  # set up again by hand meanwhile: not twice (QA)
                 continue
             try:
-                queued.append(self.submit(*configs, owner=owner))
+                queued.append(self.submit(*configs, owner=owner, priority=priority))
             except CatdogError:
                 left = [e for e in mine[i:] if cancelled_configs(e) not in (None, *waiting)]
                 with self._lock, contextlib.suppress(OSError):
@@ -1712,18 +1725,20 @@ class TrainingQueue:
             self._write_cancelled([e for e in self._cancelled() if e.get("owner") != owner])
 
     def submit(self, train_config: TrainConfig, data_config: DataConfig, owner: str = "", *,
-               limits: bool = True, first: bool = False) -> TrainingJob:
+               limits: bool = True, first: bool = False, priority: bool = False) -> TrainingJob:
         """Queue a training and return its job at once.
 
         Args:
             limits: refuse it when ``owner`` already has ``max_waiting_per_owner`` jobs waiting, or the queue
                 ``max_waiting`` (:meth:`retry`, which replaces a job, passes False).
             first: it waits ahead of the jobs already waiting (:attr:`TrainingJob.first`).
+            priority: a teacher's job: it waits ahead of every job that is not (:attr:`TrainingJob.priority`).
 
         Raises:
             CatdogError: the queue is closed (the server is shutting down), or full.
         """
-        job = TrainingJob(uuid.uuid4().hex[:12], train_config, data_config, owner=owner, first=first)
+        job = TrainingJob(uuid.uuid4().hex[:12], train_config, data_config, owner=owner, first=first,
+                          priority=priority)
         job.progress.set(epochs=train_config.epochs)
         with self._lock:
             if self._closed:
@@ -1736,7 +1751,7 @@ class TrainingQueue:
                 raise CatdogError(f"The queue is full: {len(waiting)} trainings are waiting on this server, which "
                                   "trains one at a time. Try again when one has started.")
             self._jobs[job.job_id] = job
-        self._pending.put((0 if job.first else 1, next(self._submissions), job))
+        self._pending.put((job.rank, next(self._submissions), job))
         self._journal()
         return job
 
@@ -1823,7 +1838,7 @@ class TrainingQueue:
             return -1
         active = self.active()
         running = [j for j in active if j.state == "running"]
-        waiting = sorted((j for j in active if j.state == "queued"), key=lambda j: not j.first)  # stable: FIFO
+        waiting = sorted((j for j in active if j.state == "queued"), key=lambda j: j.rank)  # stable: FIFO
         if job in running:
             return 0
         return waiting.index(job) + 1 if job in waiting else -1
@@ -1863,11 +1878,12 @@ class TrainingQueue:
         return next((job for job in self.active() if job.owner == owner and job.train_config == train_config
                      and job.data_config == data_config and not job.stop.is_set()), None)
 
-    def retry(self, job: TrainingJob, owner: str = "", **changes) -> TrainingJob:
+    def retry(self, job: TrainingJob, owner: str = "", *, priority: bool = False, **changes) -> TrainingJob:
         """Stop ``job`` and queue the same training with ``changes`` to its :class:`TrainConfig` (e.g. ``seed``).
 
         The stopped job ends after its current batch and keeps its run folder (with the curves so
-        far); the new job takes its place, ahead of the jobs waiting, and starts as soon as it has ended.
+        far); the new job takes its place, ahead of the jobs waiting of its rank (a teacher's retry, ``priority``,
+        ahead of all), and starts as soon as it has ended.
 
         Raises:
             TypeError: a change that is not a :class:`TrainConfig` field.
@@ -1875,7 +1891,34 @@ class TrainingQueue:
         """
         config = replace(job.train_config, **changes)
         self.stop(job)
-        return self.submit(config, job.data_config, owner=owner, limits=False, first=True)
+        return self.submit(config, job.data_config, owner=owner, limits=False, first=True, priority=priority)
+
+    def run_owner(self, run_id: str) -> str:
+        """The owner id (:attr:`TrainingJob.owner`) of the browser whose training made run ``run_id``, from
+        :data:`OWNERS_FILE`; ``""`` for a run made before 5 Dec 2026, by the command line or a bench, or when the
+        file is missing or unreadable."""
+        owner = self._owners().get(run_id)
+        return owner if isinstance(owner, str) else ""
+
+    def _owners(self) -> dict:
+        """:data:`OWNERS_FILE` as a dict (empty when missing or unreadable)."""
+        try:
+            owners = json.loads((self.store.root / OWNERS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return owners if isinstance(owners, dict) else {}
+
+    def _record_owner(self, run_id: str, owner: str) -> None:
+        """Add ``run_id: owner`` to :data:`OWNERS_FILE` (atomically; an entry of a run that is in neither the runs
+        folder nor its trash is dropped). A failure to write is ignored: the training goes on, and in teacher mode
+        only the teacher may then rename or delete that run."""
+        if not owner:
+            return
+        with self._journal_lock, contextlib.suppress(OSError, ValueError):
+            root = self.store.root
+            owners = {rid: who for rid, who in self._owners().items() if _is_run_id(rid)
+                      and ((root / rid).is_dir() or (root / TRASH_DIR / rid).is_dir())}
+            write_json_atomic(self.store.root / OWNERS_FILE, {**owners, run_id: owner})
 
     def live_run_ids(self) -> set[str]:
         """Run ids being written by an unfinished job of this process."""
@@ -1897,6 +1940,7 @@ class TrainingQueue:
             def created(run, job=job):
                 job.run_id = run.run_id
                 self._journal()  # with its run: a killed server's notice names it
+                self._record_owner(run.run_id, job.owner)
 
             try:
                 result = self._trainer(

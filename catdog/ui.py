@@ -498,7 +498,7 @@ def _training_status_line() -> None:
     more = f" · {len(active) - 1} more waiting" if len(active) > 1 else ""
     # where exactly: on the Training page itself "Live view: Training page" sent its reader nowhere (QA 18)
     st.info(f"**Training now**, {'yours' if mine else 'from another browser'}: {title} · {plain(where)}{more}. "
-            f"{'Live view and Stop' if mine else 'Live view'}: Training page, under Train.",
+            f"{'Live view and Stop' if may_stop(job) else 'Live view'}: Training page, under Train.",
             icon=":material/model_training:")
 
 
@@ -516,6 +516,90 @@ def training_queue(runs_dir: str | None = None):
 def queue():
     """The training queue for the runs folder in force (``$CATDOG_RUNS_DIR`` or ``runs/``)."""
     return training_queue(_runs_root())
+
+
+# --------------------------------------------------------------------------- teacher mode
+#: Seconds a wrong teacher's password holds its browser's page: guessing it from a class's browsers takes long.
+WRONG_PASSWORD_PAUSE = 1.0
+
+
+@st.cache_resource(show_spinner=False)
+def _teachers() -> set[str]:
+    """The owner ids (:func:`owner_id`) of the browsers that have unlocked teacher mode in this server process
+    (until Lock or a restart); a browser's tabs share one."""
+    return set()
+
+
+def is_teacher() -> bool:
+    """Whether this browser has unlocked teacher mode (:mod:`catdog.teacher`), and it is still on."""
+    from catdog import teacher
+
+    return teacher.enabled() and owner_id() in _teachers()
+
+
+def may_stop(job) -> bool:
+    """Whether this browser may stop or cancel ``job`` (a :class:`catdog.training.TrainingJob`): its own, or any
+    for the teacher (:func:`catdog.teacher.may_stop`)."""
+    from catdog import teacher
+
+    return teacher.may_stop(job.owner, owner_id(), teacher=is_teacher())
+
+
+def may_manage(run_id: str | None) -> bool:
+    """Whether this browser may rename, delete or restore run ``run_id``: always while teacher mode is off, else
+    the teacher and the browser whose training made it (:func:`catdog.teacher.may_manage`)."""
+    from catdog import teacher
+
+    if not teacher.enabled():
+        return True
+    return teacher.may_manage(queue().run_owner(run_id or ""), owner_id(), teacher=is_teacher())
+
+
+def _unlock_teacher() -> None:
+    """Unlock's callback: this browser becomes the teacher when the password field holds the password; the field is
+    emptied either way (a password left in the field showed as dots in every rerun)."""
+    from catdog import teacher
+
+    state = st.session_state
+    typed, state["teacher_password"] = state.get("teacher_password") or "", ""
+    if teacher.password_matches(typed):
+        _teachers().add(owner_id())
+        st.toast("Teacher mode unlocked in this browser.", icon=":material/school:")
+    else:
+        time.sleep(WRONG_PASSWORD_PAUSE)
+        state["teacher_error"] = ("That is not the teacher's password: nothing changed." if typed else
+                                  "Type the teacher's password first.")
+
+
+def _lock_teacher() -> None:
+    """Lock's callback: this browser (all its tabs) is a student's again."""
+    _teachers().discard(owner_id())
+
+
+def teacher_controls() -> None:
+    """The sidebar's "Teacher mode" expander, while teacher mode is on (``$CATDOG_TEACHER_PASSWORD``, else nothing
+    is drawn): what it allows, and a password field with Unlock, or Lock once unlocked."""
+    from catdog import teacher
+
+    if not teacher.enabled():
+        return
+    unlocked = is_teacher()
+    # the state in the label: on a projector the expander is shut
+    with st.sidebar.expander("Teacher mode: unlocked" if unlocked else "Teacher mode", icon=":material/school:",
+                             key="teacher_expander"):
+        if unlocked:
+            st.caption("Unlocked in this browser: you may stop or cancel any training, yours wait ahead of the "
+                       "others' in the queue, and you may rename, delete and restore any run.")
+            st.button("Lock", key="teacher_lock", icon=":material/lock:", on_click=_lock_teacher,
+                      help="This browser goes back to a student's rights (all its tabs).")
+            return
+        st.caption("On this server the teacher may stop any training and rename or delete any run; everyone else "
+                   "only their own trainings and runs.")
+        with st.form("teacher_form", border=False, enter_to_submit=True):
+            st.text_input("Teacher's password", type="password", key="teacher_password")
+            st.form_submit_button("Unlock", icon=":material/lock_open:", on_click=_unlock_teacher)
+        if error := st.session_state.pop("teacher_error", None):
+            st.error(error, icon=":material/error:")
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=7)  # the Classifier compares 5, + 2

@@ -21,6 +21,7 @@ st.caption("Step 3 · train one of the course's four models, watch the training 
            "epoch, then score it on the held-out test split.")
 
 config = ui.data_config()
+ui.teacher_controls()
 root, splits = ui.prepared_splits(config, stop=False)  # on a dataset error the live job and the runs stay in view
 if splits and splits.skipped:
     st.warning(f"{len(splits.skipped)} unreadable file(s) skipped: training uses the other images. "
@@ -40,7 +41,7 @@ def _queue_cancelled_again() -> None:
     """Button callback: queue again the trainings the last shutdown cancelled while they waited; the live view
     follows the first of them."""
     try:
-        if requeued := jobs.requeue_cancelled(ui.owner_id()):
+        if requeued := jobs.requeue_cancelled(ui.owner_id(), priority=ui.is_teacher()):
             state["job_id"] = requeued[0].job_id
     except CatdogError as err:  # the queue is full, or the server is shutting down
         st.toast(ui.plain(str(err)), icon=":material/error:")
@@ -305,7 +306,7 @@ if train_row.button("Train", type="primary", icon=":material/play_arrow:",
         st.toast(f"Already {twin.state}, {where}: “{twin_name}” with these settings.", icon=":material/info:")
     else:
         try:
-            submitted = jobs.submit(train_config, run_data, owner=ui.owner_id())
+            submitted = jobs.submit(train_config, run_data, owner=ui.owner_id(), priority=ui.is_teacher())
         except CatdogError as err:  # the queue is full, or the server is shutting down
             st.error(ui.plain(str(err)), icon=":material/error:")
         else:
@@ -355,7 +356,7 @@ def _retry_with_next_seed(job) -> None:
     suffix = f" (seed {seed})"
     name = f"{reporting.without_seed(cfg.name)[:RUN_NAME_MAX - len(suffix)]}{suffix}" if cfg.name else ""
     try:
-        state["job_id"] = jobs.retry(job, owner=ui.owner_id(), seed=seed, name=name).job_id
+        state["job_id"] = jobs.retry(job, owner=ui.owner_id(), priority=ui.is_teacher(), seed=seed, name=name).job_id
     except CatdogError as err:  # the server is shutting down
         _toast_in_live_view(ui.plain(str(err)), icon=":material/error:")
         return
@@ -365,7 +366,11 @@ def _retry_with_next_seed(job) -> None:
 
 def _stop_job(job) -> None:
     """Button callback: stop ``job``, the one drawn beside the button (training: after its current batch; waiting:
-    at once)."""
+    at once); only this browser's own, or any for the teacher (teacher mode)."""
+    if not ui.may_stop(job):  # locked in another tab since the button was drawn
+        _toast_in_live_view("Only the teacher, or the browser that started it, can stop this training.",
+                            icon=":material/lock:")
+        return
     jobs.stop(job)
     _toast_in_live_view("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
@@ -398,16 +403,34 @@ def _other_jobs_of_mine(shown) -> None:
         return
     st.caption("Your other trainings")
     for job in ended + mine:
-        text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
-        # an error message as typed (file names hold "*" or "$"), cut to its line
-        where = (ui.short_name(reporting.ended_text(job.state, job.result, job.error), 90) if job.finished
-                 else reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
-                 else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
-                 else jobs.queue_text(job))
-        text.markdown(f"{ui.plain(jobs.job_name(job))} · {where}")
-        show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
-        if not job.finished and not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()):
-            stop.button("Stop", key=f"stop_{job.job_id}", on_click=_stop_job, args=(job,))
+        _job_row(job)
+
+
+def _job_row(job, *, with_model: bool = False) -> None:
+    """A line on ``job``: its name, where it stands or how it ended, Show, and Stop while it may be stopped."""
+    text, show, stop = st.columns([6, 1, 1], vertical_alignment="center")
+    # an error message as typed (file names hold "*" or "$"), cut to its line
+    where = (ui.short_name(reporting.ended_text(job.state, job.result, job.error), 90) if job.finished
+             else reporting.stopping_text(job.progress.snapshot()) if job.stop.is_set()  # not "training" (QA)
+             else reporting.phase_text(job.progress.snapshot()) if job.state == "running"
+             else jobs.queue_text(job))
+    text.markdown(f"{ui.plain(jobs.job_name(job, with_model=with_model))} · {where}")
+    show.button("Show", key=f"show_{job.job_id}", on_click=_show_job, args=(job,))
+    if not job.finished and not job.stop.is_set() and reporting.offers_stop(job.progress.snapshot()):
+        stop.button("Stop", key=f"stop_{job.job_id}", on_click=_stop_job, args=(job,))
+
+
+def _others_jobs(shown) -> None:
+    """For the teacher (teacher mode): one line per queued or running job of other browsers, each with Show and
+    Stop, so that the trainings students queued can be cancelled before the lesson's demo."""
+    if not ui.is_teacher():
+        return
+    others = [job for job in jobs.active() if job.owner != ui.owner_id() and job is not shown]
+    if not others:
+        return
+    st.caption("Other browsers' trainings (you may stop them: teacher mode)")
+    for job in others:
+        _job_row(job, with_model=True)
 
 
 @st.fragment(run_every=LIVE_REFRESH_SECONDS if busy else None)
@@ -506,7 +529,7 @@ def live_job():
         st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
-    if not job.finished and job.owner == ui.owner_id() and reporting.offers_stop(snap):
+    if not job.finished and ui.may_stop(job) and reporting.offers_stop(snap):
         # a callback with the job drawn: the job in view is worked out again on the click's rerun, and when another
         # tab had queued a job meanwhile, Stop cancelled that one instead of the training shown (QA)
         st.button("Stop", icon=":material/stop:", key="stop_job", on_click=_stop_job, args=(job,))
@@ -550,6 +573,7 @@ def live_job():
         st.warning("Stopped before the first epoch finished: nothing to score." if job.run_id else
                    "Cancelled before it started: it made no run.")
     _other_jobs_of_mine(job)
+    _others_jobs(job)
     _redraw_if_jobs_changed()
 
 
@@ -712,6 +736,11 @@ with st.expander("Training and validation curves of a run", key="curves_expander
         st.caption("No run has finished an epoch yet.")
 
 
+#: Why a student's browser may not rename, delete or restore a run (teacher mode, :mod:`catdog.teacher`).
+_NOT_YOURS = ("Teacher mode is on: only the teacher, or the browser whose training made a run, can rename, delete "
+              "or restore it.")
+
+
 def _manage(action: str) -> None:
     """Rename/Delete callback: runs before the page is drawn again, so every list already shows the change."""
     try:
@@ -721,6 +750,8 @@ def _manage(action: str) -> None:
             state["manage_run"] = None  # said by this error, not once more by the expander's note
             raise CatdogError("The run you had chosen has been deleted meanwhile (in another tab, or by someone "
                               "else): nothing was renamed or deleted. Choose a run again.") from None
+        if not ui.may_manage(run.run_id):  # locked in another tab since the buttons were drawn
+            raise CatdogError(f"{_NOT_YOURS} “{run.name}” was not {'renamed' if action == 'rename' else 'deleted'}.")
         if action == "rename":
             run = jobs.store.rename(run.run_id, state.get("manage_name", ""))
             state["manage_name"] = run.name  # as it is now (cut to the longest name kept, say)
@@ -751,6 +782,9 @@ def _restore() -> None:
     """Restore callback: bring the deleted run chosen under "Recently deleted" back, before the page is drawn
     again, so that every list shows it."""
     run_id, state["restore_run"] = state.get("restore_run") or "", None
+    if not ui.may_manage(run_id):  # locked in another tab since the button was drawn
+        state["manage_error"] = f"{_NOT_YOURS} Nothing was restored."
+        return
     try:
         run = jobs.store.restore(run_id)
     except CatdogError as err:
@@ -788,9 +822,12 @@ with st.expander("Rename or delete a run", key="manage_expander"):
     picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
                               placeholder="Choose a run", on_change=_fill_in_name)
     ui.run_name_input(st, "New name", key="manage_name")
+    locked = picked_run is not None and not ui.may_manage(picked_run)
+    if locked:
+        st.caption(_NOT_YOURS, help="The teacher unlocks teacher mode in the sidebar, under Teacher mode.")
     a, b = st.columns(2)
-    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
-    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None, key="delete_popover",
+    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None or locked)
+    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None or locked, key="delete_popover",
                    on_change="rerun"):
         if picked_run is not None and by_id[picked_run].status == "running":  # refused by RunStore.delete (QA)
             st.markdown(f"**{ui.plain(by_id[picked_run].name)}** is training now: it can be deleted once its "
@@ -815,7 +852,9 @@ with st.expander("Rename or delete a run", key="manage_expander"):
                     placeholder="Choose a deleted run",
                     help=f"Deleted runs are kept for {TRASH_DAYS} days, the {TRASH_KEEP} deleted last; then they are "
                          "removed for good.")
+        restore_locked = state.get("restore_run") is not None and not ui.may_manage(state["restore_run"])
         d.button("Restore", key="restore_button", icon=":material/restore_from_trash:", on_click=_restore,
-                 disabled=state.get("restore_run") is None)
+                 disabled=state.get("restore_run") is None or restore_locked,
+                 help=_NOT_YOURS if restore_locked else None)
 if error := state.pop("manage_error", None):  # under the expander, seen even if it is folded
     st.error(ui.plain(error), icon=":material/error:")

@@ -1946,3 +1946,61 @@ def test_a_toast_shows_a_long_run_name_cut_so_that_the_message_stays_in_view():
 
     assert ui.short_name("A" * 80) == "A" * 31 + "…"
     assert ui.short_name("**demo**") == r"\*\*demo\*\*"  # as typed, not bold
+
+
+def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_data, tmp_path, held_training,
+                                                                     monkeypatch):
+    """On a class's server students queued trainings ahead of the teacher's demo, only their starter could stop
+    them, and anyone could rename or delete any run (QA M). With $CATDOG_TEACHER_PASSWORD set, the browser that
+    unlocks teacher mode may do all that; the others only with their own."""
+    from catdog import ui
+    from catdog.ui import training_queue
+
+    assert not [e for e in open_page(PAGES[2], synthetic_data).expander if e.label == "Teacher mode"]  # off: unset
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "Chat noir 7")
+    jobs = training_queue(str((tmp_path / "runs").resolve()))
+    data = DataConfig(str(synthetic_data))
+    running = jobs.submit(TrainConfig(name="student's run"), data, owner="tm-student")
+    wait_until_running(running)
+    waiting = jobs.submit(TrainConfig(name="student's next", seed=1), data, owner="tm-student")
+    try:
+        teacher = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-teacher")
+        assert shown(teacher.subheader[0].value) == "student's run · running"
+        assert not [b for b in teacher.button if b.key == "stop_job"]  # locked: another browser's training
+        teacher.text_input(key="teacher_password").input("chat noir 7")
+        [b for b in teacher.button if b.label == "Unlock"][0].click().run()
+        assert [e.value for e in teacher.error] == ["That is not the teacher's password: nothing changed."]
+        assert teacher.text_input(key="teacher_password").value == ""  # emptied, not kept in the page
+        teacher.text_input(key="teacher_password").input("Chat noir 7")
+        [b for b in teacher.button if b.label == "Unlock"][0].click().run()
+        assert not teacher.error and "Unlocked in this browser" in texts(teacher)
+        assert [b for b in teacher.button if b.key == "stop_job"]  # the student's training, shown
+        assert "Other browsers' trainings" in texts(teacher)
+        teacher.button(key=f"stop_{waiting.job_id}").click().run()  # cancelled from the teacher's list
+        assert waiting.state == "stopped" and not waiting.run_id
+        [b for b in teacher.button if b.label == "Train"][0].click().run()  # the demo: ahead of the students' jobs
+        late = jobs.submit(TrainConfig(name="student's third", seed=2), data, owner="tm-student")
+        demo = next(job for job in jobs.jobs() if job.owner == "tm-teacher")
+        assert demo.priority and jobs.position(demo) == 1 and jobs.position(late) == 2
+
+        # runs: a student renames their own, not another's; the teacher any
+        student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student")
+        other = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-other")
+        assert "Teacher mode" in [e.label for e in other.expander] and other.text_input(key="teacher_password")
+        other.selectbox(key="manage_run").set_value(running.run_id).run()
+        assert other.button(key="rename_run").disabled and "Teacher mode is on" in texts(other)
+        student.selectbox(key="manage_run").set_value(running.run_id).run()
+        assert not student.button(key="rename_run").disabled and "Teacher mode is on" not in texts(student)
+        student.text_input(key="manage_name").input("mine").run()
+        student.button(key="rename_run").click().run()
+        assert jobs.store.get(running.run_id).name == "mine"
+        teacher.selectbox(key="manage_run").set_value(running.run_id).run()
+        assert not teacher.button(key="rename_run").disabled
+        teacher.text_input(key="manage_name").input("renamed by the teacher").run()
+        teacher.button(key="rename_run").click().run()
+        assert jobs.store.get(running.run_id).name == "renamed by the teacher"
+        [b for b in teacher.button if b.key == "teacher_lock"][0].click().run()  # a student's rights again
+        assert teacher.button(key="rename_run").disabled and not ui._teachers()
+        assert not teacher.exception and not student.exception and not other.exception
+    finally:
+        ui._teachers().clear()

@@ -1535,3 +1535,52 @@ def test_a_comparisons_loss_chart_leaves_a_stopped_runs_huge_loss_off_the_top():
     assert compare_figure({"a · model4": model4, "b · model1": model1[:1]}).layout.yaxis2.range is None  # both kept
     assert loss_outliers([0.05] * 40 + [0.69]) is None and loss_outliers([]) is None
     assert loss_outliers([1126.0]) is None  # a run alone: all of it drawn
+
+
+def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_browser(tmp_path):
+    """Teacher mode: trainings students queued before the lesson held up the teacher's demo (QA M)."""
+    release, started = threading.Event(), []
+    hold = fake_trainer(release)
+
+    def trainer(train_config, data_config, **kwargs):
+        started.append(train_config.name)
+        return hold(train_config, data_config, **kwargs)
+
+    jobs = TrainingQueue(tmp_path / "runs", trainer=trainer)
+    running = jobs.submit(TrainConfig(name="student 1"), DataConfig(), owner="s1")
+    wait_for(lambda: running.state == "running" and running.run_id is not None)
+    waiting = jobs.submit(TrainConfig(name="student 2"), DataConfig(), owner="s2")
+    demo = jobs.submit(TrainConfig(name="demo"), DataConfig(), owner="teacher", priority=True)
+    retry = jobs.retry(running, owner="s1", name="student 1 again")  # a student's retry: behind the teacher's
+    second_demo = jobs.submit(TrainConfig(name="demo 2"), DataConfig(), owner="teacher", priority=True)
+    assert [jobs.position(job) for job in (demo, second_demo, retry, waiting)] == [1, 2, 3, 4]
+    assert jobs.queue_text(waiting) == "queued, position 4"
+    release.set()
+    wait_for(lambda: all(job.finished for job in jobs.jobs()))
+    assert started == ["student 1", "demo", "demo 2", "student 1 again", "student 2"]
+    owners = {jobs.run_owner(job.run_id) for job in (demo, second_demo)}
+    assert owners == {"teacher"} and jobs.run_owner(waiting.run_id) == "s2" and jobs.run_owner("nope") == ""
+    jobs.store.delete(running.run_id)  # in the trash: its owner is kept, for Restore
+    jobs.submit(TrainConfig(name="later"), DataConfig(), owner="s3")
+    wait_for(lambda: all(job.finished for job in jobs.jobs()))
+    assert jobs.run_owner(running.run_id) == "s1"
+    (tmp_path / "runs" / ".run_owners.json").write_text("[not json", encoding="utf-8")
+    assert jobs.run_owner(waiting.run_id) == ""  # unreadable: nobody's (teacher mode: the teacher's to manage)
+    jobs.close()
+
+
+def test_teacher_mode_is_off_without_its_password_and_matches_it_exactly(monkeypatch):
+    from catdog import teacher
+
+    monkeypatch.delenv("CATDOG_TEACHER_PASSWORD", raising=False)
+    assert not teacher.enabled() and not teacher.password_matches("")
+    assert teacher.may_manage("", "anyone", teacher=False)  # off: as before teacher mode, anyone renames any run
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "")
+    assert not teacher.enabled()
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "Chat noir 7")
+    assert teacher.enabled() and teacher.password_matches("Chat noir 7")
+    assert not any(map(teacher.password_matches, ["chat noir 7", "Chat noir 7 ", "", "Chat noir"]))
+    assert teacher.may_manage("s1", "s1", teacher=False) and teacher.may_manage("s1", "t", teacher=True)
+    assert not teacher.may_manage("s1", "s2", teacher=False) and not teacher.may_manage("", "", teacher=False)
+    assert teacher.may_stop("s1", "s1", teacher=False) and teacher.may_stop("s1", "t", teacher=True)
+    assert not teacher.may_stop("s1", "s2", teacher=False)

@@ -286,3 +286,39 @@ def test_a_run_renamed_twice_from_the_page_stays_chosen(page, app_server, traine
         expect(name).to_be_visible()
         expect(name).to_have_value("half typed")
     store.update(store.get(trained_run), name=original.record.get("name", ""))  # as the other tests knew it
+
+
+def test_teacher_mode_unlocks_one_browser_which_may_stop_a_students_training(new_context, tmp_path, browser_data,
+                                                                              monkeypatch):
+    """A class's server with $CATDOG_TEACHER_PASSWORD: only the student's browser could stop the student's training
+    that held up the demo (QA M); the teacher's browser, once unlocked (Enter in the field), in every tab, can."""
+    from tests.browser.helpers import AppServer
+
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "Chat noir 7")
+    server = AppServer(browser_data, tmp_path / "runs", tmp_path / "logs").start()
+    try:
+        student, teacher = new_context().new_page(), new_context().new_page()
+        open_app(student, server, "training")
+        configure_data(student)
+        run_id = start_training(student, server, epochs=150, batch=8, name="student's run")
+        open_app(teacher, server, "training")
+        configure_data(teacher)  # the small dataset: the defaults' 800 + 200 images are an error on it
+        expect(job_heading(teacher, "student's run · running")).to_be_visible(timeout=60_000)
+        expect(teacher.locator(".st-key-stop_job")).to_have_count(0)  # another browser's training
+        sidebar = teacher.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Teacher mode", exact=True).click()
+        field = sidebar.get_by_label("Teacher's password")
+        field.fill("Chat noir 7")
+        field.press("Enter")
+        settle(teacher)
+        expect(sidebar.get_by_text("Unlocked in this browser")).to_be_visible()
+        other_tab = teacher.context.new_page()  # the browser's cookie: its other tabs are the teacher's too
+        open_app(other_tab, server, "training")
+        expect(other_tab.locator(".st-key-stop_job button")).to_be_visible(timeout=30_000)
+        other_tab.close()
+        teacher.locator(".st-key-stop_job button").click()
+        wait_for_run_status(server.runs_dir, run_id, statuses=("stopped",))
+        expect(job_heading(student, "student's run · stopped")).to_be_visible(timeout=60_000)
+        assert error_texts(teacher) == [] and error_texts(student) == []
+    finally:
+        server.stop()
