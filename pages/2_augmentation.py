@@ -59,8 +59,6 @@ pick, buttons = st.columns([2.2, 1], vertical_alignment="center")  # at 1024 px:
 another, regenerate = buttons.empty(), buttons.empty()
 source = pick.radio("Image", ["Random training image", "Upload your own"], horizontal=True, key="aug_source",
                     persist_state="session")
-regenerate.button("Regenerate", icon=":material/casino:", help="Draw new versions of this image: the next seed.",
-                  on_click=_next_seed, width="stretch")
 if source == "Upload your own":
     upload = st.file_uploader("Drop an image", type=UPLOAD_TYPES, key="aug_upload", help=UPLOAD_HELP,
                               on_change=ui.keep_uploads, args=("aug_upload",))
@@ -79,6 +77,9 @@ else:  # the dataset only now: with a wrong dataset folder, "Upload your own" ab
     with ui.user_errors():  # a file moved or deleted since the folder was read
         image = data.load_image(path)
     caption = f"{splits.class_names[label]} · {path.rsplit('/', 1)[-1]}"
+# once there is an image: on "Upload your own" before a drop it drew new versions of nothing (QA N)
+regenerate.button("Regenerate", icon=":material/casino:", help="Draw new versions of this image: the next seed.",
+                  on_click=_next_seed, width="stretch")
 
 if seed_problem:  # no versions of another seed than the one shown in the field
     st.error(f"{seed_problem.removesuffix('.')} (sidebar).", icon=":material/error:")  # not "…. (sidebar)"

@@ -354,8 +354,9 @@ def test_augmentation_of_an_uploaded_image_and_a_bad_upload(synthetic_data):
     at = open_page("dashboard.py", synthetic_data, aug_source="Upload your own")
     at.switch_page(PAGES[1]).run()
     assert "Drop an image" in texts(at)
+    assert not [b for b in at.button if b.label == "Regenerate"]  # no versions of nothing (QA N)
     at.file_uploader(key="aug_upload").set_value(("pet.png", png(), "image/png")).run()
-    assert not at.exception and len(at.get("image")) == 9
+    assert not at.exception and len(at.get("image")) == 9 and [b for b in at.button if b.label == "Regenerate"]
     at.switch_page(PAGES[0]).run()
     at.switch_page(PAGES[1]).run()  # the upload is kept for the next visit (QA: gone)
     assert not at.exception and len(at.get("image")) == 9 and "from your last visit to this page" in texts(at)

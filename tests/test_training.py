@@ -793,7 +793,9 @@ def test_trainings_of_a_server_killed_without_warning_are_said_and_can_be_queued
     jobs.submit(TrainConfig(model="model2", epochs=3), DataConfig(), owner="bob")
     cancelled = jobs.submit(TrainConfig(model="model3"), DataConfig(), owner="bob")
     jobs.stop(cancelled)
-    wait_for(lambda: running.run_id is not None)
+    # the run's owner is recorded after its journal entry: the worker is done writing the journal (a rewrite still
+    # under way landed after the restart below had removed the file, under load)
+    wait_for(lambda: running.run_id is not None and jobs.run_owner(running.run_id) == "alice")
     journal = json.loads((tmp_path / "runs" / QUEUE_FILE).read_text())
     assert [(e["owner"], e["model"], e.get("run_id")) for e in journal] == [
         ("alice", "model1", running.run_id), ("bob", "model2", None)]
