@@ -12,7 +12,7 @@ from pathlib import Path
 
 from catdog.config import DataConfig
 from catdog.data import baseline_of_counts
-from catdog.training import STOPPED_AT_SHUTDOWN
+from catdog.training import STOPPED_AT_SHUTDOWN, STOPPED_BY_TEACHER
 
 
 def run_rows(runs) -> list[dict]:
@@ -30,7 +30,8 @@ def run_rows(runs) -> list[dict]:
         parameter count); status (for a run stopped
         mid-epoch e.g. ``stopped: epoch 2, batch 30/63``, while training ``running · scores when it ends``,
         before any epoch ``stopped before its first epoch``
-        (model4 during feature extraction, say), by a server shutdown ``stopped at shutdown: …``; ``" ·
+        (model4 during feature extraction, say), by a server shutdown ``stopped at shutdown: …``, by the teacher
+        from another browser (teacher mode) ``stopped by the teacher: …``; ``" ·
         collapsed"`` after it where the network was seen giving one answer to every image, ``" · model file
         missing"`` where a trained run's ``model.keras`` is gone); test accuracy of the best-validation epoch's
         checkpoint (a fraction or ``None``); the test accuracy's 95 % interval (text, see
@@ -53,6 +54,8 @@ def run_rows(runs) -> list[dict]:
         status, cut = run.status, record.get("partial_epoch")
         if status == "stopped" and record.get("stopped_by") == STOPPED_AT_SHUTDOWN:
             status = "stopped at shutdown"
+        elif status == "stopped" and record.get("stopped_by") == STOPPED_BY_TEACHER:
+            status = "stopped by the teacher"
         if cut and run.status == "stopped":  # Keras logs the partial epoch as an epoch: say how far it went
             status = f"{status}: epoch {cut['epoch']}, batch {cut['batch']}/{cut['batches']}"
         elif run.status == "stopped" and not epochs:  # e.g. model4 during feature extraction: not just "stopped" (QA)

@@ -309,6 +309,9 @@ class RunInfo:
 
 #: ``run.json``'s ``stopped_by`` for a run whose training a server shutdown stopped (:meth:`TrainingQueue.close`).
 STOPPED_AT_SHUTDOWN = "server shutdown"
+#: ``run.json``'s ``stopped_by`` (and :attr:`TrainingJob.stopped_by`) for a training the teacher stopped or cancelled
+#: from another browser (teacher mode, :mod:`catdog.teacher`).
+STOPPED_BY_TEACHER = "teacher"
 
 #: Serialises :meth:`RunStore.update`'s read-merge-write of ``run.json`` across the threads of a process (the
 #: training thread and the page's Rename).
@@ -1482,6 +1485,8 @@ class TrainingJob:
     #: A teacher's training (teacher mode, :mod:`catdog.teacher`): waits ahead of every job that is not one, so
     #: that the trainings students queued before the lesson's demo do not hold it up.
     priority: bool = False
+    #: Who stopped it, when not its owner: :data:`STOPPED_BY_TEACHER`; else ``""``.
+    stopped_by: str = ""
     #: It failed because its run folder was deleted while it trained (:class:`RunFolderGone`): shown to its owner
     #: all the same, unlike a job whose run was deleted after it ended (:meth:`TrainingQueue.run_deleted`).
     folder_gone: bool = False
@@ -1773,7 +1778,8 @@ class TrainingQueue:
         return (job.finished and bool(job.run_id) and not job.folder_gone
                 and not (self.store.root / job.run_id).is_dir())
 
-    def job_in_view(self, job_id: str | None, owner: str, *, keep: bool = False) -> TrainingJob | None:
+    def job_in_view(self, job_id: str | None, owner: str, *, keep: bool = False,
+                    prefer_running: bool = False) -> TrainingJob | None:
         """The job a Training page follows: the tab's own (``job_id``, from Train or Show) while it trains, or
         when ``keep`` (the tab chose it with Show once it had ended), or when ``owner`` has no job that trains;
         else ``owner``'s job that trains, else ``owner``'s newest that waits, else ``owner``'s newest (a reload
@@ -1789,6 +1795,9 @@ class TrainingQueue:
             job_id: the job the tab chose last, or ``None``.
             owner: the browser's owner id (:func:`catdog.ui.owner_id`).
             keep: show ``job_id``'s job even while another of ``owner``'s trains.
+            prefer_running: the teacher's (teacher mode): while ``owner``'s job waits, show the training that runs,
+                whoever's, rather than "waiting in the queue" with a Stop that cancels the demo (QA: the teacher
+                pressed it to stop the student's training that held the demo up).
 
         Returns:
             The job, or ``None`` when there is none to show.
@@ -1797,6 +1806,8 @@ class TrainingQueue:
         if job is not None and not self.run_deleted(job):
             # a running job's run is never "deleted" (:meth:`run_deleted` is for ended jobs): no folder to look at
             training = [j for j in self.jobs() if j.owner == owner and j.state == "running" and j is not job]
+            if prefer_running and job.state == "queued":
+                training = training or [j for j in self.jobs() if j.state == "running"]
             return job if job.state == "running" or keep or not training else training[-1]
         shown = [j for j in self.jobs() if not self.run_deleted(j)]
         mine = [j for j in shown if j.owner == owner]
@@ -1804,8 +1815,8 @@ class TrainingQueue:
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
         # nor is their job cancelled in the queue (QA)
         others = [j for j in shown if j.state != "failed" and j.run_id]
-        return ([j for j in mine if j.state == "running"] or [j for j in mine if not j.finished] or mine or running
-                or others or [None])[-1]
+        return ([j for j in mine if j.state == "running"] or (running if prefer_running else [])
+                or [j for j in mine if not j.finished] or mine or running or others or [None])[-1]
 
     def job_name(self, job: TrainingJob, *, with_model: bool = False) -> str:
         """The job's run name as it is now (renamed from the runs table meanwhile, say); for a run without a name
@@ -1855,10 +1866,13 @@ class TrainingQueue:
         (:meth:`starting`)."""
         return "starting…" if self.starting(job) else f"queued, position {self.position(job)}"
 
-    def stop(self, job: TrainingJob) -> None:
+    def stop(self, job: TrainingJob, by: str = "") -> None:
         """Ask a job to stop: a running one ends after its current batch; a queued one is cancelled at once
-        (``stopped`` with no run, so it no longer counts in :meth:`position`)."""
+        (``stopped`` with no run, so it no longer counts in :meth:`position`). ``by``: who, when not its owner
+        (:data:`STOPPED_BY_TEACHER`), kept in :attr:`TrainingJob.stopped_by` and its run's ``stopped_by``."""
         with self._lock:  # the worker moves a job from queued to running under the same lock
+            if by and not job.stop.is_set():
+                job.stopped_by = by
             job.stop.set()
             cancelled = job.state == "queued"
             if cancelled:
@@ -1897,8 +1911,11 @@ class TrainingQueue:
         """The owner id (:attr:`TrainingJob.owner`) of the browser whose training made run ``run_id``, from
         :data:`OWNERS_FILE`; ``""`` for a run made before 5 Dec 2026, by the command line or a bench, or when the
         file is missing or unreadable."""
-        owner = self._owners().get(run_id)
-        return owner if isinstance(owner, str) else ""
+        return self.run_owners().get(run_id, "")
+
+    def run_owners(self) -> dict[str, str]:
+        """``{run id: owner id}`` of the runs whose owner is known (:meth:`run_owner`), from one read."""
+        return {run_id: owner for run_id, owner in self._owners().items() if isinstance(owner, str)}
 
     def _owners(self) -> dict:
         """:data:`OWNERS_FILE` as a dict (empty when missing or unreadable)."""
@@ -1948,6 +1965,9 @@ class TrainingQueue:
                     progress=job.progress, stop=job.stop, on_run_created=created,
                 )
                 job.result, job.result_best = result.test, result.test_best
+                if job.stopped_by and result.run.status == "stopped":  # the runs table says who (teacher mode)
+                    with contextlib.suppress(CatdogError, OSError):
+                        self.store.update(result.run, stopped_by=job.stopped_by)
                 job.ended = time.time()
                 job.state = "stopped" if result.run.status == "stopped" else "done"
             except Exception as err:  # shown in the page; the thread must live on.

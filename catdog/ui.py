@@ -548,11 +548,18 @@ def may_stop(job) -> bool:
 def may_manage(run_id: str | None) -> bool:
     """Whether this browser may rename, delete or restore run ``run_id``: always while teacher mode is off, else
     the teacher and the browser whose training made it (:func:`catdog.teacher.may_manage`)."""
+    return bool(run_id) and run_id in manageable([run_id])
+
+
+def manageable(run_ids) -> list[str]:
+    """Those of ``run_ids`` this browser may rename, delete or restore (:func:`may_manage`), in their order; the
+    run owners' file is read once."""
     from catdog import teacher
 
-    if not teacher.enabled():
-        return True
-    return teacher.may_manage(queue().run_owner(run_id or ""), owner_id(), teacher=is_teacher())
+    if not teacher.enabled() or is_teacher():
+        return list(run_ids)
+    owners, me = queue().run_owners(), owner_id()
+    return [run_id for run_id in run_ids if teacher.may_manage(owners.get(run_id, ""), me, teacher=False)]
 
 
 def _unlock_teacher() -> None:
@@ -576,6 +583,19 @@ def _lock_teacher() -> None:
     _teachers().discard(owner_id())
 
 
+#: Seconds between checks, in each open Training page in teacher mode, that this browser is still (or has become)
+#: the teacher: a Lock or Unlock in another tab left this one's buttons and label as they were (QA).
+TEACHER_CHECK_SECONDS = 5.0
+
+
+@st.fragment(run_every=TEACHER_CHECK_SECONDS)
+def _teacher_watch(drawn: bool) -> None:
+    """Redraw the page once this browser's teacher mode differs from ``drawn``, the state the page was drawn in
+    (draws nothing)."""
+    if is_teacher() != drawn:
+        st.rerun()
+
+
 def teacher_controls() -> None:
     """The sidebar's "Teacher mode" expander, while teacher mode is on (``$CATDOG_TEACHER_PASSWORD``, else nothing
     is drawn): what it allows, and a password field with Unlock, or Lock once unlocked."""
@@ -587,14 +607,16 @@ def teacher_controls() -> None:
     # the state in the label: on a projector the expander is shut
     with st.sidebar.expander("Teacher mode: unlocked" if unlocked else "Teacher mode", icon=":material/school:",
                              key="teacher_expander"):
+        _teacher_watch(unlocked)
         if unlocked:
             st.caption("Unlocked in this browser: you may stop or cancel any training, yours wait ahead of the "
                        "others' in the queue, and you may rename, delete and restore any run.")
             st.button("Lock", key="teacher_lock", icon=":material/lock:", on_click=_lock_teacher,
                       help="This browser goes back to a student's rights (all its tabs).")
             return
-        st.caption("On this server the teacher may stop any training and rename or delete any run; everyone else "
-                   "only their own trainings and runs.")
+        st.caption("On this server the teacher may stop or cancel any training, and rename, delete or restore any "
+                   "run; the teacher's trainings wait ahead of the others'. Everyone else: their own trainings and "
+                   "runs.")
         with st.form("teacher_form", border=False, enter_to_submit=True):
             st.text_input("Teacher's password", type="password", key="teacher_password")
             st.form_submit_button("Unlock", icon=":material/lock_open:", on_click=_unlock_teacher)

@@ -12,7 +12,7 @@ from catdog.config import (ENV_MOBILENET_WEIGHTS, IMAGE_SIZE, RUN_NAME_MAX, Data
 from catdog.errors import CatdogError
 from catdog.models import (MOBILENET_INPUT_SIZES, MOBILENET_LAYERS, MODEL_SPECS, build_model, default_input_size,
                            layer_table, parameter_counts, unfreeze_base, weights_file_problem, weights_image_size)
-from catdog.training import TRASH_DAYS, TRASH_KEEP, cancelled_configs, curve_colours
+from catdog.training import STOPPED_BY_TEACHER, TRASH_DAYS, TRASH_KEEP, cancelled_configs, curve_colours
 from catdog.worker import training_in_server
 
 ui.page_setup()
@@ -34,7 +34,8 @@ def _job_in_view():
     """The job this tab's live view shows (:meth:`catdog.training.TrainingQueue.job_in_view`): the tab's own (Train,
     Show), but the browser's training rather than its own job waiting behind it."""
     chosen = state.get("job_id")
-    return jobs.job_in_view(chosen, ui.owner_id(), keep=chosen is not None and state.get("kept_job") == chosen)
+    return jobs.job_in_view(chosen, ui.owner_id(), keep=chosen is not None and state.get("kept_job") == chosen,
+                            prefer_running=ui.is_teacher())
 
 
 def _queue_cancelled_again() -> None:
@@ -371,7 +372,7 @@ def _stop_job(job) -> None:
         _toast_in_live_view("Only the teacher, or the browser that started it, can stop this training.",
                             icon=":material/lock:")
         return
-    jobs.stop(job)
+    jobs.stop(job, by="" if job.owner == ui.owner_id() else STOPPED_BY_TEACHER)
     _toast_in_live_view("Stopping after the current batch…" if job.state == "running" else "Cancelled.")
 
 
@@ -524,7 +525,10 @@ def live_job():
         if jobs.starting(job):
             st.info("Starting…")
         else:
-            st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server.")
+            ahead = any(other.priority and other.state == "queued" and jobs.position(other) < jobs.position(job)
+                        for other in jobs.active()) and not job.priority
+            st.info(f"Waiting in the queue: position {jobs.position(job)}. One training runs at a time on this server"
+                    + ("; the teacher's trainings go first (teacher mode)." if ahead else "."))
     elif job.state == "running":
         st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
@@ -533,6 +537,10 @@ def live_job():
         # a callback with the job drawn: the job in view is worked out again on the click's rerun, and when another
         # tab had queued a job meanwhile, Stop cancelled that one instead of the training shown (QA)
         st.button("Stop", icon=":material/stop:", key="stop_job", on_click=_stop_job, args=(job,))
+    if job.stopped_by == STOPPED_BY_TEACHER:  # students read it as their own Stop, and pressed Train again (QA)
+        st.info("The teacher " + ("cancelled this training before it started." if not job.run_id else
+                                  "stopped this training." if job.finished else "is stopping this training."),
+                icon=":material/school:")
     if job.state == "failed":
         st.error(f"Training failed: {ui.plain(job.error or '')}", icon=":material/error:")
     for notice in snap["notices"]:
@@ -819,15 +827,19 @@ with st.expander("Rename or delete a run", key="manage_expander"):
         st.info("The run you had chosen has been deleted (in another tab, or by someone else): Recently deleted, "
                 "below, restores it. Choose a run again.", icon=":material/info:")
     deleted = jobs.store.deleted()  # newest first, as Recently deleted lists them
-    picked_run = st.selectbox("Run", list(by_id), format_func=labels.get, key="manage_run", index=None,
+    # teacher mode: a student's own runs only; choosing each run to find the Rename that is on was guesswork (QA)
+    yours = ui.manageable(list(by_id))
+    if state.get("manage_run") not in (None, *yours):  # locked since, in another tab
+        state["manage_run"], state["manage_name"] = None, ""
+    if len(yours) < len(by_id):
+        st.caption(f"{_NOT_YOURS} Listed: the {len(yours)} run{'' if len(yours) == 1 else 's'} of your own "
+                   f"trainings, of {len(by_id)}.", help="The teacher unlocks teacher mode in the sidebar.")
+    picked_run = st.selectbox("Run", yours, format_func=labels.get, key="manage_run", index=None,
                               placeholder="Choose a run", on_change=_fill_in_name)
     ui.run_name_input(st, "New name", key="manage_name")
-    locked = picked_run is not None and not ui.may_manage(picked_run)
-    if locked:
-        st.caption(_NOT_YOURS, help="The teacher unlocks teacher mode in the sidebar, under Teacher mode.")
     a, b = st.columns(2)
-    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None or locked)
-    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None or locked, key="delete_popover",
+    a.button("Rename", key="rename_run", on_click=_manage, args=("rename",), disabled=picked_run is None)
+    with b.popover("Delete", icon=":material/delete:", disabled=picked_run is None, key="delete_popover",
                    on_change="rerun"):
         if picked_run is not None and by_id[picked_run].status == "running":  # refused by RunStore.delete (QA)
             st.markdown(f"**{ui.plain(by_id[picked_run].name)}** is training now: it can be deleted once its "
@@ -842,7 +854,8 @@ with st.expander("Rename or delete a run", key="manage_expander"):
                             f"{reporting.time_text(when)}, will be removed for good.")
             st.button("Delete", key="delete_run", type="primary", on_click=_manage, args=("delete",))
     # a Delete on a class's shared server, by anyone, undone (QA H: a student's Delete took the teacher's runs)
-    if deleted:
+    deleted_yours = set(ui.manageable([run.run_id for run, _ in deleted]))
+    if deleted := [(run, when) for run, when in deleted if run.run_id in deleted_yours]:
         restorable = reporting.deleted_labels(deleted)
         if state.get("restore_run") not in restorable:  # restored or removed for good meanwhile
             state["restore_run"] = None
@@ -852,9 +865,7 @@ with st.expander("Rename or delete a run", key="manage_expander"):
                     placeholder="Choose a deleted run",
                     help=f"Deleted runs are kept for {TRASH_DAYS} days, the {TRASH_KEEP} deleted last; then they are "
                          "removed for good.")
-        restore_locked = state.get("restore_run") is not None and not ui.may_manage(state["restore_run"])
         d.button("Restore", key="restore_button", icon=":material/restore_from_trash:", on_click=_restore,
-                 disabled=state.get("restore_run") is None or restore_locked,
-                 help=_NOT_YOURS if restore_locked else None)
+                 disabled=state.get("restore_run") is None)
 if error := state.pop("manage_error", None):  # under the expander, seen even if it is folded
     st.error(ui.plain(error), icon=":material/error:")

@@ -1978,20 +1978,32 @@ def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_d
         assert [b for b in teacher.button if b.key == "stop_job"]  # the student's training, shown
         assert "Other browsers' trainings" in texts(teacher)
         teacher.button(key=f"stop_{waiting.job_id}").click().run()  # cancelled from the teacher's list
-        assert waiting.state == "stopped" and not waiting.run_id
+        assert waiting.state == "stopped" and not waiting.run_id and waiting.stopped_by == "teacher"
         [b for b in teacher.button if b.label == "Train"][0].click().run()  # the demo: ahead of the students' jobs
         late = jobs.submit(TrainConfig(name="student's third", seed=2), data, owner="tm-student")
         demo = next(job for job in jobs.jobs() if job.owner == "tm-teacher")
         assert demo.priority and jobs.position(demo) == 1 and jobs.position(late) == 2
+        # the teacher's view stays on what holds the demo up, with its Stop: the Stop under "demo · queued"
+        # cancelled the demo instead (QA)
+        assert shown(teacher.subheader[0].value) == "student's run · running"
+        assert [b for b in teacher.button if b.key == "stop_job"]
+        student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student", job_id=late.job_id,
+                            kept_job=late.job_id)  # Show on it: the view is on their training otherwise
+        assert "the teacher's trainings go first (teacher mode)" in texts(student)
+        student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student", job_id=waiting.job_id,
+                            kept_job=waiting.job_id)
+        assert "The teacher cancelled this training before it started." in texts(student)
 
-        # runs: a student renames their own, not another's; the teacher any
+        # runs: a student renames their own, not another's (not listed); the teacher any
         student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student")
         other = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-other")
         assert "Teacher mode" in [e.label for e in other.expander] and other.text_input(key="teacher_password")
-        other.selectbox(key="manage_run").set_value(running.run_id).run()
-        assert other.button(key="rename_run").disabled and "Teacher mode is on" in texts(other)
+        assert other.selectbox(key="manage_run").options == [] and other.button(key="rename_run").disabled
+        assert "Teacher mode is on: only the teacher, or the browser whose training made a run, can rename, delete " \
+               "or restore it. Listed: the 0 runs of your own trainings, of 1." in texts(other)
+        assert len(student.selectbox(key="manage_run").options) == 1 and "Teacher mode is on" not in texts(student)
         student.selectbox(key="manage_run").set_value(running.run_id).run()
-        assert not student.button(key="rename_run").disabled and "Teacher mode is on" not in texts(student)
+        assert not student.button(key="rename_run").disabled
         student.text_input(key="manage_name").input("mine").run()
         student.button(key="rename_run").click().run()
         assert jobs.store.get(running.run_id).name == "mine"
@@ -2000,8 +2012,10 @@ def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_d
         teacher.text_input(key="manage_name").input("renamed by the teacher").run()
         teacher.button(key="rename_run").click().run()
         assert jobs.store.get(running.run_id).name == "renamed by the teacher"
+        assert len(teacher.selectbox(key="manage_run").options) == 1 and "Teacher mode is on" not in texts(teacher)
         [b for b in teacher.button if b.key == "teacher_lock"][0].click().run()  # a student's rights again
         assert teacher.button(key="rename_run").disabled and not ui._teachers()
+        assert teacher.selectbox(key="manage_run").value is None  # not the student's run still chosen
         assert not teacher.exception and not student.exception and not other.exception
     finally:
         ui._teachers().clear()

@@ -1541,6 +1541,9 @@ def test_a_comparisons_loss_chart_leaves_a_stopped_runs_huge_loss_off_the_top():
 
 def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_browser(tmp_path):
     """Teacher mode: trainings students queued before the lesson held up the teacher's demo (QA M)."""
+    from catdog.reporting import run_rows
+    from catdog.training import STOPPED_BY_TEACHER
+
     release, started = threading.Event(), []
     hold = fake_trainer(release)
 
@@ -1566,6 +1569,14 @@ def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_br
     jobs.submit(TrainConfig(name="later"), DataConfig(), owner="s3")
     wait_for(lambda: all(job.finished for job in jobs.jobs()))
     assert jobs.run_owner(running.run_id) == "s1"
+    release.clear()  # the next trains until stopped
+    stopped = jobs.submit(TrainConfig(name="stopped by the teacher"), DataConfig(), owner="s4")
+    wait_for(lambda: stopped.state == "running" and stopped.run_id is not None)
+    jobs.stop(stopped, by=STOPPED_BY_TEACHER)
+    jobs.stop(stopped, by="")  # a second click, the student's own: the teacher's Stop stays the one said
+    wait_for(lambda: stopped.finished)
+    assert stopped.stopped_by == "teacher" and jobs.store.get(stopped.run_id).record["stopped_by"] == "teacher"
+    assert run_rows([jobs.store.get(stopped.run_id)])[0]["status"].startswith("stopped by the teacher")
     (tmp_path / "runs" / ".run_owners.json").write_text("[not json", encoding="utf-8")
     assert jobs.run_owner(waiting.run_id) == ""  # unreadable: nobody's (teacher mode: the teacher's to manage)
     jobs.close()
@@ -1579,9 +1590,12 @@ def test_teacher_mode_is_off_without_its_password_and_matches_it_exactly(monkeyp
     assert teacher.may_manage("", "anyone", teacher=False)  # off: as before teacher mode, anyone renames any run
     monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "")
     assert not teacher.enabled()
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "  ")
+    assert not teacher.enabled() and not teacher.password_matches("")
     monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "Chat noir 7")
     assert teacher.enabled() and teacher.password_matches("Chat noir 7")
-    assert not any(map(teacher.password_matches, ["chat noir 7", "Chat noir 7 ", "", "Chat noir"]))
+    assert teacher.password_matches(" Chat noir 7 ")  # copied with a space: QA
+    assert not any(map(teacher.password_matches, ["chat noir 7", "Chat noir  7", "", "Chat noir"]))
     assert teacher.may_manage("s1", "s1", teacher=False) and teacher.may_manage("s1", "t", teacher=True)
     assert not teacher.may_manage("s1", "s2", teacher=False) and not teacher.may_manage("", "", teacher=False)
     assert teacher.may_stop("s1", "s1", teacher=False) and teacher.may_stop("s1", "t", teacher=True)

@@ -315,10 +315,16 @@ def test_teacher_mode_unlocks_one_browser_which_may_stop_a_students_training(new
         other_tab = teacher.context.new_page()  # the browser's cookie: its other tabs are the teacher's too
         open_app(other_tab, server, "training")
         expect(other_tab.locator(".st-key-stop_job button")).to_be_visible(timeout=30_000)
-        other_tab.close()
         teacher.locator(".st-key-stop_job button").click()
         wait_for_run_status(server.runs_dir, run_id, statuses=("stopped",))
         expect(job_heading(student, "student's run · stopped")).to_be_visible(timeout=60_000)
-        assert error_texts(teacher) == [] and error_texts(student) == []
+        expect(student.get_by_text("The teacher stopped this training.")).to_be_visible()  # not their own Stop (QA)
+        # Lock in the other tab: this one's label and buttons follow within seconds (they stayed unlocked, QA)
+        other_sidebar = other_tab.get_by_test_id("stSidebar")
+        other_sidebar.get_by_text("Teacher mode: unlocked", exact=True).click()
+        other_sidebar.get_by_role("button", name="Lock").click()
+        expect(sidebar.get_by_text("Teacher mode: unlocked", exact=True)).to_have_count(0, timeout=20_000)
+        expect(sidebar.get_by_text("Teacher mode", exact=True)).to_be_visible()
+        assert error_texts(teacher) == [] and error_texts(student) == [] and error_texts(other_tab) == []
     finally:
         server.stop()
