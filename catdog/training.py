@@ -1881,6 +1881,22 @@ class TrainingQueue:
         if cancelled:
             self._journal()
 
+    def promote(self, owner: str) -> int:
+        """Give ``owner``'s waiting jobs a teacher's place (:attr:`TrainingJob.priority`), as if submitted so: a
+        teacher who queued the demo (or pressed "Queue again" after a restart) before unlocking teacher mode kept
+        a student's place (QA). Each job keeps its order among them; its older entry in the queue is skipped.
+
+        Returns:
+            How many jobs moved.
+        """
+        with self._lock:
+            moved = [job for job in self._jobs.values() if job.owner == owner and job.state == "queued"
+                     and not job.priority and not job.stop.is_set()]
+            for job in sorted(moved, key=lambda j: j.submitted):
+                job.priority = True
+                self._pending.put((job.rank, next(self._submissions), job))
+        return len(moved)
+
     def unfinished_twin(self, train_config: TrainConfig, data_config: DataConfig, owner: str = ""
                         ) -> TrainingJob | None:
         """``owner``'s queued or running job with these very configs, or ``None``; a job told to stop (still
@@ -1947,6 +1963,8 @@ class TrainingQueue:
             if job is None:  # :meth:`close`
                 return
             with self._lock:
+                if job.state != "queued":  # the older entry of a job :meth:`promote` queued again, since started
+                    continue
                 if job.stop.is_set():  # cancelled while it waited (:meth:`stop` has marked it)
                     job.state = "stopped"
                     continue

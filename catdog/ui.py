@@ -571,7 +571,10 @@ def _unlock_teacher() -> None:
     typed, state["teacher_password"] = state.get("teacher_password") or "", ""
     if teacher.password_matches(typed):
         _teachers().add(owner_id())
-        st.toast("Teacher mode unlocked in this browser.", icon=":material/school:")
+        moved = queue().promote(owner_id())  # queued before the unlock: ahead now
+        st.toast("Teacher mode unlocked in this browser." + (
+            f" Your {moved} waiting training{'s wait' if moved > 1 else ' waits'} ahead of the others' now."
+            if moved else ""), icon=":material/school:")
     else:
         time.sleep(WRONG_PASSWORD_PAUSE)
         state["teacher_error"] = ("That is not the teacher's password: nothing changed." if typed else

@@ -854,9 +854,9 @@ with st.expander("Rename or delete a run", key="manage_expander"):
                             f"{reporting.time_text(when)}, will be removed for good.")
             st.button("Delete", key="delete_run", type="primary", on_click=_manage, args=("delete",))
     # a Delete on a class's shared server, by anyone, undone (QA H: a student's Delete took the teacher's runs)
-    deleted_yours = set(ui.manageable([run.run_id for run, _ in deleted]))
-    if deleted := [(run, when) for run, when in deleted if run.run_id in deleted_yours]:
-        restorable = reporting.deleted_labels(deleted)
+    yours_deleted = set(ui.manageable([run.run_id for run, _ in deleted]))
+    if deleted_yours := [(run, when) for run, when in deleted if run.run_id in yours_deleted]:
+        restorable = reporting.deleted_labels(deleted_yours)
         if state.get("restore_run") not in restorable:  # restored or removed for good meanwhile
             state["restore_run"] = None
         st.markdown("**Recently deleted**")

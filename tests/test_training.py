@@ -1600,3 +1600,29 @@ def test_teacher_mode_is_off_without_its_password_and_matches_it_exactly(monkeyp
     assert not teacher.may_manage("s1", "s2", teacher=False) and not teacher.may_manage("", "", teacher=False)
     assert teacher.may_stop("s1", "s1", teacher=False) and teacher.may_stop("s1", "t", teacher=True)
     assert not teacher.may_stop("s1", "s2", teacher=False)
+
+
+def test_unlocking_teacher_mode_moves_the_teachers_waiting_trainings_ahead_once(tmp_path):
+    """A teacher who queued the demo (or pressed "Queue again" after a restart) before unlocking kept a student's
+    place (QA)."""
+    release, started = threading.Event(), []
+    hold = fake_trainer(release)
+
+    def trainer(train_config, data_config, **kwargs):
+        started.append(train_config.name)
+        return hold(train_config, data_config, **kwargs)
+
+    jobs = TrainingQueue(tmp_path / "runs", trainer=trainer)
+    running = jobs.submit(TrainConfig(name="student 1"), DataConfig(), owner="s1")
+    wait_for(lambda: running.state == "running")
+    student = jobs.submit(TrainConfig(name="student 2"), DataConfig(), owner="s2")
+    demo = jobs.submit(TrainConfig(name="demo"), DataConfig(), owner="teacher")
+    cancelled = jobs.submit(TrainConfig(name="cancelled"), DataConfig(), owner="teacher")
+    jobs.stop(cancelled)
+    assert jobs.position(demo) == 2 and jobs.promote("teacher") == 1 and jobs.promote("teacher") == 0
+    assert demo.priority and jobs.position(demo) == 1 and jobs.position(student) == 2
+    release.set()
+    wait_for(lambda: all(job.finished for job in jobs.jobs()))
+    time.sleep(0.2)  # the demo's older entry, popped after it ran: skipped, not trained twice
+    assert started == ["student 1", "demo", "student 2"] and demo.state == "done"
+    jobs.close()
