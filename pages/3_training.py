@@ -533,13 +533,17 @@ def live_job():
         st.progress(reporting.fraction_done(snap), text=reporting.progress_text(snap))
         if snap["batches"] and snap["phase"] == "training":
             st.progress(min(snap["batch"] / snap["batches"], 1.0), text=f"batch {snap['batch']}/{snap['batches']}")
-    if not job.finished and ui.may_stop(job) and reporting.offers_stop(snap):
+    if job.owner != ui.owner_id() and ui.is_teacher() and not job.finished:  # taken for the demo (QA)
+        st.caption("Another browser's training: your Stop ends it (teacher mode).")
+    # not once told to stop: a second Stop did nothing, and the list's rows had none then (QA)
+    if not job.finished and not job.stop.is_set() and ui.may_stop(job) and reporting.offers_stop(snap):
         # a callback with the job drawn: the job in view is worked out again on the click's rerun, and when another
         # tab had queued a job meanwhile, Stop cancelled that one instead of the training shown (QA)
         st.button("Stop", icon=":material/stop:", key="stop_job", on_click=_stop_job, args=(job,))
-    if job.stopped_by == STOPPED_BY_TEACHER:  # students read it as their own Stop, and pressed Train again (QA)
-        st.info("The teacher " + ("cancelled this training before it started." if not job.run_id else
-                                  "stopped this training." if job.finished else "is stopping this training."),
+    teacher_stopped = job.stopped_by == STOPPED_BY_TEACHER
+    if teacher_stopped:  # students read it as their own Stop, and pressed Train again (QA)
+        st.info("The teacher " + ("cancelled this training before it started: it made no run." if not job.run_id
+                                  else "stopped this training." if job.finished else "is stopping this training."),
                 icon=":material/school:")
     if job.state == "failed":
         st.error(f"Training failed: {ui.plain(job.error or '')}", icon=":material/error:")
@@ -577,7 +581,7 @@ def live_job():
         with contextlib.suppress(CatdogError):  # the run deleted meanwhile
             if note := reporting.run_baseline_note(jobs.store.get(job.run_id)):  # model2's 51.0% read as learning
                 st.info(note, icon=":material/school:")
-    if job.state == "stopped" and not history:
+    if job.state == "stopped" and not history and not (teacher_stopped and not job.run_id):  # said once (QA)
         st.warning("Stopped before the first epoch finished: nothing to score." if job.run_id else
                    "Cancelled before it started: it made no run.")
     _other_jobs_of_mine(job)
@@ -832,8 +836,10 @@ with st.expander("Rename or delete a run", key="manage_expander"):
     if state.get("manage_run") not in (None, *yours):  # locked since, in another tab
         state["manage_run"], state["manage_name"] = None, ""
     if len(yours) < len(by_id):
-        st.caption(f"{_NOT_YOURS} Listed: the {len(yours)} run{'' if len(yours) == 1 else 's'} of your own "
-                   f"trainings, of {len(by_id)}.", help="The teacher unlocks teacher mode in the sidebar.")
+        st.caption(f"{_NOT_YOURS} " + (f"Listed: the {len(yours)} run{'' if len(yours) == 1 else 's'} of your own "
+                                       f"trainings, of {len(by_id)}." if yours else
+                                       "You have no runs of your own yet: they appear here once you train one."),
+                   help="The teacher unlocks teacher mode in the sidebar.")
     picked_run = st.selectbox("Run", yours, format_func=labels.get, key="manage_run", index=None,
                               placeholder="Choose a run", on_change=_fill_in_name)
     ui.run_name_input(st, "New name", key="manage_name")

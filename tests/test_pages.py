@@ -1987,12 +1987,14 @@ def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_d
         # cancelled the demo instead (QA)
         assert shown(teacher.subheader[0].value) == "student's run · running"
         assert [b for b in teacher.button if b.key == "stop_job"]
+        assert "Another browser's training: your Stop ends it (teacher mode)." in texts(teacher)
         student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student", job_id=late.job_id,
                             kept_job=late.job_id)  # Show on it: the view is on their training otherwise
         assert "the teacher's trainings go first (teacher mode)" in texts(student)
         student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student", job_id=waiting.job_id,
                             kept_job=waiting.job_id)
-        assert "The teacher cancelled this training before it started." in texts(student)
+        assert "The teacher cancelled this training before it started: it made no run." in texts(student)
+        assert "Cancelled before it started" not in texts(student)  # said once, not twice (QA)
 
         # runs: a student renames their own, not another's (not listed); the teacher any
         student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-student")
@@ -2000,7 +2002,7 @@ def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_d
         assert "Teacher mode" in [e.label for e in other.expander] and other.text_input(key="teacher_password")
         assert other.selectbox(key="manage_run").options == [] and other.button(key="rename_run").disabled
         assert "Teacher mode is on: only the teacher, or the browser whose training made a run, can rename, delete " \
-               "or restore it. Listed: the 0 runs of your own trainings, of 1." in texts(other)
+               "or restore it. You have no runs of your own yet: they appear here once you train one." in texts(other)
         assert len(student.selectbox(key="manage_run").options) == 1 and "Teacher mode is on" not in texts(student)
         student.selectbox(key="manage_run").set_value(running.run_id).run()
         assert not student.button(key="rename_run").disabled
