@@ -556,6 +556,17 @@ def fake_trainer(release: threading.Event):
     return trainer
 
 
+def recording_trainer(release: threading.Event, started: list):
+    """:func:`fake_trainer` that appends each training's name to ``started`` as it starts."""
+    hold = fake_trainer(release)
+
+    def trainer(train_config, data_config, **kwargs):
+        started.append(train_config.name)
+        return hold(train_config, data_config, **kwargs)
+
+    return trainer
+
+
 def test_queue_runs_one_job_at_a_time_in_order(tmp_path):
     release = threading.Event()
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
@@ -1545,13 +1556,7 @@ def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_br
     from catdog.training import STOPPED_BY_TEACHER
 
     release, started = threading.Event(), []
-    hold = fake_trainer(release)
-
-    def trainer(train_config, data_config, **kwargs):
-        started.append(train_config.name)
-        return hold(train_config, data_config, **kwargs)
-
-    jobs = TrainingQueue(tmp_path / "runs", trainer=trainer)
+    jobs = TrainingQueue(tmp_path / "runs", trainer=recording_trainer(release, started))
     running = jobs.submit(TrainConfig(name="student 1"), DataConfig(), owner="s1")
     wait_for(lambda: running.state == "running" and running.run_id is not None)
     waiting = jobs.submit(TrainConfig(name="student 2"), DataConfig(), owner="s2")
@@ -1606,13 +1611,7 @@ def test_unlocking_teacher_mode_moves_the_teachers_waiting_trainings_ahead_once(
     """A teacher who queued the demo (or pressed "Queue again" after a restart) before unlocking kept a student's
     place (QA)."""
     release, started = threading.Event(), []
-    hold = fake_trainer(release)
-
-    def trainer(train_config, data_config, **kwargs):
-        started.append(train_config.name)
-        return hold(train_config, data_config, **kwargs)
-
-    jobs = TrainingQueue(tmp_path / "runs", trainer=trainer)
+    jobs = TrainingQueue(tmp_path / "runs", trainer=recording_trainer(release, started))
     running = jobs.submit(TrainConfig(name="student 1"), DataConfig(), owner="s1")
     wait_for(lambda: running.state == "running")
     student = jobs.submit(TrainConfig(name="student 2"), DataConfig(), owner="s2")
