@@ -307,7 +307,9 @@ if train_row.button("Train", type="primary", icon=":material/play_arrow:",
         st.toast(f"Already {twin.state}, {where}: “{twin_name}” with these settings.", icon=":material/info:")
     else:
         try:
-            submitted = jobs.submit(train_config, run_data, owner=ui.owner_id(), priority=ui.is_teacher())
+            # the teacher's demo is never refused for a queue the class filled (teacher mode)
+            teacher = ui.is_teacher()
+            submitted = jobs.submit(train_config, run_data, owner=ui.owner_id(), priority=teacher, limits=not teacher)
         except CatdogError as err:  # the queue is full, or the server is shutting down
             st.error(ui.plain(str(err)), icon=":material/error:")
         else:

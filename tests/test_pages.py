@@ -1979,7 +1979,10 @@ def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_d
         assert "Other browsers' trainings" in texts(teacher)
         teacher.button(key=f"stop_{waiting.job_id}").click().run()  # cancelled from the teacher's list
         assert waiting.state == "stopped" and not waiting.run_id and waiting.stopped_by == "teacher"
+        jobs.max_waiting = 0  # a queue the class filled: the demo is queued all the same
         [b for b in teacher.button if b.label == "Train"][0].click().run()  # the demo: ahead of the students' jobs
+        assert not teacher.error
+        jobs.max_waiting = 10
         late = jobs.submit(TrainConfig(name="student's third", seed=2), data, owner="tm-student")
         demo = next(job for job in jobs.jobs() if job.owner == "tm-teacher")
         assert demo.priority and jobs.position(demo) == 1 and jobs.position(late) == 2
