@@ -1815,8 +1815,11 @@ class TrainingQueue:
         # someone else's failure (say, their weights download) is theirs to read, not a red box on every page,
         # nor is their job cancelled in the queue (QA)
         others = [j for j in shown if j.state != "failed" and j.run_id]
-        return ([j for j in mine if j.state == "running"] or (running if prefer_running else [])
-                or [j for j in mine if not j.finished] or mine or running or others or [None])[-1]
+        waiting = [j for j in mine if not j.finished]  # none of ``mine`` runs when it is read
+        # the teacher's training that waits gives way to the one that runs, but one that has ended does not: the
+        # projector's tab went on to a student's training as soon as the demo ended, its result unseen (QA)
+        return ([j for j in mine if j.state == "running"] or (running if prefer_running and waiting else [])
+                or waiting or mine or running or others or [None])[-1]
 
     def job_name(self, job: TrainingJob, *, with_model: bool = False) -> str:
         """The job's run name as it is now (renamed from the runs table meanwhile, say); for a run without a name

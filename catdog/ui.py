@@ -584,6 +584,7 @@ def _unlock_teacher() -> None:
 def _lock_teacher() -> None:
     """Lock's callback: this browser (all its tabs) is a student's again."""
     _teachers().discard(owner_id())
+    st.toast("Teacher mode locked in this browser: a student's rights again.", icon=":material/lock:")
 
 
 #: Seconds between checks, in each open Training page in teacher mode, that this browser is still (or has become)

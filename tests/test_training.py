@@ -1625,3 +1625,26 @@ def test_unlocking_teacher_mode_moves_the_teachers_waiting_trainings_ahead_once(
     time.sleep(0.2)  # the demo's older entry, popped after it ran: skipped, not trained twice
     assert started == ["student 1", "demo", "student 2"] and demo.state == "done"
     jobs.close()
+
+
+def test_the_teachers_tabs_show_the_training_that_holds_the_demo_up_but_keep_the_demo_once_it_ended(tmp_path):
+    """While the teacher's demo waits, the teacher's view shows what runs (its Stop cancelled the demo, QA); once
+    the demo has ended, a tab without a choice of its own (the projector's) stays on it, not on the student's
+    training that started next (QA: the class never saw the result)."""
+    release = threading.Event()
+    jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(release))
+    student = jobs.submit(TrainConfig(name="student"), DataConfig(), owner="s1")
+    wait_for(lambda: student.state == "running")
+    demo = jobs.submit(TrainConfig(name="demo"), DataConfig(), owner="teacher", priority=True)
+    assert jobs.job_in_view(None, "teacher", prefer_running=True) is student  # the projector's tab
+    assert jobs.job_in_view(demo.job_id, "teacher", prefer_running=True) is student  # the tab that pressed Train
+    assert jobs.job_in_view(None, "teacher") is demo  # not the teacher (teacher mode off): as before
+    jobs.stop(student)
+    wait_for(lambda: demo.state == "running")
+    later = jobs.submit(TrainConfig(name="student again", seed=1), DataConfig(), owner="s1")
+    jobs.stop(demo)
+    wait_for(lambda: demo.finished and later.state == "running")
+    assert jobs.job_in_view(None, "teacher", prefer_running=True) is demo
+    assert jobs.job_in_view(demo.job_id, "teacher", prefer_running=True) is demo
+    release.set()
+    jobs.close()
