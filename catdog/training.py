@@ -180,6 +180,12 @@ class RunInfo:
         return self.record.get("name") or self.started
 
     @property
+    def by_teacher(self) -> bool:
+        """Whether the teacher trained it (teacher mode, :mod:`catdog.teacher`; ``run.json``'s ``teacher``, written
+        when its training ends)."""
+        return self.record.get("teacher") is True
+
+    @property
     def started(self) -> str:
         """When the run started, e.g. "2 Dec 11:55:17" (:func:`run_started`)."""
         return run_started(self.run_id)
@@ -625,7 +631,7 @@ _RECORD_TYPES = {
     "train_config": (dict,), "data_config": (dict,), "parameters": (dict,), "test": (dict,), "test_best": (dict,),
     "partial_epoch": (dict,), "collapsed": (dict,), "class_names": (list,),
     "stopped_by": (str,), "best_val_accuracy": _NUMBER, "wall_seconds": _NUMBER, "epochs_done": _INT,
-    "fine_tune_start_epoch": _INT, "colour": _INT,
+    "fine_tune_start_epoch": _INT, "colour": _INT, "teacher": (bool,),
 }
 _NESTED_TYPES = {
     "train_config": {"model": (str,), "epochs": _INT, "fine_tune_epochs": _INT, "seed": _INT},
@@ -1946,9 +1952,13 @@ class TrainingQueue:
 
     def _record_owner(self, run_id: str, owner: str) -> None:
         """Add ``run_id: owner`` to :data:`OWNERS_FILE` (atomically; an entry of a run that is in neither the runs
-        folder nor its trash is dropped). A failure to write is ignored: the training goes on, and in teacher mode
-        only the teacher may then rename or delete that run."""
-        if not owner:
+        folder nor its trash is dropped), in teacher mode only: a run made while it is off is of no browser, as one
+        made before owners were kept (the teacher's to manage, and in every comparison: the runs a teacher prepared
+        the day before, without teacher mode, are the class's). A failure to write is ignored: the training goes
+        on, and in teacher mode only the teacher may then rename or delete that run."""
+        from catdog import teacher
+
+        if not owner or not teacher.enabled():
             return
         with self._journal_lock, contextlib.suppress(OSError, ValueError):
             root = self.store.root
@@ -1986,9 +1996,12 @@ class TrainingQueue:
                     progress=job.progress, stop=job.stop, on_run_created=created,
                 )
                 job.result, job.result_best = result.test, result.test_best
-                if job.stopped_by and result.run.status == "stopped":  # the runs table says who (teacher mode)
+                # teacher mode: who stopped it (the runs table says so); a teacher's run (:attr:`RunInfo.by_teacher`)
+                said = {**({"stopped_by": job.stopped_by} if job.stopped_by and result.run.status == "stopped" else {}),
+                        **({"teacher": True} if job.priority else {})}
+                if said:
                     with contextlib.suppress(CatdogError, OSError):
-                        self.store.update(result.run, stopped_by=job.stopped_by)
+                        self.store.update(result.run, **said)
                 job.ended = time.time()
                 job.state = "stopped" if result.run.status == "stopped" else "done"
             except Exception as err:  # shown in the page; the thread must live on.

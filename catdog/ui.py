@@ -185,7 +185,8 @@ def ids_from_labels(key: str, labels: Mapping[str, str]) -> None:
 
 
 def keep_selection(key: str, options: list[str], first: list[str] | Callable[[], list[str]],
-                   limit: int = 5, *, returning: Collection[str] = ()) -> tuple[list[str], list[str]]:
+                   limit: int = 5, *, returning: Collection[str] = (),
+                   joining: Collection[str] | None = None) -> tuple[list[str], list[str]]:
     """Session state of the multiselect ``key`` before it is drawn: valid, and following new options.
 
     The first time this session draws it, the selection is ``first``.  Later, options that
@@ -206,6 +207,8 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
             new run joined, and 12 runs made the comparison unreadable (QA).  The user may choose more.
         returning: options that are old ones come back, never new even if this session has not seen them (runs
             restored since the page was last drawn, which a tab opened while they were deleted never saw).
+        joining: the options that may join by themselves when new (``None``: all); the others are offered only
+            (teacher mode: a student's runs in the projector's comparison, :func:`shared_runs`).
 
     Returns:
         ``(pushed out, gone)``: the options of the user's selection that new ones pushed out past ``limit`` (QA:
@@ -227,7 +230,7 @@ def keep_selection(key: str, options: list[str], first: list[str] | Callable[[],
         gone = [option for option in previous if option not in options]
         missing = [option for option in missing if option not in options] + gone
         added = [option for option in options if option not in seen and option not in kept
-                 and option not in returning]
+                 and option not in returning and (joining is None or option in joining)]
         selection = (added + kept)[:limit] if added else kept
         dropped = [option for option in kept if option not in selection]
         if not selection and gone:
@@ -560,6 +563,21 @@ def manageable(run_ids) -> list[str]:
         return list(run_ids)
     owners, me = queue().run_owners(), owner_id()
     return [run_id for run_id in run_ids if teacher.may_manage(owners.get(run_id, ""), me, teacher=False)]
+
+
+def shared_runs(runs) -> list:
+    """Teacher mode: those of ``runs`` (:class:`catdog.training.RunInfo`) that a browser's comparison starts from
+    and takes in as they come: the teacher's (:attr:`~catdog.training.RunInfo.by_teacher`), those of no known browser
+    (prepared by the command line, or before run owners were kept) and this browser's own. A student's 2-epoch try
+    took the place of the teacher's prepared model1 in every new tab, and the students' runs pushed the prepared ones
+    out of the projector's comparison (QA). All of ``runs`` while teacher mode is off."""
+    from catdog import teacher
+
+    if not teacher.enabled():
+        return list(runs)
+    owners, me = queue().run_owners(), owner_id()
+    training = {job.run_id for job in queue().jobs() if job.priority and job.run_id}  # flagged when it ends
+    return [run for run in runs if run.by_teacher or run.run_id in training or owners.get(run.run_id, "") in ("", me)]
 
 
 def _unlock_teacher() -> None:

@@ -668,16 +668,19 @@ with st.container():
     ui.ids_from_labels("compare_runs", labels)  # a run that finished or was renamed stays compared
     # at first the best run of each model (a fine-tuned model4 apart), as the course compares them; then new runs
     # join the comparison, up to COMPARE_JOINED runs
+    # teacher mode: the teacher's runs, those of no browser (prepared) and this browser's own (ui.shared_runs)
+    shared = [run.run_id for run in ui.shared_runs([by_id[rid] for rid in with_curves])]
+
     def best_of_each_model() -> list[str]:  # runs that ended with a test score before running or interrupted ones
         classes, scored = splits and tuple(splits.class_names), ("done", "stopped")
         ranked = [run for ended in (True, False) for run in reporting.rank_runs(
-            [by_id[rid] for rid in with_curves if (by_id[rid].status in scored) == ended], classes)]
+            [by_id[rid] for rid in shared or with_curves if (by_id[rid].status in scored) == ended], classes)]
         return [run.run_id for run in reporting.best_per_model(ranked, fine_tuned_apart=True)]
 
     # runs restored since this session last drew the page: old runs come back, not new ones (QA)
     restored, state["_trash_drawn"] = state.get("_trash_drawn", frozenset()) - listing_drawn[1], listing_drawn[1]
     pushed_out, gone = ui.keep_selection("compare_runs", with_curves, first=best_of_each_model, limit=COMPARE_JOINED,
-                                         returning=restored)
+                                         returning=restored, joining=shared)
     # said while in the trash, restorable; not for a run this tab deleted, which Restore still brings back
     gone = [rid for rid in gone if rid in listing_drawn[1] and rid not in state.get("deleted_here", ())]
     picked = st.multiselect("Compare runs", with_curves, key="compare_runs", format_func=labels.get,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from catdog import data, explain, reporting, ui
+from catdog import data, explain, reporting, teacher, ui
 from catdog.charts_explain import confusion_figure
 from catdog.errors import CatdogError
 from catdog.images import UPLOAD_HELP, UPLOAD_TYPES
@@ -53,6 +53,11 @@ if not runs:
 dataset_classes = ui.dataset_class_names(config)
 runs = reporting.rank_runs(runs, dataset_classes)
 by_id = {run.run_id: run for run in runs}
+# teacher mode: the class's runs (the teacher's, the prepared ones) and the browser's own come first by default; a
+# student's 2-epoch try took the place of the prepared model in every new tab (QA)
+shared = ui.shared_runs(runs)
+if teacher.enabled() and shared and st.session_state.get("classifier_run") is None:
+    st.session_state["classifier_run"] = shared[0].run_id
 # the order's score, then the test score; "· classes …" after a run of other classes
 labels = reporting.distinct_labels(runs, validation=True, class_names=dataset_classes)
 ui.ids_from_labels("classifier_run", labels)  # renamed or scored meanwhile: still the chosen run
@@ -185,7 +190,7 @@ with classify_tab:
             st.subheader("Every model's verdict", anchor=False)
             if gone := ui.follow_default("classifier_compare", list(by_id),
                                          [r.run_id for r in reporting.best_per_model(
-                                             runs, dataset_classes, fine_tuned_apart=True)]):
+                                             shared or runs, dataset_classes, fine_tuned_apart=True)]):
                 st.info(f"{len(gone)} of the runs you compared {'has' if len(gone) == 1 else 'have'} been deleted (on "
                         "the Training page, perhaps by someone else; Recently deleted there restores "
                         f"{'it' if len(gone) == 1 else 'them'}).", icon=":material/info:")

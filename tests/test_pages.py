@@ -2024,3 +2024,56 @@ def test_teacher_mode_gives_the_unlocked_browser_stop_queue_and_runs(synthetic_d
         assert not teacher.exception and not student.exception and not other.exception
     finally:
         ui._teachers().clear()
+
+
+def test_teacher_mode_compares_the_classs_runs_first_and_a_students_runs_join_only_their_own_browser(
+        synthetic_data, tmp_path, monkeypatch):
+    """A student's 2-epoch try took the place of the teacher's prepared model1 in every new tab, and the students'
+    runs pushed the prepared ones out of the projector's comparison (QA)."""
+    from catdog.training import OWNERS_FILE
+
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "Chat noir 7")
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+
+    def run(name, val, when, **record):
+        made = store.create(TrainConfig(epochs=2, name=name), data)
+        (made.path / "history.csv").write_text("epoch,accuracy,loss,val_accuracy,val_loss\n"
+                                               + "".join(f"{e},0.6,0.7,{val},0.69\n" for e in range(2)))
+        store.update(made, status="done", created=f"2026-12-01T00:00:0{when}+00:00", **record)
+        return made.run_id
+
+    prepared, try_ = run("prepared", 0.6, 0), run("student's try", 0.9, 1)
+    (tmp_path / "runs" / OWNERS_FILE).write_text(json.dumps({try_: "tm-a"}))
+    projector = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-projector")
+    assert projector.multiselect(key="compare_runs").value == [prepared]  # not the student's better try
+    student = open_page(PAGES[2], synthetic_data, _catdog_owner="tm-a")
+    assert student.multiselect(key="compare_runs").value == [try_]  # their own: the best model1 they may see
+    another_try, demo = run("another try", 0.95, 2), run("demo", 0.7, 3, teacher=True)
+    (tmp_path / "runs" / OWNERS_FILE).write_text(json.dumps({try_: "tm-a", another_try: "tm-b", demo: "tm-t"}))
+    projector.run()
+    assert projector.multiselect(key="compare_runs").value == [demo, prepared]  # the teacher's joined, not B's
+    assert len(projector.multiselect(key="compare_runs").options) == 4  # B's offered all the same
+    student.run()
+    assert student.multiselect(key="compare_runs").value == [demo, try_]
+    assert not projector.exception and not student.exception
+
+
+def test_teacher_mode_classifier_opens_on_the_classs_run_not_a_students_try(synthetic_data, tmp_path, monkeypatch):
+    from catdog.training import OWNERS_FILE
+
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "Chat noir 7")
+    store = RunStore(tmp_path / "runs")
+    data = DataConfig(str(synthetic_data), validation_size=12, test_size=8, batch_size=8)
+    prepared, try_ = (train_run(TrainConfig(epochs=1, name=name), data, store=store).run for name in ("p", "t"))
+    for run, val_accuracy in ((prepared, 0.6), (try_, 0.9)):
+        rows = f"epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.6,{val_accuracy},0.6\n"
+        (run.path / "history.csv").write_text(rows)
+    (tmp_path / "runs" / OWNERS_FILE).write_text(json.dumps({try_.run_id: "tm-a"}))
+    assert open_page(PAGES[3], synthetic_data, _catdog_owner="tm-new").selectbox(
+        key="classifier_run").value == prepared.run_id  # the better try is the student's: offered, not first
+    assert open_page(PAGES[3], synthetic_data, _catdog_owner="tm-a").selectbox(
+        key="classifier_run").value == try_.run_id  # their own
+    monkeypatch.delenv("CATDOG_TEACHER_PASSWORD")  # off: the best, whoever's
+    assert open_page(PAGES[3], synthetic_data, _catdog_owner="tm-new").selectbox(
+        key="classifier_run").value == try_.run_id

@@ -795,8 +795,10 @@ def test_trainings_a_shutdown_cancelled_are_queued_again_with_their_settings(tmp
     assert restarted.close(timeout=10)
 
 
-def test_trainings_of_a_server_killed_without_warning_are_said_and_can_be_queued_again(tmp_path):
+def test_trainings_of_a_server_killed_without_warning_are_said_and_can_be_queued_again(tmp_path, monkeypatch):
     from catdog.reporting import cancelled_text
+
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "x")  # run owners are kept in teacher mode: the sync point below
     from catdog.training import QUEUE_FILE, cancelled_configs
 
     jobs = TrainingQueue(tmp_path / "runs", trainer=fake_trainer(threading.Event()))  # never released
@@ -1550,10 +1552,12 @@ def test_a_comparisons_loss_chart_leaves_a_stopped_runs_huge_loss_off_the_top():
     assert loss_outliers([1126.0]) is None  # a run alone: all of it drawn
 
 
-def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_browser(tmp_path):
+def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_browser(tmp_path, monkeypatch):
     """Teacher mode: trainings students queued before the lesson held up the teacher's demo (QA M)."""
     from catdog.reporting import run_rows
     from catdog.training import STOPPED_BY_TEACHER
+
+    monkeypatch.setenv("CATDOG_TEACHER_PASSWORD", "x")
 
     release, started = threading.Event(), []
     jobs = TrainingQueue(tmp_path / "runs", trainer=recording_trainer(release, started))
@@ -1570,6 +1574,7 @@ def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_br
     assert started == ["student 1", "demo", "demo 2", "student 1 again", "student 2"]
     owners = {jobs.run_owner(job.run_id) for job in (demo, second_demo)}
     assert owners == {"teacher"} and jobs.run_owner(waiting.run_id) == "s2" and jobs.run_owner("nope") == ""
+    assert jobs.store.get(demo.run_id).by_teacher and not jobs.store.get(waiting.run_id).by_teacher
     jobs.store.delete(running.run_id)  # in the trash: its owner is kept, for Restore
     jobs.submit(TrainConfig(name="later"), DataConfig(), owner="s3")
     wait_for(lambda: all(job.finished for job in jobs.jobs()))
@@ -1584,6 +1589,12 @@ def test_a_teachers_trainings_wait_ahead_of_the_others_and_each_run_keeps_its_br
     assert run_rows([jobs.store.get(stopped.run_id)])[0]["status"].startswith("stopped by the teacher")
     (tmp_path / "runs" / ".run_owners.json").write_text("[not json", encoding="utf-8")
     assert jobs.run_owner(waiting.run_id) == ""  # unreadable: nobody's (teacher mode: the teacher's to manage)
+    monkeypatch.delenv("CATDOG_TEACHER_PASSWORD")  # off: a run of no browser, as before owners were kept
+    release.set()
+    (tmp_path / "runs" / ".run_owners.json").write_text("{}", encoding="utf-8")
+    off = jobs.submit(TrainConfig(name="teacher mode off"), DataConfig(), owner="s5")
+    wait_for(lambda: off.finished)
+    assert json.loads((tmp_path / "runs" / ".run_owners.json").read_text()) == {}
     jobs.close()
 
 
