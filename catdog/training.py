@@ -1976,10 +1976,9 @@ class TrainingQueue:
             if job is None:  # :meth:`close`
                 return
             with self._lock:
-                if job.state != "queued":  # the older entry of a job :meth:`promote` queued again, since started
-                    continue
-                if job.stop.is_set():  # cancelled while it waited (:meth:`stop` has marked it)
-                    job.state = "stopped"
+                # cancelled while it waited (:meth:`stop` marks it stopped under this lock), or the older entry of
+                # a job :meth:`promote` queued again, since started
+                if job.state != "queued":
                     continue
                 job.state = "running"
                 # not the "queued" a job is made with, shown beside "running" until train() set its first phase (QA)
@@ -1997,8 +1996,11 @@ class TrainingQueue:
                 )
                 job.result, job.result_best = result.test, result.test_best
                 # teacher mode: who stopped it (the runs table says so); a teacher's run (:attr:`RunInfo.by_teacher`)
-                said = {**({"stopped_by": job.stopped_by} if job.stopped_by and result.run.status == "stopped" else {}),
-                        **({"teacher": True} if job.priority else {})}
+                said = {}
+                if job.stopped_by and result.run.status == "stopped":
+                    said["stopped_by"] = job.stopped_by
+                if job.priority:
+                    said["teacher"] = True
                 if said:
                     with contextlib.suppress(CatdogError, OSError):
                         self.store.update(result.run, **said)
